@@ -1,0 +1,100 @@
+namespace Router.Core.Chat;
+
+/// <summary>One message of a chat request, reduced to what analysis, caching and routing need.</summary>
+/// <param name="Role">system, developer, user, assistant, tool or function.</param>
+/// <param name="Text">The concatenated text parts (empty when there are none).</param>
+/// <param name="ImageCount">Number of image parts.</param>
+/// <param name="HasToolCalls">An assistant message that carries tool calls.</param>
+public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false);
+
+/// <summary>A byte range inside the request body.</summary>
+/// <param name="Start">Offset of the first byte.</param>
+/// <param name="Length">Number of bytes.</param>
+public readonly record struct BodyRange(int Start, int Length)
+{
+    /// <summary>Offset after the last byte.</summary>
+    public int End => Start + Length;
+
+    /// <summary>True when the range was found.</summary>
+    public bool IsSet => Length > 0;
+}
+
+/// <summary>A parsed, validated OpenAI chat completions request; the original body is kept for pass-through.</summary>
+public sealed record ChatRequest
+{
+    /// <summary>The body exactly as the client sent it.</summary>
+    public required ReadOnlyMemory<byte> Body { get; init; }
+
+    /// <summary>The requested model or alias.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>The messages in order.</summary>
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
+
+    /// <summary>Whether the client asked for server-sent events.</summary>
+    public bool Stream { get; init; }
+
+    /// <summary><c>stream_options.include_usage</c> as the client sent it.</summary>
+    public bool? IncludeUsage { get; init; }
+
+    /// <summary>Whether <c>tools</c> or <c>functions</c> are present and non-empty.</summary>
+    public bool HasTools { get; init; }
+
+    /// <summary><c>response_format.type</c> (text, json_object, json_schema) when present.</summary>
+    public string? ResponseFormatType { get; init; }
+
+    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary><c>n</c>, the number of choices (default 1).</summary>
+    public int ChoiceCount { get; init; } = 1;
+
+    /// <summary>The <c>user</c> field.</summary>
+    public string? User { get; init; }
+
+    /// <summary>String values of <c>metadata</c>.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
+
+    /// <summary>Where the <c>model</c> value (with its quotes) sits in <see cref="Body"/>.</summary>
+    public BodyRange ModelValue { get; init; }
+
+    /// <summary>Where the <c>stream_options</c> property (name and value) sits, when present.</summary>
+    public BodyRange StreamOptionsProperty { get; init; }
+
+    /// <summary>Where the router's own <c>router</c> extension property sits, when present; it is not forwarded.</summary>
+    public BodyRange RouterProperty { get; init; }
+
+    /// <summary>Raw JSON of the fields that change the answer besides messages (tools, response_format, sampling).</summary>
+    public string AnswerShapingJson { get; init; } = "";
+
+    /// <summary>Per-request router settings from the <c>router</c> extension object.</summary>
+    public RouterRequestOptions RouterOptions { get; init; } = RouterRequestOptions.None;
+
+    /// <summary>The last user message's text, or empty.</summary>
+    public string LastUserText
+    {
+        get
+        {
+            for (var i = Messages.Count - 1; i >= 0; i--)
+            {
+                if (Messages[i].Role == "user")
+                {
+                    return Messages[i].Text;
+                }
+            }
+
+            return "";
+        }
+    }
+
+    private static readonly Dictionary<string, string> EmptyMetadata = [];
+}
+
+/// <summary>Router settings a client may send in the body's <c>router</c> object (removed before forwarding).</summary>
+/// <param name="Quality">Cost/quality knob in [0, 1]: higher sends more traffic to stronger models.</param>
+/// <param name="CacheThreshold">Semantic-cache similarity threshold, within the tenant's bounds.</param>
+public sealed record RouterRequestOptions(double? Quality, double? CacheThreshold)
+{
+    /// <summary>No overrides.</summary>
+    public static RouterRequestOptions None { get; } = new(null, null);
+}

@@ -1,0 +1,573 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Router.Core.Chat;
+
+/// <summary>Reads an OpenAI chat completions body in one forward pass, validating what the router relies on and
+/// skipping everything else, so unknown fields pass through untouched.</summary>
+public static class ChatRequestParser
+{
+    private static readonly string[] ValidRoles = ["system", "developer", "user", "assistant", "tool", "function"];
+
+    // Fields that change the answer besides the messages; they take part in cache keys.
+    private static readonly string[] AnswerShapingFields =
+    [
+        "tools", "functions", "tool_choice", "function_call", "parallel_tool_calls", "response_format",
+        "temperature", "top_p", "n", "seed", "stop", "presence_penalty", "frequency_penalty", "logit_bias",
+        "logprobs", "top_logprobs", "max_tokens", "max_completion_tokens", "reasoning_effort", "modalities",
+        "audio", "prediction", "verbosity", "web_search_options",
+    ];
+
+    /// <summary>Parses <paramref name="body"/>; returns false with an OpenAI-style 400 error when it is not a valid request.</summary>
+    public static bool TryParse(ReadOnlyMemory<byte> body, out ChatRequest request, out RouterError error)
+    {
+        request = null!;
+        error = null!;
+        if (body.IsEmpty || body.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            error = RouterError.InvalidRequest("The request body is empty; expected a JSON object with 'model' and 'messages'.");
+            return false;
+        }
+
+        try
+        {
+            return TryParseCore(body, out request, out error);
+        }
+        catch (JsonException ex)
+        {
+            // The reader's message names the line and byte position, nothing else.
+            error = RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json");
+            return false;
+        }
+    }
+
+    private static bool TryParseCore(ReadOnlyMemory<byte> body, out ChatRequest request, out RouterError error)
+    {
+        request = null!;
+        var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = 128 });
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = RouterError.InvalidRequest("The request body must be a JSON object.");
+            return false;
+        }
+
+        string? model = null;
+        BodyRange modelRange = default, streamOptionsRange = default, routerRange = default;
+        List<ChatMessage>? messages = null;
+        bool stream = false, hasTools = false;
+        bool? includeUsage = null;
+        string? responseFormatType = null, user = null;
+        int? maxTokens = null, maxCompletionTokens = null;
+        var choices = 1;
+        Dictionary<string, string>? metadata = null;
+        SortedDictionary<string, string>? shaping = null;
+        RouterRequestOptions routerOptions = RouterRequestOptions.None;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var propertyStart = (int)reader.TokenStartIndex;
+            var name = reader.GetString()!;
+            reader.Read();
+            var valueStart = (int)reader.TokenStartIndex;
+            switch (name)
+            {
+                case "model":
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        error = WrongType("model", "a string");
+                        return false;
+                    }
+
+                    model = reader.GetString();
+                    modelRange = new BodyRange(valueStart, (int)reader.BytesConsumed - valueStart);
+                    break;
+                case "messages":
+                    if (!TryReadMessages(ref reader, out messages, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case "stream":
+                    if (!TryReadBool(ref reader, "stream", out var s, out error))
+                    {
+                        return false;
+                    }
+
+                    stream = s ?? false;
+                    break;
+                case "stream_options":
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        includeUsage = ReadIncludeUsage(ref reader);
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        error = WrongType("stream_options", "an object");
+                        return false;
+                    }
+
+                    streamOptionsRange = new BodyRange(propertyStart, (int)reader.BytesConsumed - propertyStart);
+                    break;
+                case "router":
+                    if (!TryReadRouterOptions(ref reader, out routerOptions, out error))
+                    {
+                        return false;
+                    }
+
+                    routerRange = new BodyRange(propertyStart, (int)reader.BytesConsumed - propertyStart);
+                    break;
+                case "user":
+                    if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+                    {
+                        error = WrongType("user", "a string");
+                        return false;
+                    }
+
+                    user = reader.GetString();
+                    break;
+                case "metadata":
+                    if (!TryReadMetadata(ref reader, out metadata, out error))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    if (Array.IndexOf(AnswerShapingFields, name) < 0)
+                    {
+                        reader.Skip();
+                        break;
+                    }
+
+                    switch (name)
+                    {
+                        case "tools" or "functions":
+                            if (reader.TokenType == JsonTokenType.StartArray)
+                            {
+                                reader.Read();
+                                hasTools |= reader.TokenType != JsonTokenType.EndArray;
+                                if (reader.TokenType != JsonTokenType.EndArray)
+                                {
+                                    reader.Skip();
+                                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                                    {
+                                        reader.Skip();
+                                    }
+                                }
+                            }
+                            else if (reader.TokenType != JsonTokenType.Null)
+                            {
+                                error = WrongType(name, "an array");
+                                return false;
+                            }
+
+                            break;
+                        case "response_format":
+                            if (reader.TokenType == JsonTokenType.StartObject)
+                            {
+                                responseFormatType = ReadStringProperty(ref reader, "type");
+                            }
+                            else if (reader.TokenType != JsonTokenType.Null)
+                            {
+                                error = WrongType(name, "an object");
+                                return false;
+                            }
+
+                            break;
+                        case "max_tokens" or "max_completion_tokens" or "n":
+                            if (!TryReadPositiveInt(ref reader, name, out var value, out error))
+                            {
+                                return false;
+                            }
+
+                            if (name == "n")
+                            {
+                                choices = value ?? 1;
+                            }
+                            else if (name == "max_tokens")
+                            {
+                                maxTokens = value;
+                            }
+                            else
+                            {
+                                maxCompletionTokens = value;
+                            }
+
+                            break;
+                        case "temperature" or "top_p" or "presence_penalty" or "frequency_penalty":
+                            if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.Null))
+                            {
+                                error = WrongType(name, "a number");
+                                return false;
+                            }
+
+                            break;
+                        default:
+                            reader.Skip();
+                            break;
+                    }
+
+                    shaping ??= new SortedDictionary<string, string>(StringComparer.Ordinal);
+                    shaping[name] = Encoding.UTF8.GetString(body.Span[valueStart..(int)reader.BytesConsumed]);
+                    break;
+            }
+        }
+
+        // Trailing bytes after the object make the reader throw, which reports them as invalid JSON.
+        reader.Read();
+
+        if (model is null)
+        {
+            error = RouterError.InvalidRequest("You must provide a model parameter ('auto' lets the router choose).", "model", "missing_required_parameter");
+            return false;
+        }
+
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            error = RouterError.InvalidRequest("'model' must not be empty ('auto' lets the router choose).", "model");
+            return false;
+        }
+
+        if (messages is null)
+        {
+            error = RouterError.InvalidRequest("You must provide 'messages', a non-empty array of chat messages.", "messages", "missing_required_parameter");
+            return false;
+        }
+
+        if (messages.Count == 0)
+        {
+            error = RouterError.InvalidRequest("'messages' must contain at least one message.", "messages");
+            return false;
+        }
+
+        request = new ChatRequest
+        {
+            Body = body,
+            Model = model,
+            Messages = messages,
+            Stream = stream,
+            IncludeUsage = includeUsage,
+            HasTools = hasTools,
+            ResponseFormatType = responseFormatType,
+            MaxTokens = maxCompletionTokens ?? maxTokens,
+            ChoiceCount = choices,
+            User = user,
+            Metadata = metadata ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
+            ModelValue = modelRange,
+            StreamOptionsProperty = streamOptionsRange,
+            RouterProperty = routerRange,
+            AnswerShapingJson = shaping is null ? "" : string.Join(';', shaping.Select(p => p.Key + "=" + p.Value)),
+            RouterOptions = routerOptions,
+        };
+        error = null!;
+        return true;
+    }
+
+    private static bool TryReadMessages(ref Utf8JsonReader reader, out List<ChatMessage> messages, out RouterError error)
+    {
+        messages = [];
+        error = null!;
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            error = WrongType("messages", "an array of message objects");
+            return false;
+        }
+
+        var text = new StringBuilder();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            var index = messages.Count;
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = WrongType($"messages[{index}]", "an object with 'role' and 'content'");
+                return false;
+            }
+
+            string? role = null;
+            var images = 0;
+            var toolCalls = false;
+            text.Clear();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var property = reader.GetString();
+                reader.Read();
+                switch (property)
+                {
+                    case "role":
+                        if (reader.TokenType != JsonTokenType.String)
+                        {
+                            error = WrongType($"messages[{index}].role", "a string");
+                            return false;
+                        }
+
+                        role = reader.GetString();
+                        break;
+                    case "content":
+                        if (!TryReadContent(ref reader, index, text, ref images, out error))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case "tool_calls" or "function_call":
+                        toolCalls |= reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject;
+                        reader.Skip();
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+
+            if (role is null)
+            {
+                error = RouterError.InvalidRequest($"messages[{index}] is missing 'role'.", $"messages[{index}].role", "missing_required_parameter");
+                return false;
+            }
+
+            if (Array.IndexOf(ValidRoles, role) < 0)
+            {
+                error = RouterError.InvalidRequest(
+                    $"messages[{index}].role '{Truncate(role)}' is not valid; expected one of {string.Join(", ", ValidRoles)}.",
+                    $"messages[{index}].role");
+                return false;
+            }
+
+            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls));
+        }
+
+        return true;
+    }
+
+    private static bool TryReadContent(ref Utf8JsonReader reader, int index, StringBuilder text, ref int images, out RouterError error)
+    {
+        error = null!;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                text.Append(reader.GetString());
+                return true;
+            case JsonTokenType.Null:
+                return true;
+            case JsonTokenType.StartArray:
+                var part = 0;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        error = WrongType($"messages[{index}].content[{part}]", "a content part object");
+                        return false;
+                    }
+
+                    string? type = null, partText = null;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var property = reader.GetString();
+                        reader.Read();
+                        if (property == "type" && reader.TokenType == JsonTokenType.String)
+                        {
+                            type = reader.GetString();
+                        }
+                        else if (property == "text" && reader.TokenType == JsonTokenType.String)
+                        {
+                            partText = reader.GetString();
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+
+                    if (type is null)
+                    {
+                        error = RouterError.InvalidRequest($"messages[{index}].content[{part}] is missing 'type'.", $"messages[{index}].content[{part}].type");
+                        return false;
+                    }
+
+                    if (type is "text" or "input_text")
+                    {
+                        if (text.Length > 0)
+                        {
+                            text.Append('\n');
+                        }
+
+                        text.Append(partText);
+                    }
+                    else if (type is "image_url" or "input_image" or "image")
+                    {
+                        images++;
+                    }
+
+                    part++;
+                }
+
+                return true;
+            default:
+                error = WrongType($"messages[{index}].content", "a string or an array of content parts");
+                return false;
+        }
+    }
+
+    private static bool? ReadIncludeUsage(ref Utf8JsonReader reader)
+    {
+        bool? include = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isInclude = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isInclude && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+            {
+                include = reader.GetBoolean();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return include;
+    }
+
+    private static string? ReadStringProperty(ref Utf8JsonReader reader, string propertyName)
+    {
+        string? value = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(propertyName);
+            reader.Read();
+            if (match && reader.TokenType == JsonTokenType.String)
+            {
+                value = reader.GetString();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return value;
+    }
+
+    private static bool TryReadRouterOptions(ref Utf8JsonReader reader, out RouterRequestOptions options, out RouterError error)
+    {
+        options = RouterRequestOptions.None;
+        error = null!;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = WrongType("router", "an object");
+            return false;
+        }
+
+        double? quality = null, threshold = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var property = reader.GetString();
+            reader.Read();
+            if (property is "quality" or "cache_threshold")
+            {
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var value) || value < 0 || value > 1)
+                {
+                    error = RouterError.InvalidRequest($"router.{property} must be a number between 0 and 1.", "router." + property);
+                    return false;
+                }
+
+                if (property == "quality")
+                {
+                    quality = value;
+                }
+                else
+                {
+                    threshold = value;
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        options = new RouterRequestOptions(quality, threshold);
+        return true;
+    }
+
+    private static bool TryReadMetadata(ref Utf8JsonReader reader, out Dictionary<string, string>? metadata, out RouterError error)
+    {
+        metadata = null;
+        error = null!;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = WrongType("metadata", "an object of string values");
+            return false;
+        }
+
+        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                metadata[key] = reader.GetString()!;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TryReadBool(ref Utf8JsonReader reader, string name, out bool? value, out RouterError error)
+    {
+        error = null!;
+        value = null;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.True or JsonTokenType.False:
+                value = reader.GetBoolean();
+                return true;
+            case JsonTokenType.Null:
+                return true;
+            default:
+                error = WrongType(name, "a boolean");
+                return false;
+        }
+    }
+
+    private static bool TryReadPositiveInt(ref Utf8JsonReader reader, string name, out int? value, out RouterError error)
+    {
+        error = null!;
+        value = null;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var number) || number < 1)
+        {
+            error = RouterError.InvalidRequest($"'{name}' must be a positive integer.", name);
+            return false;
+        }
+
+        value = number;
+        return true;
+    }
+
+    private static RouterError WrongType(string param, string expected) =>
+        RouterError.InvalidRequest($"'{param}' must be {expected}.", param, "invalid_type");
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
+}

@@ -1,0 +1,51 @@
+namespace Router.Core.Chat;
+
+/// <summary>An expected failure, rendered once, at the edge, as an OpenAI-style error body with <see cref="Status"/>.</summary>
+/// <param name="Status">HTTP status.</param>
+/// <param name="Type">OpenAI error <c>type</c>.</param>
+/// <param name="Code">Machine-readable <c>code</c>.</param>
+/// <param name="Message">Human-readable message; never contains secrets, prompts or stack traces.</param>
+/// <param name="Param">The offending request field, if any.</param>
+/// <param name="RetryAfter">Sent as <c>Retry-After</c> when set.</param>
+public sealed record RouterError(int Status, string Type, string? Code, string Message, string? Param = null, TimeSpan? RetryAfter = null)
+{
+    /// <summary>400: the body or a field is invalid.</summary>
+    public static RouterError InvalidRequest(string message, string? param = null, string? code = null) =>
+        new(400, "invalid_request_error", code, message, param);
+
+    /// <summary>401: missing, unknown, revoked or expired key (always the same message).</summary>
+    public static RouterError InvalidApiKey() =>
+        new(401, "invalid_request_error", "invalid_api_key",
+            "Incorrect or missing API key. Send it as 'Authorization: Bearer <key>' or 'api-key: <key>'.");
+
+    /// <summary>404: no such route or resource.</summary>
+    public static RouterError NotFound(string message) => new(404, "invalid_request_error", "not_found", message);
+
+    /// <summary>405: the path exists but not for this method.</summary>
+    public static RouterError MethodNotAllowed(string method, string path) =>
+        new(405, "invalid_request_error", "method_not_allowed", $"{method} is not supported on {path}.");
+
+    /// <summary>413: the body is larger than the configured limit.</summary>
+    public static RouterError RequestTooLarge(long limitBytes) =>
+        new(413, "invalid_request_error", "request_too_large",
+            $"The request body exceeds the limit of {limitBytes} bytes (setting Router:MaxRequestBodyBytes).");
+
+    /// <summary>415: the body is not JSON.</summary>
+    public static RouterError UnsupportedMediaType(string? contentType) =>
+        new(415, "invalid_request_error", "unsupported_media_type",
+            $"Expected 'Content-Type: application/json', got '{contentType}'.");
+
+    /// <summary>503: no model can take the request now.</summary>
+    public static RouterError NoHealthyModel(string message, TimeSpan retryAfter) =>
+        new(503, "service_unavailable", "no_healthy_model", message, RetryAfter: retryAfter);
+
+    /// <summary>502: every candidate failed or answered with an error.</summary>
+    public static RouterError UpstreamFailed(string message) => new(502, "upstream_error", "upstream_failed", message);
+
+    /// <summary>504: every candidate timed out.</summary>
+    public static RouterError UpstreamTimeout(string message) => new(504, "upstream_error", "upstream_timeout", message);
+
+    /// <summary>500: a bug; the message says only that, with the request id.</summary>
+    public static RouterError Internal(string requestId) =>
+        new(500, "server_error", "internal_error", $"The router failed unexpectedly. Quote request id {requestId} when reporting it.");
+}

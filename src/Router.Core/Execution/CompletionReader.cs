@@ -1,0 +1,171 @@
+using System.Text.Json;
+
+namespace Router.Core.Execution;
+
+/// <summary>Token counts reported by a provider.</summary>
+/// <param name="PromptTokens">Prompt tokens.</param>
+/// <param name="CompletionTokens">Completion tokens.</param>
+/// <param name="CachedPromptTokens">Prompt tokens the provider served from its prompt cache.</param>
+public readonly record struct TokenUsage(int PromptTokens, int CompletionTokens, int CachedPromptTokens = 0);
+
+/// <summary>What the router needs from a completion: usage, the first choice's finish reason and text.</summary>
+/// <param name="Usage">Usage, when the provider reported it.</param>
+/// <param name="FinishReason">The first choice's finish reason.</param>
+/// <param name="Content">The first choice's message content (non-streaming) or delta content (a stream chunk).</param>
+/// <param name="ChoiceCount">Number of entries in <c>choices</c>.</param>
+public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount);
+
+/// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
+public static class CompletionReader
+{
+    /// <summary>Reads a completion or chunk; returns false when the JSON is malformed.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> json, out CompletionSummary summary)
+    {
+        summary = default;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            TokenUsage? usage = null;
+            string? finish = null, content = null;
+            var choices = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("usage"u8))
+                {
+                    reader.Read();
+                    usage = reader.TokenType == JsonTokenType.StartObject ? ReadUsage(ref reader) : null;
+                }
+                else if (reader.ValueTextEquals("choices"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            if (choices++ == 0)
+                            {
+                                ReadChoice(ref reader, out finish, out content);
+                            }
+                            else
+                            {
+                                reader.Skip();
+                            }
+                        }
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            summary = new CompletionSummary(usage, finish, content, choices);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
+    {
+        int prompt = 0, completion = 0, cached = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("prompt_tokens"u8))
+            {
+                reader.Read();
+                reader.TryGetInt32(out prompt);
+            }
+            else if (reader.ValueTextEquals("completion_tokens"u8))
+            {
+                reader.Read();
+                reader.TryGetInt32(out completion);
+            }
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isCached = reader.ValueTextEquals("cached_tokens"u8);
+                        reader.Read();
+                        if (isCached && reader.TokenType == JsonTokenType.Number)
+                        {
+                            reader.TryGetInt32(out cached);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return new TokenUsage(prompt, completion, cached);
+    }
+
+    private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content)
+    {
+        finish = null;
+        content = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                finish = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("message"u8) || reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isContent = reader.ValueTextEquals("content"u8);
+                    reader.Read();
+                    if (isContent && reader.TokenType == JsonTokenType.String)
+                    {
+                        content = reader.GetString();
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+}

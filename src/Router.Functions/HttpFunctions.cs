@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Router.Http.Catalog;
+using Router.Http.Chat;
+using Router.Http.Health;
+
+namespace Router.Functions;
+
+/// <summary>The HTTP triggers: each hands the request to the handler the self-hosted server uses too.</summary>
+public sealed class HttpFunctions(ChatCompletionsHandler chat, ModelsHandler models, HealthHandler health)
+{
+    /// <summary><c>POST /v1/chat/completions</c>.</summary>
+    [Function(nameof(ChatCompletions))]
+    public async Task<IActionResult> ChatCompletions(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest request)
+    {
+        await chat.HandleAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /v1/models</c>.</summary>
+    [Function(nameof(Models))]
+    public async Task<IActionResult> Models(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models")] HttpRequest request)
+    {
+        await models.HandleAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /health</c>.</summary>
+    [Function(nameof(Health))]
+    public async Task<IActionResult> Health(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
+    {
+        await health.HandleAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+}

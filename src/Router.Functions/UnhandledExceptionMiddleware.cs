@@ -1,0 +1,34 @@
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Router.Core.Chat;
+using Router.Http;
+using Router.Http.Errors;
+
+namespace Router.Functions;
+
+/// <summary>Turns an unhandled exception in an HTTP function into an OpenAI-style 500 (never a stack trace); other
+/// triggers rethrow so the host retries them and, for queues, moves them to the poison queue.</summary>
+internal sealed partial class UnhandledExceptionMiddleware(ILogger<UnhandledExceptionMiddleware> logger) : IFunctionsWorkerMiddleware
+{
+    public async Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex) when (context.GetHttpContext() is { } http)
+        {
+            var requestId = RouterHttpContext.Begin(http, context.InstanceServices.GetRequiredService<TimeProvider>());
+            Log.Unhandled(logger, context.FunctionDefinition.Name, requestId, ex.GetType().Name);
+            await ErrorResponse.WriteAsync(http, RouterError.Internal(requestId));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Function {Function} failed for request {RequestId} with an unhandled {ExceptionType}")]
+        public static partial void Unhandled(ILogger logger, string function, string requestId, string exceptionType);
+    }
+}

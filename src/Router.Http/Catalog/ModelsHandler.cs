@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Router.Core.Catalog;
+using Router.Core.Chat;
+using Router.Http.Auth;
+using Router.Http.Errors;
+
+namespace Router.Http.Catalog;
+
+/// <summary><c>GET /v1/models</c>: the catalog and the routing aliases in OpenAI's list format.</summary>
+public sealed class ModelsHandler(CallerAuthentication authentication, ModelCatalog catalog, TimeProvider time)
+{
+    /// <summary>Handles the request and writes the response.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        RouterHttpContext.Begin(context, time);
+        if (await authentication.AuthenticateAsync(context) is null)
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+            return;
+        }
+
+        var data = ModelCatalog.Aliases
+            .Select(alias => new ModelEntry(alias, "model", 0, "router", null, null))
+            .Concat(catalog.Models.Select(m => new ModelEntry(m.Id, "model", 0, m.Provider.Name, m.Tier.ToWire(), m.ContextWindow)))
+            .ToArray();
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, new ModelList("list", data), RouterHttpJsonContext.Default.ModelList, context.RequestAborted);
+    }
+}
+
+/// <summary>OpenAI's model list.</summary>
+public sealed record ModelList(
+    [property: JsonPropertyName("object")] string Kind,
+    [property: JsonPropertyName("data")] IReadOnlyList<ModelEntry> Data);
+
+/// <summary>One model of the list, with the router's tier and context window.</summary>
+public sealed record ModelEntry(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Kind,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("owned_by")] string OwnedBy,
+    [property: JsonPropertyName("tier"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Tier,
+    [property: JsonPropertyName("context_window"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ContextWindow);

@@ -1,0 +1,84 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+using Router.Core.Chat;
+
+namespace Router.Http.Chat;
+
+/// <summary>A request body read into a pooled buffer, refused with 413 as soon as it passes the limit.</summary>
+internal sealed class RequestBody : IDisposable
+{
+    private byte[] _buffer;
+
+    private RequestBody(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        Length = length;
+    }
+
+    public int Length { get; }
+
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
+    public static async Task<(RequestBody? Body, RouterError? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return (null, RouterError.RequestTooLarge(limit));
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        break;
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    Buffer.BlockCopy(buffer, 0, larger, 0, length);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > limit)
+                {
+                    break;
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        if (length > limit)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, RouterError.RequestTooLarge(limit));
+        }
+
+        return (new RequestBody(buffer, length), null);
+    }
+
+    public void Dispose()
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, []);
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

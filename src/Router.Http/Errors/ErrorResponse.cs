@@ -1,0 +1,35 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Router.Core.Chat;
+
+namespace Router.Http.Errors;
+
+/// <summary>The one place where a <see cref="RouterError"/> becomes an HTTP response.</summary>
+public static class ErrorResponse
+{
+    /// <summary>Writes <paramref name="error"/> as OpenAI-style JSON with its status and <c>Retry-After</c>.</summary>
+    public static Task WriteAsync(HttpContext context, RouterError error)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        response.StatusCode = error.Status;
+        response.ContentType = "application/json";
+        if (error.RetryAfter is { } retryAfter)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (error.Status == 401)
+        {
+            response.Headers.WWWAuthenticate = "Bearer";
+        }
+
+        var body = ErrorEnvelope.Serialize(error);
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Router.Http;
+using Router.Http.Auth;
+using Router.Http.Catalog;
+using Router.Http.Chat;
+using Router.Http.Health;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the HTTP surface shared by both hosts.</summary>
+public static class RouterHttpServiceCollectionExtensions
+{
+    /// <summary>Adds the handlers of the OpenAI-compatible endpoints (and, through it, the pipeline and adapters).</summary>
+    public static IServiceCollection AddRouterHttp(this IServiceCollection services)
+    {
+        services.AddRouterInfrastructure();
+        services.AddOptions<RouterHttpOptions>();
+        services.TryAddSingleton<CallerAuthentication>();
+        services.TryAddSingleton<ChatCompletionsHandler>();
+        services.TryAddSingleton<ModelsHandler>();
+        services.TryAddSingleton<HealthHandler>();
+        return services;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Execution;
+
+namespace Router.Infrastructure.Providers;
+
+/// <summary>Calls OpenAI-compatible and Azure OpenAI chat completion endpoints over HTTP, one attempt per call,
+/// forwarding the prepared body as is.</summary>
+internal sealed class OpenAICompatibleModelClient(
+    IHttpClientFactory httpClientFactory,
+    IOptions<ProviderClientOptions> options,
+    IProviderCredentials credentials) : IModelClient
+{
+    /// <summary>Name of the <see cref="HttpClient"/> used for provider calls.</summary>
+    public const string HttpClientName = "router-upstream";
+
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
+
+    public async Task<UpstreamResponse> SendAsync(UpstreamRequest request, CancellationToken cancellationToken)
+    {
+        var provider = request.Model.Provider;
+        using var message = new HttpRequestMessage(HttpMethod.Post, ChatCompletionsUri(provider, request.Model.UpstreamModel))
+        {
+            Content = new ReadOnlyMemoryContent(request.Body),
+            Version = HttpVersion.Version11,
+        };
+        message.Content.Headers.ContentType = JsonContentType;
+        message.Headers.TryAddWithoutValidation("x-request-id", request.RequestId);
+        if (request.Stream)
+        {
+            message.Headers.Accept.ParseAdd("text/event-stream");
+        }
+
+        await credentials.ApplyAsync(provider, message, cancellationToken);
+
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(options.Value.AttemptTimeout);
+        HttpResponseMessage response;
+        try
+        {
+            response = await httpClientFactory.CreateClient(HttpClientName)
+                .SendAsync(message, HttpCompletionOption.ResponseHeadersRead, attempt.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamResponse.Failed(UpstreamFailure.Timeout, $"no response within {options.Value.AttemptTimeout.TotalSeconds:0.###} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return UpstreamResponse.Failed(Classify(ex), Describe(ex));
+        }
+
+        Stream content;
+        try
+        {
+            content = await response.Content.ReadAsStreamAsync(cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            response.Dispose();
+            return UpstreamResponse.Failed(UpstreamFailure.ConnectionReset, Describe(ex));
+        }
+
+        return new UpstreamResponse(
+            (int)response.StatusCode,
+            content,
+            response.Content.Headers.ContentType?.MediaType,
+            RetryAfter(response),
+            response);
+    }
+
+    internal static Uri ChatCompletionsUri(ProviderDescriptor provider, string upstreamModel)
+    {
+        var baseUri = provider.Endpoint.AbsoluteUri.TrimEnd('/');
+        return provider.Type == ProviderType.AzureOpenAI
+            ? new Uri($"{baseUri}/openai/deployments/{Uri.EscapeDataString(upstreamModel)}/chat/completions?api-version={Uri.EscapeDataString(provider.ApiVersion)}")
+            : new Uri(baseUri + "/chat/completions");
+    }
+
+    /// <summary>Reads <c>retry-after-ms</c>, <c>x-ms-retry-after-ms</c> and <c>Retry-After</c> (seconds or a date), in that order.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["retry-after-ms", "x-ms-retry-after-ms"])
+        {
+            if (response.Headers.TryGetValues(name, out var values)
+                && double.TryParse(values.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
+            {
+                return TimeSpan.FromMilliseconds(ms);
+            }
+        }
+
+        var retryAfter = response.Headers.RetryAfter;
+        if (retryAfter?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (retryAfter?.Date is { } date)
+        {
+            var wait = date - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+
+    private static UpstreamFailure Classify(HttpRequestException ex) => ex.HttpRequestError switch
+    {
+        HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError => UpstreamFailure.Unreachable,
+        HttpRequestError.ConnectionError when ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut } => UpstreamFailure.Unreachable,
+        _ => UpstreamFailure.ConnectionReset,
+    };
+
+    private static string Describe(HttpRequestException ex) => ex.HttpRequestError switch
+    {
+        HttpRequestError.NameResolutionError => "host name not found",
+        HttpRequestError.SecureConnectionError => "TLS handshake failed",
+        HttpRequestError.ConnectionError when ex.InnerException is SocketException socket => "connection failed: " + socket.SocketErrorCode,
+        HttpRequestError.ConnectionError => "connection failed",
+        HttpRequestError.ResponseEnded => "connection closed before the response",
+        _ => "transport error: " + ex.HttpRequestError,
+    };
+}

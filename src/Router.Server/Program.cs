@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Options;
+using Router.Server;
+
+var app = RouterServer.Build(args);
+try
+{
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException ex)
+{
+    // A bad configuration stops the server at start, naming every setting at fault.
+    await Console.Error.WriteLineAsync("The router's configuration is invalid:\n  " + string.Join("\n  ", ex.Failures));
+    return 1;
+}

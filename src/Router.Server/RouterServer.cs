@@ -1,0 +1,81 @@
+using System.Net;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Router.Core.Catalog;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Http;
+using Router.Http.Errors;
+
+namespace Router.Server;
+
+/// <summary>The self-hosted router: the shared endpoints on Kestrel, runnable with no configuration at all.</summary>
+public static partial class RouterServer
+{
+    /// <summary>Default address when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7071";
+
+    /// <summary>Tenant served without a key on loopback while no keys exist.</summary>
+    public const string LocalTenant = "local";
+
+    /// <summary>Builds the app; <paramref name="configure"/> lets tests add configuration or replace services.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.Services.AddRouterHttp();
+        var loopbackOnly = AllLoopback(builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
+        builder.Services.Configure<RouterHttpOptions>(o => o.AnonymousLoopbackTenant = loopbackOnly ? LocalTenant : null);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseExceptionHandler(errorApp => errorApp.Run(context =>
+        {
+            var requestId = RouterHttpContext.Begin(context, context.RequestServices.GetRequiredService<TimeProvider>());
+            var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            Log.Unhandled(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), requestId, exception?.GetType().Name ?? "unknown");
+            return ErrorResponse.WriteAsync(context, RouterError.Internal(requestId));
+        }));
+        app.MapRouterEndpoints();
+        app.Lifetime.ApplicationStarted.Register(() => _ = AnnounceAsync(app));
+        return app;
+    }
+
+    private static async Task AnnounceAsync(WebApplication app)
+    {
+        var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        var keys = app.Services.GetRequiredService<IApiKeyStore>();
+        var anonymous = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterHttpOptions>>().Value.AnonymousLoopbackTenant;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var providers = catalog.Providers.Count == 0
+            ? "no providers (chat requests answer 503 until one is configured; see README)"
+            : "providers " + string.Join(", ", catalog.Providers.Select(p => $"{p.Name} ({p.Type}, {catalog.Models.Count(m => m.Provider == p)} models)"));
+        var access = anonymous is not null && !await keys.HasKeysAsync(CancellationToken.None)
+            ? $"tenant '{anonymous}' served without a key on loopback"
+            : "API keys required";
+        if (app.Logger.IsEnabled(LogLevel.Information))
+        {
+            var listening = string.Join(", ", addresses);
+            Log.Started(app.Logger, listening, providers, "keys, usage, cache, audits, weights", access);
+        }
+    }
+
+    internal static bool AllLoopback(string urls) => urls
+        .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .All(url => Uri.TryCreate(url.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                    && (uri.IsLoopback || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Router listening on {Addresses}; {Providers}; in memory: {Stores}; {Access}.")]
+        public static partial void Started(ILogger logger, string addresses, string providers, string stores, string access);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Request {RequestId} failed with an unhandled {ExceptionType}")]
+        public static partial void Unhandled(ILogger logger, string requestId, string exceptionType);
+    }
+}

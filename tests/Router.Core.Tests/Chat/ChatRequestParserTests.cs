@@ -1,0 +1,81 @@
+using System.Text;
+using Router.Core.Chat;
+
+namespace Router.Core.Tests.Chat;
+
+public sealed class ChatRequestParserTests
+{
+    private static bool Parse(string json, out ChatRequest request, out RouterError error) =>
+        ChatRequestParser.TryParse(Encoding.UTF8.GetBytes(json), out request, out error);
+
+    [Fact]
+    public void Reads_model_messages_and_options()
+    {
+        var ok = Parse("""
+            {"model":"auto","stream":true,"stream_options":{"include_usage":true},"max_tokens":50,"user":"u1",
+             "metadata":{"team":"search"},"tools":[{"type":"function","function":{"name":"f"}}],
+             "response_format":{"type":"json_object"},"router":{"quality":0.3},
+             "messages":[{"role":"system","content":"be brief"},
+                         {"role":"user","content":[{"type":"text","text":"describe"},{"type":"image_url","image_url":{"url":"data:x"}}]}]}
+            """, out var request, out _);
+
+        Assert.True(ok);
+        Assert.Equal("auto", request.Model);
+        Assert.True(request.Stream);
+        Assert.True(request.IncludeUsage);
+        Assert.Equal(50, request.MaxTokens);
+        Assert.True(request.HasTools);
+        Assert.Equal("json_object", request.ResponseFormatType);
+        Assert.Equal("u1", request.User);
+        Assert.Equal("search", request.Metadata["team"]);
+        Assert.Equal(0.3, request.RouterOptions.Quality);
+        Assert.Equal(2, request.Messages.Count);
+        Assert.Equal("describe", request.LastUserText);
+        Assert.Equal(1, request.Messages[1].ImageCount);
+        Assert.Contains("tools=", request.AnswerShapingJson, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", null, "empty")]
+    [InlineData("   ", null, "empty")]
+    [InlineData("{", null, "not valid JSON")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]} trailing", null, "not valid JSON")]
+    [InlineData("[1,2]", null, "must be a JSON object")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "model", "provide a model")]
+    [InlineData("{\"model\":42,\"messages\":[]}", "model", "must be a string")]
+    [InlineData("{\"model\":\"auto\"}", "messages", "provide 'messages'")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[]}", "messages", "at least one")]
+    [InlineData("{\"model\":\"auto\",\"messages\":\"hi\"}", "messages", "must be an array")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[\"hi\"]}", "messages[0]", "must be an object")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"content\":\"hi\"}]}", "messages[0].role", "missing 'role'")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", "messages[0].role", "not valid")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":5}]}", "messages[0].content", "string or an array")]
+    [InlineData("{\"model\":\"auto\",\"stream\":\"yes\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stream", "boolean")]
+    [InlineData("{\"model\":\"auto\",\"max_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "max_tokens", "positive integer")]
+    [InlineData("{\"model\":\"auto\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "temperature", "number")]
+    [InlineData("{\"model\":\"auto\",\"router\":{\"quality\":3},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "router.quality", "between 0 and 1")]
+    public void Rejects_bad_input_with_a_400_naming_the_field(string json, string? param, string messageFragment)
+    {
+        var ok = Parse(json, out _, out var error);
+
+        Assert.False(ok);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("invalid_request_error", error.Type);
+        Assert.Equal(param, error.Param);
+        Assert.Contains(messageFragment, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Assistant_tool_call_messages_without_content_are_accepted()
+    {
+        var ok = Parse("""
+            {"model":"auto","messages":[{"role":"user","content":"weather?"},
+             {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"w","arguments":"{}"}}]},
+             {"role":"tool","tool_call_id":"c1","content":"sunny"}]}
+            """, out var request, out _);
+
+        Assert.True(ok);
+        Assert.True(request.Messages[1].HasToolCalls);
+        Assert.Equal("sunny", request.Messages[2].Text);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text;
+using Router.Core.Execution;
+using Router.Core.Pipeline;
+
+namespace Router.Core.Tests.Execution;
+
+public sealed class SseRelayTests
+{
+    private const string Chunk1 = """data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}""";
+    private const string Chunk2 = """data: {"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}""";
+    private const string UsageChunk = """data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":3}}}""";
+
+    [Fact]
+    public async Task Forwards_each_event_and_reads_usage_and_content()
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + Chunk2 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(upstream, sink, forwardUsageChunk: true, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal(4, sink.Events.Count);
+        Assert.Equal("data: [DONE]\n\n", sink.Events[^1]);
+        Assert.Equal(new TokenUsage(7, 2, 3), result.Usage);
+        Assert.Equal("Hello", result.Content);
+        Assert.Equal("stop", result.FinishReason);
+    }
+
+    [Fact]
+    public async Task Drops_the_usage_chunk_when_the_client_did_not_ask_for_it()
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(upstream, sink, forwardUsageChunk: false, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Equal(2, sink.Events.Count);
+        Assert.DoesNotContain(sink.Events, e => e.Contains("usage", StringComparison.Ordinal));
+        Assert.Equal(7, result.Usage!.Value.PromptTokens);
+    }
+
+    [Fact]
+    public async Task A_stream_without_done_is_reported_as_cut_and_no_done_is_invented()
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + Chunk2[..20]);
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Cut, result.End);
+        Assert.Single(sink.Events);
+        Assert.DoesNotContain(sink.Events, e => e.Contains("[DONE]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Handles_crlf_delimiters_and_events_split_across_reads()
+    {
+        var text = Chunk1 + "\r\n\r\n" + "data: [DONE]\r\n\r\n";
+        var upstream = new TrickleStream(Encoding.UTF8.GetBytes(text), 3);
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromSeconds(5), CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal(2, sink.Events.Count);
+        Assert.Equal("Hel", result.Content);
+    }
+
+    [Fact]
+    public async Task A_stalled_stream_ends_with_idle_timeout()
+    {
+        var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+
+        Assert.Equal(StreamEnd.IdleTimeout, result.End);
+        Assert.Single(sink.Events);
+    }
+
+    [Fact]
+    public void The_error_event_is_an_sse_error_with_openai_shape()
+    {
+        var text = Encoding.UTF8.GetString(SseRelay.ErrorEvent("stream_interrupted", "cut"));
+        Assert.StartsWith("event: error\ndata: {\"error\":{", text, StringComparison.Ordinal);
+        Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
+    }
+
+    private static MemoryStream Stream(string text) => new(Encoding.UTF8.GetBytes(text));
+
+    private sealed class RecordingSink : IResponseSink
+    {
+        public List<string> Events { get; } = [];
+
+        public bool HasStarted => true;
+
+        public void SetHeader(string name, string value)
+        {
+        }
+
+        public Task WriteJsonAsync(int statusCode, ReadOnlyMemory<byte> json, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StartEventStreamAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task WriteEventAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        {
+            Events.Add(Encoding.UTF8.GetString(bytes.Span));
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class TrickleStream(byte[] data, int step) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(step, buffer.Length)], cancellationToken);
+    }
+
+    private sealed class StallingStream(byte[] first) : MemoryStream(first)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await base.ReadAsync(buffer, cancellationToken);
+            if (read > 0)
+            {
+                return read;
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json.Nodes;
+
+namespace Router.Integration.Tests.Functions;
+
+public sealed class FunctionsMetadataTests
+{
+    /// <summary>The <c>functions.metadata</c> the Functions SDK generated when it built Router.Functions.</summary>
+    internal static JsonArray LoadMetadata()
+    {
+        var path = Path.Combine(RepositoryRoot(), "src", "Router.Functions", "bin", BuildConfiguration(), "net10.0", "functions.metadata");
+        Assert.True(File.Exists(path), $"functions.metadata not found at {path}; build src/Router.Functions first.");
+        return JsonNode.Parse(File.ReadAllText(path))!.AsArray();
+    }
+
+    internal static JsonObject Function(JsonArray metadata, string name) =>
+        metadata.Single(f => f!["name"]!.GetValue<string>() == name)!.AsObject();
+
+    [Theory]
+    [InlineData("ChatCompletions", "v1/chat/completions", "post")]
+    [InlineData("Models", "v1/models", "get")]
+    [InlineData("Health", "health", "get")]
+    public void Every_http_function_is_declared_with_its_route_and_methods(string name, string route, string method)
+    {
+        var function = Function(LoadMetadata(), name);
+
+        var trigger = function["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!;
+        Assert.Equal(route, trigger["route"]!.GetValue<string>());
+        Assert.Equal([method], trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal("Anonymous", trigger["authLevel"]!.GetValue<string>());
+        Assert.Equal("dotnet-isolated", function["language"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Host_json_is_in_the_function_app_output_with_an_empty_route_prefix()
+    {
+        var path = Path.Combine(RepositoryRoot(), "src", "Router.Functions", "bin", BuildConfiguration(), "net10.0", "host.json");
+        var host = JsonNode.Parse(File.ReadAllText(path))!;
+
+        Assert.Equal("", host["extensions"]!["http"]!["routePrefix"]!.GetValue<string>());
+    }
+
+    internal static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Router.Functions.sln")) || File.Exists(Path.Combine(dir.FullName, "Router.Functions.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Repository root not found.");
+    }
+
+    private static string BuildConfiguration() =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using Router.Functions;
+using Router.Testing.Simulator;
+
+namespace Router.Integration.Tests.Functions;
+
+public sealed class HttpFunctionsTests : IAsyncLifetime
+{
+    private const string Key = "functions-test-key";
+    private SimulatedProvider _simulator = null!;
+    private FunctionsHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatedProvider.StartAsync();
+        var settings = RouterServerHost.SimulatedCatalog(_simulator);
+        settings["Router:ApiKeys:0:Tenant"] = "acme";
+        settings["Router:ApiKeys:0:Key"] = Key;
+        _host = new FunctionsHost(settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _simulator.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ChatCompletions_function_answers_through_the_shared_handler()
+    {
+        var functions = _host.Get<HttpFunctions>();
+        var context = _host.Request("POST", "/v1/chat/completions", TestJson.Chat("sim-small", "hello from functions"), Key);
+
+        var body = await FunctionsHost.CompleteAsync(context, await functions.ChatCompletions(context.Request));
+
+        Assert.Equal(200, context.Response.StatusCode);
+        Assert.Equal(
+            SimulatedProvider.DefaultAnswer("sim-small", "hello from functions"),
+            JsonNode.Parse(body)!["choices"]![0]!["message"]!["content"]!.GetValue<string>());
+        Assert.StartsWith("req_", context.Response.Headers["x-router-request-id"].ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChatCompletions_function_always_requires_a_key_even_on_loopback()
+    {
+        var functions = _host.Get<HttpFunctions>();
+        var context = _host.Request("POST", "/v1/chat/completions", TestJson.Chat("sim-small", "hi"));
+
+        var body = await FunctionsHost.CompleteAsync(context, await functions.ChatCompletions(context.Request));
+
+        Assert.Equal(401, context.Response.StatusCode);
+        Assert.Equal("invalid_api_key", JsonNode.Parse(body)!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ChatCompletions_function_streams_server_sent_events()
+    {
+        var functions = _host.Get<HttpFunctions>();
+        var context = _host.Request("POST", "/v1/chat/completions", TestJson.Chat("sim-large", "stream it", stream: true), Key);
+
+        var body = await FunctionsHost.CompleteAsync(context, await functions.ChatCompletions(context.Request));
+
+        Assert.StartsWith("text/event-stream", context.Response.ContentType, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Models_and_Health_functions_answer()
+    {
+        var functions = _host.Get<HttpFunctions>();
+        var models = _host.Request("GET", "/v1/models", apiKey: Key);
+        var health = _host.Request("GET", "/health");
+
+        var modelsBody = await FunctionsHost.CompleteAsync(models, await functions.Models(models.Request));
+        var healthBody = await FunctionsHost.CompleteAsync(health, await functions.Health(health.Request));
+
+        Assert.Contains("sim-large", modelsBody, StringComparison.Ordinal);
+        Assert.Equal("""{"status":"ok"}""", healthBody);
+    }
+}
