@@ -1,25 +1,37 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
+using Router.Core.Execution;
 using Router.Core.Metering;
 using Router.Core.Pipeline;
+using Router.Core.Routing;
+using Router.Core.Weights;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the router's pipeline and policies.</summary>
 public static class RouterCoreServiceCollectionExtensions
 {
-    /// <summary>Adds the core pipeline, the catalog and validated <see cref="RouterOptions"/>; adapters come from <c>AddRouterInfrastructure</c>.</summary>
+    /// <summary>Adds the core pipeline, the catalog and validated options; adapters come from <c>AddRouterInfrastructure</c>.</summary>
     public static IServiceCollection AddRouterCore(this IServiceCollection services)
     {
-        services.AddOptions<RouterOptions>()
-            .BindConfiguration(RouterOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RouterOptions>, RouterOptionsValidator>());
+        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
+        services.AddOptions<ExecutionOptions>().BindConfiguration(ExecutionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TenantsOptions>().BindConfiguration(RouterOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantsOptions>, TenantsOptionsValidator>());
+
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
+        services.TryAddSingleton<RoutingTable>();
+        services.TryAddSingleton<RoutingWeightsHolder>();
+        services.TryAddSingleton<IRoutingWeightsSource>(sp => sp.GetRequiredService<RoutingWeightsHolder>());
+        services.TryAddSingleton<RequestRouter>();
+        services.TryAddSingleton<DeploymentHealthRegistry>();
+        services.TryAddSingleton<ChatExecutor>();
         services.TryAddSingleton<ChatPipeline>();
         return services;
     }

@@ -1,14 +1,21 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Router.Http.Admin;
 using Router.Http.Catalog;
 using Router.Http.Chat;
 using Router.Http.Health;
+using Router.Http.Routing;
 
 namespace Router.Functions;
 
 /// <summary>The HTTP triggers: each hands the request to the handler the self-hosted server uses too.</summary>
-public sealed class HttpFunctions(ChatCompletionsHandler chat, ModelsHandler models, HealthHandler health)
+public sealed class HttpFunctions(
+    ChatCompletionsHandler chat,
+    RoutePreviewHandler route,
+    ModelsHandler models,
+    HealthHandler health,
+    AdminTenantsHandler tenants)
 {
     /// <summary><c>POST /v1/chat/completions</c>.</summary>
     [Function(nameof(ChatCompletions))]
@@ -16,6 +23,15 @@ public sealed class HttpFunctions(ChatCompletionsHandler chat, ModelsHandler mod
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/chat/completions")] HttpRequest request)
     {
         await chat.HandleAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>POST /v1/route</c>.</summary>
+    [Function(nameof(Route))]
+    public async Task<IActionResult> Route(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "v1/route")] HttpRequest request)
+    {
+        await route.HandleAsync(request.HttpContext);
         return new EmptyResult();
     }
 
@@ -34,6 +50,33 @@ public sealed class HttpFunctions(ChatCompletionsHandler chat, ModelsHandler mod
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
     {
         await health.HandleAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/tenants/{tenant}/rules</c>.</summary>
+    [Function(nameof(GetTenantRules))]
+    public async Task<IActionResult> GetTenantRules(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
+    {
+        await tenants.GetRulesAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>PUT /admin/tenants/{tenant}/rules</c>.</summary>
+    [Function(nameof(PutTenantRules))]
+    public async Task<IActionResult> PutTenantRules(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
+    {
+        await tenants.PutRulesAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>PUT /admin/tenants/{tenant}/quality</c>.</summary>
+    [Function(nameof(PutTenantQuality))]
+    public async Task<IActionResult> PutTenantQuality(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/quality")] HttpRequest request, string tenant)
+    {
+        await tenants.PutQualityAsync(request.HttpContext, tenant);
         return new EmptyResult();
     }
 }

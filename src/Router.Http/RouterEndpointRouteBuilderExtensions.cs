@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Router.Core.Chat;
 using Router.Http;
+using Router.Http.Admin;
+using Router.Http.Routing;
 using Router.Http.Catalog;
 using Router.Http.Chat;
 using Router.Http.Errors;
@@ -21,6 +23,12 @@ public static class RouterEndpointRouteBuilderExtensions
         var v1 = endpoints.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ModelsHandler handler) => handler.HandleAsync(context));
+        v1.MapPost("/route", (HttpContext context, RoutePreviewHandler handler) => handler.HandleAsync(context));
+
+        var admin = endpoints.MapGroup("/admin");
+        admin.MapGet("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetRulesAsync(context, tenant));
+        admin.MapPut("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutRulesAsync(context, tenant));
+        admin.MapPut("/tenants/{tenant}/quality", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutQualityAsync(context, tenant));
 
         endpoints.MapFallback((HttpContext context, TimeProvider time) =>
         {

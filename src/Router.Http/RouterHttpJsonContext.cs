@@ -1,8 +1,13 @@
 using System.Text.Json.Serialization;
+using Router.Http.Admin;
 using Router.Http.Catalog;
+using Router.Http.Routing;
 
 namespace Router.Http;
 
 /// <summary>Source-generated JSON metadata for the HTTP surface.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(RoutePreview))]
+[JsonSerializable(typeof(TenantRulesDocument))]
 internal sealed partial class RouterHttpJsonContext : JsonSerializerContext;

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Router.Http;
+using Router.Http.Admin;
+using Router.Http.Routing;
 using Router.Http.Auth;
 using Router.Http.Catalog;
 using Router.Http.Chat;
@@ -19,6 +21,8 @@ public static class RouterHttpServiceCollectionExtensions
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<ModelsHandler>();
         services.TryAddSingleton<HealthHandler>();
+        services.TryAddSingleton<RoutePreviewHandler>();
+        services.TryAddSingleton<AdminTenantsHandler>();
         return services;
     }
 }

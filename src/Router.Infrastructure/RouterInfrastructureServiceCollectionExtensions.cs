@@ -1,4 +1,6 @@
 using System.Net;
+using Azure.Core;
+using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Router.Core.Catalog;
 using Router.Core.Execution;
@@ -15,25 +17,23 @@ public static class RouterInfrastructureServiceCollectionExtensions
     public static IServiceCollection AddRouterInfrastructure(this IServiceCollection services)
     {
         services.AddRouterCore();
-        services.AddOptions<ProviderClientOptions>()
-            .BindConfiguration(ProviderClientOptions.Section)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
         services.AddOptions<ConfiguredApiKeysOptions>().BindConfiguration(RouterOptions.Section);
 
         services.AddHttpClient(OpenAICompatibleModelClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProviderClientOptions>>().Value.ConnectTimeout,
+                ConnectTimeout = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutionOptions>>().Value.ConnectTimeout,
                 AutomaticDecompression = DecompressionMethods.None,
                 UseCookies = false,
                 MaxConnectionsPerServer = int.MaxValue,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.TryAddSingleton<IProviderCredentials, ApiKeyProviderCredentials>();
+        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
+        services.TryAddSingleton<IProviderCredentials, ProviderCredentials>();
         services.TryAddSingleton<IModelClient, OpenAICompatibleModelClient>();
         services.TryAddSingleton<IApiKeyStore, InMemoryApiKeyStore>();
+        services.TryAddSingleton<ITenantPolicyStore, InMemoryTenantPolicyStore>();
         return services;
     }
 }

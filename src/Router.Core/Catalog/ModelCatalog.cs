@@ -25,14 +25,23 @@ public sealed class ModelCatalog
         var providers = new Dictionary<string, ProviderDescriptor>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, provider) in options.Providers)
         {
-            if (provider.Enabled && Uri.TryCreate(provider.Endpoint, UriKind.Absolute, out var endpoint))
+            var address = provider.Endpoint;
+            if (string.IsNullOrWhiteSpace(address) && !string.IsNullOrEmpty(provider.ApiKey))
+            {
+                address = DefaultCatalog.WellKnownEndpoints.GetValueOrDefault(name);
+            }
+
+            if (provider.Enabled && Uri.TryCreate(address, UriKind.Absolute, out var endpoint))
             {
                 providers[name] = new ProviderDescriptor(name, provider.Type, endpoint, provider.ApiKey, provider.ApiVersion);
             }
         }
 
         _byId = new Dictionary<string, CatalogModel>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (id, model) in options.Models)
+        var models = options.UseDefaultCatalog
+            ? DefaultCatalog.Models.Where(d => !options.Models.ContainsKey(d.Key)).Concat(options.Models)
+            : options.Models;
+        foreach (var (id, model) in models)
         {
             if (!model.Enabled || model.Provider is null || !providers.TryGetValue(model.Provider, out var provider))
             {

@@ -14,7 +14,10 @@ public sealed class RouterOptions
     /// <summary>Upstream providers by name (for example <c>openai</c>, <c>azure</c>, <c>sim</c>).</summary>
     public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Catalog models by id.</summary>
+    /// <summary>Whether the built-in catalog of real models (<see cref="DefaultCatalog"/>) is offered (default true).</summary>
+    public bool UseDefaultCatalog { get; set; } = true;
+
+    /// <summary>Catalog models by id; they replace default models with the same id.</summary>
     public Dictionary<string, ModelOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Largest accepted request body in bytes (default 4 MiB); larger bodies get 413 before they are buffered.</summary>

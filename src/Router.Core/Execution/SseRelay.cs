@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using Router.Core.Chat;
 using Router.Core.Pipeline;
@@ -16,9 +15,6 @@ public enum StreamEnd
 
     /// <summary>No bytes arrived within the idle timeout.</summary>
     IdleTimeout,
-
-    /// <summary>The client went away.</summary>
-    ClientCancelled,
 }
 
 /// <summary>What the relay saw while forwarding a stream.</summary>
@@ -35,97 +31,49 @@ public static class SseRelay
 {
     private const int MaxContentChars = 1 << 20;
 
-    /// <summary>Relays <paramref name="upstream"/> to <paramref name="sink"/>; the caller has already started the event stream.</summary>
-    /// <param name="upstream">The provider's response body.</param>
+    /// <summary>Relays events from <paramref name="reader"/> to <paramref name="sink"/>; the caller has started the event stream.</summary>
+    /// <param name="reader">The provider's events.</param>
     /// <param name="sink">The client.</param>
     /// <param name="forwardUsageChunk">Whether the usage-only chunk is forwarded (the client asked for usage).</param>
-    /// <param name="idleTimeout">Longest wait for the next bytes.</param>
+    /// <param name="beforeDone">Bytes written just before <c>[DONE]</c> (e.g. an SSE comment with the final cost), or null.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
     public static async Task<StreamRelayResult> RelayAsync(
-        Stream upstream, IResponseSink sink, bool forwardUsageChunk, TimeSpan idleTimeout, CancellationToken cancellationToken)
+        SseEventReader reader, IResponseSink sink, bool forwardUsageChunk, Func<StreamRelayResult, ReadOnlyMemory<byte>>? beforeDone,
+        CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        var filled = 0;
         var forwarded = 0;
         TokenUsage? usage = null;
         string? finish = null;
         var content = new StringBuilder();
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        try
+        while (true)
         {
-            while (true)
+            var (status, evt) = await reader.ReadAsync(cancellationToken);
+            if (status != SseReadStatus.Event)
             {
-                // Complete events already in the buffer go out before the next read.
-                var consumed = 0;
-                while (TryFindEventEnd(buffer.AsSpan(consumed, filled - consumed), out var eventLength))
-                {
-                    var evt = buffer.AsMemory(consumed, eventLength);
-                    consumed += eventLength;
-                    var kind = Inspect(evt.Span, ref usage, ref finish, content);
-                    if (kind == EventKind.UsageOnly && !forwardUsageChunk)
-                    {
-                        continue;
-                    }
-
-                    await sink.WriteEventAsync(evt, cancellationToken);
-                    forwarded++;
-                    if (kind == EventKind.Done)
-                    {
-                        return new StreamRelayResult(StreamEnd.Done, forwarded, usage, finish, content.ToString());
-                    }
-                }
-
-                if (consumed > 0)
-                {
-                    Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
-                    filled -= consumed;
-                }
-
-                if (filled == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    Buffer.BlockCopy(buffer, 0, larger, 0, filled);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                int read;
-                try
-                {
-                    idle.CancelAfter(idleTimeout);
-                    read = await upstream.ReadAsync(buffer.AsMemory(filled), idle.Token);
-                    if (!idle.TryReset())
-                    {
-                        return Ended(StreamEnd.IdleTimeout);
-                    }
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return Ended(StreamEnd.ClientCancelled);
-                }
-                catch (OperationCanceledException)
-                {
-                    return Ended(StreamEnd.IdleTimeout);
-                }
-                catch (IOException)
-                {
-                    return Ended(StreamEnd.Cut);
-                }
-
-                if (read == 0)
-                {
-                    return Ended(StreamEnd.Cut);
-                }
-
-                filled += read;
+                return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString());
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
 
-        StreamRelayResult Ended(StreamEnd end) => new(end, forwarded, usage, finish, content.ToString());
+            var kind = Inspect(evt.Span, ref usage, ref finish, content);
+            if (kind == EventKind.UsageOnly && !forwardUsageChunk)
+            {
+                continue;
+            }
+
+            if (kind == EventKind.Done)
+            {
+                var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString());
+                if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
+                {
+                    await sink.WriteEventAsync(trailer, cancellationToken);
+                }
+
+                await sink.WriteEventAsync(evt, cancellationToken);
+                return result;
+            }
+
+            await sink.WriteEventAsync(evt, cancellationToken);
+            forwarded++;
+        }
     }
 
     /// <summary>The SSE event a router sends when a stream fails after it started.</summary>
@@ -133,32 +81,6 @@ public static class SseRelay
     {
         var json = ErrorEnvelope.Serialize(new RouterError(502, "upstream_error", code, message));
         return [.. "event: error\ndata: "u8, .. json, .. "\n\n"u8];
-    }
-
-    private static bool TryFindEventEnd(ReadOnlySpan<byte> data, out int length)
-    {
-        for (var i = 0; i < data.Length - 1; i++)
-        {
-            if (data[i] != (byte)'\n')
-            {
-                continue;
-            }
-
-            if (data[i + 1] == (byte)'\n')
-            {
-                length = i + 2;
-                return true;
-            }
-
-            if (data[i + 1] == (byte)'\r' && i + 2 < data.Length && data[i + 2] == (byte)'\n')
-            {
-                length = i + 3;
-                return true;
-            }
-        }
-
-        length = 0;
-        return false;
     }
 
     private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, StringBuilder content)

@@ -41,24 +41,8 @@ public sealed class ChatCompletionsHandler(
                 return;
             }
 
-            var requestContext = CreateContext(context, requestId, caller.TenantId, caller.KeyId);
+            var requestContext = RequestContextFactory.Create(context, requestId, caller, time);
             await pipeline.HandleAsync(requestContext, request, new HttpResponseSink(context.Response), context.RequestAborted);
         }
-    }
-
-    internal RequestContext CreateContext(HttpContext context, string requestId, string tenantId, string? keyId)
-    {
-        var headers = context.Request.Headers;
-        var cacheControl = headers.CacheControl.ToString();
-        return new RequestContext
-        {
-            RequestId = requestId,
-            TenantId = tenantId,
-            KeyId = keyId,
-            SessionId = headers["x-session-id"].ToString() is { Length: > 0 } session ? session : null,
-            NoCache = cacheControl.Contains("no-cache", StringComparison.OrdinalIgnoreCase),
-            NoStore = cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase),
-            ReceivedAt = time.GetUtcNow(),
-        };
     }
 }

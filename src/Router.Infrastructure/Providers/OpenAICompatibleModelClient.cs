@@ -12,7 +12,7 @@ namespace Router.Infrastructure.Providers;
 /// forwarding the prepared body as is.</summary>
 internal sealed class OpenAICompatibleModelClient(
     IHttpClientFactory httpClientFactory,
-    IOptions<ProviderClientOptions> options,
+    IOptions<ExecutionOptions> options,
     IProviderCredentials credentials) : IModelClient
 {
     /// <summary>Name of the <see cref="HttpClient"/> used for provider calls.</summary>

@@ -16,10 +16,11 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + Chunk2 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(upstream, sink, forwardUsageChunk: true, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal(4, sink.Events.Count);
+        Assert.Equal(4, result.EventsForwarded);
         Assert.Equal("data: [DONE]\n\n", sink.Events[^1]);
         Assert.Equal(new TokenUsage(7, 2, 3), result.Usage);
         Assert.Equal("Hello", result.Content);
@@ -32,7 +33,7 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(upstream, sink, forwardUsageChunk: false, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false, null, CancellationToken.None);
 
         Assert.Equal(2, sink.Events.Count);
         Assert.DoesNotContain(sink.Events, e => e.Contains("usage", StringComparison.Ordinal));
@@ -45,7 +46,7 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + Chunk2[..20]);
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Cut, result.End);
         Assert.Single(sink.Events);
@@ -59,7 +60,7 @@ public sealed class SseRelayTests
         var upstream = new TrickleStream(Encoding.UTF8.GetBytes(text), 3);
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal(2, sink.Events.Count);
@@ -72,10 +73,23 @@ public sealed class SseRelayTests
         var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(upstream, sink, true, TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(100)), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.IdleTimeout, result.End);
         Assert.Single(sink.Events);
+    }
+
+    [Fact]
+    public async Task A_trailer_goes_out_just_before_done_with_the_final_usage()
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
+        var sink = new RecordingSink();
+
+        await SseRelay.RelayAsync(
+            new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false,
+            r => Encoding.UTF8.GetBytes($": tokens={r.Usage!.Value.CompletionTokens}\n\n"), CancellationToken.None);
+
+        Assert.Equal([": tokens=2\n\n", "data: [DONE]\n\n"], sink.Events[^2..]);
     }
 
     [Fact]

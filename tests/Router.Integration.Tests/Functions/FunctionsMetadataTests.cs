@@ -19,6 +19,10 @@ public sealed class FunctionsMetadataTests
     [InlineData("ChatCompletions", "v1/chat/completions", "post")]
     [InlineData("Models", "v1/models", "get")]
     [InlineData("Health", "health", "get")]
+    [InlineData("Route", "v1/route", "post")]
+    [InlineData("GetTenantRules", "admin/tenants/{tenant}/rules", "get")]
+    [InlineData("PutTenantRules", "admin/tenants/{tenant}/rules", "put")]
+    [InlineData("PutTenantQuality", "admin/tenants/{tenant}/quality", "put")]
     public void Every_http_function_is_declared_with_its_route_and_methods(string name, string route, string method)
     {
         var function = Function(LoadMetadata(), name);

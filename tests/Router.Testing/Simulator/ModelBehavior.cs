@@ -99,6 +99,7 @@ public sealed record SimulatedChat(string Model, string LastUserMessage, string 
 /// <summary>A request as the simulator received it.</summary>
 /// <param name="Model">The model field.</param>
 /// <param name="Body">The raw JSON body.</param>
-/// <param name="Headers">Request headers.</param>
+/// <param name="PathAndQuery">The request path and query string.</param>
+/// <param name="Headers">Request headers (lower-case names).</param>
 /// <param name="Aborted">Completes when the caller went away (cancellation).</param>
-public sealed record ReceivedRequest(string Model, string Body, IReadOnlyDictionary<string, string> Headers, Task Aborted);
+public sealed record ReceivedRequest(string Model, string Body, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, Task Aborted);

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -26,6 +27,9 @@ public sealed class SimulatedProvider : IAsyncDisposable
     private int _completedStreams;
 
     private SimulatedProvider(int seed) => _seed = seed;
+
+    /// <summary>Root URL of the server, e.g. <c>http://127.0.0.1:12345/</c> (for Azure OpenAI-style providers).</summary>
+    public Uri RootUrl => new(BaseUrl, "/");
 
     /// <summary>Base URL to configure as a provider endpoint, e.g. <c>http://127.0.0.1:12345/v1</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -51,6 +55,9 @@ public sealed class SimulatedProvider : IAsyncDisposable
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         app.MapPost("/v1/chat/completions", simulator.HandleChatAsync);
+
+        // Azure OpenAI's deployment-style path; the deployment name stands in for the model.
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", simulator.HandleChatAsync);
         app.MapGet("/v1/models", simulator.HandleModels);
         app.MapPost("/_sim/behavior/{model}", simulator.HandleConfigureAsync);
         await app.StartAsync(cancellationToken);
@@ -109,7 +116,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
             return;
         }
 
-        var model = body["model"]?.GetValue<string>() ?? "";
+        var model = context.GetRouteValue("deployment") as string ?? body["model"]?.GetValue<string>() ?? "";
         if (RecordRequests)
         {
             var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -117,6 +124,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
             _received.Enqueue(new ReceivedRequest(
                 model,
                 raw,
+                context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString()),
                 aborted.Task));
         }

@@ -1,0 +1,207 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Chat;
+
+namespace Router.Core.Execution;
+
+/// <summary>One attempt and how it ended, for error messages and usage.</summary>
+/// <param name="Model">The model tried.</param>
+/// <param name="Outcome">What happened, e.g. <c>HTTP 500</c>, <c>connection reset</c>, <c>skipped: circuit open</c>.</param>
+/// <param name="Called">Whether a request was actually sent.</param>
+public sealed record AttemptRecord(string Model, string Outcome, bool Called);
+
+/// <summary>The answer the executor settled on, or the error to send.</summary>
+public sealed class ExecutionResult : IAsyncDisposable
+{
+    /// <summary>The response to relay (a success, or a provider's client error passed through).</summary>
+    public UpstreamResponse? Response { get; init; }
+
+    /// <summary>The model that answered.</summary>
+    public CatalogModel? Model { get; init; }
+
+    /// <summary>For streams: the reader positioned before the first event.</summary>
+    public SseEventReader? Events { get; init; }
+
+    /// <summary>The error when no candidate answered.</summary>
+    public RouterError? Error { get; init; }
+
+    /// <summary>Every attempt and skip, in order.</summary>
+    public required IReadOnlyList<AttemptRecord> Attempts { get; init; }
+
+    /// <summary>Failed calls before the answer.</summary>
+    public int Fallbacks => Attempts.Count(a => a.Called) - (Response is null ? 0 : 1);
+
+    /// <summary>Upstream calls made.</summary>
+    public int UpstreamCalls => Attempts.Count(a => a.Called);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Events?.Dispose();
+        if (Response is not null)
+        {
+            await Response.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Calls the decision's candidates in order with at most <see cref="ExecutionOptions.MaxAttempts"/> upstream
+/// attempts, skipping unhealthy deployments, honouring retry hints and failing streams over only before their first
+/// event. No hedging and no retries inside provider clients.</summary>
+public sealed partial class ChatExecutor(
+    IModelClient client,
+    DeploymentHealthRegistry health,
+    IOptions<ExecutionOptions> options,
+    ILogger<ChatExecutor> logger)
+{
+    /// <summary>Runs the attempts; the caller disposes the result.</summary>
+    public async Task<ExecutionResult> ExecuteAsync(
+        string requestId, ChatRequest request, IReadOnlyList<CatalogModel> candidates, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var attempts = new List<AttemptRecord>(candidates.Count);
+        var soonest = TimeSpan.MaxValue;
+        var allTimeouts = true;
+        using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        total.CancelAfter(settings.TotalTimeout);
+
+        foreach (var model in candidates)
+        {
+            if (attempts.Count(a => a.Called) >= settings.MaxAttempts)
+            {
+                break;
+            }
+
+            var lease = health.TryAcquire(model.Id);
+            if (!lease.Allowed)
+            {
+                attempts.Add(new AttemptRecord(model.Id, "skipped: " + lease.Reason, false));
+                soonest = lease.AvailableIn < soonest ? lease.AvailableIn : soonest;
+                continue;
+            }
+
+            var body = UpstreamBodyWriter.Write(request, model.UpstreamModel);
+            UpstreamResponse response;
+            try
+            {
+                response = await client.SendAsync(new UpstreamRequest(model, body, request.Stream, requestId), total.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                health.Release(model.Id, lease);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
+                break;
+            }
+
+            if (response.Failure != UpstreamFailure.None)
+            {
+                allTimeouts &= response.Failure == UpstreamFailure.Timeout;
+                await FailAsync(model, lease, response, Describe(response.Failure, response.FailureDetail), null);
+                continue;
+            }
+
+            var status = response.StatusCode;
+            if (status is >= 400 and < 500 and not 408 and not 429)
+            {
+                // The provider rejected the request itself: another model would too, and the client needs the reason.
+                health.Report(model.Id, lease, success: true);
+                attempts.Add(new AttemptRecord(model.Id, "HTTP " + status.ToString(CultureInfo.InvariantCulture), true));
+                return new ExecutionResult { Response = response, Model = model, Attempts = attempts };
+            }
+
+            if (!response.IsSuccess)
+            {
+                allTimeouts &= status == 408;
+                var coolDown = response.RetryAfter ?? (status is 429 or 503 ? settings.DefaultCoolDown : null);
+                await FailAsync(model, lease, response, "HTTP " + status.ToString(CultureInfo.InvariantCulture), coolDown);
+                continue;
+            }
+
+            if (!request.Stream)
+            {
+                health.Report(model.Id, lease, success: true);
+                attempts.Add(new AttemptRecord(model.Id, "ok", true));
+                return new ExecutionResult { Response = response, Model = model, Attempts = attempts };
+            }
+
+            // A stream is committed to the client only once its first event has arrived; before that it can fail over.
+            var events = new SseEventReader(response.Content, settings.StreamIdleTimeout);
+            SseReadStatus first;
+            try
+            {
+                first = await events.WaitForEventAsync(total.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                events.Dispose();
+                await response.DisposeAsync();
+                health.Release(model.Id, lease);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
+                break;
+            }
+
+            if (first != SseReadStatus.Event)
+            {
+                events.Dispose();
+                allTimeouts &= first == SseReadStatus.IdleTimeout;
+                await FailAsync(model, lease, response, "stream ended before its first event", null);
+                continue;
+            }
+
+            health.Report(model.Id, lease, success: true);
+            attempts.Add(new AttemptRecord(model.Id, "ok", true));
+            return new ExecutionResult { Response = response, Model = model, Events = events, Attempts = attempts };
+        }
+
+        var tried = string.Join("; ", attempts.Select(a => $"{a.Model} ({a.Outcome})"));
+        if (!attempts.Any(a => a.Called))
+        {
+            var retryAfter = soonest == TimeSpan.MaxValue ? settings.BreakerBreakDuration : soonest;
+            return new ExecutionResult
+            {
+                Attempts = attempts,
+                Error = RouterError.NoHealthyModel($"No healthy model can take this request now: {tried}.", retryAfter),
+            };
+        }
+
+        var message = $"Every candidate failed. Tried: {tried}.";
+        return new ExecutionResult
+        {
+            Attempts = attempts,
+            Error = allTimeouts ? RouterError.UpstreamTimeout(message) : RouterError.UpstreamFailed(message),
+        };
+
+        async Task FailAsync(CatalogModel model, HealthLease lease, UpstreamResponse response, string outcome, TimeSpan? coolDown)
+        {
+            health.Report(model.Id, lease, success: false, coolDown);
+            attempts.Add(new AttemptRecord(model.Id, outcome, true));
+            Log.AttemptFailed(logger, requestId, model.Id, outcome);
+            await response.DisposeAsync();
+        }
+    }
+
+    private static string Describe(UpstreamFailure failure, string? detail) => failure switch
+    {
+        UpstreamFailure.Timeout => "timeout: " + detail,
+        UpstreamFailure.Unreachable => "unreachable: " + detail,
+        _ => "connection reset: " + detail,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Request {RequestId}: attempt on {Model} failed ({Outcome})")]
+        public static partial void AttemptFailed(ILogger logger, string requestId, string model, string outcome);
+    }
+}

@@ -1,0 +1,248 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+using Router.Core.Catalog;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Core.Weights;
+
+namespace Router.Core.Routing;
+
+/// <summary>Decides which models serve a request: tenant rules, the routing table under the cost/quality knob, learned
+/// weights, risk floors and capabilities, in that order. Local and allocation-light: no network call.</summary>
+public sealed class RequestRouter(
+    ModelCatalog catalog,
+    RoutingTable table,
+    IOptions<RoutingOptions> options,
+    IRoutingWeightsSource weights)
+{
+    /// <summary>Routes <paramref name="input"/>; returns false with a 400/403 error when the request cannot be served.</summary>
+    public bool TryDecide(RuleInput input, ModelRequest modelRequest, TenantPolicy policy, out RoutingDecision decision, out RouterError error)
+    {
+        decision = null!;
+        error = null!;
+        var settings = options.Value;
+        var profile = input.Profile;
+        var reasons = new List<string>(6);
+        var fired = new List<string>();
+
+        ModelTier? minTier = null, maxTier = null;
+        CatalogModel? rulePin = null;
+        int? cap = null;
+        bool disableCache = false, forceAudit = false;
+        foreach (var rule in policy.Rules)
+        {
+            if (!rule.Matches(input))
+            {
+                continue;
+            }
+
+            fired.Add(rule.Name);
+            var then = rule.Actions;
+            if (then.Deny is { } deny)
+            {
+                error = new RouterError(403, "permission_denied", "denied_by_rule", $"Denied by tenant rule '{rule.Name}': {deny}");
+                return false;
+            }
+
+            if (rule.MinTier is { } min && (minTier is null || min > minTier))
+            {
+                minTier = min;
+                reasons.Add($"rule:{rule.Name} min tier {min.ToWire()}");
+            }
+
+            if (rule.MaxTier is { } max && (maxTier is null || max < maxTier))
+            {
+                maxTier = max;
+                reasons.Add($"rule:{rule.Name} max tier {max.ToWire()}");
+            }
+
+            if (then.CapComplexity is { } c && (cap is null || c < cap))
+            {
+                cap = c;
+                reasons.Add($"rule:{rule.Name} cap complexity {c}");
+            }
+
+            if (then.PinModel is { } pin && rulePin is null && catalog.TryGet(pin, out var pinned))
+            {
+                rulePin = pinned;
+                reasons.Add($"rule:{rule.Name} pin {pinned.Id}");
+            }
+
+            if (then.DisableCache == true)
+            {
+                disableCache = true;
+                reasons.Add($"rule:{rule.Name} cache off");
+            }
+
+            if (then.ForceAudit == true)
+            {
+                forceAudit = true;
+                reasons.Add($"rule:{rule.Name} audit");
+            }
+        }
+
+        var quality = input.Request.RouterOptions.Quality ?? policy.Quality ?? settings.DefaultQuality;
+        var complexity = profile.ComplexityScore ?? profile.Complexity ?? 5;
+        if (cap is { } capped && complexity > capped)
+        {
+            complexity = capped;
+        }
+
+        var effective = Math.Clamp(complexity + (quality - 0.5) * 2 * settings.KnobRange, 1, 10);
+        var task = profile.Task.Type;
+        var risk = profile.Risk.Level;
+
+        ModelTier tier;
+        CatalogModel? pinnedModel = rulePin ?? modelRequest.Pinned;
+        if (rulePin is not null)
+        {
+            tier = rulePin.Tier;
+        }
+        else if (modelRequest.Pinned is { } clientPin)
+        {
+            tier = clientPin.Tier;
+            reasons.Add($"pinned by request: {clientPin.Id}");
+        }
+        else
+        {
+            if (modelRequest.Kind == ModelRequestKind.Tier)
+            {
+                tier = modelRequest.Tier!.Value;
+                reasons.Add($"tier requested: {tier.ToWire()}");
+            }
+            else
+            {
+                var (tableTier, row) = table.Lookup(task, effective, risk);
+                tier = tableTier;
+                reasons.Add(string.Create(CultureInfo.InvariantCulture, $"table: {row} (complexity {complexity:0.#}, knob {quality:0.##} -> {effective:0.#})"));
+                if (weights.Current.For(task, ComplexityBands.Of(effective)) is { TierDelta: not 0 } adjustment)
+                {
+                    var adjusted = (ModelTier)Math.Clamp((int)tier + adjustment.TierDelta, (int)ModelTier.Economy, (int)ModelTier.Premium);
+                    if (adjusted != tier)
+                    {
+                        reasons.Add($"weights: {RoutingWeights.Key(task, ComplexityBands.Of(effective))} {adjustment.Evidence} -> {adjusted.ToWire()}");
+                        tier = adjusted;
+                    }
+                }
+            }
+
+            var floor = risk switch
+            {
+                RiskLevel.High => settings.HighRiskMinimumTier,
+                RiskLevel.Medium => settings.MediumRiskMinimumTier,
+                _ => ModelTier.Economy,
+            };
+            if (tier < floor)
+            {
+                tier = floor;
+                var categories = string.Join(",", profile.Risk.Categories.Select(c => c.ToWireName()));
+                reasons.Add($"risk: {risk.ToWireName()}{(categories.Length > 0 ? " (" + categories + ")" : "")} -> at least {floor.ToWire()}");
+            }
+        }
+
+        if (maxTier is { } ceiling && tier > ceiling)
+        {
+            tier = ceiling;
+        }
+
+        if (minTier is { } lowest && tier < lowest)
+        {
+            tier = lowest;
+        }
+
+        if (pinnedModel is not null && pinnedModel.Tier != tier)
+        {
+            // A tenant's tier bounds outrank the client's pin.
+            reasons.Add($"pinned {pinnedModel.Id} is {pinnedModel.Tier.ToWire()}; tenant rules require {tier.ToWire()}");
+            pinnedModel = null;
+        }
+
+        var candidates = Candidates(input, pinnedModel, ref tier, reasons);
+        if (candidates.Count == 0)
+        {
+            error = RouterError.InvalidRequest(
+                $"No catalog model can serve this request: it needs {profile.PromptTokens + (input.Request.MaxTokens ?? 0)} tokens of context"
+                + (input.Request.HasTools ? ", tools" : "") + (profile.HasImages ? ", images" : "") + ".",
+                "messages",
+                "context_length_exceeded");
+            return false;
+        }
+
+        var expectedOutput = profile.ExpectedOutputTokens;
+        decision = new RoutingDecision
+        {
+            Tier = candidates[0].Tier,
+            Candidates = candidates,
+            Reasons = reasons,
+            RulesFired = fired,
+            Quality = quality,
+            EffectiveComplexity = effective,
+            CacheDisabled = disableCache,
+            ForceAudit = forceAudit,
+            EstimatedCostUsd = candidates[0].Cost(profile.PromptTokens, expectedOutput),
+            BaselineCostUsd = catalog.Baseline?.Cost(profile.PromptTokens, expectedOutput) ?? 0,
+        };
+        return true;
+    }
+
+    private List<CatalogModel> Candidates(RuleInput input, CatalogModel? pinned, ref ModelTier tier, List<string> reasons)
+    {
+        var needed = input.Profile.PromptTokens + (input.Request.MaxTokens ?? 0);
+        var demoted = weights.Current.DemotedModels;
+        bool Capable(CatalogModel m) =>
+            m.ContextWindow >= needed
+            && (!input.Request.HasTools || m.SupportsTools)
+            && (!input.Profile.HasImages || m.SupportsVision)
+            && (input.Request.ResponseFormatType != "json_schema" || m.SupportsJsonSchema)
+            && (!input.Request.Stream || m.SupportsStreaming);
+
+        List<CatalogModel> InTier(ModelTier t) => catalog.InTier(t)
+            .Where(Capable)
+            .OrderBy(m => demoted.ContainsKey(m.Id) ? 1 : 0)
+            .ToList();
+
+        if (pinned is not null)
+        {
+            if (!Capable(pinned))
+            {
+                reasons.Add($"capability: {pinned.Id} cannot serve this request");
+                return [];
+            }
+
+            var sameTier = InTier(pinned.Tier).Where(m => m != pinned);
+            return [pinned, .. sameTier];
+        }
+
+        var chosen = tier;
+        var found = InTier(chosen);
+        if (found.Count == 0)
+        {
+            // Nearest tier with a capable model, going up first so quality never drops silently.
+            var order = Enumerable.Range((int)tier + 1, (int)ModelTier.Premium - (int)tier).Concat(Enumerable.Range(0, (int)tier).Reverse());
+            foreach (var t in order.Select(i => (ModelTier)i))
+            {
+                found = InTier(t);
+                if (found.Count > 0)
+                {
+                    reasons.Add($"catalog: no capable {tier.ToWire()} model -> {t.ToWire()}");
+                    chosen = t;
+                    break;
+                }
+            }
+        }
+
+        foreach (var model in found.Where(m => demoted.ContainsKey(m.Id)))
+        {
+            reasons.Add($"weights: {model.Id} demoted ({demoted[model.Id]})");
+        }
+
+        tier = chosen;
+        if (chosen < ModelTier.Premium)
+        {
+            found.AddRange(InTier(chosen + 1));
+        }
+
+        return found;
+    }
+}

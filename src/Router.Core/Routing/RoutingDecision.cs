@@ -1,0 +1,40 @@
+using Router.Core.Catalog;
+
+namespace Router.Core.Routing;
+
+/// <summary>Where a request goes and why.</summary>
+public sealed record RoutingDecision
+{
+    /// <summary>The chosen tier.</summary>
+    public required ModelTier Tier { get; init; }
+
+    /// <summary>The first candidate.</summary>
+    public CatalogModel Model => Candidates[0];
+
+    /// <summary>Models in the order they will be tried.</summary>
+    public required IReadOnlyList<CatalogModel> Candidates { get; init; }
+
+    /// <summary>Human-readable reasons, in the order they applied.</summary>
+    public required IReadOnlyList<string> Reasons { get; init; }
+
+    /// <summary>Names of the tenant rules that matched.</summary>
+    public IReadOnlyList<string> RulesFired { get; init; } = [];
+
+    /// <summary>The cost/quality knob used.</summary>
+    public double Quality { get; init; }
+
+    /// <summary>Complexity after rule caps and the knob, as looked up in the table.</summary>
+    public double EffectiveComplexity { get; init; }
+
+    /// <summary>A rule turned the cache off.</summary>
+    public bool CacheDisabled { get; init; }
+
+    /// <summary>A rule asked for this answer to be audited.</summary>
+    public bool ForceAudit { get; init; }
+
+    /// <summary>Estimated cost on the first candidate (prompt tokens and expected output).</summary>
+    public decimal EstimatedCostUsd { get; init; }
+
+    /// <summary>The same estimate on the baseline model.</summary>
+    public decimal BaselineCostUsd { get; init; }
+}

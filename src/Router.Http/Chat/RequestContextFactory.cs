@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http;
+using Router.Core.Metering;
+using Router.Core.Pipeline;
+
+namespace Router.Http.Chat;
+
+/// <summary>Builds the pipeline's <see cref="RequestContext"/> from an HTTP request.</summary>
+internal static class RequestContextFactory
+{
+    // Headers tenant rules may match on; never credentials.
+    private static readonly string[] IgnoredHeaders = ["authorization", "api-key", "cookie", "proxy-authorization"];
+
+    public static RequestContext Create(HttpContext context, string requestId, Caller caller, TimeProvider time)
+    {
+        var headers = context.Request.Headers;
+        var cacheControl = headers.CacheControl.ToString();
+        var visible = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
+        foreach (var (name, value) in headers)
+        {
+            var lower = name.ToLowerInvariant();
+            if (Array.IndexOf(IgnoredHeaders, lower) < 0)
+            {
+                visible[lower] = value.ToString();
+            }
+        }
+
+        return new RequestContext
+        {
+            RequestId = requestId,
+            TenantId = caller.TenantId,
+            KeyId = caller.KeyId,
+            SessionId = headers["x-session-id"].ToString() is { Length: > 0 } session ? session : null,
+            NoCache = cacheControl.Contains("no-cache", StringComparison.OrdinalIgnoreCase),
+            NoStore = cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase),
+            Headers = visible,
+            ReceivedAt = time.GetUtcNow(),
+        };
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+using Router.Core.Catalog;
+using Router.Core.Chat;
+using Router.Core.Pipeline;
+using Router.Http.Auth;
+using Router.Http.Chat;
+using Router.Http.Errors;
+
+namespace Router.Http.Routing;
+
+/// <summary><c>POST /v1/route</c>: the same body as a chat completion; analyses and routes it and explains the decision
+/// without calling a model.</summary>
+public sealed class RoutePreviewHandler(
+    CallerAuthentication authentication,
+    ChatPipeline pipeline,
+    IOptionsMonitor<RouterOptions> options,
+    TimeProvider time)
+{
+    /// <summary>Handles the request and writes the response.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        var requestId = RouterHttpContext.Begin(context, time);
+        var caller = await authentication.AuthenticateAsync(context);
+        if (caller is null)
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+            return;
+        }
+
+        var (body, error) = await RequestBody.ReadAsync(context.Request, options.CurrentValue.MaxRequestBodyBytes, context.RequestAborted);
+        if (error is not null)
+        {
+            await ErrorResponse.WriteAsync(context, error);
+            return;
+        }
+
+        using (body)
+        {
+            if (!ChatRequestParser.TryParse(body!.Memory, out var request, out error))
+            {
+                await ErrorResponse.WriteAsync(context, error);
+                return;
+            }
+
+            var requestContext = RequestContextFactory.Create(context, requestId, caller, time);
+            var (prepared, failure) = await pipeline.PrepareAsync(requestContext, request, context.RequestAborted);
+            if (prepared is null)
+            {
+                await ErrorResponse.WriteAsync(context, failure!);
+                return;
+            }
+
+            var (profile, decision, _) = prepared;
+            var preview = new RoutePreview
+            {
+                RequestId = requestId,
+                Task = profile.Task.Type.ToWireName(),
+                TaskConfidence = Math.Round(profile.Task.Confidence, 3),
+                RunnerUp = profile.Task.RunnerUp.ToWireName(),
+                Complexity = profile.Complexity ?? 5,
+                ComplexitySignals = profile.ComplexitySignals,
+                Risk = new RiskPreview(
+                    profile.Risk.Level.ToWireName(),
+                    profile.Risk.Categories.Select(c => c.ToWireName()).ToArray(),
+                    profile.Risk.Evidence.Select(e => $"{e.Rule}: {e.Match}").ToArray()),
+                PromptTokens = profile.PromptTokens,
+                ExpectedOutputTokens = profile.ExpectedOutputTokens,
+                Language = profile.Language,
+                Cache = new CachePreview("miss", null),
+                Decision = new DecisionPreview(
+                    decision.Tier.ToWire(),
+                    decision.Model.Id,
+                    decision.Candidates.Select(m => m.Id).ToArray(),
+                    decision.Reasons,
+                    decision.RulesFired,
+                    Math.Round(decision.Quality, 3),
+                    Math.Round(decision.EffectiveComplexity, 2)),
+                EstimatedCostUsd = decision.EstimatedCostUsd,
+                BaselineCostUsd = decision.BaselineCostUsd,
+            };
+            context.Response.ContentType = "application/json";
+            await JsonSerializer.SerializeAsync(context.Response.Body, preview, RouterHttpJsonContext.Default.RoutePreview, context.RequestAborted);
+        }
+    }
+}
+
+/// <summary>The <c>/v1/route</c> answer.</summary>
+public sealed record RoutePreview
+{
+    [JsonPropertyName("request_id")] public required string RequestId { get; init; }
+    [JsonPropertyName("task")] public required string Task { get; init; }
+    [JsonPropertyName("task_confidence")] public double TaskConfidence { get; init; }
+    [JsonPropertyName("runner_up")] public string? RunnerUp { get; init; }
+    [JsonPropertyName("complexity")] public int Complexity { get; init; }
+    [JsonPropertyName("complexity_signals")] public IReadOnlyDictionary<string, double>? ComplexitySignals { get; init; }
+    [JsonPropertyName("risk")] public required RiskPreview Risk { get; init; }
+    [JsonPropertyName("prompt_tokens")] public int PromptTokens { get; init; }
+    [JsonPropertyName("expected_output_tokens")] public int ExpectedOutputTokens { get; init; }
+    [JsonPropertyName("language")] public string? Language { get; init; }
+    [JsonPropertyName("cache")] public required CachePreview Cache { get; init; }
+    [JsonPropertyName("decision")] public required DecisionPreview Decision { get; init; }
+    [JsonPropertyName("estimated_cost_usd")] public decimal EstimatedCostUsd { get; init; }
+    [JsonPropertyName("baseline_cost_usd")] public decimal BaselineCostUsd { get; init; }
+}
+
+/// <summary>Risk in the route answer.</summary>
+public sealed record RiskPreview(
+    [property: JsonPropertyName("level")] string Level,
+    [property: JsonPropertyName("categories")] IReadOnlyList<string> Categories,
+    [property: JsonPropertyName("evidence")] IReadOnlyList<string> Evidence);
+
+/// <summary>Cache status in the route answer.</summary>
+public sealed record CachePreview(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("similarity")] double? Similarity);
+
+/// <summary>The decision in the route answer.</summary>
+public sealed record DecisionPreview(
+    [property: JsonPropertyName("tier")] string Tier,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("candidates")] IReadOnlyList<string> Candidates,
+    [property: JsonPropertyName("reasons")] IReadOnlyList<string> Reasons,
+    [property: JsonPropertyName("rules_fired")] IReadOnlyList<string> RulesFired,
+    [property: JsonPropertyName("quality")] double Quality,
+    [property: JsonPropertyName("effective_complexity")] double EffectiveComplexity);

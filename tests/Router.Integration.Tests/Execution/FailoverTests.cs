@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Router.Testing.Simulator;
+using Xunit.Abstractions;
+
+namespace Router.Integration.Tests.Execution;
+
+/// <summary>Failover, retry hints and circuit breaking against the simulated provider over real HTTP.</summary>
+public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    private SimulatedProvider _simulator = null!;
+    private RouterServerHost _router = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatedProvider.StartAsync();
+        _router = await RouterServerHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Router:UseDefaultCatalog"] = "false",
+                ["Router:Providers:sim:Endpoint"] = _simulator.BaseUrl.ToString(),
+                ["Router:Models:primary:Provider"] = "sim",
+                ["Router:Models:primary:Tier"] = "Economy",
+                ["Router:Models:primary:InputCostPerMillion"] = "0.10",
+                ["Router:Models:primary:OutputCostPerMillion"] = "0.40",
+                ["Router:Models:alternate:Provider"] = "sim",
+                ["Router:Models:alternate:Tier"] = "Economy",
+                ["Router:Models:alternate:InputCostPerMillion"] = "0.15",
+                ["Router:Models:alternate:OutputCostPerMillion"] = "0.60",
+                ["Router:Models:upper:Provider"] = "sim",
+                ["Router:Models:upper:Tier"] = "Standard",
+                ["Router:Models:upper:InputCostPerMillion"] = "1.00",
+                ["Router:Models:upper:OutputCostPerMillion"] = "4.00",
+                ["Router:Execution:AttemptTimeout"] = "00:00:05",
+            },
+            builder => builder.Services.AddSingleton<TimeProvider>(_time));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _router.DisposeAsync();
+        await _simulator.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> AskAsync(string prompt, bool stream = false) =>
+        TestJson.PostAsync(_router.Http, "v1/chat/completions", TestJson.Chat("router/economy", prompt, stream));
+
+    [Fact]
+    public async Task With_20_percent_failures_on_the_primary_clients_see_at_least_99_9_percent_success_in_at_most_3_attempts()
+    {
+        var primary = _simulator.Model("primary");
+        primary.FailureRate = 0.10;
+        primary.ResetRate = 0.10;
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            using var response = await AskAsync($"request {i}");
+            statuses.Add(response.StatusCode);
+        });
+
+        var succeeded = statuses.Count(s => s == HttpStatusCode.OK);
+        var attemptsPerRequest = _simulator.Received.GroupBy(r => r.Headers["x-request-id"]).Select(g => g.Count()).ToArray();
+        output.WriteLine($"succeeded {succeeded}/2000; primary calls {_simulator.ReceivedFor("primary")}, alternate {_simulator.ReceivedFor("alternate")}, upper {_simulator.ReceivedFor("upper")}; max attempts {attemptsPerRequest.Max()}");
+        Assert.True(succeeded >= 1998, $"only {succeeded} of 2000 succeeded");
+        Assert.Equal(2000, attemptsPerRequest.Length);
+        Assert.True(attemptsPerRequest.Max() <= 3);
+        Assert.True(_simulator.ReceivedFor("alternate") > 0, "failures on the primary were never failed over");
+    }
+
+    [Fact]
+    public async Task A_429_with_retry_after_keeps_the_deployment_out_until_it_expires()
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Status(429, RetryAfter: "60"));
+
+        using var first = await AskAsync("throttled");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("alternate", first.Headers.GetValues("x-router-model").Single());
+        Assert.Equal("1", first.Headers.GetValues("x-router-fallbacks").Single());
+
+        for (var i = 0; i < 10; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(5));
+            using var during = await AskAsync($"during {i}");
+            Assert.Equal("alternate", during.Headers.GetValues("x-router-model").Single());
+        }
+
+        Assert.Equal(1, _simulator.ReceivedFor("primary"));
+        _time.Advance(TimeSpan.FromSeconds(11));
+        using var after = await AskAsync("after the cool-down");
+        Assert.Equal("primary", after.Headers.GetValues("x-router-model").Single());
+    }
+
+    [Fact]
+    public async Task When_every_provider_fails_the_breakers_open_and_requests_get_503_without_upstream_calls()
+    {
+        foreach (var model in new[] { "primary", "alternate", "upper" })
+        {
+            _simulator.Model(model).FailureRate = 1.0;
+        }
+
+        var requestsUntilOpen = 0;
+        while (requestsUntilOpen < 20)
+        {
+            requestsUntilOpen++;
+            using var response = await AskAsync($"failing {requestsUntilOpen}");
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        }
+
+        Assert.True(requestsUntilOpen < 20, "the breakers did not open within 20 requests");
+        var callsWhenOpen = _simulator.Received.Count;
+        var stopwatch = new Stopwatch();
+        for (var i = 0; i < 20; i++)
+        {
+            stopwatch.Start();
+            using var response = await AskAsync($"open {i}");
+            stopwatch.Stop();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            var error = await TestJson.ErrorAsync(response);
+            Assert.Equal("no_healthy_model", error["code"]!.GetValue<string>());
+        }
+
+        Assert.Equal(callsWhenOpen, _simulator.Received.Count);
+        output.WriteLine($"breakers open after {requestsUntilOpen} requests; mean 503 latency {stopwatch.Elapsed.TotalMilliseconds / 20:0.00} ms (measured, not asserted)");
+
+        // After the break, concurrent requests let exactly one probe per deployment through.
+        _time.Advance(TimeSpan.FromSeconds(31));
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+        {
+            using var response = await AskAsync($"probe {i}");
+        }));
+        var probes = _simulator.Received.Skip(callsWhenOpen).GroupBy(r => r.Model).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(probes.Values, count => Assert.Equal(1, count));
+        Assert.Equal(3, probes.Count);
+    }
+
+    [Fact]
+    public async Task A_stream_that_dies_before_its_first_event_fails_over()
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.CutStream(0));
+
+        using var response = await AskAsync("stream with a dead primary", stream: true);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("alternate", response.Headers.GetValues("x-router-model").Single());
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        Assert.Contains(": x-router-cost-usd=", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_cancels_the_upstream_request()
+    {
+        var hold = new TaskCompletionSource();
+        _simulator.Model("primary").PauseAfterFirstChunk = hold.Task;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(TestJson.Chat("primary", "long story", stream: true)) };
+            var response = await _router.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var stream = await response.Content.ReadAsStreamAsync();
+            var buffer = new byte[256];
+            Assert.True(await stream.ReadAsync(buffer) > 0);
+
+            response.Dispose();
+
+            var upstream = _simulator.Received.Last(r => r.Model == "primary");
+            await upstream.Aborted.WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            hold.TrySetResult();
+            _simulator.Model("primary").PauseAfterFirstChunk = null;
+        }
+    }
+}

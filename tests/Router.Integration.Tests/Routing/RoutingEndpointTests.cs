@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Router.Testing.Simulator;
+
+namespace Router.Integration.Tests.Routing;
+
+/// <summary>/v1/route, tenant rules through the admin API, x-router-* headers and Azure OpenAI providers.</summary>
+public sealed class RoutingEndpointTests : IAsyncLifetime
+{
+    private const string AdminKey = "admin-test-key";
+    private const string TenantKey = "acme-test-key";
+    private SimulatedProvider _simulator = null!;
+    private RouterServerHost _router = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatedProvider.StartAsync();
+        var settings = RouterServerHost.SimulatedCatalog(_simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:AdminKey"] = AdminKey;
+        settings["Router:ApiKeys:0:Tenant"] = "acme";
+        settings["Router:ApiKeys:0:Key"] = TenantKey;
+        settings["Router:Providers:azure:Type"] = "AzureOpenAI";
+        settings["Router:Providers:azure:Endpoint"] = _simulator.RootUrl.ToString();
+        settings["Router:Providers:azure:ApiKey"] = "azure-test-key";
+        settings["Router:Models:azure-mini:Provider"] = "azure";
+        settings["Router:Models:azure-mini:UpstreamModel"] = "my-mini-deployment";
+        settings["Router:Models:azure-mini:Tier"] = "Economy";
+        settings["Router:Models:azure-mini:InputCostPerMillion"] = "0.5";
+        settings["Router:Models:azure-mini:OutputCostPerMillion"] = "0.5";
+        _router = await RouterServerHost.StartAsync(settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _router.DisposeAsync();
+        await _simulator.DisposeAsync();
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? json, string key)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = TestJson.Body(json);
+        }
+
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await _router.Http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task Route_explains_the_decision_without_calling_a_model()
+    {
+        var before = _simulator.Received.Count;
+
+        using var response = await SendAsync(HttpMethod.Post, "v1/route", TestJson.Chat("auto", "Write a Python function that merges two sorted lists."), TenantKey);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.StartsWith("req_", body["request_id"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("coding", body["task"]!.GetValue<string>());
+        Assert.InRange(body["complexity"]!.GetValue<int>(), 1, 10);
+        Assert.Equal("none", body["risk"]!["level"]!.GetValue<string>());
+        Assert.True(body["prompt_tokens"]!.GetValue<int>() > 5);
+        Assert.Equal("miss", body["cache"]!["status"]!.GetValue<string>());
+        var decision = body["decision"]!;
+        Assert.Contains(decision["tier"]!.GetValue<string>(), new[] { "economy", "standard", "premium" });
+        Assert.Equal(decision["model"]!.GetValue<string>(), decision["candidates"]![0]!.GetValue<string>());
+        Assert.Contains(decision["reasons"]!.AsArray(), r => r!.GetValue<string>().StartsWith("table:", StringComparison.Ordinal));
+        Assert.True(body["baseline_cost_usd"]!.GetValue<decimal>() >= body["estimated_cost_usd"]!.GetValue<decimal>());
+        Assert.Equal(before, _simulator.Received.Count);
+    }
+
+    [Fact]
+    public async Task Every_routed_response_carries_the_router_headers()
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", TestJson.Chat("auto", "hello there"), TenantKey);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        foreach (var header in new[] { "x-router-request-id", "x-router-model", "x-router-tier", "x-router-task", "x-router-complexity", "x-router-risk", "x-router-cache", "x-router-fallbacks", "x-router-cost-usd", "x-router-savings-usd" })
+        {
+            Assert.True(response.Headers.Contains(header), $"missing {header}");
+        }
+
+        var cost = decimal.Parse(response.Headers.GetValues("x-router-cost-usd").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var savings = decimal.Parse(response.Headers.GetValues("x-router-savings-usd").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(cost > 0);
+        Assert.True(savings >= 0);
+    }
+
+    [Fact]
+    public async Task Rules_set_through_the_admin_api_take_effect_and_are_listed_in_the_decision()
+    {
+        const string Rules = """
+            [{"name":"medical-premium","when":{"risk_categories":["medical"]},"then":{"min_tier":"premium"}},
+             {"name":"cheap-sessions","when":{"session_prefix":"batch-"},"then":{"cap_complexity":1,"max_tier":"economy"}}]
+            """;
+        using (var put = await SendAsync(HttpMethod.Put, "admin/tenants/acme/rules", Rules, AdminKey))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        using var medical = await SendAsync(HttpMethod.Post, "v1/route", TestJson.Chat("auto", "What is a normal resting heart rate for an adult?"), TenantKey);
+        var medicalBody = JsonNode.Parse(await medical.Content.ReadAsStringAsync())!;
+        Assert.Equal("premium", medicalBody["decision"]!["tier"]!.GetValue<string>());
+        Assert.Contains(medicalBody["decision"]!["rules_fired"]!.AsArray(), r => r!.GetValue<string>() == "medical-premium");
+
+        using var batchRequest = new HttpRequestMessage(HttpMethod.Post, "v1/route") { Content = TestJson.Body(TestJson.Chat("auto", "Prove that there are infinitely many primes, step by step, rigorously.")) };
+        batchRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TenantKey);
+        batchRequest.Headers.Add("x-session-id", "batch-2026-11");
+        using var batch = await _router.Http.SendAsync(batchRequest);
+        var batchBody = JsonNode.Parse(await batch.Content.ReadAsStringAsync())!;
+        Assert.Equal("economy", batchBody["decision"]!["tier"]!.GetValue<string>());
+        Assert.Contains(batchBody["decision"]!["rules_fired"]!.AsArray(), r => r!.GetValue<string>() == "cheap-sessions");
+
+        using var get = await SendAsync(HttpMethod.Get, "admin/tenants/acme/rules", null, AdminKey);
+        var document = JsonNode.Parse(await get.Content.ReadAsStringAsync())!;
+        Assert.Equal(2, document["rules"]!.AsArray().Count);
+
+        using (var clear = await SendAsync(HttpMethod.Put, "admin/tenants/acme/rules", "[]", AdminKey))
+        {
+            Assert.Equal(HttpStatusCode.OK, clear.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_rule_set_is_a_400_listing_every_error_and_changes_nothing()
+    {
+        const string Bad = """[{"when":{"task":"cooking"},"then":{"min_tier":"platinum"}},{"then":{"pin_model":"nope"}}]""";
+
+        using var response = await SendAsync(HttpMethod.Put, "admin/tenants/acme/rules", Bad, AdminKey);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>();
+        Assert.Contains("3 errors", message, StringComparison.Ordinal);
+        Assert.Contains("rules[0].when.task[0]", message, StringComparison.Ordinal);
+        Assert.Contains("rules[0].then.min_tier", message, StringComparison.Ordinal);
+        Assert.Contains("rules[1].then.pin_model", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Admin_endpoints_need_the_admin_key()
+    {
+        using var response = await SendAsync(HttpMethod.Get, "admin/tenants/acme/rules", null, TenantKey);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Azure_openai_providers_are_called_on_deployment_urls_with_their_api_key()
+    {
+        using var response = await SendAsync(HttpMethod.Post, "v1/chat/completions", TestJson.Chat("azure-mini", "hello azure"), TenantKey);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var received = _simulator.Received.Last(r => r.Model == "my-mini-deployment");
+        Assert.StartsWith("/openai/deployments/my-mini-deployment/chat/completions?api-version=", received.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal("azure-test-key", received.Headers["api-key"]);
+        Assert.False(received.Headers.ContainsKey("authorization"));
+    }
+}
