@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
@@ -26,12 +27,20 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
+        services.TryAddSingleton<ApiKeyIssuer>();
         services.TryAddSingleton<RoutingTable>();
         services.TryAddSingleton<RoutingWeightsHolder>();
         services.TryAddSingleton<IRoutingWeightsSource>(sp => sp.GetRequiredService<RoutingWeightsHolder>());
         services.TryAddSingleton<RequestRouter>();
         services.TryAddSingleton<DeploymentHealthRegistry>();
         services.TryAddSingleton<ChatExecutor>();
+        services.AddOptions<LoopGuardOptions>().BindConfiguration(LoopGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddMemoryCache();
+        services.TryAddSingleton<TokenCounter>();
+        services.TryAddSingleton<RequestLimiter>();
+        services.TryAddSingleton<LoopGuard>();
+        services.TryAddSingleton<BudgetGuard>();
+        services.TryAddSingleton<Admission>();
         services.TryAddSingleton<ChatPipeline>();
         return services;
     }

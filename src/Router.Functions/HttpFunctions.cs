@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Router.Http.Admin;
 using Router.Http.Catalog;
 using Router.Http.Chat;
 using Router.Http.Health;
+using Router.Http.Metering;
 using Router.Http.Routing;
 
 namespace Router.Functions;
@@ -15,7 +15,7 @@ public sealed class HttpFunctions(
     RoutePreviewHandler route,
     ModelsHandler models,
     HealthHandler health,
-    AdminTenantsHandler tenants)
+    UsageHandler usage)
 {
     /// <summary><c>POST /v1/chat/completions</c>.</summary>
     [Function(nameof(ChatCompletions))]
@@ -53,30 +53,12 @@ public sealed class HttpFunctions(
         return new EmptyResult();
     }
 
-    /// <summary><c>GET /admin/tenants/{tenant}/rules</c>.</summary>
-    [Function(nameof(GetTenantRules))]
-    public async Task<IActionResult> GetTenantRules(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
+    /// <summary><c>GET /v1/usage</c>.</summary>
+    [Function(nameof(Usage))]
+    public async Task<IActionResult> Usage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/usage")] HttpRequest request)
     {
-        await tenants.GetRulesAsync(request.HttpContext, tenant);
-        return new EmptyResult();
-    }
-
-    /// <summary><c>PUT /admin/tenants/{tenant}/rules</c>.</summary>
-    [Function(nameof(PutTenantRules))]
-    public async Task<IActionResult> PutTenantRules(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
-    {
-        await tenants.PutRulesAsync(request.HttpContext, tenant);
-        return new EmptyResult();
-    }
-
-    /// <summary><c>PUT /admin/tenants/{tenant}/quality</c>.</summary>
-    [Function(nameof(PutTenantQuality))]
-    public async Task<IActionResult> PutTenantQuality(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/quality")] HttpRequest request, string tenant)
-    {
-        await tenants.PutQualityAsync(request.HttpContext, tenant);
+        await usage.HandleAsync(request.HttpContext);
         return new EmptyResult();
     }
 }

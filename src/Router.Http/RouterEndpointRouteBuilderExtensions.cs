@@ -9,6 +9,7 @@ using Router.Http.Catalog;
 using Router.Http.Chat;
 using Router.Http.Errors;
 using Router.Http.Health;
+using Router.Http.Metering;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -25,7 +26,17 @@ public static class RouterEndpointRouteBuilderExtensions
         v1.MapGet("/models", (HttpContext context, ModelsHandler handler) => handler.HandleAsync(context));
         v1.MapPost("/route", (HttpContext context, RoutePreviewHandler handler) => handler.HandleAsync(context));
 
+        v1.MapGet("/usage", (HttpContext context, UsageHandler handler) => handler.HandleAsync(context));
+
         var admin = endpoints.MapGroup("/admin");
+        admin.MapPost("/keys", (HttpContext context, AdminKeysHandler handler) => handler.CreateAsync(context));
+        admin.MapGet("/keys", (HttpContext context, AdminKeysHandler handler) => handler.ListAsync(context));
+        admin.MapDelete("/keys/{id}", (HttpContext context, string id, AdminKeysHandler handler) => handler.RevokeAsync(context, id));
+        admin.MapPost("/keys/{id}/rotate", (HttpContext context, string id, AdminKeysHandler handler) => handler.RotateAsync(context, id));
+        admin.MapPost("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.CreateAsync(context));
+        admin.MapGet("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.ListAsync(context));
+        admin.MapGet("/tenants/{tenant}", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetAsync(context, tenant));
+        admin.MapPut("/tenants/{tenant}", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.UpdateAsync(context, tenant));
         admin.MapGet("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetRulesAsync(context, tenant));
         admin.MapPut("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutRulesAsync(context, tenant));
         admin.MapPut("/tenants/{tenant}/quality", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutQualityAsync(context, tenant));

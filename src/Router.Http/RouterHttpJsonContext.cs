@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Router.Http.Admin;
 using Router.Http.Catalog;
+using Router.Http.Metering;
 using Router.Http.Routing;
 
 namespace Router.Http;
@@ -9,5 +10,9 @@ namespace Router.Http;
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(RoutePreview))]
-[JsonSerializable(typeof(TenantRulesDocument))]
+[JsonSerializable(typeof(TenantDocument))]
+[JsonSerializable(typeof(TenantList))]
+[JsonSerializable(typeof(KeyDocument))]
+[JsonSerializable(typeof(KeyList))]
+[JsonSerializable(typeof(UsageDocument))]
 internal sealed partial class RouterHttpJsonContext : JsonSerializerContext;

@@ -6,6 +6,7 @@ using Router.Http.Auth;
 using Router.Http.Catalog;
 using Router.Http.Chat;
 using Router.Http.Health;
+using Router.Http.Metering;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -23,6 +24,8 @@ public static class RouterHttpServiceCollectionExtensions
         services.TryAddSingleton<HealthHandler>();
         services.TryAddSingleton<RoutePreviewHandler>();
         services.TryAddSingleton<AdminTenantsHandler>();
+        services.TryAddSingleton<AdminKeysHandler>();
+        services.TryAddSingleton<UsageHandler>();
         return services;
     }
 }

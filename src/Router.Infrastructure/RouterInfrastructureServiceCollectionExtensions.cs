@@ -1,16 +1,20 @@
 using System.Net;
 using Azure.Core;
+using Azure.Data.Tables;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
+using Router.Infrastructure;
 using Router.Infrastructure.Metering;
 using Router.Infrastructure.Providers;
+using Router.Infrastructure.Storage;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers the adapters: provider clients and the stores (in memory unless a connection is configured).</summary>
+/// <summary>Registers the adapters: provider clients and the stores (in memory unless storage is configured).</summary>
 public static class RouterInfrastructureServiceCollectionExtensions
 {
     /// <summary>Adds the core pipeline and every adapter it needs.</summary>
@@ -18,12 +22,13 @@ public static class RouterInfrastructureServiceCollectionExtensions
     {
         services.AddRouterCore();
         services.AddOptions<ConfiguredApiKeysOptions>().BindConfiguration(RouterOptions.Section);
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
 
         services.AddHttpClient(OpenAICompatibleModelClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutionOptions>>().Value.ConnectTimeout,
+                ConnectTimeout = sp.GetRequiredService<IOptions<ExecutionOptions>>().Value.ConnectTimeout,
                 AutomaticDecompression = DecompressionMethods.None,
                 UseCookies = false,
                 MaxConnectionsPerServer = int.MaxValue,
@@ -32,8 +37,33 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
         services.TryAddSingleton<IProviderCredentials, ProviderCredentials>();
         services.TryAddSingleton<IModelClient, OpenAICompatibleModelClient>();
-        services.TryAddSingleton<IApiKeyStore, InMemoryApiKeyStore>();
-        services.TryAddSingleton<ITenantPolicyStore, InMemoryTenantPolicyStore>();
+
+        // Azure clients are created once and shared.
+        services.TryAddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return storage.TableServiceUri is { } uri
+                ? new TableServiceClient(uri, sp.GetRequiredService<TokenCredential>())
+                : new TableServiceClient(storage.ConnectionString);
+        });
+        services.TryAddSingleton<RouterTables>();
+
+        services.TryAddSingleton<IApiKeyStore>(sp => new ConfiguredApiKeyStore(
+            UsesTables(sp) ? ActivatorUtilities.CreateInstance<TableApiKeyStore>(sp) : new InMemoryApiKeyStore(),
+            sp.GetRequiredService<IOptions<ConfiguredApiKeysOptions>>()));
+        services.TryAddSingleton<ITenantPolicyStore>(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<TableTenantPolicyStore>(sp)
+            : ActivatorUtilities.CreateInstance<InMemoryTenantPolicyStore>(sp));
+        services.TryAddSingleton<IUsageLedger>(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<TableUsageLedger>(sp)
+            : new InMemoryUsageLedger());
+        services.TryAddSingleton<ISpendStore>(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<TableSpendStore>(sp)
+            : new InMemorySpendStore());
+        services.TryAddSingleton<StoreInventory>();
         return services;
     }
+
+    private static bool UsesTables(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<StorageOptions>>().Value.UsesTables;
 }

@@ -1,6 +1,11 @@
 using Microsoft.Extensions.Options;
 using Router.Server;
 
+if (RouterCli.IsCommand(args))
+{
+    return await RouterCli.RunAsync(args, Console.Out, Console.Error, config => config.AddEnvironmentVariables().AddCommandLine(args.Where(a => a.StartsWith("--Router", StringComparison.Ordinal)).ToArray()));
+}
+
 var app = RouterServer.Build(args);
 try
 {

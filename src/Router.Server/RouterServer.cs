@@ -6,6 +6,7 @@ using Router.Core.Catalog;
 using Router.Core.Chat;
 using Router.Core.Metering;
 using Router.Http;
+using Router.Infrastructure;
 using Router.Http.Errors;
 
 namespace Router.Server;
@@ -49,6 +50,7 @@ public static partial class RouterServer
     private static async Task AnnounceAsync(WebApplication app)
     {
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
+        var stores = app.Services.GetRequiredService<StoreInventory>();
         var keys = app.Services.GetRequiredService<IApiKeyStore>();
         var anonymous = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterHttpOptions>>().Value.AnonymousLoopbackTenant;
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -61,7 +63,8 @@ public static partial class RouterServer
         if (app.Logger.IsEnabled(LogLevel.Information))
         {
             var listening = string.Join(", ", addresses);
-            Log.Started(app.Logger, listening, providers, "keys, usage, cache, audits, weights", access);
+            var inMemory = stores.InMemory.Count == 0 ? "none" : string.Join(", ", stores.InMemory);
+            Log.Started(app.Logger, listening, providers, inMemory, access);
         }
     }
 

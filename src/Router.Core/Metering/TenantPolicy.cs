@@ -2,11 +2,14 @@ using Router.Core.Routing;
 
 namespace Router.Core.Metering;
 
-/// <summary>A tenant's settings that shape routing and metering.</summary>
+/// <summary>A tenant's settings that shape routing, pricing and limits.</summary>
 public sealed record TenantPolicy
 {
     /// <summary>The tenant.</summary>
     public required string TenantId { get; init; }
+
+    /// <summary>Whether the tenant was created (configuration or admin API) rather than implied.</summary>
+    public bool Registered { get; init; }
 
     /// <summary>The tenant's cost/quality knob (0 cheapest, 1 best); null uses the router default.</summary>
     public double? Quality { get; init; }
@@ -14,19 +17,43 @@ public sealed record TenantPolicy
     /// <summary>Rules evaluated in order on every request.</summary>
     public IReadOnlyList<TenantRule> Rules { get; init; } = [];
 
+    /// <summary>Fee charged per routed call on top of provider cost (USD).</summary>
+    public decimal PerCallFeeUsd { get; init; }
+
+    /// <summary>Markup on provider cost, in percent.</summary>
+    public decimal MarkupPercent { get; init; }
+
+    /// <summary>Spend cap per UTC day for the whole tenant.</summary>
+    public decimal? DailyBudgetUsd { get; init; }
+
+    /// <summary>Spend cap per UTC month for the whole tenant.</summary>
+    public decimal? MonthlyBudgetUsd { get; init; }
+
+    /// <summary>Default requests per minute for the tenant's keys.</summary>
+    public int? RequestsPerMinute { get; init; }
+
+    /// <summary>Default tokens per minute for the tenant's keys.</summary>
+    public int? TokensPerMinute { get; init; }
+
+    /// <summary>Spend cap for one agent session (<c>x-session-id</c>, else the key) within the loop window.</summary>
+    public decimal? SessionSpendCapUsd { get; init; }
+
     /// <summary>The default policy of a tenant with no settings.</summary>
     public static TenantPolicy Default(string tenantId) => new() { TenantId = tenantId };
+
+    /// <summary>The fee billed for a call that cost <paramref name="providerCostUsd"/>.</summary>
+    public decimal FeeFor(decimal providerCostUsd) => PerCallFeeUsd + providerCostUsd * MarkupPercent / 100m;
 }
 
 /// <summary>Reads and changes tenant policies.</summary>
 public interface ITenantPolicyStore
 {
-    /// <summary>The tenant's policy (the default one when it has none).</summary>
+    /// <summary>The tenant's policy (an unregistered default when it has none).</summary>
     ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the tenant's rules (already validated).</summary>
-    ValueTask SetRulesAsync(string tenantId, IReadOnlyList<TenantRule> rules, CancellationToken cancellationToken);
+    /// <summary>Creates or replaces a tenant's policy.</summary>
+    ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken);
 
-    /// <summary>Sets the tenant's cost/quality knob; null clears it.</summary>
-    ValueTask SetQualityAsync(string tenantId, double? quality, CancellationToken cancellationToken);
+    /// <summary>Every registered tenant.</summary>
+    IAsyncEnumerable<TenantPolicy> ListAsync(CancellationToken cancellationToken);
 }

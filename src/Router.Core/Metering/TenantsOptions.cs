@@ -12,7 +12,7 @@ public sealed class TenantsOptions
     public Dictionary<string, TenantOptions> Tenants { get; set; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>One tenant's settings.</summary>
+/// <summary>One tenant's settings; see <see cref="TenantPolicy"/> for what each means.</summary>
 public sealed class TenantOptions
 {
     /// <summary>Cost/quality knob (0 cheapest … 1 best); unset uses <c>Router:Routing:DefaultQuality</c>.</summary>
@@ -20,6 +20,47 @@ public sealed class TenantOptions
 
     /// <summary>Rules evaluated in order (see README "Tenant rules").</summary>
     public List<RuleDefinition> Rules { get; set; } = [];
+
+    /// <summary>Fee per call in USD (default 0).</summary>
+    public decimal PerCallFeeUsd { get; set; }
+
+    /// <summary>Markup on provider cost in percent (default 0).</summary>
+    public decimal MarkupPercent { get; set; }
+
+    /// <summary>Daily spend cap in USD (default none).</summary>
+    public decimal? DailyBudgetUsd { get; set; }
+
+    /// <summary>Monthly spend cap in USD (default none).</summary>
+    public decimal? MonthlyBudgetUsd { get; set; }
+
+    /// <summary>Requests per minute per key (default none).</summary>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>Tokens per minute per key (default none).</summary>
+    public int? TokensPerMinute { get; set; }
+
+    /// <summary>Spend cap per agent session in USD (default none).</summary>
+    public decimal? SessionSpendCapUsd { get; set; }
+
+    /// <summary>The policy these settings describe, with rules compiled against <paramref name="catalog"/>.</summary>
+    public TenantPolicy ToPolicy(string tenantId, ModelCatalog catalog)
+    {
+        RuleSetCompiler.TryCompile(Rules, catalog, out var rules, out _);
+        return new TenantPolicy
+        {
+            TenantId = tenantId,
+            Registered = true,
+            Quality = Quality,
+            Rules = rules,
+            PerCallFeeUsd = PerCallFeeUsd,
+            MarkupPercent = MarkupPercent,
+            DailyBudgetUsd = DailyBudgetUsd,
+            MonthlyBudgetUsd = MonthlyBudgetUsd,
+            RequestsPerMinute = RequestsPerMinute,
+            TokensPerMinute = TokensPerMinute,
+            SessionSpendCapUsd = SessionSpendCapUsd,
+        };
+    }
 }
 
 /// <summary>Validates configured tenants at start, naming every bad setting.</summary>
@@ -32,11 +73,8 @@ internal sealed class TenantsOptionsValidator(IOptions<RouterOptions> router) : 
         foreach (var (tenant, settings) in options.Tenants)
         {
             var prefix = $"{RouterOptions.Section}:Tenants:{tenant}";
-            if (settings.Quality is < 0 or > 1)
-            {
-                errors.Add($"{prefix}:Quality: must be between 0 and 1.");
-            }
-
+            errors.AddRange(TenantSettingsRules.Check(settings.Quality, settings.PerCallFeeUsd, settings.MarkupPercent, settings.DailyBudgetUsd,
+                settings.MonthlyBudgetUsd, settings.RequestsPerMinute, settings.TokensPerMinute, settings.SessionSpendCapUsd).Select(e => $"{prefix}:{e}"));
             if (!RuleSetCompiler.TryCompile(settings.Rules, catalog, out _, out var ruleErrors))
             {
                 errors.AddRange(ruleErrors.Select(e => $"{prefix}:{e}"));
@@ -44,5 +82,54 @@ internal sealed class TenantsOptionsValidator(IOptions<RouterOptions> router) : 
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>Range checks shared by configuration and the admin API.</summary>
+public static class TenantSettingsRules
+{
+    /// <summary>Every problem with a set of tenant settings, each starting with the setting's name.</summary>
+    public static IEnumerable<string> Check(
+        double? quality, decimal? perCallFee, decimal? markup, decimal? daily, decimal? monthly, int? rpm, int? tpm, decimal? sessionCap)
+    {
+        if (quality is < 0 or > 1)
+        {
+            yield return "Quality: must be between 0 and 1.";
+        }
+
+        if (perCallFee < 0)
+        {
+            yield return "PerCallFeeUsd: cannot be negative.";
+        }
+
+        if (markup < 0)
+        {
+            yield return "MarkupPercent: cannot be negative.";
+        }
+
+        if (daily <= 0)
+        {
+            yield return "DailyBudgetUsd: must be positive.";
+        }
+
+        if (monthly <= 0)
+        {
+            yield return "MonthlyBudgetUsd: must be positive.";
+        }
+
+        if (rpm <= 0)
+        {
+            yield return "RequestsPerMinute: must be positive.";
+        }
+
+        if (tpm <= 0)
+        {
+            yield return "TokensPerMinute: must be positive.";
+        }
+
+        if (sessionCap <= 0)
+        {
+            yield return "SessionSpendCapUsd: must be positive.";
+        }
     }
 }

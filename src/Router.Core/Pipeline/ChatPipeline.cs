@@ -1,6 +1,9 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
+using System.IO.Hashing;
 using System.Text;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Router.Core.Analysis;
 using Router.Core.Catalog;
@@ -15,16 +18,22 @@ namespace Router.Core.Pipeline;
 /// <param name="Profile">The analysis.</param>
 /// <param name="Decision">The routing decision.</param>
 /// <param name="Policy">The tenant's policy.</param>
-public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Decision, TenantPolicy Policy);
+/// <param name="Embedding">The prompt's sentence embedding (empty when embeddings are off).</param>
+public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Decision, TenantPolicy Policy, ReadOnlyMemory<float> Embedding);
 
-/// <summary>Serves one chat completion through the stages of the architecture: analyse, route, execute, respond.</summary>
+/// <summary>Serves one chat completion through the stages of the architecture: analyse, route, admit, execute,
+/// respond, record. Every request that reaches it is recorded exactly once, whatever happens on the way.</summary>
 public sealed partial class ChatPipeline(
     ModelCatalog catalog,
     IRequestAnalyzer analyzer,
     RequestRouter router,
     ChatExecutor executor,
     ITenantPolicyStore policies,
-    ILogger<ChatPipeline> logger)
+    Admission admission,
+    IUsageLedger ledger,
+    TokenCounter tokens,
+    ILogger<ChatPipeline> logger,
+    IEmbeddingGenerator<string, Embedding<float>>? embeddings = null)
 {
     /// <summary>How to configure a provider, quoted when none is configured.</summary>
     public const string ConfigureProviderHint =
@@ -33,7 +42,7 @@ public sealed partial class ChatPipeline(
         + "Router__Providers__sim__Endpoint=http://127.0.0.1:9100/v1 Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy "
         + "(see the README section: Point it at real providers).";
 
-    /// <summary>Analyses and routes a request without calling a model; returns false with the error to send.</summary>
+    /// <summary>Analyses and routes a request without calling a model.</summary>
     public async Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken)
     {
         if (catalog.IsEmpty)
@@ -46,71 +55,128 @@ public sealed partial class ChatPipeline(
             return (null, error);
         }
 
-        var profile = await analyzer.AnalyzeAsync(ToAnalysisRequest(request), cancellationToken);
+        var analysisRequest = ToAnalysisRequest(request);
+        var embedding = await EmbedAsync(analysisRequest, cancellationToken);
+        var profile = analyzer.Analyze(analysisRequest, embedding);
         var policy = await policies.GetAsync(context.TenantId, cancellationToken);
         if (!router.TryDecide(new RuleInput(profile, context, request), modelRequest, policy, out var decision, out error))
         {
             return (null, error);
         }
 
-        return (new PreparedRequest(profile, decision, policy), null);
+        return (new PreparedRequest(profile, decision, policy, embedding), null);
     }
 
-    /// <summary>Runs the request and writes the answer (or an OpenAI-style error) to <paramref name="sink"/>.</summary>
+    /// <summary>Runs the request, writes the answer (or an OpenAI-style error) to <paramref name="sink"/> and records its usage.</summary>
     public async Task HandleAsync(RequestContext context, ChatRequest request, IResponseSink sink, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var usage = new UsageRecord { RequestId = context.RequestId, TenantId = context.TenantId, KeyId = context.KeyId, SessionId = context.SessionId, Timestamp = context.ReceivedAt, Streamed = request.Stream };
+        BudgetReservation? reservation = null;
+        try
+        {
+            (usage, reservation) = await ServeAsync(context, request, sink, usage, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            usage = usage with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" };
+        }
+        finally
+        {
+            usage = usage with { LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds };
+            await RecordAsync(context, usage, reservation);
+        }
+    }
+
+    private async Task<(UsageRecord, BudgetReservation?)> ServeAsync(
+        RequestContext context, ChatRequest request, IResponseSink sink, UsageRecord usage, CancellationToken cancellationToken)
     {
         var (prepared, error) = await PrepareAsync(context, request, cancellationToken);
         if (prepared is null)
         {
             await WriteErrorAsync(sink, error!, cancellationToken);
-            return;
+            return (Failed(usage, error!), null);
         }
 
-        var (profile, decision, _) = prepared;
-        sink.SetHeader(RouterHeaders.Task, profile.Task.Type.ToWireName());
-        sink.SetHeader(RouterHeaders.Complexity, (profile.Complexity ?? 5).ToString(CultureInfo.InvariantCulture));
-        sink.SetHeader(RouterHeaders.Risk, profile.Risk.Level.ToWireName());
+        var (profile, decision, policy, embedding) = prepared;
+        usage = usage with
+        {
+            Task = profile.Task.Type.ToWireName(),
+            Complexity = profile.Complexity ?? 5,
+            Risk = profile.Risk.Level.ToWireName(),
+            Model = decision.Model.Id,
+            Tier = decision.Tier.ToWire(),
+        };
+        sink.SetHeader(RouterHeaders.Task, usage.Task);
+        sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
+        sink.SetHeader(RouterHeaders.Risk, usage.Risk);
         sink.SetHeader(RouterHeaders.Cache, "miss");
 
+        var (reservation, refusal) = await admission.AdmitAsync(context, request, prepared, XxHash3.HashToUInt64(request.Body.Span), cancellationToken);
+        if (refusal is not null)
+        {
+            await WriteErrorAsync(sink, refusal, cancellationToken);
+            return (Failed(usage, refusal), null);
+        }
+
         await using var result = await executor.ExecuteAsync(context.RequestId, request, decision.Candidates, cancellationToken);
+        usage = usage with { Fallbacks = result.Fallbacks };
         sink.SetHeader(RouterHeaders.Fallbacks, result.Fallbacks.ToString(CultureInfo.InvariantCulture));
         if (result.Error is { } failure)
         {
             await WriteErrorAsync(sink, failure, cancellationToken);
-            return;
+            return (Failed(usage, failure), reservation);
         }
 
         var model = result.Model!;
         var response = result.Response!;
+        usage = usage with { Model = model.Id, Tier = model.Tier.ToWire() };
         sink.SetHeader(RouterHeaders.Model, model.Id);
         sink.SetHeader(RouterHeaders.Tier, model.Tier.ToWire());
 
         if (!response.IsSuccess)
         {
-            await sink.WriteJsonAsync(response.StatusCode, await ReadAllAsync(response.Content, cancellationToken), cancellationToken);
-            return;
+            var rejected = await ReadAllAsync(response.Content, cancellationToken);
+            await sink.WriteJsonAsync(response.StatusCode, rejected, cancellationToken);
+            return (usage with { Outcome = UsageOutcomes.ClientError, ErrorCode = "provider_" + response.StatusCode.ToString(CultureInfo.InvariantCulture) }, reservation);
         }
 
         if (!request.Stream)
         {
             var body = await ReadAllAsync(response.Content, cancellationToken);
-            var usage = CompletionReader.TryRead(body.Span, out var summary) ? summary.Usage : null;
-            var tokens = usage ?? new TokenUsage(profile.PromptTokens, 0);
-            SetCostHeaders(sink, model, tokens);
+            var reported = CompletionReader.TryRead(body.Span, out var summary) ? summary.Usage : null;
+            var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? ""));
+            usage = Priced(usage, model, counted, reported is not null, policy);
+            SetCostHeaders(sink, usage);
             await sink.WriteJsonAsync(200, body, cancellationToken);
-            return;
+            return (usage, reservation);
         }
 
-        // Stream headers go out before usage is known: the cost headers are the estimate, and the exact cost follows
-        // as an SSE comment just before [DONE].
-        SetCostHeaders(sink, model, new TokenUsage(profile.PromptTokens, profile.ExpectedOutputTokens));
+        // Stream headers go out before usage is known: the cost headers carry the estimate, and the exact figures
+        // follow as an SSE comment just before [DONE].
+        SetCostHeaders(sink, Priced(usage, model, new TokenUsage(profile.PromptTokens, profile.ExpectedOutputTokens), false, policy));
         await sink.StartEventStreamAsync(cancellationToken);
-        var relay = await SseRelay.RelayAsync(
-            result.Events!,
-            sink,
-            request.IncludeUsage == true,
-            r => CostComment(model, r.Usage ?? new TokenUsage(profile.PromptTokens, 0)),
-            cancellationToken);
+        StreamRelayResult? relay = null;
+        try
+        {
+            relay = await SseRelay.RelayAsync(
+                result.Events!,
+                sink,
+                request.IncludeUsage == true,
+                r =>
+                {
+                    var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
+                    return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)}\n\n");
+                },
+                cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client left mid-stream: bill what the provider produced so far, as counted locally.
+            return (Priced(usage, model, new TokenUsage(profile.PromptTokens, profile.ExpectedOutputTokens), false, policy) with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" }, reservation);
+        }
+
+        usage = Priced(usage, model, relay.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(relay.Content)), relay.Usage is not null, policy);
         if (relay.End != StreamEnd.Done)
         {
             Log.StreamBroken(logger, context.RequestId, model.Id, relay.End.ToString(), relay.EventsForwarded);
@@ -118,6 +184,72 @@ public sealed partial class ChatPipeline(
                 ? $"The provider's stream from {model.Id} ended before it was complete."
                 : $"The provider's stream from {model.Id} stalled.";
             await sink.WriteEventAsync(SseRelay.ErrorEvent("stream_interrupted", message), cancellationToken);
+            usage = usage with { Outcome = UsageOutcomes.Error, ErrorCode = "stream_interrupted" };
+        }
+
+        return (usage, reservation);
+    }
+
+    private async Task RecordAsync(RequestContext context, UsageRecord usage, BudgetReservation? reservation)
+    {
+        try
+        {
+            if (reservation is not null)
+            {
+                await admission.SettleAsync(context, reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
+            }
+
+            await ledger.RecordAsync(usage, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The answer has gone out; a ledger outage must not turn it into an error. The row is logged for replay.
+            Log.UsageNotRecorded(logger, usage.RequestId, usage.TenantId, ex.GetType().Name);
+        }
+    }
+
+    private UsageRecord Priced(UsageRecord usage, CatalogModel model, TokenUsage tokenUsage, bool reported, TenantPolicy policy)
+    {
+        var cost = model.Cost(tokenUsage.PromptTokens, tokenUsage.CompletionTokens, tokenUsage.CachedPromptTokens);
+        var baseline = catalog.Baseline?.Cost(tokenUsage.PromptTokens, tokenUsage.CompletionTokens) ?? cost;
+        return usage with
+        {
+            PromptTokens = tokenUsage.PromptTokens,
+            CompletionTokens = tokenUsage.CompletionTokens,
+            CachedPromptTokens = tokenUsage.CachedPromptTokens,
+            UsageSource = reported ? "provider" : "counted",
+            CostUsd = cost,
+            BaselineCostUsd = Math.Max(baseline, cost),
+            FeeUsd = policy.FeeFor(cost),
+        };
+    }
+
+    private static UsageRecord Failed(UsageRecord usage, RouterError error) =>
+        usage with { Outcome = UsageOutcomes.Error, ErrorCode = error.Code };
+
+    private async Task<ReadOnlyMemory<float>> EmbedAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    {
+        if (embeddings is null)
+        {
+            return default;
+        }
+
+        var text = analyzer.GetEmbeddingText(request);
+        if (text.Length == 0)
+        {
+            return default;
+        }
+
+        try
+        {
+            var generated = await embeddings.GenerateAsync([text], cancellationToken: cancellationToken);
+            return generated.Count > 0 ? generated[0].Vector : default;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A broken embedding model costs accuracy, not availability.
+            Log.EmbeddingFailed(logger, ex.GetType().Name);
+            return default;
         }
     }
 
@@ -133,19 +265,10 @@ public sealed partial class ChatPipeline(
         return new AnalysisRequest(messages, request.HasTools, request.ResponseFormatType, request.MaxTokens);
     }
 
-    private void SetCostHeaders(IResponseSink sink, CatalogModel model, TokenUsage usage)
+    private static void SetCostHeaders(IResponseSink sink, UsageRecord usage)
     {
-        var cost = model.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedPromptTokens);
-        var baseline = catalog.Baseline?.Cost(usage.PromptTokens, usage.CompletionTokens) ?? cost;
-        sink.SetHeader(RouterHeaders.CostUsd, FormatUsd(cost));
-        sink.SetHeader(RouterHeaders.SavingsUsd, FormatUsd(baseline - cost));
-    }
-
-    private ReadOnlyMemory<byte> CostComment(CatalogModel model, TokenUsage usage)
-    {
-        var cost = model.Cost(usage.PromptTokens, usage.CompletionTokens, usage.CachedPromptTokens);
-        var baseline = catalog.Baseline?.Cost(usage.PromptTokens, usage.CompletionTokens) ?? cost;
-        return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(cost)} {RouterHeaders.SavingsUsd}={FormatUsd(baseline - cost)}\n\n");
+        sink.SetHeader(RouterHeaders.CostUsd, FormatUsd(usage.CostUsd));
+        sink.SetHeader(RouterHeaders.SavingsUsd, FormatUsd(usage.SavingsUsd));
     }
 
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>
@@ -181,5 +304,11 @@ public sealed partial class ChatPipeline(
     {
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Request {RequestId}: stream from {Model} ended with {End} after {Events} events")]
         public static partial void StreamBroken(ILogger logger, string requestId, string model, string end, int events);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Request {RequestId} of tenant {TenantId}: usage could not be recorded ({ExceptionType})")]
+        public static partial void UsageNotRecorded(ILogger logger, string requestId, string tenantId, string exceptionType);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Embedding failed ({ExceptionType}); analysing without it")]
+        public static partial void EmbeddingFailed(ILogger logger, string exceptionType);
     }
 }

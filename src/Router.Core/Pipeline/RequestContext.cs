@@ -1,3 +1,5 @@
+using Router.Core.Metering;
+
 namespace Router.Core.Pipeline;
 
 /// <summary>Who is calling and how: identity, request id and the request headers the router honours.</summary>
@@ -11,6 +13,9 @@ public sealed record RequestContext
 
     /// <summary>The API key's id; null for the anonymous loopback tenant.</summary>
     public string? KeyId { get; init; }
+
+    /// <summary>Limits of the caller's key.</summary>
+    public KeyLimits Limits { get; init; } = KeyLimits.None;
 
     /// <summary><c>x-session-id</c>, grouping an agent's calls.</summary>
     public string? SessionId { get; init; }
@@ -26,6 +31,12 @@ public sealed record RequestContext
 
     /// <summary>When the router received the request.</summary>
     public DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>The key loops and session spend are tracked by: the session id, else the key, else the tenant.</summary>
+    public string SessionKey => SessionId is { } session ? $"{TenantId}|s|{session}" : KeyId is { } key ? $"{TenantId}|k|{key}" : $"{TenantId}|t";
+
+    /// <summary>The caller as metering sees it.</summary>
+    public Caller Caller => new(TenantId, KeyId, Limits);
 
     private static readonly Dictionary<string, string> EmptyHeaders = [];
 }

@@ -1,42 +1,119 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Chat;
 using Router.Core.Metering;
 using Router.Core.Routing;
 using Router.Http.Auth;
-using Router.Http.Chat;
 using Router.Http.Errors;
 
 namespace Router.Http.Admin;
 
-/// <summary>Tenant routing policy for operators: <c>GET|PUT /admin/tenants/{tenant}/rules</c> and
-/// <c>PUT /admin/tenants/{tenant}/quality</c>, with the admin key.</summary>
+/// <summary>Tenants for operators, with the admin key: <c>POST /admin/tenants</c>, <c>GET /admin/tenants</c>,
+/// <c>GET|PUT /admin/tenants/{tenant}</c>, <c>GET|PUT /admin/tenants/{tenant}/rules</c>, <c>PUT /admin/tenants/{tenant}/quality</c>.</summary>
 public sealed class AdminTenantsHandler(
     CallerAuthentication authentication,
     ITenantPolicyStore policies,
     ModelCatalog catalog,
-    IOptionsMonitor<RouterOptions> options,
     TimeProvider time)
 {
-    /// <summary>The tenant's rules and knob.</summary>
-    public async Task GetRulesAsync(HttpContext context, string tenant)
+    /// <summary>Registers a tenant: <c>{"id": "acme", …settings}</c>; 409 when it exists.</summary>
+    public async Task CreateAsync(HttpContext context)
     {
-        if (!await AuthorizeAsync(context))
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
 
-        var policy = await policies.GetAsync(tenant, context.RequestAborted);
+        using (json)
+        {
+            var errors = new List<string>();
+            var id = new AdminRequests.FieldReader(json.RootElement, errors).String("id");
+            if (id is null || !ApiKeyIssuer.TenantIdPattern().IsMatch(id))
+            {
+                errors.Add("'id' is required: letters, digits, '_', '.' or '-', up to 64 characters.");
+            }
+            else if ((await policies.GetAsync(id, context.RequestAborted)).Registered)
+            {
+                await ErrorResponse.WriteAsync(context, new RouterError(409, "invalid_request_error", "tenant_exists", $"Tenant '{id}' already exists; change it with PUT /admin/tenants/{id}."));
+                return;
+            }
+
+            var policy = ReadSettings(json.RootElement, TenantPolicy.Default(id ?? "_"), errors, "id");
+            if (errors.Count > 0)
+            {
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(string.Join(" ", errors)));
+                return;
+            }
+
+            await policies.UpsertAsync(policy with { Registered = true }, context.RequestAborted);
+            await WriteAsync(context, StatusCodes.Status201Created, await policies.GetAsync(id!, context.RequestAborted));
+        }
+    }
+
+    /// <summary>Every registered tenant.</summary>
+    public async Task ListAsync(HttpContext context)
+    {
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time))
+        {
+            return;
+        }
+
+        var list = new List<TenantDocument>();
+        await foreach (var policy in policies.ListAsync(context.RequestAborted))
+        {
+            list.Add(TenantDocument.From(policy));
+        }
+
+        await AdminRequests.WriteAsync(context, StatusCodes.Status200OK, new TenantList("list", list), RouterHttpJsonContext.Default.TenantList);
+    }
+
+    /// <summary>One tenant; 404 when it is not registered.</summary>
+    public async Task GetAsync(HttpContext context, string tenant)
+    {
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await RegisteredAsync(context, tenant) is not { } policy)
+        {
+            return;
+        }
+
         await WriteAsync(context, StatusCodes.Status200OK, policy);
     }
 
-    /// <summary>Replaces the tenant's rules; an invalid set is a 400 that lists every error.</summary>
+    /// <summary>Changes a tenant's settings (fields not sent keep their values; null clears an optional one).</summary>
+    public async Task UpdateAsync(HttpContext context, string tenant)
+    {
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
+            || await RegisteredAsync(context, tenant) is not { } current
+            || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        {
+            return;
+        }
+
+        using (json)
+        {
+            var errors = new List<string>();
+            var policy = ReadSettings(json.RootElement, current, errors);
+            if (errors.Count > 0)
+            {
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(string.Join(" ", errors)));
+                return;
+            }
+
+            await policies.UpsertAsync(policy, context.RequestAborted);
+            await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
+        }
+    }
+
+    /// <summary>The tenant's rules and knob.</summary>
+    public Task GetRulesAsync(HttpContext context, string tenant) => GetAsync(context, tenant);
+
+    /// <summary>Replaces the tenant's rules; an invalid set is a 400 that lists every error and changes nothing.</summary>
     public async Task PutRulesAsync(HttpContext context, string tenant)
     {
-        if (!await AuthorizeAsync(context) || await ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
+            || await RegisteredAsync(context, tenant) is not { } current
+            || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
@@ -56,7 +133,7 @@ public sealed class AdminTenantsHandler(
                 return;
             }
 
-            await policies.SetRulesAsync(tenant, compiled, context.RequestAborted);
+            await policies.UpsertAsync(current with { Rules = compiled }, context.RequestAborted);
         }
 
         await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
@@ -65,7 +142,9 @@ public sealed class AdminTenantsHandler(
     /// <summary>Sets the tenant's cost/quality knob: <c>{"quality": 0.7}</c> (null clears it).</summary>
     public async Task PutQualityAsync(HttpContext context, string tenant)
     {
-        if (!await AuthorizeAsync(context) || await ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
+            || await RegisteredAsync(context, tenant) is not { } current
+            || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
@@ -79,58 +158,93 @@ public sealed class AdminTenantsHandler(
                 return;
             }
 
-            await policies.SetQualityAsync(tenant, value.ValueKind == JsonValueKind.Null ? null : value.GetDouble(), context.RequestAborted);
+            await policies.UpsertAsync(current with { Quality = value.ValueKind == JsonValueKind.Null ? null : value.GetDouble() }, context.RequestAborted);
         }
 
         await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
     }
 
-    private async Task<bool> AuthorizeAsync(HttpContext context)
+    private async Task<TenantPolicy?> RegisteredAsync(HttpContext context, string tenant)
     {
-        RouterHttpContext.Begin(context, time);
-        if (authentication.IsAdmin(context))
+        var policy = await policies.GetAsync(tenant, context.RequestAborted);
+        if (policy.Registered)
         {
-            return true;
+            return policy;
         }
 
-        await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
-        return false;
+        await ErrorResponse.WriteAsync(context, RouterError.NotFound($"Tenant '{(tenant.Length > 64 ? tenant[..64] : tenant)}' does not exist; create it with POST /admin/tenants."));
+        return null;
     }
 
-    private async Task<JsonDocument?> ReadJsonAsync(HttpContext context)
+    private static TenantPolicy ReadSettings(JsonElement root, TenantPolicy current, List<string> errors, params string[] alsoKnown)
     {
-        var (body, error) = await RequestBody.ReadAsync(context.Request, options.CurrentValue.MaxRequestBodyBytes, context.RequestAborted);
-        if (error is not null)
+        var fields = new AdminRequests.FieldReader(root, errors);
+        foreach (var name in alsoKnown)
         {
-            await ErrorResponse.WriteAsync(context, error);
-            return null;
+            fields.Known.Add(name);
         }
 
-        using (body)
+        T? Pick<T>(string name, Func<string, T?> read, T? currentValue)
+            where T : struct =>
+            root.TryGetProperty(name, out _) ? read(name) : currentValue;
+
+        var policy = current with
         {
-            try
-            {
-                return JsonDocument.Parse(body!.Memory);
-            }
-            catch (JsonException ex)
-            {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json"));
-                return null;
-            }
-        }
+            Quality = Pick("quality", fields.Double, current.Quality),
+            PerCallFeeUsd = Pick("per_call_fee_usd", fields.Decimal, (decimal?)current.PerCallFeeUsd) ?? 0,
+            MarkupPercent = Pick("markup_percent", fields.Decimal, (decimal?)current.MarkupPercent) ?? 0,
+            DailyBudgetUsd = Pick("daily_budget_usd", fields.Decimal, current.DailyBudgetUsd),
+            MonthlyBudgetUsd = Pick("monthly_budget_usd", fields.Decimal, current.MonthlyBudgetUsd),
+            RequestsPerMinute = Pick("requests_per_minute", fields.Int, current.RequestsPerMinute),
+            TokensPerMinute = Pick("tokens_per_minute", fields.Int, current.TokensPerMinute),
+            SessionSpendCapUsd = Pick("session_spend_cap_usd", fields.Decimal, current.SessionSpendCapUsd),
+        };
+        fields.RejectUnknown();
+        errors.AddRange(TenantSettingsRules.Check(policy.Quality, policy.PerCallFeeUsd, policy.MarkupPercent, policy.DailyBudgetUsd,
+            policy.MonthlyBudgetUsd, policy.RequestsPerMinute, policy.TokensPerMinute, policy.SessionSpendCapUsd).Select(SnakeCase));
+        return policy;
     }
 
-    private static Task WriteAsync(HttpContext context, int status, TenantPolicy policy)
+    private static string SnakeCase(string error)
     {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        var document = new TenantRulesDocument(policy.TenantId, policy.Quality, policy.Rules.Select(r => r.Definition).ToArray());
-        return JsonSerializer.SerializeAsync(context.Response.Body, document, RouterHttpJsonContext.Default.TenantRulesDocument, context.RequestAborted);
+        var colon = error.IndexOf(':', StringComparison.Ordinal);
+        var name = error[..colon];
+        var snake = string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        return $"'{snake}'{error[colon..]}";
     }
+
+    private static Task WriteAsync(HttpContext context, int status, TenantPolicy policy) =>
+        AdminRequests.WriteAsync(context, status, TenantDocument.From(policy), RouterHttpJsonContext.Default.TenantDocument);
 }
 
-/// <summary>A tenant's routing policy as the admin API shows it.</summary>
-public sealed record TenantRulesDocument(
-    [property: JsonPropertyName("tenant")] string Tenant,
-    [property: JsonPropertyName("quality")] double? Quality,
-    [property: JsonPropertyName("rules")] IReadOnlyList<RuleDefinition> Rules);
+/// <summary>A tenant as the admin API shows it.</summary>
+public sealed record TenantDocument
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("quality")] public double? Quality { get; init; }
+    [JsonPropertyName("per_call_fee_usd")] public decimal PerCallFeeUsd { get; init; }
+    [JsonPropertyName("markup_percent")] public decimal MarkupPercent { get; init; }
+    [JsonPropertyName("daily_budget_usd")] public decimal? DailyBudgetUsd { get; init; }
+    [JsonPropertyName("monthly_budget_usd")] public decimal? MonthlyBudgetUsd { get; init; }
+    [JsonPropertyName("requests_per_minute")] public int? RequestsPerMinute { get; init; }
+    [JsonPropertyName("tokens_per_minute")] public int? TokensPerMinute { get; init; }
+    [JsonPropertyName("session_spend_cap_usd")] public decimal? SessionSpendCapUsd { get; init; }
+    [JsonPropertyName("rules")] public IReadOnlyList<RuleDefinition> Rules { get; init; } = [];
+
+    internal static TenantDocument From(TenantPolicy p) => new()
+    {
+        Id = p.TenantId,
+        Quality = p.Quality,
+        PerCallFeeUsd = p.PerCallFeeUsd,
+        MarkupPercent = p.MarkupPercent,
+        DailyBudgetUsd = p.DailyBudgetUsd,
+        MonthlyBudgetUsd = p.MonthlyBudgetUsd,
+        RequestsPerMinute = p.RequestsPerMinute,
+        TokensPerMinute = p.TokensPerMinute,
+        SessionSpendCapUsd = p.SessionSpendCapUsd,
+        Rules = p.Rules.Select(r => r.Definition).ToArray(),
+    };
+}
+
+/// <summary>A list of tenants.</summary>
+public sealed record TenantList([property: JsonPropertyName("object")] string Kind, [property: JsonPropertyName("data")] IReadOnlyList<TenantDocument> Data);

@@ -54,7 +54,7 @@ public sealed class RoutePreviewHandler(
                 return;
             }
 
-            var (profile, decision, _) = prepared;
+            var (profile, decision, _, _) = prepared;
             var preview = new RoutePreview
             {
                 RequestId = requestId,

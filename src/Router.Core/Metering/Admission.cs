@@ -1,0 +1,39 @@
+using Router.Core.Chat;
+using Router.Core.Pipeline;
+
+namespace Router.Core.Metering;
+
+/// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the budget reservation, in that order.</summary>
+public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGuard budgets)
+{
+    /// <summary>Admits a routed request, returning its budget reservation, or the error that refuses it.</summary>
+    public async Task<(BudgetReservation? Reservation, RouterError? Error)> AdmitAsync(
+        RequestContext context, ChatRequest request, PreparedRequest prepared, ulong requestHash, CancellationToken cancellationToken)
+    {
+        var (profile, decision, policy, embedding) = prepared;
+        if (limiter.TryAcquire(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens) is { } limited)
+        {
+            return (null, limited);
+        }
+
+        if (loops.Check(context.SessionKey, policy, requestHash, embedding) is { } loop)
+        {
+            return (null, loop);
+        }
+
+        // The worst case: every candidate could answer, with as many tokens as the request allows.
+        var estimate = decision.Candidates.Max(m =>
+        {
+            var cost = m.Cost(profile.PromptTokens, request.MaxTokens ?? m.MaxOutputTokens);
+            return cost + policy.FeeFor(cost);
+        });
+        return await budgets.ReserveAsync(policy, context.Caller, estimate, cancellationToken);
+    }
+
+    /// <summary>Settles the reservation with what the request really cost (fees included).</summary>
+    public async Task SettleAsync(RequestContext context, BudgetReservation reservation, decimal billedUsd, CancellationToken cancellationToken)
+    {
+        loops.AddSpend(context.SessionKey, billedUsd);
+        await budgets.SettleAsync(reservation, billedUsd, cancellationToken);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.RegularExpressions;
+using Router.Core.Chat;
+
+namespace Router.Core.Metering;
+
+/// <summary>Issues, revokes and rotates keys for registered tenants; the plain key is returned once and never stored.</summary>
+public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore tenants, ApiKeyAuthenticator authenticator, TimeProvider time)
+{
+    /// <summary>A valid tenant id: letters, digits, <c>_ . -</c>, up to 64 characters, starting with a letter or digit.</summary>
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    public static partial Regex TenantIdPattern();
+
+    /// <summary>Issues a key; 400 when the tenant is unknown or a limit is invalid.</summary>
+    public async Task<(ApiKeyRecord? Record, string? Key, RouterError? Error)> IssueAsync(
+        string? tenantId, string? name, DateTimeOffset? expiresAt, KeyLimits limits, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(tenantId))
+        {
+            errors.Add("'tenant' is required.");
+        }
+        else if (!(await tenants.GetAsync(tenantId, cancellationToken)).Registered)
+        {
+            errors.Add($"Tenant '{(tenantId.Length > 64 ? tenantId[..64] + "…" : tenantId)}' does not exist; create it first with POST /admin/tenants.");
+        }
+
+        if (name is { Length: > 200 })
+        {
+            errors.Add("'name' is longer than 200 characters.");
+        }
+
+        if (expiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            errors.Add("'expires_at' is in the past.");
+        }
+
+        errors.AddRange(TenantSettingsRules.Check(null, null, null, limits.DailyBudgetUsd, limits.MonthlyBudgetUsd, limits.RequestsPerMinute, limits.TokensPerMinute, null)
+            .Select(ToSnake));
+        if (errors.Count > 0)
+        {
+            return (null, null, RouterError.InvalidRequest(string.Join(" ", errors)));
+        }
+
+        var key = ApiKeyFormat.Generate();
+        var record = new ApiKeyRecord
+        {
+            Id = ApiKeyFormat.NewId(),
+            TenantId = tenantId!,
+            Name = name ?? "",
+            Hash = ApiKeyFormat.Hash(key),
+            Prefix = key[..7],
+            CreatedAt = time.GetUtcNow(),
+            ExpiresAt = expiresAt,
+            Limits = limits,
+        };
+        await keys.CreateAsync(record, cancellationToken);
+        authenticator.Forget(record.Hash);
+        return (record, key, null);
+    }
+
+    /// <summary>Revokes a key; null when no key has this id.</summary>
+    public async Task<ApiKeyRecord?> RevokeAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!await keys.RevokeAsync(id, time.GetUtcNow(), cancellationToken))
+        {
+            return null;
+        }
+
+        var revoked = await keys.FindByIdAsync(id, cancellationToken);
+        if (revoked is not null)
+        {
+            authenticator.Forget(revoked.Hash);
+        }
+
+        return revoked;
+    }
+
+    /// <summary>Issues a replacement with the same tenant, name and limits, then revokes the old key.</summary>
+    public async Task<(ApiKeyRecord? Record, string? Key, RouterError? Error)> RotateAsync(string id, CancellationToken cancellationToken)
+    {
+        var old = await keys.FindByIdAsync(id, cancellationToken);
+        if (old is null || old.RevokedAt is not null)
+        {
+            return (null, null, RouterError.NotFound($"No active key with id '{id}'."));
+        }
+
+        var issued = await IssueAsync(old.TenantId, old.Name, old.ExpiresAt is { } e && e > time.GetUtcNow() ? e : null, old.Limits, cancellationToken);
+        if (issued.Error is null)
+        {
+            await RevokeAsync(id, cancellationToken);
+        }
+
+        return issued;
+    }
+
+    private static string ToSnake(string error) => error
+        .Replace("DailyBudgetUsd", "daily_budget_usd", StringComparison.Ordinal)
+        .Replace("MonthlyBudgetUsd", "monthly_budget_usd", StringComparison.Ordinal)
+        .Replace("RequestsPerMinute", "requests_per_minute", StringComparison.Ordinal)
+        .Replace("TokensPerMinute", "tokens_per_minute", StringComparison.Ordinal);
+}

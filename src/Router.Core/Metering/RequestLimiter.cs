@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Router.Core.Chat;
+
+namespace Router.Core.Metering;
+
+/// <summary>Requests and tokens per minute per key (<see cref="System.Threading.RateLimiting"/> sliding windows).
+/// Limits hold per router instance; with N instances a key can reach N times its limit (README, "Limits").</summary>
+public sealed class RequestLimiter : IDisposable
+{
+    private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), RateLimiter> _limiters = new();
+
+    /// <summary>Takes one request and <paramref name="tokens"/> tokens from the caller's allowance, or returns a 429.</summary>
+    public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens)
+    {
+        var partition = caller.KeyId ?? "tenant:" + caller.TenantId;
+        if ((caller.Limits?.RequestsPerMinute ?? policy.RequestsPerMinute) is { } rpm
+            && Acquire(partition, rpm, tokens: false, 1) is { } requestWait)
+        {
+            return Limited($"Rate limit of {rpm} requests per minute reached.", requestWait);
+        }
+
+        if ((caller.Limits?.TokensPerMinute ?? policy.TokensPerMinute) is { } tpm
+            && Acquire(partition, tpm, tokens: true, Math.Clamp(tokens, 1, tpm)) is { } tokenWait)
+        {
+            return Limited($"Rate limit of {tpm} tokens per minute reached.", tokenWait);
+        }
+
+        return null;
+    }
+
+    private TimeSpan? Acquire(string partition, int limit, bool tokens, int permits)
+    {
+        var limiter = _limiters.GetOrAdd((partition, limit, tokens), key => new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
+        {
+            PermitLimit = key.Limit,
+            Window = TimeSpan.FromMinutes(1),
+            SegmentsPerWindow = 6,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+        using var lease = limiter.AttemptAcquire(permits);
+        if (lease.IsAcquired)
+        {
+            return null;
+        }
+
+        return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
+    }
+
+    private static RouterError Limited(string message, TimeSpan retryAfter) =>
+        new(429, "rate_limit_error", "rate_limit_exceeded",
+            message + " Retry after " + Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture) + " s.", RetryAfter: retryAfter);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var limiter in _limiters.Values)
+        {
+            limiter.Dispose();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Router.Http.Admin;
+
+namespace Router.Functions;
+
+/// <summary>The admin HTTP triggers (admin key required), served by the same handlers as the self-hosted server.</summary>
+public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants)
+{
+    /// <summary><c>POST /admin/keys</c>.</summary>
+    [Function(nameof(CreateKey))]
+    public async Task<IActionResult> CreateKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/keys")] HttpRequest request)
+    {
+        await keys.CreateAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/keys</c>.</summary>
+    [Function(nameof(ListKeys))]
+    public async Task<IActionResult> ListKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/keys")] HttpRequest request)
+    {
+        await keys.ListAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>DELETE /admin/keys/{id}</c>.</summary>
+    [Function(nameof(RevokeKey))]
+    public async Task<IActionResult> RevokeKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "admin/keys/{id}")] HttpRequest request, string id)
+    {
+        await keys.RevokeAsync(request.HttpContext, id);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>POST /admin/keys/{id}/rotate</c>.</summary>
+    [Function(nameof(RotateKey))]
+    public async Task<IActionResult> RotateKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/keys/{id}/rotate")] HttpRequest request, string id)
+    {
+        await keys.RotateAsync(request.HttpContext, id);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>POST /admin/tenants</c>.</summary>
+    [Function(nameof(CreateTenant))]
+    public async Task<IActionResult> CreateTenant([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/tenants")] HttpRequest request)
+    {
+        await tenants.CreateAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/tenants</c>.</summary>
+    [Function(nameof(ListTenants))]
+    public async Task<IActionResult> ListTenants([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/tenants")] HttpRequest request)
+    {
+        await tenants.ListAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/tenants/{tenant}</c>.</summary>
+    [Function(nameof(GetTenant))]
+    public async Task<IActionResult> GetTenant([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/tenants/{tenant}")] HttpRequest request, string tenant)
+    {
+        await tenants.GetAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>PUT /admin/tenants/{tenant}</c>.</summary>
+    [Function(nameof(UpdateTenant))]
+    public async Task<IActionResult> UpdateTenant([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}")] HttpRequest request, string tenant)
+    {
+        await tenants.UpdateAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/tenants/{tenant}/rules</c>.</summary>
+    [Function(nameof(GetTenantRules))]
+    public async Task<IActionResult> GetTenantRules([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
+    {
+        await tenants.GetRulesAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>PUT /admin/tenants/{tenant}/rules</c>.</summary>
+    [Function(nameof(PutTenantRules))]
+    public async Task<IActionResult> PutTenantRules([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/rules")] HttpRequest request, string tenant)
+    {
+        await tenants.PutRulesAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>PUT /admin/tenants/{tenant}/quality</c>.</summary>
+    [Function(nameof(PutTenantQuality))]
+    public async Task<IActionResult> PutTenantQuality([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "admin/tenants/{tenant}/quality")] HttpRequest request, string tenant)
+    {
+        await tenants.PutQualityAsync(request.HttpContext, tenant);
+        return new EmptyResult();
+    }
+}

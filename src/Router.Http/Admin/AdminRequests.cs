@@ -1,0 +1,154 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Router.Core.Chat;
+using Router.Http.Auth;
+using Router.Http.Chat;
+using Router.Http.Errors;
+
+namespace Router.Http.Admin;
+
+/// <summary>What every admin endpoint does first and last: the admin key, a bounded JSON body, a JSON answer.</summary>
+internal static class AdminRequests
+{
+    private const int MaxAdminBodyBytes = 256 * 1024;
+
+    public static async Task<bool> AuthorizeAsync(HttpContext context, CallerAuthentication authentication, TimeProvider time)
+    {
+        RouterHttpContext.Begin(context, time);
+        if (authentication.IsAdmin(context))
+        {
+            return true;
+        }
+
+        await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+        return false;
+    }
+
+    public static async Task<JsonDocument?> ReadJsonAsync(HttpContext context)
+    {
+        var (body, error) = await RequestBody.ReadAsync(context.Request, MaxAdminBodyBytes, context.RequestAborted);
+        if (error is not null)
+        {
+            await ErrorResponse.WriteAsync(context, error);
+            return null;
+        }
+
+        using (body)
+        {
+            try
+            {
+                var document = JsonDocument.Parse(body!.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory);
+                if (document.RootElement.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                {
+                    return document;
+                }
+
+                document.Dispose();
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object."));
+                return null;
+            }
+            catch (JsonException ex)
+            {
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json"));
+                return null;
+            }
+        }
+    }
+
+    public static Task WriteAsync<T>(HttpContext context, int status, T value, JsonTypeInfo<T> type)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
+    }
+
+    /// <summary>Reads optional typed fields from an object, collecting every type error.</summary>
+    public sealed class FieldReader(JsonElement root, List<string> errors)
+    {
+
+        public HashSet<string> Known { get; } = new(StringComparer.Ordinal);
+
+        public string? String(string name)
+        {
+            Known.Add(name);
+            if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (value.ValueKind == JsonValueKind.String)
+            {
+                return value.GetString();
+            }
+
+            errors.Add($"'{name}' must be a string.");
+            return null;
+        }
+
+        public decimal? Decimal(string name)
+        {
+            Known.Add(name);
+            if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number))
+            {
+                return number;
+            }
+
+            errors.Add($"'{name}' must be a number.");
+            return null;
+        }
+
+        public int? Int(string name)
+        {
+            Known.Add(name);
+            if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number))
+            {
+                return number;
+            }
+
+            errors.Add($"'{name}' must be an integer.");
+            return null;
+        }
+
+        public double? Double(string name) => (double?)Decimal(name);
+
+        public DateTimeOffset? Date(string name)
+        {
+            var text = String(name);
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var date))
+            {
+                return date;
+            }
+
+            errors.Add($"'{name}' must be an ISO 8601 date or time.");
+            return null;
+        }
+
+        public void RejectUnknown()
+        {
+            foreach (var property in root.ValueKind == JsonValueKind.Object ? root.EnumerateObject() : default)
+            {
+                if (!Known.Contains(property.Name))
+                {
+                    errors.Add($"'{property.Name}' is not a known field (expected {string.Join(", ", Known)}).");
+                }
+            }
+
+        }
+    }
+}

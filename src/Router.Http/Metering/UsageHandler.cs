@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Http.Auth;
+using Router.Http.Errors;
+
+namespace Router.Http.Metering;
+
+/// <summary><c>GET /v1/usage?from=&amp;to=&amp;group_by=</c>: the caller's tenant's usage, totals and groups.</summary>
+public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedger ledger, TimeProvider time)
+{
+    private const int MaxDays = 366;
+
+    /// <summary>Handles the request and writes the response.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        RouterHttpContext.Begin(context, time);
+        var caller = await authentication.AuthenticateAsync(context);
+        if (caller is null)
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+            return;
+        }
+
+        var query = context.Request.Query;
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (!TryDate(query["from"], new DateOnly(today.Year, today.Month, 1), out var from) || !TryDate(query["to"], today, out var to))
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'from' and 'to' must be ISO dates (yyyy-MM-dd).", query.ContainsKey("from") ? "from" : "to"));
+            return;
+        }
+
+        if (to < from || to.DayNumber - from.DayNumber >= MaxDays)
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"'to' must not be before 'from', and the range must be at most {MaxDays} days.", "to"));
+            return;
+        }
+
+        if (!UsageReport.TryParseGrouping(query["group_by"].ToString(), out var grouping))
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'group_by' must be day, model, task or tier.", "group_by"));
+            return;
+        }
+
+        var (totals, groups) = await UsageReport.AggregateAsync(ledger.QueryAsync(caller.TenantId, from, to, context.RequestAborted), grouping, context.RequestAborted);
+        var document = new UsageDocument(
+            "usage",
+            caller.TenantId,
+            from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            UsageFigures.From(null, totals),
+            groups.Select(g => UsageFigures.From(g.Key, g.Totals)).ToArray());
+        context.Response.ContentType = "application/json";
+        await System.Text.Json.JsonSerializer.SerializeAsync(context.Response.Body, document, RouterHttpJsonContext.Default.UsageDocument, context.RequestAborted);
+    }
+
+    private static bool TryDate(string? text, DateOnly fallback, out DateOnly date)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            date = fallback;
+            return true;
+        }
+
+        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+    }
+}
+
+/// <summary>The <c>/v1/usage</c> answer.</summary>
+public sealed record UsageDocument(
+    [property: JsonPropertyName("object")] string Kind,
+    [property: JsonPropertyName("tenant")] string Tenant,
+    [property: JsonPropertyName("from")] string From,
+    [property: JsonPropertyName("to")] string To,
+    [property: JsonPropertyName("totals")] UsageFigures Totals,
+    [property: JsonPropertyName("groups")] IReadOnlyList<UsageFigures> Groups);
+
+/// <summary>Cache hits by kind.</summary>
+public sealed record CacheHits([property: JsonPropertyName("exact")] long Exact, [property: JsonPropertyName("semantic")] long Semantic);
+
+/// <summary>Totals of a set of requests.</summary>
+public sealed record UsageFigures
+{
+    [JsonPropertyName("key"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Key { get; init; }
+    [JsonPropertyName("requests")] public long Requests { get; init; }
+    [JsonPropertyName("prompt_tokens")] public long PromptTokens { get; init; }
+    [JsonPropertyName("completion_tokens")] public long CompletionTokens { get; init; }
+    [JsonPropertyName("cost_usd")] public decimal CostUsd { get; init; }
+    [JsonPropertyName("baseline_cost_usd")] public decimal BaselineCostUsd { get; init; }
+    [JsonPropertyName("savings_usd")] public decimal SavingsUsd { get; init; }
+    [JsonPropertyName("savings_pct")] public decimal SavingsPct { get; init; }
+    [JsonPropertyName("fees_usd")] public decimal FeesUsd { get; init; }
+    [JsonPropertyName("billed_usd")] public decimal BilledUsd { get; init; }
+    [JsonPropertyName("cache_hits")] public required CacheHits CacheHits { get; init; }
+    [JsonPropertyName("fallbacks")] public long Fallbacks { get; init; }
+    [JsonPropertyName("errors")] public long Errors { get; init; }
+    [JsonPropertyName("audited")] public long Audited { get; init; }
+    [JsonPropertyName("audit_score_mean"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] public double? AuditScoreMean { get; init; }
+
+    internal static UsageFigures From(string? key, UsageTotals t) => new()
+    {
+        Key = key,
+        Requests = t.Requests,
+        PromptTokens = t.PromptTokens,
+        CompletionTokens = t.CompletionTokens,
+        CostUsd = t.CostUsd,
+        BaselineCostUsd = t.BaselineCostUsd,
+        SavingsUsd = t.SavingsUsd,
+        SavingsPct = t.SavingsPct,
+        FeesUsd = t.FeesUsd,
+        BilledUsd = t.BilledUsd,
+        CacheHits = new CacheHits(t.ExactCacheHits, t.SemanticCacheHits),
+        Fallbacks = t.Fallbacks,
+        Errors = t.Errors,
+        Audited = t.Audited,
+        AuditScoreMean = t.AuditScoreMean,
+    };
+}

@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Metering;
+
+namespace Router.Infrastructure.Metering;
+
+/// <summary>API keys kept in memory (the embedded default); lost on restart.</summary>
+internal sealed class InMemoryApiKeyStore : IApiKeyStore
+{
+    private readonly ConcurrentDictionary<string, ApiKeyRecord> _byHash = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _hashById = new(StringComparer.Ordinal);
+
+    public ValueTask<ApiKeyRecord?> FindByHashAsync(string hash, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_byHash.GetValueOrDefault(hash));
+
+    public ValueTask<ApiKeyRecord?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_hashById.TryGetValue(id, out var hash) ? _byHash.GetValueOrDefault(hash) : null);
+
+    public ValueTask<bool> HasKeysAsync(CancellationToken cancellationToken) => ValueTask.FromResult(!_byHash.IsEmpty);
+
+    public ValueTask CreateAsync(ApiKeyRecord key, CancellationToken cancellationToken)
+    {
+        _byHash[key.Hash] = key;
+        _hashById[key.Id] = key.Hash;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (!_hashById.TryGetValue(id, out var hash))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        _byHash.AddOrUpdate(hash, _ => throw new InvalidOperationException("key vanished"), (_, k) => k with { RevokedAt = k.RevokedAt ?? at });
+        return ValueTask.FromResult(true);
+    }
+
+    public async IAsyncEnumerable<ApiKeyRecord> ListAsync(string? tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        foreach (var key in _byHash.Values.Where(k => tenantId is null || k.TenantId == tenantId).OrderBy(k => k.CreatedAt))
+        {
+            yield return key;
+        }
+    }
+}
+
+/// <summary>Keys listed in configuration (<c>Router:ApiKeys</c>), hashed at start, in front of the real store.</summary>
+internal sealed class ConfiguredApiKeyStore : IApiKeyStore
+{
+    private readonly IApiKeyStore _inner;
+    private readonly Dictionary<string, ApiKeyRecord> _configured = new(StringComparer.Ordinal);
+
+    public ConfiguredApiKeyStore(IApiKeyStore inner, IOptions<ConfiguredApiKeysOptions> options)
+    {
+        _inner = inner;
+        var index = 0;
+        foreach (var key in options.Value.ApiKeys)
+        {
+            if (!string.IsNullOrWhiteSpace(key.Key) && !string.IsNullOrWhiteSpace(key.Tenant))
+            {
+                var hash = ApiKeyFormat.Hash(key.Key);
+                _configured[hash] = new ApiKeyRecord { Id = $"cfg{index++}", TenantId = key.Tenant, Name = key.Name ?? "configured", Hash = hash };
+            }
+        }
+    }
+
+    public IEnumerable<string> ConfiguredTenants => _configured.Values.Select(k => k.TenantId).Distinct();
+
+    public async ValueTask<ApiKeyRecord?> FindByHashAsync(string hash, CancellationToken cancellationToken) =>
+        _configured.TryGetValue(hash, out var key) ? key : await _inner.FindByHashAsync(hash, cancellationToken);
+
+    public async ValueTask<ApiKeyRecord?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
+        _configured.Values.FirstOrDefault(k => k.Id == id) ?? await _inner.FindByIdAsync(id, cancellationToken);
+
+    public async ValueTask<bool> HasKeysAsync(CancellationToken cancellationToken) =>
+        _configured.Count > 0 || await _inner.HasKeysAsync(cancellationToken);
+
+    public ValueTask CreateAsync(ApiKeyRecord key, CancellationToken cancellationToken) => _inner.CreateAsync(key, cancellationToken);
+
+    public ValueTask<bool> RevokeAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) => _inner.RevokeAsync(id, at, cancellationToken);
+
+    public async IAsyncEnumerable<ApiKeyRecord> ListAsync(string? tenantId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var key in _configured.Values.Where(k => tenantId is null || k.TenantId == tenantId))
+        {
+            yield return key;
+        }
+
+        await foreach (var key in _inner.ListAsync(tenantId, cancellationToken))
+        {
+            yield return key;
+        }
+    }
+}
+
+/// <summary>Keys given in configuration (section <c>Router</c>, property <c>ApiKeys</c>).</summary>
+public sealed class ConfiguredApiKeysOptions
+{
+    /// <summary>The configured keys.</summary>
+    public List<ConfiguredApiKey> ApiKeys { get; set; } = [];
+}
+
+/// <summary>One configured key.</summary>
+public sealed class ConfiguredApiKey
+{
+    /// <summary>The tenant it authenticates.</summary>
+    public string? Tenant { get; set; }
+
+    /// <summary>The key itself (hashed at start, never stored).</summary>
+    public string? Key { get; set; }
+
+    /// <summary>A label.</summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>Tenant policies seeded from configuration (<c>Router:Tenants</c>) and changed through the admin API; in memory.</summary>
+internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
+{
+    private readonly ConcurrentDictionary<string, TenantPolicy> _policies = new(StringComparer.Ordinal);
+
+    public InMemoryTenantPolicyStore(IOptions<TenantsOptions> tenants, ModelCatalog catalog)
+    {
+        foreach (var (tenant, settings) in tenants.Value.Tenants)
+        {
+            _policies[tenant] = settings.ToPolicy(tenant, catalog);
+        }
+    }
+
+    public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId));
+
+    public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
+    {
+        _policies[policy.TenantId] = policy with { Registered = true };
+        return ValueTask.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<TenantPolicy> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        foreach (var policy in _policies.Values.OrderBy(p => p.TenantId, StringComparer.Ordinal))
+        {
+            yield return policy;
+        }
+    }
+}
+
+/// <summary>The usage ledger in memory: one row per request id, the first write wins.</summary>
+internal sealed class InMemoryUsageLedger : IUsageLedger
+{
+    private readonly ConcurrentDictionary<(string Tenant, string RequestId), UsageRecord> _rows = new();
+
+    public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_rows.TryAdd((record.TenantId, record.RequestId), record));
+
+    public async IAsyncEnumerable<UsageRecord> QueryAsync(string tenantId, DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        foreach (var row in _rows.Values)
+        {
+            var day = DateOnly.FromDateTime(row.Timestamp.UtcDateTime);
+            if (row.TenantId == tenantId && day >= from && day <= to)
+            {
+                yield return row;
+            }
+        }
+    }
+
+    public ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken)
+    {
+        var key = (tenantId, requestId);
+        while (_rows.TryGetValue(key, out var row))
+        {
+            if (_rows.TryUpdate(key, row with { AuditScore = score }, row))
+            {
+                return ValueTask.FromResult(true);
+            }
+        }
+
+        return ValueTask.FromResult(false);
+    }
+}
+
+/// <summary>Settled spend in memory (one instance: exact).</summary>
+internal sealed class InMemorySpendStore : ISpendStore
+{
+    private readonly ConcurrentDictionary<string, decimal> _spent = new(StringComparer.Ordinal);
+
+    public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(_spent.GetValueOrDefault(scope));
+
+    public ValueTask AddAsync(string scope, decimal amount, CancellationToken cancellationToken)
+    {
+        _spent.AddOrUpdate(scope, amount, (_, current) => current + amount);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Metering;
+using Router.Core.Routing;
+
+namespace Router.Infrastructure.Storage;
+
+/// <summary>Tenant policies in Table Storage (partition <c>tenant</c>, row key the tenant id; rules as JSON). Tenants
+/// in configuration are the defaults for tenants the table does not hold. Reads are cached for a few seconds.</summary>
+internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog catalog, IOptions<TenantsOptions> configured, TimeProvider time) : ITenantPolicyStore
+{
+    private const string Table = "tenants";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TenantPolicy Policy, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
+
+    public async ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        if (_cache.TryGetValue(tenantId, out var cached) && time.GetUtcNow() - cached.At < CacheFor)
+        {
+            return cached.Policy;
+        }
+
+        var table = await tables.GetAsync(Table, cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>("tenant", tenantId, cancellationToken: cancellationToken);
+        var policy = row.HasValue
+            ? ToPolicy(row.Value!)
+            : configured.Value.Tenants.TryGetValue(tenantId, out var settings) ? settings.ToPolicy(tenantId, catalog) : TenantPolicy.Default(tenantId);
+        _cache[tenantId] = (policy, time.GetUtcNow());
+        return policy;
+    }
+
+    public async ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        await table.UpsertEntityAsync(ToEntity(policy with { Registered = true }), TableUpdateMode.Replace, cancellationToken);
+        _cache.TryRemove(policy.TenantId, out _);
+    }
+
+    public async IAsyncEnumerable<TenantPolicy> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var table = await tables.GetAsync(Table, cancellationToken);
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {"tenant"}"), cancellationToken: cancellationToken))
+        {
+            seen.Add(row.RowKey);
+            yield return ToPolicy(row);
+        }
+
+        foreach (var (tenant, settings) in configured.Value.Tenants)
+        {
+            if (!seen.Contains(tenant))
+            {
+                yield return settings.ToPolicy(tenant, catalog);
+            }
+        }
+    }
+
+    private static TableEntity ToEntity(TenantPolicy p) => new("tenant", p.TenantId)
+    {
+        ["Quality"] = p.Quality,
+        ["Rules"] = JsonSerializer.Serialize(p.Rules.Select(r => r.Definition).ToList(), StorageJsonContext.Default.ListRuleDefinition),
+        ["PerCallFeeUsd"] = TableValues.Text(p.PerCallFeeUsd),
+        ["MarkupPercent"] = TableValues.Text(p.MarkupPercent),
+        ["DailyBudgetUsd"] = p.DailyBudgetUsd is { } d ? TableValues.Text(d) : null,
+        ["MonthlyBudgetUsd"] = p.MonthlyBudgetUsd is { } m ? TableValues.Text(m) : null,
+        ["RequestsPerMinute"] = p.RequestsPerMinute,
+        ["TokensPerMinute"] = p.TokensPerMinute,
+        ["SessionSpendCapUsd"] = p.SessionSpendCapUsd is { } s ? TableValues.Text(s) : null,
+    };
+
+    private TenantPolicy ToPolicy(TableEntity row)
+    {
+        var definitions = row.GetString("Rules") is { Length: > 0 } json
+            ? JsonSerializer.Deserialize(json, StorageJsonContext.Default.ListRuleDefinition) ?? []
+            : [];
+
+        // Rules were valid when stored; a rule that no longer compiles (a model left the catalog) is dropped.
+        var rules = new List<TenantRule>();
+        foreach (var definition in definitions)
+        {
+            if (RuleSetCompiler.TryCompile([definition], catalog, out var compiled, out _))
+            {
+                rules.AddRange(compiled);
+            }
+        }
+
+        return new TenantPolicy
+        {
+            TenantId = row.RowKey,
+            Registered = true,
+            Quality = row.GetDouble("Quality"),
+            Rules = rules,
+            PerCallFeeUsd = TableValues.Decimal(row, "PerCallFeeUsd") ?? 0,
+            MarkupPercent = TableValues.Decimal(row, "MarkupPercent") ?? 0,
+            DailyBudgetUsd = TableValues.Decimal(row, "DailyBudgetUsd"),
+            MonthlyBudgetUsd = TableValues.Decimal(row, "MonthlyBudgetUsd"),
+            RequestsPerMinute = row.GetInt32("RequestsPerMinute"),
+            TokensPerMinute = row.GetInt32("TokensPerMinute"),
+            SessionSpendCapUsd = TableValues.Decimal(row, "SessionSpendCapUsd"),
+        };
+    }
+}
+
+/// <summary>Source-generated JSON for what the stores persist.</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<RuleDefinition>))]
+internal sealed partial class StorageJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
