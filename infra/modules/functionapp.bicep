@@ -1,5 +1,6 @@
 // Flex Consumption plan and the .NET 10 isolated function app, HTTPS only, running as the user-assigned identity with
-// identity-based connections to storage and Application Insights.
+// identity-based connections to storage, Cosmos DB, Azure OpenAI and Application Insights, and Key Vault references
+// for keys. Every app setting is listed in routerSettings.
 param name string
 param planName string
 param location string
@@ -11,11 +12,27 @@ param deploymentContainerUrl string
 param applicationInsightsConnectionString string
 param maximumInstanceCount int
 param instanceMemoryMB int
+param openAiEndpoint string
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param blobServiceUri string
+param queueServiceUri string
+param tableServiceUri string
+param auditQueueName string
 
-@description('Extra app settings (name/value pairs) merged over the base ones.')
-param appSettings array = []
+@description('Versionless Key Vault URI of the admin key; the setting is left out when empty.')
+param adminKeyUri string
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+@description('Versionless Key Vault URI of the OpenAI API key; the setting is left out when empty.')
+param openAiApiKeyUri string
+
+@description('Versionless Key Vault URI of the Groq API key; the setting is left out when empty.')
+param groqApiKeyUri string
+
+@description('NCRONTAB schedule of the timer that recomputes routing weights.')
+param weightsSchedule string
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName
   location: location
   tags: tags
@@ -29,34 +46,44 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-var baseSettings = [
-  {
-    name: 'AzureWebJobsStorage__accountName'
-    value: storageAccountName
-  }
-  {
-    name: 'AzureWebJobsStorage__credential'
-    value: 'managedidentity'
-  }
-  {
-    name: 'AzureWebJobsStorage__clientId'
-    value: identityClientId
-  }
-  {
-    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
-    value: applicationInsightsConnectionString
-  }
-  {
-    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-    value: 'ClientId=${identityClientId};Authorization=AAD'
-  }
-  {
-    name: 'AZURE_CLIENT_ID'
-    value: identityClientId
-  }
-]
+func keyVaultReference(secretUri string) string => empty(secretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${secretUri})'
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+// Every setting the app reads, by name (':' in a configuration key is '__' here). A contract test compares the
+// Router__ names with the code's options. An empty value means "not configured" and the setting is left out, so an
+// unset key never reaches the app as an unresolved Key Vault reference.
+var routerSettings = {
+  // Functions host storage, through the identity (shared keys are disabled).
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+
+  // Telemetry with Entra ID auth (local auth is disabled on Application Insights).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+
+  // Which managed identity the Azure SDK clients use.
+  AZURE_CLIENT_ID: identityClientId
+
+  Router__AdminKey: keyVaultReference(adminKeyUri)
+  Router__Providers__azure__Type: 'AzureOpenAI'
+  Router__Providers__azure__Endpoint: openAiEndpoint
+  Router__Providers__openai__ApiKey: keyVaultReference(openAiApiKeyUri)
+  Router__Providers__groq__ApiKey: keyVaultReference(groqApiKeyUri)
+  Router__Storage__TableServiceUri: tableServiceUri
+  Router__Storage__QueueServiceUri: queueServiceUri
+  Router__Storage__BlobServiceUri: blobServiceUri
+  Router__Cache__Cosmos__Endpoint: cosmosEndpoint
+  Router__Cache__Cosmos__Database: cosmosDatabaseName
+  Router__Audits__QueueName: auditQueueName
+  Router__Weights__Schedule: weightsSchedule
+}
+
+var appSettings = map(filter(items(routerSettings), s => !empty(s.value)), s => {
+  name: s.key
+  value: s.value
+})
+
+resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   name: name
   location: location
   tags: union(tags, {
@@ -72,6 +99,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references resolve with the user-assigned identity, not a system-assigned one.
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {
@@ -96,7 +125,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: concat(baseSettings, appSettings)
+      appSettings: appSettings
     }
   }
 }
