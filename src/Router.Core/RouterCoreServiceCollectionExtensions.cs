@@ -1,4 +1,6 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Analysis;
 using Router.Core.Catalog;
@@ -35,7 +37,13 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<DeploymentHealthRegistry>();
         services.TryAddSingleton<ChatExecutor>();
         services.AddOptions<LoopGuardOptions>().BindConfiguration(LoopGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddMemoryCache();
+        services.AddOptions<RequestAnalyzerOptions>().BindConfiguration(RequestAnalyzerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(_ => TaskModel.LoadEmbedded());
+        services.TryAddSingleton<IRequestAnalyzer>(sp => new RequestAnalyzer(
+            sp.GetRequiredService<IOptions<RequestAnalyzerOptions>>(),
+            sp.GetRequiredService<TaskModel>(),
+            sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            sp.GetService<ILogger<RequestAnalyzer>>()));
         services.TryAddSingleton<TokenCounter>();
         services.TryAddSingleton<RequestLimiter>();
         services.TryAddSingleton<LoopGuard>();

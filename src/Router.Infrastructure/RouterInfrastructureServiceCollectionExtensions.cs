@@ -42,9 +42,14 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var options = new TableClientOptions();
+            options.Retry.NetworkTimeout = storage.NetworkTimeout;
+            options.Retry.MaxRetries = storage.MaxRetries;
+            options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+            options.Retry.Mode = RetryMode.Exponential;
             return storage.TableServiceUri is { } uri
-                ? new TableServiceClient(uri, sp.GetRequiredService<TokenCredential>())
-                : new TableServiceClient(storage.ConnectionString);
+                ? new TableServiceClient(uri, sp.GetRequiredService<TokenCredential>(), options)
+                : new TableServiceClient(storage.ConnectionString, options);
         });
         services.TryAddSingleton<RouterTables>();
 

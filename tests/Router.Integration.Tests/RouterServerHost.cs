@@ -17,10 +17,12 @@ namespace Router.Integration.Tests;
 public sealed class RouterServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly LogCapture _logs;
 
-    private RouterServerHost(WebApplication app, Uri baseUrl)
+    private RouterServerHost(WebApplication app, Uri baseUrl, LogCapture logs)
     {
         _app = app;
+        _logs = logs;
         BaseUrl = baseUrl;
         Http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
     }
@@ -30,6 +32,9 @@ public sealed class RouterServerHost : IAsyncDisposable
 
     /// <summary>A plain client for raw requests.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>Every line the router logged so far.</summary>
+    public IReadOnlyCollection<string> LogLines => _logs.Lines;
 
     /// <summary>The app's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -56,15 +61,26 @@ public sealed class RouterServerHost : IAsyncDisposable
     public static async Task<RouterServerHost> StartAsync(
         IDictionary<string, string?> settings, Action<WebApplicationBuilder>? configure = null)
     {
+        foreach (var (name, value) in settings)
+        {
+            if (value is not null && (name.EndsWith(":Key", StringComparison.Ordinal) || name.EndsWith("AdminKey", StringComparison.Ordinal) || name.EndsWith("ApiKey", StringComparison.Ordinal)))
+            {
+                SensitiveValues.Register(value);
+            }
+        }
+
+        var logs = new LogCapture();
         var app = RouterServer.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            builder.Logging.AddProvider(logs);
             configure?.Invoke(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new RouterServerHost(app, new Uri(address.TrimEnd('/') + "/"));
+        return new RouterServerHost(app, new Uri(address.TrimEnd('/') + "/"), logs);
     }
 
     /// <summary>An official OpenAI SDK chat client pointed at the router, with SDK retries off.</summary>
@@ -82,5 +98,8 @@ public sealed class RouterServerHost : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+
+        // Every line this router logged, over the whole test, is checked for keys and prompts.
+        _logs.AssertNoSensitiveValues();
     }
 }

@@ -39,6 +39,6 @@ public static class TestJson
         {
             ["model"] = model,
             ["stream"] = stream,
-            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = prompt }),
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = SensitiveValues.Register(prompt) }),
         }.ToJsonString();
 }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Extensions.Caching.Memory;
+using System.Collections.Concurrent;
 
 namespace Router.Core.Metering;
 
@@ -127,8 +127,11 @@ public static class ApiKeyFormat
 
 /// <summary>Turns a presented key into a <see cref="Caller"/>; unknown, revoked and expired keys are indistinguishable.
 /// Lookups are cached briefly (<see cref="CacheDuration"/>), so a revocation takes effect everywhere within that time.</summary>
-public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time, IMemoryCache cache)
+public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
 {
+    private const int MaxCachedKeys = 100_000;
+    private readonly ConcurrentDictionary<string, (ApiKeyRecord? Record, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
     /// <summary>How long a found key is trusted without a store read.</summary>
     public static readonly TimeSpan CacheDuration = TimeSpan.FromSeconds(30);
 
@@ -146,11 +149,21 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time, I
         }
 
         var hash = Hash(presentedKey);
-        var cacheKey = "apikey:" + hash;
-        if (!cache.TryGetValue(cacheKey, out ApiKeyRecord? record))
+        var now = time.GetUtcNow();
+        ApiKeyRecord? record;
+        if (_cache.TryGetValue(hash, out var cached) && cached.Until > now)
+        {
+            record = cached.Record;
+        }
+        else
         {
             record = await store.FindByHashAsync(hash, cancellationToken);
-            cache.Set(cacheKey, record, record is null ? NegativeCacheDuration : CacheDuration);
+            if (_cache.Count >= MaxCachedKeys)
+            {
+                _cache.Clear();
+            }
+
+            _cache[hash] = (record, now + (record is null ? NegativeCacheDuration : CacheDuration));
         }
 
         if (record is null
@@ -165,5 +178,5 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time, I
     }
 
     /// <summary>Forgets a cached key on this instance (after a local revocation or creation).</summary>
-    public void Forget(string hash) => cache.Remove("apikey:" + hash);
+    public void Forget(string hash) => _cache.TryRemove(hash, out _);
 }

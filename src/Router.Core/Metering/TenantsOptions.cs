@@ -69,7 +69,17 @@ internal sealed class TenantsOptionsValidator(IOptions<RouterOptions> router) : 
     public ValidateOptionsResult Validate(string? name, TenantsOptions options)
     {
         var errors = new List<string>();
-        var catalog = new ModelCatalog(router.Value);
+        ModelCatalog catalog;
+        try
+        {
+            catalog = new ModelCatalog(router.Value);
+        }
+        catch (OptionsValidationException)
+        {
+            // The catalog's own validation reports that problem; rules cannot be checked against a broken catalog.
+            return ValidateOptionsResult.Skip;
+        }
+
         foreach (var (tenant, settings) in options.Tenants)
         {
             var prefix = $"{RouterOptions.Section}:Tenants:{tenant}";

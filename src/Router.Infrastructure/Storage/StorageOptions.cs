@@ -22,6 +22,12 @@ public sealed class StorageOptions
     /// <summary>Prefix of every table name (default <c>router</c>: routerkeys, routerusage, …).</summary>
     public string TablePrefix { get; set; } = "router";
 
+    /// <summary>Longest wait for one storage operation before it is retried (default 10 s).</summary>
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retries of a failed storage operation (default 5); writes stay idempotent across retries.</summary>
+    public int MaxRetries { get; set; } = 5;
+
     /// <summary>True when Table Storage is configured.</summary>
     public bool UsesTables => !string.IsNullOrWhiteSpace(ConnectionString) || TableServiceUri is not null;
 

@@ -223,11 +223,15 @@ public sealed class PassThroughTests(PassThroughFixture fixture) : IClassFixture
     [Fact]
     public async Task An_unreachable_provider_is_a_502_saying_what_was_tried()
     {
+        // The pinned model's only same-tier alternate fails too, so every candidate has failed.
+        Simulator.Model("sim-medium").Script.Enqueue(new SimulatedFault.Status(500));
+
         using var response = await TestJson.PostAsync(Router.Http, "v1/chat/completions", TestJson.Chat("unreachable-model", "hi"));
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         var error = await TestJson.ErrorAsync(response);
-        Assert.Contains("unreachable-model", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("unreachable-model (unreachable: connection failed", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("sim-medium (HTTP 500)", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -165,8 +165,10 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         _simulator.Model("primary").PauseAfterFirstChunk = hold.Task;
         try
         {
+            // No draining: disposing the response closes the connection at once, as a client that goes away does.
+            using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _router.BaseUrl };
             using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(TestJson.Chat("primary", "long story", stream: true)) };
-            var response = await _router.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             var stream = await response.Content.ReadAsStreamAsync();
             var buffer = new byte[256];
             Assert.True(await stream.ReadAsync(buffer) > 0);

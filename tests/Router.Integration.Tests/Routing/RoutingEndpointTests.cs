@@ -19,6 +19,7 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
         var settings = RouterServerHost.SimulatedCatalog(_simulator);
         settings["Router:UseDefaultCatalog"] = "false";
         settings["Router:AdminKey"] = AdminKey;
+        settings["Router:Tenants:acme:Quality"] = "0.5";
         settings["Router:ApiKeys:0:Tenant"] = "acme";
         settings["Router:ApiKeys:0:Key"] = TenantKey;
         settings["Router:Providers:azure:Type"] = "AzureOpenAI";
@@ -102,7 +103,7 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         }
 
-        using var medical = await SendAsync(HttpMethod.Post, "v1/route", TestJson.Chat("auto", "What is a normal resting heart rate for an adult?"), TenantKey);
+        using var medical = await SendAsync(HttpMethod.Post, "v1/route", TestJson.Chat("auto", "What are the common side effects of ibuprofen?"), TenantKey);
         var medicalBody = JsonNode.Parse(await medical.Content.ReadAsStringAsync())!;
         Assert.Equal("premium", medicalBody["decision"]!["tier"]!.GetValue<string>());
         Assert.Contains(medicalBody["decision"]!["rules_fired"]!.AsArray(), r => r!.GetValue<string>() == "medical-premium");

@@ -1,0 +1,64 @@
+using Microsoft.ML.Tokenizers;
+
+namespace Router.Core.Analysis;
+
+/// <summary>Counts prompt tokens with the o200k tokenizer (GPT-4o family), with OpenAI's chat overhead per message.</summary>
+internal sealed class PromptTokenCounter
+{
+    /// <summary>Tokens OpenAI adds around each chat message.</summary>
+    public const int PerMessageOverhead = 3;
+
+    /// <summary>Tokens that prime the assistant's reply.</summary>
+    public const int ReplyPriming = 3;
+
+    /// <summary>Nominal tokens for an image part (OpenAI's low-detail cost); the real cost depends on size and detail.</summary>
+    public const int PerImage = 85;
+
+    private const int SampleChars = 64 * 1024;
+
+    private static readonly Lazy<Tokenizer> SharedTokenizer = new(() => TiktokenTokenizer.CreateForModel("gpt-4o"));
+
+    private readonly int _exactMaxChars;
+
+    public PromptTokenCounter(int exactMaxChars) => _exactMaxChars = exactMaxChars;
+
+    public int Count(AnalysisRequest request)
+    {
+        var messages = request.Messages ?? [];
+        long total = ReplyPriming;
+        foreach (var message in messages)
+        {
+            if (message is null)
+            {
+                continue;
+            }
+
+            total += PerMessageOverhead;
+            if (message.HasImage)
+            {
+                total += PerImage;
+            }
+
+            if (!string.IsNullOrEmpty(message.Text))
+            {
+                total += CountText(message.Text);
+            }
+        }
+
+        return (int)Math.Min(total, int.MaxValue);
+    }
+
+    public int CountText(string text)
+    {
+        var tokenizer = SharedTokenizer.Value;
+        if (text.Length <= _exactMaxChars)
+        {
+            return tokenizer.CountTokens(TextWindow.Sanitize(text));
+        }
+
+        // Beyond the exact limit, count a head and a tail sample and extrapolate by characters.
+        var sample = TextWindow.HeadAndTail(text, SampleChars, SampleChars);
+        var sampled = tokenizer.CountTokens(TextWindow.Sanitize(sample));
+        return (int)Math.Min(int.MaxValue, (long)Math.Ceiling(sampled * ((double)text.Length / sample.Length)));
+    }
+}

@@ -1,0 +1,268 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Router.Core.Analysis;
+
+/// <summary>
+/// The hybrid analyzer: structural scan, risk rules, o200k token count, language, then the task model over the sentence
+/// embedding (when there is one) and keyword features. Every failure inside degrades to a default rather than throwing.
+/// </summary>
+internal sealed partial class RequestAnalyzer : IRequestAnalyzer
+{
+    private const int InstructionHeadChars = 1500;
+    private const int InstructionTailChars = 300;
+
+    private readonly RequestAnalyzerOptions _options;
+    private readonly TaskModel _model;
+    private readonly PromptTokenCounter _tokens;
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _embeddings;
+    private readonly ILogger _logger;
+
+    public RequestAnalyzer(
+        IOptions<RequestAnalyzerOptions> options,
+        TaskModel model,
+        IEmbeddingGenerator<string, Embedding<float>>? embeddings = null,
+        ILogger<RequestAnalyzer>? logger = null)
+    {
+        _options = options.Value;
+        _model = model;
+        _tokens = new PromptTokenCounter(_options.ExactTokenCountMaxChars);
+        _embeddings = embeddings;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    public async ValueTask<RequestProfile> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken = default)
+    {
+        ConversationContext context;
+        try
+        {
+            context = ConversationContext.Create(request, _options);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AnalysisFailed(_logger, ex);
+            return Fallback(request);
+        }
+
+        ReadOnlyMemory<float> embedding = default;
+        if (_embeddings is not null && _options.UseEmbedding)
+        {
+            var text = EmbeddingText(context);
+            if (text.Length > 0)
+            {
+                try
+                {
+                    var generated = await _embeddings.GenerateAsync([text], cancellationToken: cancellationToken).ConfigureAwait(false);
+                    embedding = generated.Count > 0 ? generated[0].Vector : default;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception ex)
+                {
+                    // A broken embedding model costs accuracy, not availability.
+                    Log.EmbeddingFailed(_logger, ex);
+                }
+            }
+        }
+
+        return Analyze(request, context, embedding);
+    }
+
+    public RequestProfile Analyze(AnalysisRequest request, ReadOnlyMemory<float> embedding = default)
+    {
+        try
+        {
+            return Analyze(request, ConversationContext.Create(request, _options), embedding);
+        }
+        catch (Exception ex)
+        {
+            Log.AnalysisFailed(_logger, ex);
+            return Fallback(request);
+        }
+    }
+
+    public string GetEmbeddingText(AnalysisRequest request)
+    {
+        try
+        {
+            return EmbeddingText(ConversationContext.Create(request, _options));
+        }
+        catch (Exception ex)
+        {
+            Log.AnalysisFailed(_logger, ex);
+            return "";
+        }
+    }
+
+    /// <summary>The task model's inputs for a request, exactly as <see cref="Analyze(AnalysisRequest, ReadOnlyMemory{float})"/> computes them; used by the trainer.</summary>
+    internal static (string EmbeddingText, float[] Features, int[] Buckets) TaskInputs(AnalysisRequest request, RequestAnalyzerOptions options)
+    {
+        var context = ConversationContext.Create(request, options);
+        var taskText = context.TaskText;
+        var signals = StructuralScanner.Scan(TextWindow.ScanWindow(taskText, options.ScanHeadChars, options.ScanTailChars), taskText.Length);
+        var (_, script) = LanguageDetector.Detect(context.LastUserText.Length > 0 ? context.LastUserText : taskText);
+        var features = new float[TaskFeatures.Count];
+        var instruction = TextWindow.HeadAndTail(taskText, InstructionHeadChars, InstructionTailChars);
+        TaskFeatures.Compute(instruction, signals, script, features);
+        var buckets = new int[LexicalFeatures.MaxBuckets];
+        var count = LexicalFeatures.Compute(instruction, buckets);
+        var embeddingText = string.IsNullOrWhiteSpace(taskText)
+            ? ""
+            : TextWindow.HeadAndTail(taskText.Trim(), options.EmbeddingHeadChars, options.EmbeddingTailChars);
+        return (embeddingText, features, buckets[..count]);
+    }
+
+    private string EmbeddingText(ConversationContext context) =>
+        string.IsNullOrWhiteSpace(context.TaskText)
+            ? ""
+            : TextWindow.HeadAndTail(context.TaskText.Trim(), _options.EmbeddingHeadChars, _options.EmbeddingTailChars);
+
+    private RequestProfile Analyze(AnalysisRequest request, ConversationContext context, ReadOnlyMemory<float> embedding)
+    {
+        try
+        {
+            return Build(request, context, embedding.Span);
+        }
+        catch (Exception ex)
+        {
+            Log.AnalysisFailed(_logger, ex);
+            return Fallback(request);
+        }
+    }
+
+    private RequestProfile Build(AnalysisRequest request, ConversationContext context, ReadOnlySpan<float> embedding)
+    {
+        var taskText = context.TaskText;
+        var scanned = TextWindow.ScanWindow(taskText, _options.ScanHeadChars, _options.ScanTailChars);
+        var signals = StructuralScanner.Scan(scanned, taskText.Length);
+        var (language, script) = LanguageDetector.Detect(context.LastUserText.Length > 0 ? context.LastUserText : taskText);
+        var risk = RiskAssessor.Assess(context.RiskText);
+        var promptTokens = _tokens.Count(request);
+        var instruction = TextWindow.HeadAndTail(taskText, InstructionHeadChars, InstructionTailChars);
+
+        TaskPrediction task;
+        var usedEmbedding = false;
+        if (string.IsNullOrWhiteSpace(taskText))
+        {
+            task = new TaskPrediction(TaskType.Chat, 0, TaskType.Chat, 0, TaskSource.Empty);
+        }
+        else
+        {
+            (task, usedEmbedding) = Predict(instruction, signals, script, embedding);
+            if (context.FollowUpText is { } followUp)
+            {
+                task = ResolveFollowUp(task, followUp);
+            }
+        }
+
+        var lastInstruction = context.IsFollowUp
+            ? context.FollowUpText!
+            : instruction;
+        var format = StructuralScanner.RequestedFormat(
+            context.IsFollowUp ? string.Concat(instruction, "\n", lastInstruction) : instruction,
+            request.ResponseFormatType);
+        var taskTokens = taskText.Length <= 4096 ? _tokens.CountText(taskText) : (int)(taskText.Length / 3.8);
+        var expected = OutputLengthEstimator.Estimate(task.Type, lastInstruction, signals, taskTokens, request.MaxTokens);
+
+        return new RequestProfile
+        {
+            Task = task,
+            Risk = risk,
+            PromptTokens = promptTokens,
+            Turns = context.UserTurns,
+            Language = language,
+            Script = script,
+            HasCode = signals.HasCode,
+            HasTools = request.HasTools,
+            HasImages = context.HasImages,
+            RequestedFormat = format,
+            ExpectedOutputTokens = expected,
+            IsFollowUp = context.IsFollowUp,
+            UsedEmbedding = usedEmbedding,
+            Signals = signals,
+        };
+    }
+
+    private (TaskPrediction Task, bool UsedEmbedding) Predict(string instruction, StructuralSignals signals, string script, ReadOnlySpan<float> embedding)
+    {
+        Span<float> features = stackalloc float[TaskFeatures.Count];
+        TaskFeatures.Compute(instruction, signals, script, features);
+        Span<float> probabilities = stackalloc float[_model.Classes.Length];
+        Span<int> buckets = stackalloc int[LexicalFeatures.MaxBuckets];
+        var bucketCount = LexicalFeatures.Compute(instruction, buckets);
+        var used = _model.Predict(embedding, features, buckets[..bucketCount], probabilities);
+        TaskRules.Apply(instruction, signals, _model.Classes, probabilities);
+        var (best, second) = TopTwo(probabilities);
+        var prediction = new TaskPrediction(
+            _model.Classes[best],
+            probabilities[best],
+            _model.Classes[second],
+            probabilities[second],
+            used ? TaskSource.Embedding : TaskSource.Keywords);
+        return (prediction, used);
+    }
+
+    private TaskPrediction ResolveFollowUp(TaskPrediction inherited, string followUp)
+    {
+        if (ConversationContext.FollowUpNamesOwnTask(followUp))
+        {
+            var signals = StructuralScanner.Scan(followUp, followUp.Length);
+            var (own, _) = Predict(followUp, signals, "Latin", default);
+            if (own.Type is TaskType.Translation or TaskType.Summarization or TaskType.Extraction or TaskType.Classification)
+            {
+                return own;
+            }
+        }
+
+        return inherited with { Source = TaskSource.Inherited };
+    }
+
+    private static (int Best, int Second) TopTwo(ReadOnlySpan<float> probabilities)
+    {
+        var best = 0;
+        var second = probabilities.Length > 1 ? 1 : 0;
+        if (probabilities.Length > 1 && probabilities[1] > probabilities[0])
+        {
+            (best, second) = (1, 0);
+        }
+
+        for (var i = 2; i < probabilities.Length; i++)
+        {
+            if (probabilities[i] > probabilities[best])
+            {
+                second = best;
+                best = i;
+            }
+            else if (probabilities[i] > probabilities[second])
+            {
+                second = i;
+            }
+        }
+
+        return (best, second);
+    }
+
+    private static RequestProfile Fallback(AnalysisRequest? request) => new()
+    {
+        Task = new TaskPrediction(TaskType.Chat, 0, TaskType.Chat, 0, TaskSource.Empty),
+        Risk = RiskAssessment.None,
+        Turns = request?.Messages?.Count(m => m?.Role is "user") ?? 0,
+        HasTools = request?.HasTools ?? false,
+        HasImages = request?.Messages?.Any(m => m?.HasImage == true) ?? false,
+        Signals = new StructuralSignals(),
+        ExpectedOutputTokens = 256,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Embedding failed; task analysed with keywords only")]
+        public static partial void EmbeddingFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Request analysis failed; a default profile was used")]
+        public static partial void AnalysisFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Text.RegularExpressions;
+
+namespace Router.Core.Analysis;
+
+/// <summary>
+/// High-precision phrasing rules that shift the task model's probabilities: an explicit instruction ("Translate …",
+/// "Classify each …", "pretend you're … and I'll …") is stronger evidence than a few labelled examples can teach a
+/// linear model. Each rule multiplies one class's probability by e^bonus before renormalising.
+/// </summary>
+internal static partial class TaskRules
+{
+    private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant;
+
+    /// <summary>Switch for evaluation (rules on by default).</summary>
+    public static bool Enabled { get; set; } = true;
+
+    private static readonly (TaskType Task, Regex Pattern, float Bonus, int MaxWords)[] Rules =
+    [
+        (TaskType.Translation, TranslateInstruction(), 2.5f, int.MaxValue),
+        (TaskType.Translation, HowDoYouSay(), 2.5f, 40),
+        (TaskType.Summarization, SummarizeInstruction(), 2.0f, int.MaxValue),
+        (TaskType.Classification, ClassifyInstruction(), 2.0f, int.MaxValue),
+        (TaskType.Classification, LabelQuestion(), 1.5f, 60),
+        (TaskType.Extraction, ExtractInstruction(), 1.5f, int.MaxValue),
+        (TaskType.Roleplay, RoleplayInstruction(), 2.0f, int.MaxValue),
+        (TaskType.Chat, ChatTurn(), 2.5f, 14),
+        (TaskType.CreativeWriting, CreativeInstruction(), 1.5f, int.MaxValue),
+        (TaskType.Writing, EditInstruction(), 1.5f, int.MaxValue),
+        (TaskType.Writing, FunctionalWriting(), 1.5f, int.MaxValue),
+        (TaskType.KnowledgeQa, FactualQuestion(), 1.0f, 80),
+        (TaskType.Reasoning, ReasoningInstruction(), 1.0f, int.MaxValue),
+        (TaskType.Advice, AdviceQuestion(), 1.0f, 120),
+    ];
+
+    public static void Apply(string instruction, StructuralSignals signals, IReadOnlyList<TaskType> classes, Span<float> probabilities)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        var start = instruction.AsSpan().TrimStart(" \t\r\n¡¿\"'“‘«„「*#>-_([{").ToString();
+        if (start.Length > 240)
+        {
+            start = start[..240];
+        }
+
+        var changed = false;
+        foreach (var (task, pattern, bonus, maxWords) in Rules)
+        {
+            if (signals.WordCount <= maxWords && pattern.IsMatch(start))
+            {
+                var index = IndexOf(classes, task);
+                probabilities[index] *= MathF.Exp(bonus);
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            var sum = 0f;
+            foreach (var p in probabilities)
+            {
+                sum += p;
+            }
+
+            for (var i = 0; i < probabilities.Length; i++)
+            {
+                probabilities[i] /= sum;
+            }
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<TaskType> classes, TaskType task)
+    {
+        for (var i = 0; i < classes.Count; i++)
+        {
+            if (classes[i] == task)
+            {
+                return i;
+            }
+        }
+
+        return 0;
+    }
+
+    [GeneratedRegex(@"^((can|could|would) you |please |pls )?(translate|übersetze?|traduz[ae]?|traduce|tradui[st]|traduire|localize)\b|^(把|请把|请将|将).{0,60}(翻译|译成)|^.{0,80}(翻译成|に翻訳|を英訳|का .{0,20} में अनुवाद)|^.{0,200}\btranslate (this|these|it|the following|that)\b|^(tu peux|peux-tu|puedes|você pode|kannst du) (traduire|traducir|traduzir|übersetzen)", Options)]
+    private static partial Regex TranslateInstruction();
+
+    [GeneratedRegex(@"\b(how (do|would|can) (you|i) say|what does ['""‘“«].{1,40}['""’”»] mean in|wie sagt man|was heißt .{1,40} auf|c[oó]mo se dice|comment (dit-on|on dit)|como se diz)\b", Options)]
+    private static partial Regex HowDoYouSay();
+
+    [GeneratedRegex(@"^((can|could) you |please |pls )?(summari[sz]e|tl;?dr|give me the gist|condense|sum up|recap)\b|^(fasse|resuma|resume|résume|résumez|请用一句话总结|总结|要約)", Options)]
+    private static partial Regex SummarizeInstruction();
+
+    [GeneratedRegex(@"^((can|could) you |please )?(classify|categori[sz]e|label each|tag each|triage|sort (these|each)|rate each|assign each|klassifizier|kategorisier|classifique|clasifica|classe)\b|^(sentiment|spam or not|positive or negative|fruit or vegetable|mammal, bird)", Options)]
+    private static partial Regex ClassifyInstruction();
+
+    [GeneratedRegex(@"^(is this|does this|was this|is the following|ce tweet est-il|est-ce que ce) .{0,60}(phishing|spam|sarcastic|sarcastique|fake|genuine|legit|toxic|ai-generated|positive|negative)|^(what language is (this|it))\b|^what (category|genre|type of) ", Options)]
+    private static partial Regex LabelQuestion();
+
+    [GeneratedRegex(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following) .{0,60}(extract|pull out|build a (table|json))", Options)]
+    private static partial Regex ExtractInstruction();
+
+    [GeneratedRegex(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be)|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are (?!a helpful|an? (ai|assistant|expert|senior|helpful))[\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options)]
+    private static partial Regex RoleplayInstruction();
+
+    [GeneratedRegex(@"^(hi|hey|hello|hiya|yo|good (morning|evening|night|afternoon)|thanks|thank you|thx|ty|lol|haha|bye|ok bye|sorry|ugh|happy (friday|monday)|i just got|you'?re a lifesaver|do you ever|can we just chat|hallo|bonjour|bonsoir|salut|hola|olá|obrigad[oa]|gracias|muchas gracias|merci|danke|namaste|नमस्ते|你好|谢谢|こんにちは|ありがとう)\b", Options)]
+    private static partial Regex ChatTurn();
+
+    [GeneratedRegex(@"^((please )?(write|compose|give me|create|tell) (me |us )?(a |an |\d+ |the |some )?([\w-]+ ){0,3}(poem|haiku|limerick|sonnet|story|short story|tale|rap|song|lyrics|bedtime story|flash fiction|one-act play|play|villain monologue|monologue|fable|joke|jokes|murder mystery|campaign hook|opening chapter|scene|script|taglines?)\b|(haiku|limerick|poem|bedtime story|flash fiction|\d+ bars of)\b|continue (this|the) story|escribe un cuento|escreva um poema|écris un (petit )?poème)", Options)]
+    private static partial Regex CreativeInstruction();
+
+    [GeneratedRegex(@"^((can|could) you |please |pls )?(rewrite|re-write|rephrase|reword|proofread|edit|polish|tighten|shorten|paraphrase|make (this|it) (sound|more|less)|fix the (grammar|typos|spelling)|corrige|korrigiere|kannst du diese mail|improve the wording)\b", Options)]
+    private static partial Regex EditInstruction();
+
+    [GeneratedRegex(@"^(what is (a|an|the)\b|what are (the )?\w+|what'?s the difference|what does .{1,40} mean|explain (how|what|why|the)|how (does|do|did) (?!i |my )[\w\s'-]{1,60} (work|happen|form|affect)|why (is|are|do|does|did) (the|a|an|some|people|we)\b|who (wrote|invented|discovered|was|is)|when (did|was)|where (is|was|do)|define\b|what happens when)", Options)]
+    private static partial Regex FactualQuestion();
+
+    [GeneratedRegex(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model)", Options)]
+    private static partial Regex ReasoningInstruction();
+
+    [GeneratedRegex(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t))\b", Options)]
+    private static partial Regex AdviceQuestion();
+
+    [GeneratedRegex(@"^((can|could) you |please |help me )?(write|draft|compose) (me |us )?(a |an |the |my )?([\w-]+ ){0,4}(e-?mail|letter|cover letter|linkedin post|post|op-ed|essay|blog post|article|proposal|memo|announcement|speech|toast|bio|newsletter|press release|reply|message|note|review|narrative section)\b", Options)]
+    private static partial Regex FunctionalWriting();
+}

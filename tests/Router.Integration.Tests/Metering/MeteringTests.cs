@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Router.Integration.Tests.Storage;
+using Router.Testing.Proxy;
+using Router.Testing.Simulator;
+using Xunit.Abstractions;
+
+namespace Router.Integration.Tests.Metering;
+
+/// <summary>Keys, exactly-once metering, budgets, limits and the loop guard, on Azurite.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper output) : IAsyncLifetime
+{
+    private SimulatedProvider _simulator = null!;
+
+    public async Task InitializeAsync() => _simulator = await SimulatedProvider.StartAsync();
+
+    public async Task DisposeAsync() => await _simulator.DisposeAsync();
+
+    [Fact]
+    public async Task Every_request_is_metered_exactly_once_despite_provider_failures_and_writes_that_time_out_after_commit()
+    {
+        var tableEndpoint = azurite.Azurite.ConnectionString.Split(';').Single(p => p.StartsWith("TableEndpoint=", StringComparison.Ordinal))["TableEndpoint=".Length..];
+        await using var proxy = await StorageFaultProxy.StartAsync(new Uri(tableEndpoint));
+        proxy.Matches = request => Microsoft.AspNetCore.Http.HttpMethods.IsPost(request.Method) && request.Path.Value!.Contains("usage", StringComparison.Ordinal);
+        var settings = MeteringHost.Settings(_simulator, proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint"));
+        settings["Router:Storage:NetworkTimeout"] = "00:00:01";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "exact");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "exact");
+
+        _simulator.Model("sim-small").FailureRate = 0.20;
+        proxy.CommitThenTimeoutRate = 0.20;
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            using var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("router/economy", $"metered request number {i}"));
+            statuses.Add(response.StatusCode);
+        });
+        proxy.CommitThenTimeoutRate = 0;
+
+        var succeeded = statuses.Count(s => s == HttpStatusCode.OK);
+        var table = new TableClient(azurite.Azurite.ConnectionString, settings["Router:Storage:TablePrefix"] + "usage");
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>())
+        {
+            rows.Add(row);
+        }
+
+        var usage = await MeteringHost.UsageAsync(router, key);
+        output.WriteLine($"{succeeded} of 2000 succeeded; {proxy.Swallowed} usage writes timed out after commit; {rows.Count} rows; provider answered {_simulator.Answered()}");
+        Assert.True(proxy.Swallowed > 50, "the fault proxy did not swallow enough writes to test anything");
+        Assert.Equal(2000, rows.Count);
+        Assert.Equal(2000, rows.Select(r => r.RowKey).Distinct().Count());
+        Assert.Equal(succeeded, rows.Count(r => r.GetString("Outcome") == "success"));
+        Assert.Equal(2000, usage["totals"]!["requests"]!.GetValue<long>());
+        Assert.Equal(succeeded, _simulator.Answered());
+        var rowCost = rows.Sum(r => decimal.Parse(r.GetString("CostUsd"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(rowCost, usage["totals"]!["cost_usd"]!.GetValue<decimal>());
+        var rowTokens = rows.Sum(r => (long)(r.GetInt32("CompletionTokens") ?? 0));
+        Assert.Equal(rowTokens, usage["totals"]!["completion_tokens"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_one_dollar_budget_under_200_parallel_calls_stops_spending_at_the_budget()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-small:InputCostPerMillion"] = "1000";
+        settings["Router:Models:sim-small:OutputCostPerMillion"] = "1000";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "budget", ""","daily_budget_usd":1""");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "budget");
+
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 200 }, async (i, _) =>
+        {
+            var body = $$"""{"model":"sim-small","max_tokens":40,"messages":[{"role":"user","content":"{{SensitiveValues.Register($"spend some money please, call {i:000}")}}"}]}""";
+            using var response = await MeteringHost.ChatAsync(router, key, body);
+            statuses.Add(response.StatusCode);
+        });
+
+        var usage = await MeteringHost.UsageAsync(router, key);
+        var spent = usage["totals"]!["billed_usd"]!.GetValue<decimal>();
+        var requests = usage["totals"]!["requests"]!.GetValue<long>();
+        var succeeded = statuses.Count(s => s == HttpStatusCode.OK);
+        var refused = statuses.Count(s => s == HttpStatusCode.PaymentRequired);
+        var largest = 0.06m; // one call: about 30 tokens at $1,000 per million, reserved as prompt + max_tokens
+        output.WriteLine($"{succeeded} answered, {refused} refused with 402, spend ${spent} over {requests} requests");
+        Assert.Equal(200, succeeded + refused);
+        Assert.True(refused > 0, "the budget never stopped anything");
+        Assert.True(spent <= 1m + largest, $"spent {spent}");
+        Assert.True(spent >= 1m, $"402s were sent while only {spent} of the $1 budget was spent");
+    }
+
+    [Fact]
+    public async Task A_revoked_key_stops_working_on_every_instance_within_60_seconds()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        await using var a = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<TimeProvider>(time));
+        await using var b = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<TimeProvider>(time));
+        await MeteringHost.CreateTenantAsync(a, "revoke");
+        var (id, key) = await MeteringHost.CreateKeyAsync(a, "revoke");
+        using (var before = await MeteringHost.ChatAsync(b, key, TestJson.Chat("sim-small", "before the revocation")))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        using (var revoke = await MeteringHost.AdminAsync(a, HttpMethod.Delete, $"admin/keys/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoke.StatusCode);
+        }
+
+        using (var onA = await MeteringHost.ChatAsync(a, key, TestJson.Chat("sim-small", "right after, same instance")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, onA.StatusCode);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(31));
+        using var onB = await MeteringHost.ChatAsync(b, key, TestJson.Chat("sim-small", "thirty-one seconds later"));
+        Assert.Equal(HttpStatusCode.Unauthorized, onB.StatusCode);
+        Assert.Equal("invalid_api_key", (await TestJson.ErrorAsync(onB))["code"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("admin/keys", "{\"tenant\":\"nobody-here\"}", "does not exist")]
+    [InlineData("admin/keys", "{\"name\":\"no tenant\"}", "'tenant' is required")]
+    [InlineData("admin/keys", "{\"tenant\":\"limits\",\"daily_budget_usd\":-5}", "daily_budget_usd")]
+    [InlineData("admin/keys", "{\"tenant\":\"limits\",\"requests_per_minute\":\"many\"}", "'requests_per_minute' must be an integer")]
+    [InlineData("admin/keys", "{\"tenant\":\"limits\",\"colour\":\"blue\"}", "'colour' is not a known field")]
+    [InlineData("admin/keys", "{not json", "not valid JSON")]
+    [InlineData("admin/tenants", "{\"id\":\"bad id!\"}", "'id' is required")]
+    [InlineData("admin/tenants", "{\"id\":\"neg\",\"monthly_budget_usd\":-1,\"markup_percent\":-3}", "'monthly_budget_usd'")]
+    public async Task Malformed_admin_bodies_negative_budgets_and_unknown_tenants_are_400_with_clear_messages(string path, string body, string fragment)
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "limits");
+
+        using var response = await MeteringHost.AdminAsync(router, HttpMethod.Post, path, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(fragment, (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_agent_repeating_itself_gets_loop_detected_after_the_configured_repeats()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:LoopGuard:MaxRepeats"] = "5";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "agents");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "agents");
+
+        var codes = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "check the build status again"), session: "agent-42");
+            codes.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused ??= response;
+            }
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 5), codes.Take(5));
+        Assert.All(codes.Skip(5), c => Assert.Equal(HttpStatusCode.TooManyRequests, c));
+        Assert.NotNull(refused!.Headers.RetryAfter);
+        Assert.Equal("loop_detected", (await TestJson.ErrorAsync(refused))["code"]!.GetValue<string>());
+        using var otherSession = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "check the build status again"), session: "agent-43");
+        Assert.Equal(HttpStatusCode.OK, otherSession.StatusCode);
+    }
+
+    [Fact]
+    public async Task Requests_per_minute_are_limited_per_key_with_retry_after()
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "rpm");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "rpm", ""","requests_per_minute":3""");
+
+        var codes = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", $"rate limited call {i}"));
+            codes.Add(response.StatusCode);
+            if (i == 3)
+            {
+                Assert.NotNull(response.Headers.RetryAfter);
+                Assert.Equal("rate_limit_exceeded", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], codes);
+    }
+
+    [Fact]
+    public async Task Per_call_fees_and_markup_are_billed_apart_from_provider_cost_and_grouped_in_usage()
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "fees", ""","per_call_fee_usd":0.002,"markup_percent":10""");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "fees");
+        for (var i = 0; i < 3; i++)
+        {
+            using var small = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", $"small model call {i}"));
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        }
+
+        using (var large = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-large", "large model call")))
+        {
+            Assert.Equal(HttpStatusCode.OK, large.StatusCode);
+        }
+
+        var usage = await MeteringHost.UsageAsync(router, key, "?group_by=model");
+        var totals = usage["totals"]!;
+        var cost = totals["cost_usd"]!.GetValue<decimal>();
+        Assert.Equal(4, totals["requests"]!.GetValue<long>());
+        Assert.Equal(4 * 0.002m + cost * 0.10m, totals["fees_usd"]!.GetValue<decimal>());
+        Assert.Equal(cost + totals["fees_usd"]!.GetValue<decimal>(), totals["billed_usd"]!.GetValue<decimal>());
+        var groups = usage["groups"]!.AsArray().ToDictionary(g => g!["key"]!.GetValue<string>(), g => g!["requests"]!.GetValue<long>());
+        Assert.Equal(3, groups["sim-small"]);
+        Assert.Equal(1, groups["sim-large"]);
+        Assert.True(totals["savings_usd"]!.GetValue<decimal>() > 0);
+    }
+
+    [Fact]
+    public async Task The_command_line_creates_a_key_that_a_running_server_accepts()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "cli");
+        var output = new StringWriter();
+        var errors = new StringWriter();
+
+        var exit = await Router.Server.RouterCli.RunAsync(["keys", "create", "--tenant", "cli", "--name", "from-cli"], output, errors,
+            config => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(config, settings));
+
+        Assert.Equal(0, exit);
+        var key = SensitiveValues.Register(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Last());
+        Assert.StartsWith("rk_", key, StringComparison.Ordinal);
+        using var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "hello from a CLI-issued key"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}

@@ -1,0 +1,128 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Router.Testing.Proxy;
+
+/// <summary>A reverse proxy in front of a storage endpoint (Azurite) that can let a write commit and then never answer
+/// it, the way a timeout after commit looks to a client: the client retries a write that already happened.</summary>
+public sealed class StorageFaultProxy : IAsyncDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "Host", "Content-Length",
+    };
+
+    private readonly Uri _target;
+    private readonly HttpClient _client = new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
+    private readonly Random _random = new(7);
+    private readonly Lock _gate = new();
+    private WebApplication? _app;
+    private int _swallowed;
+
+    private StorageFaultProxy(Uri target) => _target = target;
+
+    /// <summary>The proxy's base URL with the same path as the target (e.g. <c>http://127.0.0.1:port/devstoreaccount1</c>).</summary>
+    public Uri Url { get; private set; } = null!;
+
+    /// <summary>Share of matching writes whose answer is swallowed after they committed (0–1).</summary>
+    public double CommitThenTimeoutRate { get; set; }
+
+    /// <summary>Which requests may be faulted (default: POST, i.e. table inserts).</summary>
+    public Func<HttpRequest, bool> Matches { get; set; } = request => HttpMethods.IsPost(request.Method);
+
+    /// <summary>Writes whose answer was swallowed so far.</summary>
+    public int Swallowed => Volatile.Read(ref _swallowed);
+
+    /// <summary>Starts a proxy to <paramref name="target"/> on a free loopback port.</summary>
+    public static async Task<StorageFaultProxy> StartAsync(Uri target)
+    {
+        var proxy = new StorageFaultProxy(target);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.Run(proxy.ForwardAsync);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        proxy.Url = new Uri(address.TrimEnd('/') + target.AbsolutePath);
+        proxy._app = app;
+        return proxy;
+    }
+
+    /// <summary>Rewrites the endpoint of a connection string (<c>TableEndpoint=</c> etc.) to go through the proxy.</summary>
+    public string Rewrite(string connectionString, string endpointName) => string.Join(';', connectionString
+        .Split(';', StringSplitOptions.RemoveEmptyEntries)
+        .Select(part => part.StartsWith(endpointName + "=", StringComparison.Ordinal) ? $"{endpointName}={Url}" : part)) + ";";
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var target = new Uri(new Uri(_target.GetLeftPart(UriPartial.Authority)), context.Request.Path + context.Request.QueryString);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            body.Position = 0;
+            request.Content = new StreamContent(body);
+        }
+
+        foreach (var (name, value) in context.Request.Headers)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+
+            if (!request.Headers.TryAddWithoutValidation(name, value.ToArray()))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, value.ToArray());
+            }
+        }
+
+        using var response = await _client.SendAsync(request, context.RequestAborted);
+        var payload = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
+
+        bool swallow;
+        lock (_gate)
+        {
+            swallow = Matches(context.Request) && response.IsSuccessStatusCode && _random.NextDouble() < CommitThenTimeoutRate;
+        }
+
+        if (swallow)
+        {
+            // The write has committed in storage; the client never hears so and gives up at its network timeout.
+            Interlocked.Increment(ref _swallowed);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        context.Response.ContentLength = payload.Length;
+        await context.Response.Body.WriteAsync(payload, context.RequestAborted);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(CancellationToken.None);
+            await _app.DisposeAsync();
+        }
+
+        _client.Dispose();
+    }
+}
