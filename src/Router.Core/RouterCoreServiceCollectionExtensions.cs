@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Analysis;
+using Router.Core.Audits;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
@@ -49,6 +50,12 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<LoopGuard>();
         services.TryAddSingleton<BudgetGuard>();
         services.TryAddSingleton<Admission>();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WeightsOptions>().BindConfiguration(WeightsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<AuditSampler>();
+        services.TryAddSingleton<AuditProcessor>();
+        services.TryAddSingleton<WeightsCalculator>();
+        services.TryAddSingleton<WeightsRecomputer>();
         services.TryAddSingleton<ChatPipeline>();
         return services;
     }

@@ -6,8 +6,24 @@ using Router.Http.Admin;
 namespace Router.Functions;
 
 /// <summary>The admin HTTP triggers (admin key required), served by the same handlers as the self-hosted server.</summary>
-public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants)
+public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants, AdminWeightsHandler weights)
 {
+    /// <summary><c>GET /admin/weights</c>.</summary>
+    [Function(nameof(GetWeights))]
+    public async Task<IActionResult> GetWeights([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/weights")] HttpRequest request)
+    {
+        await weights.GetAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>POST /admin/weights/recompute</c>.</summary>
+    [Function(nameof(RecomputeWeightsNow))]
+    public async Task<IActionResult> RecomputeWeightsNow([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/weights/recompute")] HttpRequest request)
+    {
+        await weights.RecomputeAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
     /// <summary><c>POST /admin/keys</c>.</summary>
     [Function(nameof(CreateKey))]
     public async Task<IActionResult> CreateKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/keys")] HttpRequest request)

@@ -33,6 +33,8 @@ public static class RouterEndpointRouteBuilderExtensions
         admin.MapGet("/keys", (HttpContext context, AdminKeysHandler handler) => handler.ListAsync(context));
         admin.MapDelete("/keys/{id}", (HttpContext context, string id, AdminKeysHandler handler) => handler.RevokeAsync(context, id));
         admin.MapPost("/keys/{id}/rotate", (HttpContext context, string id, AdminKeysHandler handler) => handler.RotateAsync(context, id));
+        admin.MapGet("/weights", (HttpContext context, AdminWeightsHandler handler) => handler.GetAsync(context));
+        admin.MapPost("/weights/recompute", (HttpContext context, AdminWeightsHandler handler) => handler.RecomputeAsync(context));
         admin.MapPost("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.CreateAsync(context));
         admin.MapGet("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.ListAsync(context));
         admin.MapGet("/tenants/{tenant}", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetAsync(context, tenant));

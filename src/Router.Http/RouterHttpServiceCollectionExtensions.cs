@@ -14,9 +14,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RouterHttpServiceCollectionExtensions
 {
     /// <summary>Adds the handlers of the OpenAI-compatible endpoints (and, through it, the pipeline and adapters).</summary>
-    public static IServiceCollection AddRouterHttp(this IServiceCollection services)
+    public static IServiceCollection AddRouterHttp(this IServiceCollection services) => services.AddRouterHttp(_ => { });
+
+    /// <summary>Adds the handlers, the pipeline and adapters; <paramref name="hosting"/> says which background work the host runs.</summary>
+    public static IServiceCollection AddRouterHttp(this IServiceCollection services, Action<Router.Infrastructure.RouterHostingOptions> hosting)
     {
-        services.AddRouterInfrastructure();
+        services.AddRouterInfrastructure(hosting);
         services.AddOptions<RouterHttpOptions>();
         services.TryAddSingleton<CallerAuthentication>();
         services.TryAddSingleton<ChatCompletionsHandler>();
@@ -26,6 +29,7 @@ public static class RouterHttpServiceCollectionExtensions
         services.TryAddSingleton<AdminTenantsHandler>();
         services.TryAddSingleton<AdminKeysHandler>();
         services.TryAddSingleton<UsageHandler>();
+        services.TryAddSingleton<AdminWeightsHandler>();
         return services;
     }
 }

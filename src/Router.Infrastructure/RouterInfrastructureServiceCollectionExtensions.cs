@@ -1,6 +1,12 @@
 using System.Net;
 using Azure.Core;
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Router.Core.Audits;
+using Router.Core.Weights;
+using Router.Infrastructure.Audits;
+using Router.Infrastructure.Weights;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -18,8 +24,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RouterInfrastructureServiceCollectionExtensions
 {
     /// <summary>Adds the core pipeline and every adapter it needs.</summary>
-    public static IServiceCollection AddRouterInfrastructure(this IServiceCollection services)
+    public static IServiceCollection AddRouterInfrastructure(this IServiceCollection services) => services.AddRouterInfrastructure(_ => { });
+
+    /// <summary>Adds the core pipeline and every adapter it needs; <paramref name="configure"/> says which background
+    /// work this host runs itself (the Functions app has triggers for it instead).</summary>
+    public static IServiceCollection AddRouterInfrastructure(this IServiceCollection services, Action<RouterHostingOptions> configure)
     {
+        var hosting = new RouterHostingOptions();
+        configure(hosting);
         services.AddRouterCore();
         services.AddOptions<ConfiguredApiKeysOptions>().BindConfiguration(RouterOptions.Section);
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
@@ -65,9 +77,49 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton<ISpendStore>(sp => UsesTables(sp)
             ? ActivatorUtilities.CreateInstance<TableSpendStore>(sp)
             : new InMemorySpendStore());
+        services.TryAddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+            return storage.QueueServiceUri is { } uri
+                ? new QueueServiceClient(uri, sp.GetRequiredService<TokenCredential>(), options)
+                : new QueueServiceClient(storage.ConnectionString, options);
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return storage.BlobServiceUri is { } uri
+                ? new BlobServiceClient(uri, sp.GetRequiredService<TokenCredential>())
+                : new BlobServiceClient(storage.ConnectionString);
+        });
+        services.TryAddSingleton(sp => UsesQueues(sp)
+            ? new AuditJobCodec(sp.GetRequiredService<IOptions<AuditOptions>>(), sp.GetRequiredService<BlobServiceClient>())
+            : new AuditJobCodec(sp.GetRequiredService<IOptions<AuditOptions>>()));
+        services.TryAddSingleton(sp => new AuditJobDecoder(sp.GetRequiredService<AuditJobCodec>()));
+        services.TryAddSingleton<IAuditQueue>(sp => UsesQueues(sp)
+            ? ActivatorUtilities.CreateInstance<StorageAuditQueue>(sp)
+            : new ChannelAuditQueue());
+        services.TryAddSingleton<IAuditStore>(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<TableAuditStore>(sp)
+            : new InMemoryAuditStore());
+        services.TryAddSingleton<IWeightsStore>(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<TableWeightsStore>(sp)
+            : new InMemoryWeightsStore());
+        services.TryAddSingleton<IChatClientProvider, SdkChatClientProvider>();
         services.TryAddSingleton<StoreInventory>();
+
+        services.AddHostedService<WeightsRefreshService>();
+        if (hosting.RunBackgroundWork)
+        {
+            services.AddHostedService<AuditQueueWorker>();
+            services.AddHostedService<WeightsRecomputeService>();
+        }
+
         return services;
     }
+
+    private static bool UsesQueues(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<StorageOptions>>().Value.UsesQueues;
 
     private static bool UsesTables(IServiceProvider services) =>
         services.GetRequiredService<IOptions<StorageOptions>>().Value.UsesTables;

@@ -29,7 +29,7 @@ public static partial class RouterServer
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Services.AddRouterHttp();
+        builder.Services.AddRouterHttp(hosting => hosting.RunBackgroundWork = true);
         var loopbackOnly = AllLoopback(builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
         builder.Services.Configure<RouterHttpOptions>(o => o.AnonymousLoopbackTenant = loopbackOnly ? LocalTenant : null);
         configure?.Invoke(builder);

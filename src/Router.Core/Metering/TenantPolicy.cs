@@ -38,6 +38,12 @@ public sealed record TenantPolicy
     /// <summary>Spend cap for one agent session (<c>x-session-id</c>, else the key) within the loop window.</summary>
     public decimal? SessionSpendCapUsd { get; init; }
 
+    /// <summary>Whether the tenant's prompts and answers may leave the request path for quality audits (default yes).</summary>
+    public bool AuditOptOut { get; init; }
+
+    /// <summary>The tenant's share of economy/standard answers audited; null uses <c>Router:Audits:SampleRate</c>.</summary>
+    public double? AuditSampleRate { get; init; }
+
     /// <summary>The default policy of a tenant with no settings.</summary>
     public static TenantPolicy Default(string tenantId) => new() { TenantId = tenantId };
 

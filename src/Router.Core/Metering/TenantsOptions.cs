@@ -42,6 +42,12 @@ public sealed class TenantOptions
     /// <summary>Spend cap per agent session in USD (default none).</summary>
     public decimal? SessionSpendCapUsd { get; set; }
 
+    /// <summary>Keep this tenant's traffic out of quality audits (default false).</summary>
+    public bool AuditOptOut { get; set; }
+
+    /// <summary>Share of economy/standard answers audited (default: the router's).</summary>
+    public double? AuditSampleRate { get; set; }
+
     /// <summary>The policy these settings describe, with rules compiled against <paramref name="catalog"/>.</summary>
     public TenantPolicy ToPolicy(string tenantId, ModelCatalog catalog)
     {
@@ -59,6 +65,8 @@ public sealed class TenantOptions
             RequestsPerMinute = RequestsPerMinute,
             TokensPerMinute = TokensPerMinute,
             SessionSpendCapUsd = SessionSpendCapUsd,
+            AuditOptOut = AuditOptOut,
+            AuditSampleRate = AuditSampleRate,
         };
     }
 }

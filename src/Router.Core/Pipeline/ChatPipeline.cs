@@ -5,6 +5,8 @@ using System.IO.Hashing;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Router.Core.Audits;
 using Router.Core.Analysis;
 using Router.Core.Catalog;
 using Router.Core.Chat;
@@ -32,6 +34,9 @@ public sealed partial class ChatPipeline(
     Admission admission,
     IUsageLedger ledger,
     TokenCounter tokens,
+    AuditSampler auditSampler,
+    IAuditQueue audits,
+    IOptions<AuditOptions> auditOptions,
     ILogger<ChatPipeline> logger,
     IEmbeddingGenerator<string, Embedding<float>>? embeddings = null)
 {
@@ -149,6 +154,7 @@ public sealed partial class ChatPipeline(
             usage = Priced(usage, model, counted, reported is not null, policy);
             SetCostHeaders(sink, usage);
             await sink.WriteJsonAsync(200, body, cancellationToken);
+            await SampleAuditAsync(context, request, prepared, model, usage.Cache, summary.Content);
             return (usage, reservation);
         }
 
@@ -186,9 +192,52 @@ public sealed partial class ChatPipeline(
             await sink.WriteEventAsync(SseRelay.ErrorEvent("stream_interrupted", message), cancellationToken);
             usage = usage with { Outcome = UsageOutcomes.Error, ErrorCode = "stream_interrupted" };
         }
+        else
+        {
+            await SampleAuditAsync(context, request, prepared, model, usage.Cache, relay.Content);
+        }
 
         return (usage, reservation);
     }
+
+    private async Task SampleAuditAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CatalogModel model, string cache, string? answer)
+    {
+        var (profile, decision, policy, _) = prepared;
+        if (string.IsNullOrEmpty(answer)
+            || auditSampler.Choose(context.RequestId, policy, profile, decision, model.Tier, cache) is not { } reason)
+        {
+            return;
+        }
+
+        var limit = auditOptions.Value.MaxTextChars;
+        var job = new AuditJob
+        {
+            RequestId = context.RequestId,
+            TenantId = context.TenantId,
+            Timestamp = context.ReceivedAt,
+            Task = profile.Task.Type.ToWireName(),
+            Band = AuditSampler.Band(decision.EffectiveComplexity),
+            Model = model.Id,
+            Tier = model.Tier.ToWire(),
+            Reason = reason,
+            ChallengerTier = reason == AuditReasons.Probe ? decision.RaisedFrom?.ToWire() : null,
+            Messages = request.Messages.Select(m => new AuditMessage(m.Role, Bound(m.Text, limit))).ToArray(),
+            Answer = Bound(answer, limit),
+        };
+        try
+        {
+            await audits.EnqueueAsync(job, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Audits improve routing over time; losing one must not fail a request that has been answered.
+            Log.AuditNotQueued(logger, context.RequestId, ex.GetType().Name);
+        }
+    }
+
+    // Long texts keep their start and end, where instructions and conclusions usually are.
+    private static string Bound(string text, int limit) =>
+        text.Length <= limit ? text : string.Concat(text.AsSpan(0, limit / 2), "\n…\n", text.AsSpan(text.Length - limit / 2));
 
     private async Task RecordAsync(RequestContext context, UsageRecord usage, BudgetReservation? reservation)
     {
@@ -307,6 +356,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Request {RequestId} of tenant {TenantId}: usage could not be recorded ({ExceptionType})")]
         public static partial void UsageNotRecorded(ILogger logger, string requestId, string tenantId, string exceptionType);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Request {RequestId}: audit job could not be queued ({ExceptionType})")]
+        public static partial void AuditNotQueued(ILogger logger, string requestId, string exceptionType);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Embedding failed ({ExceptionType}); analysing without it")]
         public static partial void EmbeddingFailed(ILogger logger, string exceptionType);

@@ -94,6 +94,7 @@ public sealed class RequestRouter(
         var risk = profile.Risk.Level;
 
         ModelTier tier;
+        ModelTier? raisedFrom = null;
         CatalogModel? pinnedModel = rulePin ?? modelRequest.Pinned;
         if (rulePin is not null)
         {
@@ -116,14 +117,11 @@ public sealed class RequestRouter(
                 var (tableTier, row) = table.Lookup(task, effective, risk);
                 tier = tableTier;
                 reasons.Add(string.Create(CultureInfo.InvariantCulture, $"table: {row} (complexity {complexity:0.#}, knob {quality:0.##} -> {effective:0.#})"));
-                if (weights.Current.For(task, ComplexityBands.Of(effective)) is { TierDelta: not 0 } adjustment)
+                if (weights.Current.For(task, ComplexityBands.Of(effective)) is { } adjustment && adjustment.Floor > tier)
                 {
-                    var adjusted = (ModelTier)Math.Clamp((int)tier + adjustment.TierDelta, (int)ModelTier.Economy, (int)ModelTier.Premium);
-                    if (adjusted != tier)
-                    {
-                        reasons.Add($"weights: {RoutingWeights.Key(task, ComplexityBands.Of(effective))} {adjustment.Evidence} -> {adjusted.ToWire()}");
-                        tier = adjusted;
-                    }
+                    reasons.Add($"weights: {RoutingWeights.Key(task, ComplexityBands.Of(effective))} {adjustment.Evidence} -> {adjustment.Floor.ToWire()}");
+                    raisedFrom = tier;
+                    tier = adjustment.Floor;
                 }
             }
 
@@ -178,6 +176,7 @@ public sealed class RequestRouter(
             RulesFired = fired,
             Quality = quality,
             EffectiveComplexity = effective,
+            RaisedFrom = raisedFrom,
             CacheDisabled = disableCache,
             ForceAudit = forceAudit,
             EstimatedCostUsd = candidates[0].Cost(profile.PromptTokens, expectedOutput),

@@ -26,6 +26,9 @@ public sealed record RoutingDecision
     /// <summary>Complexity after rule caps and the knob, as looked up in the table.</summary>
     public double EffectiveComplexity { get; init; }
 
+    /// <summary>The tier the table chose when learned weights raised it (the tier audits keep probing), else null.</summary>
+    public ModelTier? RaisedFrom { get; init; }
+
     /// <summary>A rule turned the cache off.</summary>
     public bool CacheDisabled { get; init; }
 

@@ -1,17 +1,30 @@
 using Router.Core.Analysis;
+using Router.Core.Catalog;
 using Router.Core.Routing;
 
 namespace Router.Core.Weights;
 
-/// <summary>A learned change to routing for one (task, complexity band): raise or lower the tier, with its evidence.</summary>
-/// <param name="TierDelta">+1 escalates one tier, -1 lowers one; 0 is neutral.</param>
+/// <summary>A learned floor for one (task, complexity band): routing sends it to at least <see cref="Floor"/>.</summary>
+/// <param name="Floor">Lowest tier the band may use.</param>
 /// <param name="Evidence">Why, for the decision's reasons (audit counts and quality estimate).</param>
-public sealed record TierAdjustment(int TierDelta, string Evidence);
+public sealed record TierAdjustment(ModelTier Floor, string Evidence);
+
+/// <summary>What audits say about one model in one (task, band): a time-decayed Beta posterior over
+/// "equivalent or better than the premium reference".</summary>
+/// <param name="Key">The (task, band) key.</param>
+/// <param name="Model">The audited model.</param>
+/// <param name="Tier">Its tier.</param>
+/// <param name="Audits">Audits counted (before decay).</param>
+/// <param name="EffectiveAudits">Decayed weight of those audits.</param>
+/// <param name="Mean">Posterior mean of the share of answers at least as good as premium.</param>
+/// <param name="Lower">Lower credible bound.</param>
+/// <param name="Upper">Upper credible bound.</param>
+public sealed record QualityEstimate(string Key, string Model, ModelTier Tier, int Audits, double EffectiveAudits, double Mean, double Lower, double Upper);
 
 /// <summary>A versioned snapshot of what audits taught routing; empty until the first recompute.</summary>
 /// <param name="Version">Monotonic version; 0 is the empty snapshot.</param>
 /// <param name="ComputedAt">When it was computed.</param>
-/// <param name="Adjustments">Tier adjustments keyed by <see cref="Key"/>.</param>
+/// <param name="Adjustments">Tier floors keyed by <see cref="Key"/>.</param>
 /// <param name="DemotedModels">Model ids that go last among their tier's candidates, with the evidence.</param>
 public sealed record RoutingWeights(
     long Version,
@@ -21,6 +34,9 @@ public sealed record RoutingWeights(
 {
     /// <summary>No learned adjustments.</summary>
     public static RoutingWeights Empty { get; } = new(0, DateTimeOffset.MinValue, new Dictionary<string, TierAdjustment>(), new Dictionary<string, string>());
+
+    /// <summary>The estimates the snapshot was computed from (for <c>GET /admin/weights</c>).</summary>
+    public IReadOnlyList<QualityEstimate> Evidence { get; init; } = [];
 
     /// <summary>The key of a (task, band) pair, e.g. <c>coding/high</c>.</summary>
     public static string Key(TaskType task, ComplexityBand band) => task.ToWireName() + "/" + band.ToWire();

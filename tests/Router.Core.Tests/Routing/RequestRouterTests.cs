@@ -123,7 +123,7 @@ public sealed class RequestRouterTests
         _weights.TryUpdate(RoutingWeights.Empty with
         {
             Version = 1,
-            Adjustments = new Dictionary<string, TierAdjustment> { ["coding/low"] = new(2, "economy below target") },
+            Adjustments = new Dictionary<string, TierAdjustment> { ["coding/low"] = new(ModelTier.Premium, "economy below target") },
         });
 
         var decision = Decide(Profiles.Of(TaskType.Coding, 2));

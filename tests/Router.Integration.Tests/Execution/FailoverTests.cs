@@ -36,6 +36,9 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
                 ["Router:Models:upper:InputCostPerMillion"] = "1.00",
                 ["Router:Models:upper:OutputCostPerMillion"] = "4.00",
                 ["Router:Execution:AttemptTimeout"] = "00:00:05",
+
+                // Audit calls would add upstream traffic these tests count.
+                ["Router:Audits:Enabled"] = "false",
             },
             builder => builder.Services.AddSingleton<TimeProvider>(_time));
     }

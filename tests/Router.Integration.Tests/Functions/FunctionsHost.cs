@@ -23,6 +23,8 @@ public sealed class FunctionsHost : IAsyncDisposable
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         services.AddRouterHttp();
         services.AddTransient<Router.Functions.HttpFunctions>();
+        services.AddTransient<Router.Functions.AdminFunctions>();
+        services.AddTransient<Router.Functions.BackgroundFunctions>();
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

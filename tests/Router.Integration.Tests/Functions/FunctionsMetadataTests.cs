@@ -23,6 +23,17 @@ public sealed class FunctionsMetadataTests
     [InlineData("GetTenantRules", "admin/tenants/{tenant}/rules", "get")]
     [InlineData("PutTenantRules", "admin/tenants/{tenant}/rules", "put")]
     [InlineData("PutTenantQuality", "admin/tenants/{tenant}/quality", "put")]
+    [InlineData("Usage", "v1/usage", "get")]
+    [InlineData("CreateKey", "admin/keys", "post")]
+    [InlineData("ListKeys", "admin/keys", "get")]
+    [InlineData("RevokeKey", "admin/keys/{id}", "delete")]
+    [InlineData("RotateKey", "admin/keys/{id}/rotate", "post")]
+    [InlineData("CreateTenant", "admin/tenants", "post")]
+    [InlineData("ListTenants", "admin/tenants", "get")]
+    [InlineData("GetTenant", "admin/tenants/{tenant}", "get")]
+    [InlineData("UpdateTenant", "admin/tenants/{tenant}", "put")]
+    [InlineData("GetWeights", "admin/weights", "get")]
+    [InlineData("RecomputeWeightsNow", "admin/weights/recompute", "post")]
     public void Every_http_function_is_declared_with_its_route_and_methods(string name, string route, string method)
     {
         var function = Function(LoadMetadata(), name);
@@ -35,12 +46,27 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void QualityAudit_is_a_queue_trigger_and_RecomputeWeights_a_timer_trigger_named_by_settings()
+    {
+        var metadata = LoadMetadata();
+
+        var audit = Function(metadata, "QualityAudit")["bindings"]!.AsArray().Single()!;
+        Assert.Equal("queueTrigger", audit["type"]!.GetValue<string>());
+        Assert.Equal("%Router:Audits:QueueName%", audit["queueName"]!.GetValue<string>());
+
+        var timer = Function(metadata, "RecomputeWeights")["bindings"]!.AsArray().Single()!;
+        Assert.Equal("timerTrigger", timer["type"]!.GetValue<string>());
+        Assert.Equal("%Router:Weights:Schedule%", timer["schedule"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Host_json_is_in_the_function_app_output_with_an_empty_route_prefix()
     {
         var path = Path.Combine(RepositoryRoot(), "src", "Router.Functions", "bin", BuildConfiguration(), "net10.0", "host.json");
         var host = JsonNode.Parse(File.ReadAllText(path))!;
 
         Assert.Equal("", host["extensions"]!["http"]!["routePrefix"]!.GetValue<string>());
+        Assert.Equal(5, host["extensions"]!["queues"]!["maxDequeueCount"]!.GetValue<int>());
     }
 
     internal static string RepositoryRoot()

@@ -78,3 +78,69 @@ public sealed class HttpFunctionsTests : IAsyncLifetime
         Assert.Equal("""{"status":"ok"}""", healthBody);
     }
 }
+
+public sealed class BackgroundFunctionsTests : IAsyncLifetime
+{
+    private SimulatedProvider _simulator = null!;
+    private FunctionsHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatedProvider.StartAsync();
+        _simulator.Model("sim-large").Responder = Audits.SimulatedJudge.Respond;
+        _host = new FunctionsHost(RouterServerHost.SimulatedCatalog(_simulator));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _simulator.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task QualityAudit_judges_a_queued_answer_and_a_duplicate_message_is_a_no_op()
+    {
+        var functions = _host.Get<BackgroundFunctions>();
+        const string Message = """
+            {"request_id":"req_fn_audit","tenant":"acme","timestamp":"2026-11-27T10:00:00Z","task":"coding","band":"low",
+             "model":"sim-small","tier":"economy","reason":"sampled",
+             "messages":[{"role":"user","content":"reverse a string in C#"}],"answer":"BAD ANSWER: no idea"}
+            """;
+
+        await functions.QualityAudit(Message, CancellationToken.None);
+        var callsAfterFirst = _simulator.ReceivedFor("sim-large");
+        await functions.QualityAudit(Message, CancellationToken.None);
+
+        Assert.Equal(3, callsAfterFirst);
+        Assert.Equal(callsAfterFirst, _simulator.ReceivedFor("sim-large"));
+        var stored = new List<Router.Core.Audits.AuditResult>();
+        await foreach (var result in _host.Get<Router.Core.Audits.IAuditStore>().QueryAsync(DateTimeOffset.MinValue, CancellationToken.None))
+        {
+            stored.Add(result);
+        }
+
+        var audit = Assert.Single(stored);
+        Assert.Equal(Router.Core.Audits.AuditVerdict.Worse, audit.Verdict);
+    }
+
+    [Fact]
+    public async Task QualityAudit_rethrows_transient_failures_so_the_host_retries()
+    {
+        _simulator.Model("sim-large").FailureRate = 1.0;
+        var functions = _host.Get<BackgroundFunctions>();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => functions.QualityAudit(
+            """{"request_id":"req_fn_fail","tenant":"acme","timestamp":"2026-11-27T10:00:00Z","task":"chat","band":"low","model":"sim-small","tier":"economy","reason":"sampled","messages":[{"role":"user","content":"hi"}],"answer":"hello"}""",
+            CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RecomputeWeights_writes_a_new_version()
+    {
+        var functions = _host.Get<BackgroundFunctions>();
+
+        await functions.RecomputeWeights(new Microsoft.Azure.Functions.Worker.TimerInfo(), CancellationToken.None);
+
+        Assert.Equal(1, _host.Get<Router.Core.Weights.IRoutingWeightsSource>().Current.Version);
+    }
+}

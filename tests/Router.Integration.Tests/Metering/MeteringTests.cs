@@ -28,6 +28,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         proxy.Matches = request => Microsoft.AspNetCore.Http.HttpMethods.IsPost(request.Method) && request.Path.Value!.Contains("usage", StringComparison.Ordinal);
         var settings = MeteringHost.Settings(_simulator, proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint"));
         settings["Router:Storage:NetworkTimeout"] = "00:00:01";
+        settings["Router:Audits:Enabled"] = "false";
         await using var router = await RouterServerHost.StartAsync(settings);
         await MeteringHost.CreateTenantAsync(router, "exact");
         var (_, key) = await MeteringHost.CreateKeyAsync(router, "exact");

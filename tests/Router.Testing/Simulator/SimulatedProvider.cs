@@ -58,6 +58,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
         // Azure OpenAI's deployment-style path; the deployment name stands in for the model.
         app.MapPost("/openai/deployments/{deployment}/chat/completions", simulator.HandleChatAsync);
+        app.MapPost("/openai/v1/chat/completions", simulator.HandleChatAsync);
         app.MapGet("/v1/models", simulator.HandleModels);
         app.MapPost("/_sim/behavior/{model}", simulator.HandleConfigureAsync);
         await app.StartAsync(cancellationToken);

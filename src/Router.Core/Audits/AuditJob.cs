@@ -1,0 +1,121 @@
+using System.Text.Json.Serialization;
+
+namespace Router.Core.Audits;
+
+/// <summary>Why an answer was sampled for audit.</summary>
+public static class AuditReasons
+{
+    /// <summary>Random sample of economy/standard answers.</summary>
+    public const string Sampled = "sampled";
+
+    /// <summary>Medium or high risk answered below premium.</summary>
+    public const string Risk = "risk";
+
+    /// <summary>A tenant rule forced it.</summary>
+    public const string Rule = "rule";
+
+    /// <summary>A sampled semantic cache hit.</summary>
+    public const string SemanticHit = "semantic_hit";
+
+    /// <summary>A premium answer in a raised band, re-tested against the lower tier.</summary>
+    public const string Probe = "probe";
+}
+
+/// <summary>One audit to run, as it travels on the <c>quality-audits</c> queue. Idempotent by request id.</summary>
+public sealed record AuditJob
+{
+    /// <summary>The audited request.</summary>
+    [JsonPropertyName("request_id")] public required string RequestId { get; init; }
+    /// <summary>The tenant.</summary>
+    [JsonPropertyName("tenant")] public required string TenantId { get; init; }
+    /// <summary>When the request arrived.</summary>
+    [JsonPropertyName("timestamp")] public required DateTimeOffset Timestamp { get; init; }
+    /// <summary>Task type.</summary>
+    [JsonPropertyName("task")] public required string Task { get; init; }
+    /// <summary>Complexity band.</summary>
+    [JsonPropertyName("band")] public required string Band { get; init; }
+    /// <summary>The model that answered.</summary>
+    [JsonPropertyName("model")] public required string Model { get; init; }
+    /// <summary>Its tier.</summary>
+    [JsonPropertyName("tier")] public required string Tier { get; init; }
+    /// <summary>Why it is audited (<see cref="AuditReasons"/>).</summary>
+    [JsonPropertyName("reason")] public required string Reason { get; init; }
+
+    /// <summary>For probes: the cheaper tier to test; its answer is generated during the audit.</summary>
+    [JsonPropertyName("challenger_tier")] public string? ChallengerTier { get; init; }
+
+    /// <summary>The conversation, as role/text pairs (bounded).</summary>
+    [JsonPropertyName("messages")] public required IReadOnlyList<AuditMessage> Messages { get; init; }
+
+    /// <summary>The answer served.</summary>
+    [JsonPropertyName("answer")] public required string Answer { get; init; }
+
+    /// <summary>Set when the payload was moved to blob storage; the queue message then carries no text.</summary>
+    [JsonPropertyName("payload_blob")] public string? PayloadBlob { get; init; }
+}
+
+/// <summary>A message of the audited conversation.</summary>
+/// <param name="Role">The role.</param>
+/// <param name="Content">The text.</param>
+public sealed record AuditMessage([property: JsonPropertyName("role")] string Role, [property: JsonPropertyName("content")] string Content);
+
+/// <summary>How the cheaper answer compared with the premium reference.</summary>
+public enum AuditVerdict
+{
+    /// <summary>Worse than the reference.</summary>
+    Worse,
+
+    /// <summary>About as good.</summary>
+    Equivalent,
+
+    /// <summary>Better than the reference.</summary>
+    Better,
+}
+
+/// <summary>An audit's outcome: one row per request id.</summary>
+public sealed record AuditResult
+{
+    /// <summary>The audited request.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>The tenant.</summary>
+    public required string TenantId { get; init; }
+
+    /// <summary>When the audited request arrived.</summary>
+    public required DateTimeOffset RequestTime { get; init; }
+
+    /// <summary>When the audit finished.</summary>
+    public required DateTimeOffset AuditedAt { get; init; }
+
+    /// <summary>Task type.</summary>
+    public required string Task { get; init; }
+
+    /// <summary>Complexity band.</summary>
+    public required string Band { get; init; }
+
+    /// <summary>The model whose answer was judged.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Its tier.</summary>
+    public required string Tier { get; init; }
+
+    /// <summary>Why it was audited.</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>The verdict.</summary>
+    public required AuditVerdict Verdict { get; init; }
+
+    /// <summary>Score of the judged answer, 0–1.</summary>
+    public required double Score { get; init; }
+
+    /// <summary>The two judge passes (original and swapped order) disagreed.</summary>
+    public bool PositionDisagreement { get; init; }
+
+    /// <summary>What the audit cost (reference and judge calls), metered apart from the tenant's usage.</summary>
+    public decimal CostUsd { get; init; }
+}
+
+/// <summary>Source-generated JSON for audit jobs.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AuditJob))]
+public sealed partial class AuditJsonContext : JsonSerializerContext;

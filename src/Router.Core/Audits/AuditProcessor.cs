@@ -1,0 +1,108 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Execution;
+using Router.Core.Metering;
+
+namespace Router.Core.Audits;
+
+/// <summary>Runs one audit job: a premium reference answer (or, for probes, the lower tier's answer), two judge passes,
+/// one result row. A duplicate job is a no-op; a transient failure throws so the queue retries and finally poisons it.</summary>
+public sealed partial class AuditProcessor(
+    ModelCatalog catalog,
+    IChatClientProvider clients,
+    IAuditStore store,
+    IUsageLedger ledger,
+    IOptions<AuditOptions> options,
+    TimeProvider time,
+    ILogger<AuditProcessor> logger)
+{
+    /// <summary>Processes <paramref name="job"/>; returns false when it had been processed already.</summary>
+    public async Task<bool> ProcessAsync(AuditJob job, CancellationToken cancellationToken)
+    {
+        if (await store.ExistsAsync(job.RequestId, job.Timestamp, cancellationToken))
+        {
+            Log.Duplicate(logger, job.RequestId);
+            return false;
+        }
+
+        var settings = options.Value;
+        var reference = Resolve(settings.ReferenceModel) ?? throw new InvalidOperationException("No premium model is configured to write audit references.");
+        var judge = Resolve(settings.JudgeModel) ?? reference;
+        var messages = job.Messages.Select(m => new ChatMessage(new ChatRole(m.Role), m.Content)).ToArray();
+
+        string candidate, referenceAnswer, judgedModel, judgedTier;
+        decimal cost;
+        if (job.Reason == AuditReasons.Probe)
+        {
+            // The premium answer was served; test what the lower tier would have said.
+            var challenger = ModelTierNames.TryParse(job.ChallengerTier, out var tier) ? catalog.InTier(tier).FirstOrDefault() : null;
+            if (challenger is null)
+            {
+                Log.NoChallenger(logger, job.RequestId, job.ChallengerTier ?? "none");
+                return false;
+            }
+
+            var generated = await clients.For(challenger).GetResponseAsync(messages, cancellationToken: cancellationToken);
+            (candidate, referenceAnswer, judgedModel, judgedTier) = (generated.Text, job.Answer, challenger.Id, challenger.Tier.ToWire());
+            cost = Cost(challenger, generated.Usage);
+        }
+        else
+        {
+            var generated = await clients.For(reference).GetResponseAsync(messages, cancellationToken: cancellationToken);
+            (candidate, referenceAnswer, judgedModel, judgedTier) = (job.Answer, generated.Text, job.Model, job.Tier);
+            cost = Cost(reference, generated.Usage);
+        }
+
+        var (verdict, score, disagreement, judgeUsage) = await AuditJudge.JudgeAsync(clients.For(judge), job.Messages, candidate, referenceAnswer, cancellationToken);
+        cost += Cost(judge, judgeUsage);
+        var result = new AuditResult
+        {
+            RequestId = job.RequestId,
+            TenantId = job.TenantId,
+            RequestTime = job.Timestamp,
+            AuditedAt = time.GetUtcNow(),
+            Task = job.Task,
+            Band = job.Band,
+            Model = judgedModel,
+            Tier = judgedTier,
+            Reason = job.Reason,
+            Verdict = verdict,
+            Score = score,
+            PositionDisagreement = disagreement,
+            CostUsd = cost,
+        };
+        if (!await store.TryAddAsync(result, cancellationToken))
+        {
+            Log.Duplicate(logger, job.RequestId);
+            return false;
+        }
+
+        if (job.Reason != AuditReasons.Probe)
+        {
+            await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken);
+        }
+
+        Log.Audited(logger, job.RequestId, judgedModel, job.Task, job.Band, verdict, score);
+        return true;
+    }
+
+    private CatalogModel? Resolve(string? id) =>
+        id is not null && catalog.TryGet(id, out var model) ? model : catalog.Baseline;
+
+    private static decimal Cost(CatalogModel model, UsageDetails? usage) =>
+        usage is null ? 0 : model.Cost(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Audit of request {RequestId} is already recorded; nothing to do")]
+        public static partial void Duplicate(ILogger logger, string requestId);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Audited request {RequestId}: {Model} on {Task}/{Band} was {Verdict} (score {Score:0.00})")]
+        public static partial void Audited(ILogger logger, string requestId, string model, string task, string band, AuditVerdict verdict, double score);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Probe audit {RequestId}: no model in tier {Tier} to test")]
+        public static partial void NoChallenger(ILogger logger, string requestId, string tier);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+using Router.Core.Audits;
+using Router.Core.Catalog;
+using Router.Core.Routing;
+
+namespace Router.Core.Weights;
+
+/// <summary>Turns audits into a weights snapshot. Per (task, band, model), a Beta posterior over "at least as good as
+/// premium" with each audit's weight halving every <see cref="WeightsOptions.HalfLife"/>. A band's floor rises past a
+/// tier when that tier is confidently below target (upper bound under it, enough audits) and falls back once its
+/// mean is at target again, so nothing flips on a handful of audits and a recovered model is rehabilitated.</summary>
+public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
+{
+    /// <summary>The next snapshot (version <paramref name="previous"/>.Version + 1).</summary>
+    public RoutingWeights Compute(RoutingWeights previous, IEnumerable<AuditResult> audits, DateTimeOffset now)
+    {
+        var settings = options.Value;
+        var stats = new Dictionary<(string Key, string Model, ModelTier Tier), Posterior>();
+        foreach (var audit in audits)
+        {
+            if (audit.Reason == AuditReasons.SemanticHit || !ModelTierNames.TryParse(audit.Tier, out var tier) || tier == ModelTier.Premium)
+            {
+                continue;
+            }
+
+            var age = now - audit.AuditedAt;
+            if (age > settings.Window)
+            {
+                continue;
+            }
+
+            var weight = Math.Pow(0.5, Math.Max(0, age.TotalSeconds) / settings.HalfLife.TotalSeconds);
+            var key = (audit.Task + "/" + audit.Band, audit.Model, tier);
+            stats[key] = stats.GetValueOrDefault(key).Add(audit.Verdict != AuditVerdict.Worse, weight);
+        }
+
+        var evidence = stats
+            .Select(s => s.Value.Estimate(s.Key.Key, s.Key.Model, s.Key.Tier, settings.Confidence))
+            .OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Tier).ThenBy(e => e.Model, StringComparer.Ordinal)
+            .ToArray();
+
+        var adjustments = new Dictionary<string, TierAdjustment>(StringComparer.Ordinal);
+        foreach (var key in evidence.Select(e => e.Key).Concat(previous.Adjustments.Keys).Distinct(StringComparer.Ordinal))
+        {
+            var floor = ModelTier.Economy;
+            string? why = null;
+            foreach (var tier in new[] { ModelTier.Economy, ModelTier.Standard })
+            {
+                var pooled = stats.Where(s => s.Key.Key == key && s.Key.Tier == tier).Aggregate(default(Posterior), (a, s) => a.Merge(s.Value));
+                var estimate = pooled.Estimate(key, "*", tier, settings.Confidence);
+                var wasRaisedPast = previous.Adjustments.TryGetValue(key, out var before) && before.Floor > tier;
+                var enough = estimate.EffectiveAudits >= settings.MinAudits;
+                var bad = wasRaisedPast
+                    ? !(enough && estimate.Mean >= settings.Target)
+                    : enough && estimate.Upper < settings.Target;
+                if (!bad)
+                {
+                    break;
+                }
+
+                floor = tier + 1;
+                why = string.Create(CultureInfo.InvariantCulture,
+                    $"{tier.ToWire()} quality {estimate.Mean:0.00} (upper {estimate.Upper:0.00}, {estimate.EffectiveAudits:0.#} audits) below target {settings.Target:0.00}");
+            }
+
+            if (floor > ModelTier.Economy)
+            {
+                adjustments[key] = new TierAdjustment(floor, why!);
+            }
+        }
+
+        var demoted = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in evidence.GroupBy(e => (e.Key, e.Tier)))
+        {
+            var sound = group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Mean >= settings.Target).ToArray();
+            foreach (var weak in group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Upper < settings.Target))
+            {
+                if (sound.Length > 0 && !demoted.ContainsKey(weak.Model))
+                {
+                    demoted[weak.Model] = string.Create(CultureInfo.InvariantCulture,
+                        $"{weak.Key}: quality {weak.Mean:0.00} vs {sound[0].Model} {sound[0].Mean:0.00}");
+                }
+            }
+        }
+
+        return new RoutingWeights(previous.Version + 1, now, adjustments, demoted) { Evidence = evidence };
+    }
+
+    private readonly record struct Posterior(double Good, double Bad, int Count)
+    {
+        public Posterior Add(bool good, double weight) =>
+            good ? this with { Good = Good + weight, Count = Count + 1 } : this with { Bad = Bad + weight, Count = Count + 1 };
+
+        public Posterior Merge(Posterior other) => new(Good + other.Good, Bad + other.Bad, Count + other.Count);
+
+        // Beta(1 + good, 1 + bad): uniform prior, normal approximation for the credible bounds.
+        public QualityEstimate Estimate(string key, string model, ModelTier tier, double z)
+        {
+            double a = 1 + Good, b = 1 + Bad, n = a + b;
+            var mean = a / n;
+            var sd = Math.Sqrt(a * b / (n * n * (n + 1)));
+            return new QualityEstimate(key, model, tier, Count, Good + Bad, Math.Round(mean, 4), Math.Round(Math.Max(0, mean - z * sd), 4), Math.Round(Math.Min(1, mean + z * sd), 4));
+        }
+    }
+}

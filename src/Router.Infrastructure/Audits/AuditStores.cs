@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Router.Core.Audits;
+using Router.Infrastructure.Storage;
+
+namespace Router.Infrastructure.Audits;
+
+/// <summary>Audit results in memory.</summary>
+internal sealed class InMemoryAuditStore : IAuditStore
+{
+    private readonly ConcurrentDictionary<string, AuditResult> _results = new(StringComparer.Ordinal);
+
+    public ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_results.ContainsKey(requestId));
+
+    public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_results.TryAdd(result.RequestId, result));
+
+    public async IAsyncEnumerable<AuditResult> QueryAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        foreach (var result in _results.Values.Where(r => r.RequestTime >= since))
+        {
+            yield return result;
+        }
+    }
+}
+
+/// <summary>Audit results in Table Storage: partition the request's UTC day, row key the request id (insert-only, so a
+/// duplicate message cannot add a second row).</summary>
+internal sealed class TableAuditStore(RouterTables tables, TimeProvider time) : IAuditStore
+{
+    private const string Table = "audits";
+
+    public async ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(Day(requestTime), requestId, ["RowKey"], cancellationToken);
+        return row.HasValue;
+    }
+
+    public async ValueTask<bool> TryAddAsync(AuditResult r, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(Day(r.RequestTime), r.RequestId)
+            {
+                ["Tenant"] = r.TenantId,
+                ["RequestTime"] = r.RequestTime,
+                ["AuditedAt"] = r.AuditedAt,
+                ["Task"] = r.Task,
+                ["Band"] = r.Band,
+                ["Model"] = r.Model,
+                ["Tier"] = r.Tier,
+                ["Reason"] = r.Reason,
+                ["Verdict"] = r.Verdict.ToString(),
+                ["Score"] = r.Score,
+                ["PositionDisagreement"] = r.PositionDisagreement,
+                ["CostUsd"] = TableValues.Text(r.CostUsd),
+            }, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    public async IAsyncEnumerable<AuditResult> QueryAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        var first = Day(since);
+        var last = Day(time.GetUtcNow());
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {first} and PartitionKey le {last}"), cancellationToken: cancellationToken))
+        {
+            var result = new AuditResult
+            {
+                RequestId = row.RowKey,
+                TenantId = row.GetString("Tenant"),
+                RequestTime = row.GetDateTimeOffset("RequestTime") ?? default,
+                AuditedAt = row.GetDateTimeOffset("AuditedAt") ?? default,
+                Task = row.GetString("Task"),
+                Band = row.GetString("Band"),
+                Model = row.GetString("Model"),
+                Tier = row.GetString("Tier"),
+                Reason = row.GetString("Reason"),
+                Verdict = Enum.Parse<AuditVerdict>(row.GetString("Verdict")),
+                Score = row.GetDouble("Score") ?? 0,
+                PositionDisagreement = row.GetBoolean("PositionDisagreement") ?? false,
+                CostUsd = TableValues.Decimal(row, "CostUsd") ?? 0,
+            };
+            if (result.RequestTime >= since)
+            {
+                yield return result;
+            }
+        }
+    }
+
+    private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+}
