@@ -9,6 +9,7 @@ using Router.Core.Execution;
 using Router.Core.Metering;
 using Router.Core.Pipeline;
 using Router.Core.Routing;
+using Router.Core.Telemetry;
 using Router.Core.Weights;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,8 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantsOptions>, TenantsOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<RouterTelemetry>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<ApiKeyIssuer>();

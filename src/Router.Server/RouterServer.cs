@@ -4,7 +4,11 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Router.Core.Catalog;
 using Router.Core.Chat;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Router.Core.Metering;
+using Router.Core.Telemetry;
 using Router.Http;
 using Router.Infrastructure;
 using Router.Http.Errors;
@@ -32,6 +36,7 @@ public static partial class RouterServer
         builder.Services.AddRouterHttp(hosting => hosting.RunBackgroundWork = true);
         var loopbackOnly = AllLoopback(builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
         builder.Services.Configure<RouterHttpOptions>(o => o.AnonymousLoopbackTenant = loopbackOnly ? LocalTenant : null);
+        AddTelemetry(builder);
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -45,6 +50,42 @@ public static partial class RouterServer
         app.MapRouterEndpoints();
         app.Lifetime.ApplicationStarted.Register(() => _ = AnnounceAsync(app));
         return app;
+    }
+
+    // Metrics and traces of the Router meter and source; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set,
+    // to the console when Router:Telemetry:Console is true.
+    private static void AddTelemetry(WebApplicationBuilder builder)
+    {
+        var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var console = builder.Configuration.GetValue<bool>("Router:Telemetry:Console");
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("router-server"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(RouterTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+
+                if (console)
+                {
+                    metrics.AddConsoleExporter();
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(RouterTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+
+                if (console)
+                {
+                    tracing.AddConsoleExporter();
+                }
+            });
     }
 
     private static async Task AnnounceAsync(WebApplication app)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Audits;
 
@@ -16,6 +17,7 @@ public sealed partial class AuditProcessor(
     IUsageLedger ledger,
     IOptions<AuditOptions> options,
     TimeProvider time,
+    RouterTelemetry telemetry,
     ILogger<AuditProcessor> logger)
 {
     /// <summary>Processes <paramref name="job"/>; returns false when it had been processed already.</summary>
@@ -84,6 +86,7 @@ public sealed partial class AuditProcessor(
             await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken);
         }
 
+        telemetry.Audit(job.Task, judgedModel, score);
         Log.Audited(logger, job.RequestId, judgedModel, job.Task, job.Band, verdict, score);
         return true;
     }

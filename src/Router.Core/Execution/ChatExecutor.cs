@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Chat;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Execution;
 
@@ -83,6 +84,9 @@ public sealed partial class ChatExecutor(
             }
 
             var body = UpstreamBodyWriter.Write(request, model.UpstreamModel);
+            using var attemptActivity = RouterTelemetry.Source.StartActivity("router.upstream", System.Diagnostics.ActivityKind.Client);
+            attemptActivity?.SetTag("router.model", model.Id);
+            attemptActivity?.SetTag("router.provider", model.Provider.Name);
             UpstreamResponse response;
             try
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Execution;
 
@@ -28,12 +29,9 @@ public readonly record struct HealthLease(bool Allowed, bool IsProbe, string? Re
 /// that honours the provider's retry hints. Deployments in cool-down or with an open circuit are skipped without a call.
 /// The breaker is a small state machine rather than Polly's because it must be consulted before a call to skip a
 /// deployment, and must open on a provider's <c>Retry-After</c>, not only on a failure ratio.</summary>
-public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> options, TimeProvider time, ILogger<DeploymentHealthRegistry> logger)
+public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> options, TimeProvider time, RouterTelemetry telemetry, ILogger<DeploymentHealthRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, Deployment> _deployments = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>Raised when a deployment's circuit changes state.</summary>
-    public event Action<string, CircuitState>? StateChanged;
 
     /// <summary>Asks to call <paramref name="deployment"/> now.</summary>
     public HealthLease TryAcquire(string deployment) => Get(deployment).TryAcquire(time.GetUtcNow());
@@ -51,7 +49,7 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
         if (change is { } state)
         {
             Log.CircuitChanged(logger, deployment, state);
-            StateChanged?.Invoke(deployment, state);
+            telemetry.CircuitChanged(deployment, state.ToString());
         }
     }
 

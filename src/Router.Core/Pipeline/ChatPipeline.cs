@@ -13,6 +13,7 @@ using Router.Core.Chat;
 using Router.Core.Execution;
 using Router.Core.Metering;
 using Router.Core.Routing;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Pipeline;
 
@@ -35,6 +36,7 @@ public sealed partial class ChatPipeline(
     IUsageLedger ledger,
     TokenCounter tokens,
     AuditSampler auditSampler,
+    RouterTelemetry telemetry,
     IAuditQueue audits,
     IOptions<AuditOptions> auditOptions,
     ILogger<ChatPipeline> logger,
@@ -60,14 +62,21 @@ public sealed partial class ChatPipeline(
             return (null, error);
         }
 
+        var started = Stopwatch.GetTimestamp();
         var analysisRequest = ToAnalysisRequest(request);
         var embedding = await EmbedAsync(analysisRequest, cancellationToken);
         var profile = analyzer.Analyze(analysisRequest, embedding);
+        telemetry.Stage("analysis", Stopwatch.GetElapsedTime(started));
         var policy = await policies.GetAsync(context.TenantId, cancellationToken);
         if (!router.TryDecide(new RuleInput(profile, context, request), modelRequest, policy, out var decision, out error))
         {
             return (null, error);
         }
+
+        Activity.Current?.SetTag("router.task", profile.Task.Type.ToWireName());
+        Activity.Current?.SetTag("router.complexity", profile.Complexity);
+        Activity.Current?.SetTag("router.risk", profile.Risk.Level.ToWireName());
+        Activity.Current?.SetTag("router.tier", decision.Tier.ToWire());
 
         return (new PreparedRequest(profile, decision, policy, embedding), null);
     }
@@ -75,6 +84,9 @@ public sealed partial class ChatPipeline(
     /// <summary>Runs the request, writes the answer (or an OpenAI-style error) to <paramref name="sink"/> and records its usage.</summary>
     public async Task HandleAsync(RequestContext context, ChatRequest request, IResponseSink sink, CancellationToken cancellationToken)
     {
+        using var activity = RouterTelemetry.Source.StartActivity("router.chat");
+        activity?.SetTag("router.request_id", context.RequestId);
+        activity?.SetTag("router.tenant", context.TenantId);
         var started = Stopwatch.GetTimestamp();
         var usage = new UsageRecord { RequestId = context.RequestId, TenantId = context.TenantId, KeyId = context.KeyId, SessionId = context.SessionId, Timestamp = context.ReceivedAt, Streamed = request.Stream };
         BudgetReservation? reservation = null;
@@ -89,6 +101,11 @@ public sealed partial class ChatPipeline(
         finally
         {
             usage = usage with { LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds };
+            activity?.SetTag("router.model", usage.Model);
+            activity?.SetTag("router.cache", usage.Cache);
+            activity?.SetTag("router.outcome", usage.Outcome);
+            activity?.SetTag("router.cost_usd", (double)usage.CostUsd);
+            telemetry.Request(usage);
             await RecordAsync(context, usage, reservation);
         }
     }
@@ -124,7 +141,9 @@ public sealed partial class ChatPipeline(
             return (Failed(usage, refusal), null);
         }
 
+        var providerStarted = Stopwatch.GetTimestamp();
         await using var result = await executor.ExecuteAsync(context.RequestId, request, decision.Candidates, cancellationToken);
+        telemetry.Stage("provider", Stopwatch.GetElapsedTime(providerStarted));
         usage = usage with { Fallbacks = result.Fallbacks };
         sink.SetHeader(RouterHeaders.Fallbacks, result.Fallbacks.ToString(CultureInfo.InvariantCulture));
         if (result.Error is { } failure)

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using System.Diagnostics.Metrics;
 using Router.Core.Execution;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Tests.Execution;
 
@@ -11,7 +13,7 @@ public sealed class DeploymentHealthTests
     private readonly DeploymentHealthRegistry _health;
 
     public DeploymentHealthTests() =>
-        _health = new DeploymentHealthRegistry(Options.Create(new ExecutionOptions()), _time, NullLogger<DeploymentHealthRegistry>.Instance);
+        _health = new DeploymentHealthRegistry(Options.Create(new ExecutionOptions()), _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<DeploymentHealthRegistry>.Instance);
 
     private void Fail(string deployment, int times)
     {
@@ -88,4 +90,19 @@ public sealed class DeploymentHealthTests
 
         Assert.Equal(CircuitState.Closed, _health.StateOf("m"));
     }
+}
+
+/// <summary>A meter factory for tests that need instruments but no exporter.</summary>
+internal sealed class TestMeterFactory : IMeterFactory
+{
+    private readonly List<Meter> _meters = [];
+
+    public Meter Create(MeterOptions options)
+    {
+        var meter = new Meter(options);
+        _meters.Add(meter);
+        return meter;
+    }
+
+    public void Dispose() => _meters.ForEach(m => m.Dispose());
 }
