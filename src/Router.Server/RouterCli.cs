@@ -1,6 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
 using Router.Core.Metering;
+using Router.Server.Replay;
+using Spectre.Console;
 using Router.Infrastructure.Storage;
 
 namespace Router.Server;
@@ -10,7 +13,7 @@ namespace Router.Server;
 public static class RouterCli
 {
     /// <summary>True when <paramref name="args"/> name a command rather than server options.</summary>
-    public static bool IsCommand(string[] args) => args is ["keys", ..] or ["tenants", ..];
+    public static bool IsCommand(string[] args) => args is ["keys", ..] or ["tenants", ..] or ["replay", ..];
 
     /// <summary>Runs a command; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Action<IConfigurationBuilder>? configure = null)
@@ -18,6 +21,11 @@ public static class RouterCli
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
         configure?.Invoke(builder.Configuration);
+        if (args is ["replay", ..])
+        {
+            return await ReplayAsync(builder, args, output, error);
+        }
+
         builder.Services.AddRouterInfrastructure();
         using var host = builder.Build();
         var services = host.Services;
@@ -128,8 +136,57 @@ public static class RouterCli
         }
     }
 
+    private static async Task<int> ReplayAsync(HostApplicationBuilder builder, string[] args, TextWriter output, TextWriter error)
+    {
+        if (args.Length < 2 || args[1].StartsWith("--", StringComparison.Ordinal) || !File.Exists(args[1]))
+        {
+            await error.WriteLineAsync(args.Length < 2 ? Usage : $"No such file: {args[1]}");
+            return 1;
+        }
+
+        var options = Options(args.Skip(2));
+        var catalogNote = "Priced with the configured catalog.";
+        var probe = new RouterOptions();
+        builder.Configuration.GetSection(RouterOptions.Section).Bind(probe);
+        if (new ModelCatalog(probe).IsEmpty)
+        {
+            // Nothing is called, so the default catalog's OpenAI models can price the workload without a key.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Router:Providers:openai:Endpoint"] = "https://api.openai.com/v1" });
+            catalogNote = "No provider is configured, so the default catalog's OpenAI models (list prices, see README) price it.";
+        }
+
+        builder.Services.AddRouterInfrastructure();
+        builder.Services.AddSingleton<ReplayCache>();
+        builder.Services.AddSingleton<WorkloadReplay>();
+        using var host = builder.Build();
+        var lines = await File.ReadAllLinesAsync(args[1]);
+        var quality = options.TryGetValue("quality", out var q) ? double.Parse(q, CultureInfo.InvariantCulture) : (double?)null;
+        var replay = host.Services.GetRequiredService<WorkloadReplay>();
+        ReplayResult result = null!;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask($"Replaying {Path.GetFileName(args[1])}", maxValue: lines.Length);
+                result = await replay.RunAsync(lines, options.GetValueOrDefault("tenant") ?? "replay", quality, catalogNote, line => task.Value = line, CancellationToken.None);
+            });
+
+        var path = options.GetValueOrDefault("out") ?? Path.ChangeExtension(args[1], ".report.html");
+        await File.WriteAllTextAsync(path, WorkloadReplay.Report(result, Path.GetFileName(args[1])));
+        foreach (var (line, problem) in result.Errors)
+        {
+            await error.WriteLineAsync($"line {line}: skipped: {problem}");
+        }
+
+        var saving = result.BaselineUsd == 0 ? 0 : 100 * (result.BaselineUsd - result.CostUsd) / result.BaselineUsd;
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{result.Rows.Count} requests routed, {result.Errors.Count} skipped: projected ${result.CostUsd:0.####} against ${result.BaselineUsd:0.####} all-premium ({saving:0.0}% saved). Report: {path}"));
+        return 0;
+    }
+
     private const string Usage = """
         Usage:
+          replay <workload.jsonl> [--out report.html] [--tenant <id>] [--quality 0..1]
           keys create --tenant <id> [--name <label>] [--expires <date>] [--rpm N] [--tpm N] [--daily-budget USD] [--monthly-budget USD]
           keys list [--tenant <id>]
           keys revoke <key id>

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using Router.Integration.Tests.Functions;
+using Router.Server;
+
+namespace Router.Integration.Tests.Replay;
+
+public sealed class ReplayTests
+{
+    private static readonly string Sample = Path.Combine(FunctionsMetadataTests.RepositoryRoot(), "samples", "workload.jsonl");
+
+    private static async Task<(int Exit, string Output, string Errors)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var exit = await RouterCli.RunAsync(args, output, errors, config => config.AddInMemoryCollection(new Dictionary<string, string?> { ["Router:Audits:Enabled"] = "false" }));
+        return (exit, output.ToString(), errors.ToString());
+    }
+
+    [Fact]
+    public async Task The_shipped_sample_workload_produces_its_report()
+    {
+        var report = Path.Combine(Path.GetTempPath(), $"replay-{Guid.NewGuid():N}.html");
+
+        var (exit, output, errors) = await RunAsync("replay", Sample, "--out", report);
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", errors);
+        var rows = File.ReadAllLines(Sample).Length;
+        Assert.Contains($"{rows} requests routed, 0 skipped", output, StringComparison.Ordinal);
+        var html = await File.ReadAllTextAsync(report);
+        Assert.Contains("All-premium cost", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Tier mix</h2><svg", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Top tasks</h2><svg", html, StringComparison.Ordinal);
+        Assert.Contains("Cache hit rate<b>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cache hit rate<b>0.0%", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Malformed_rows_are_reported_with_their_line_numbers_and_the_replay_still_finishes()
+    {
+        var workload = Path.Combine(Path.GetTempPath(), $"workload-{Guid.NewGuid():N}.jsonl");
+        var good = File.ReadAllLines(Sample).Take(4).ToList();
+        await File.WriteAllLinesAsync(workload, [good[0], "{not json", good[1], "[1,2,3]", """{"prompt":"no messages here"}""", good[2], """{"messages":"wrong type"}""", good[3]]);
+        var report = Path.ChangeExtension(workload, ".html");
+
+        var (exit, output, errors) = await RunAsync("replay", workload, "--out", report);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("4 requests routed, 4 skipped", output, StringComparison.Ordinal);
+        foreach (var line in new[] { 2, 4, 5, 7 })
+        {
+            Assert.Contains($"line {line}: skipped", errors, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("<h2>Skipped rows</h2>", await File.ReadAllTextAsync(report), StringComparison.Ordinal);
+    }
+}
