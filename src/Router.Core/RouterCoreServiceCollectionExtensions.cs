@@ -31,6 +31,7 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<RouterTelemetry>();
+        services.TryAddSingleton<RecentDecisions>();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<ApiKeyAuthenticator>();
         services.TryAddSingleton<ApiKeyIssuer>();

@@ -6,6 +6,7 @@ using Router.Http;
 using Router.Http.Admin;
 using Router.Http.Routing;
 using Router.Http.Catalog;
+using Router.Http.Dashboard;
 using Router.Http.Chat;
 using Router.Http.Errors;
 using Router.Http.Health;
@@ -21,6 +22,9 @@ public static class RouterEndpointRouteBuilderExtensions
     {
         endpoints.MapGet("/health", (HttpContext context, HealthHandler handler) => handler.HandleAsync(context));
 
+        endpoints.MapGet("/dashboard", (HttpContext context, DashboardHandler handler) => handler.PageAsync(context));
+        endpoints.MapPost("/dashboard/login", (HttpContext context, DashboardHandler handler) => handler.LoginAsync(context));
+
         var v1 = endpoints.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ModelsHandler handler) => handler.HandleAsync(context));
@@ -33,6 +37,7 @@ public static class RouterEndpointRouteBuilderExtensions
         admin.MapGet("/keys", (HttpContext context, AdminKeysHandler handler) => handler.ListAsync(context));
         admin.MapDelete("/keys/{id}", (HttpContext context, string id, AdminKeysHandler handler) => handler.RevokeAsync(context, id));
         admin.MapPost("/keys/{id}/rotate", (HttpContext context, string id, AdminKeysHandler handler) => handler.RotateAsync(context, id));
+        admin.MapGet("/dashboard/data", (HttpContext context, DashboardHandler handler) => handler.DataAsync(context));
         admin.MapGet("/weights", (HttpContext context, AdminWeightsHandler handler) => handler.GetAsync(context));
         admin.MapPost("/weights/recompute", (HttpContext context, AdminWeightsHandler handler) => handler.RecomputeAsync(context));
         admin.MapPost("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.CreateAsync(context));

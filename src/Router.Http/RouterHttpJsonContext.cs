@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Router.Http.Admin;
 using Router.Http.Catalog;
+using Router.Http.Dashboard;
 using Router.Http.Metering;
 using Router.Http.Routing;
 
@@ -15,4 +16,5 @@ namespace Router.Http;
 [JsonSerializable(typeof(KeyDocument))]
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(UsageDocument))]
+[JsonSerializable(typeof(DashboardData))]
 internal sealed partial class RouterHttpJsonContext : JsonSerializerContext;

@@ -4,6 +4,7 @@ using Router.Http.Admin;
 using Router.Http.Routing;
 using Router.Http.Auth;
 using Router.Http.Catalog;
+using Router.Http.Dashboard;
 using Router.Http.Chat;
 using Router.Http.Health;
 using Router.Http.Metering;
@@ -30,6 +31,7 @@ public static class RouterHttpServiceCollectionExtensions
         services.TryAddSingleton<AdminKeysHandler>();
         services.TryAddSingleton<UsageHandler>();
         services.TryAddSingleton<AdminWeightsHandler>();
+        services.TryAddSingleton<DashboardHandler>();
         return services;
     }
 }

@@ -104,6 +104,9 @@ public interface IUsageLedger
     /// <summary>The tenant's rows whose timestamp falls on the UTC days from <paramref name="from"/> to <paramref name="to"/> inclusive.</summary>
     IAsyncEnumerable<UsageRecord> QueryAsync(string tenantId, DateOnly from, DateOnly to, CancellationToken cancellationToken);
 
+    /// <summary>Every tenant's rows on the UTC days from <paramref name="from"/> to <paramref name="to"/> (for operators; a scan in Table Storage).</summary>
+    IAsyncEnumerable<UsageRecord> QueryAllAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken);
+
     /// <summary>Adds an audit score to a recorded row; false when the row does not exist.</summary>
     ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken);
 }

@@ -37,6 +37,7 @@ public sealed partial class ChatPipeline(
     TokenCounter tokens,
     AuditSampler auditSampler,
     RouterTelemetry telemetry,
+    RecentDecisions recent,
     IAuditQueue audits,
     IOptions<AuditOptions> auditOptions,
     ILogger<ChatPipeline> logger,
@@ -88,11 +89,12 @@ public sealed partial class ChatPipeline(
         activity?.SetTag("router.request_id", context.RequestId);
         activity?.SetTag("router.tenant", context.TenantId);
         var started = Stopwatch.GetTimestamp();
+        IReadOnlyList<string> reasons = [];
         var usage = new UsageRecord { RequestId = context.RequestId, TenantId = context.TenantId, KeyId = context.KeyId, SessionId = context.SessionId, Timestamp = context.ReceivedAt, Streamed = request.Stream };
         BudgetReservation? reservation = null;
         try
         {
-            (usage, reservation) = await ServeAsync(context, request, sink, usage, cancellationToken);
+            (usage, reservation) = await ServeAsync(context, request, sink, usage, r => reasons = r, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -106,12 +108,13 @@ public sealed partial class ChatPipeline(
             activity?.SetTag("router.outcome", usage.Outcome);
             activity?.SetTag("router.cost_usd", (double)usage.CostUsd);
             telemetry.Request(usage);
+            recent.Add(new DecisionRecord(usage, reasons));
             await RecordAsync(context, usage, reservation);
         }
     }
 
     private async Task<(UsageRecord, BudgetReservation?)> ServeAsync(
-        RequestContext context, ChatRequest request, IResponseSink sink, UsageRecord usage, CancellationToken cancellationToken)
+        RequestContext context, ChatRequest request, IResponseSink sink, UsageRecord usage, Action<IReadOnlyList<string>> explain, CancellationToken cancellationToken)
     {
         var (prepared, error) = await PrepareAsync(context, request, cancellationToken);
         if (prepared is null)
@@ -119,6 +122,8 @@ public sealed partial class ChatPipeline(
             await WriteErrorAsync(sink, error!, cancellationToken);
             return (Failed(usage, error!), null);
         }
+
+        explain(prepared.Decision.Reasons);
 
         var (profile, decision, policy, embedding) = prepared;
         usage = usage with

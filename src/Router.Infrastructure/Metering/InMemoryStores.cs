@@ -170,6 +170,19 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
         }
     }
 
+    public async IAsyncEnumerable<UsageRecord> QueryAllAsync(DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
+        foreach (var row in _rows.Values)
+        {
+            var day = DateOnly.FromDateTime(row.Timestamp.UtcDateTime);
+            if (day >= from && day <= to)
+            {
+                yield return row;
+            }
+        }
+    }
+
     public ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken)
     {
         var key = (tenantId, requestId);

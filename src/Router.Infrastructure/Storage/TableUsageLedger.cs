@@ -40,6 +40,17 @@ internal sealed class TableUsageLedger(RouterTables tables) : IUsageLedger
         }
     }
 
+    public async IAsyncEnumerable<UsageRecord> QueryAllAsync(DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        var start = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var end = new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RequestTime ge {start} and RequestTime lt {end}"), cancellationToken: cancellationToken))
+        {
+            yield return ToRecord(row);
+        }
+    }
+
     public async ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(Table, cancellationToken);

@@ -34,6 +34,9 @@ public sealed class FunctionsMetadataTests
     [InlineData("UpdateTenant", "admin/tenants/{tenant}", "put")]
     [InlineData("GetWeights", "admin/weights", "get")]
     [InlineData("RecomputeWeightsNow", "admin/weights/recompute", "post")]
+    [InlineData("Dashboard", "dashboard", "get")]
+    [InlineData("DashboardLogin", "dashboard/login", "post")]
+    [InlineData("DashboardData", "admin/dashboard/data", "get")]
     public void Every_http_function_is_declared_with_its_route_and_methods(string name, string route, string method)
     {
         var function = Function(LoadMetadata(), name);
