@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Analysis;
+using Microsoft.Extensions.Caching.Memory;
 using Router.Core.Audits;
+using Router.Core.Caching;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
@@ -44,11 +46,16 @@ public static class RouterCoreServiceCollectionExtensions
         services.AddOptions<LoopGuardOptions>().BindConfiguration(LoopGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RequestAnalyzerOptions>().BindConfiguration(RequestAnalyzerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(_ => TaskModel.LoadEmbedded());
-        services.TryAddSingleton<IRequestAnalyzer>(sp => new RequestAnalyzer(
-            sp.GetRequiredService<IOptions<RequestAnalyzerOptions>>(),
-            sp.GetRequiredService<TaskModel>(),
-            sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
-            sp.GetService<ILogger<RequestAnalyzer>>()));
+        services.TryAddSingleton<IRequestAnalyzer>(sp =>
+        {
+            var analyzer = new RequestAnalyzer(
+                sp.GetRequiredService<IOptions<RequestAnalyzerOptions>>(),
+                sp.GetRequiredService<TaskModel>(),
+                sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
+                sp.GetService<ILogger<RequestAnalyzer>>());
+            analyzer.WarmUp();
+            return analyzer;
+        });
         services.TryAddSingleton<TokenCounter>();
         services.TryAddSingleton<RequestLimiter>();
         services.TryAddSingleton<LoopGuard>();
@@ -60,6 +67,15 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<AuditProcessor>();
         services.TryAddSingleton<WeightsCalculator>();
         services.TryAddSingleton<WeightsRecomputer>();
+        services.AddOptions<SemanticCacheOptions>().BindConfiguration(SemanticCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SemanticGuardOptions>().BindConfiguration(SemanticGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<ISemanticGuard, SemanticGuard>();
+        services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));
+        services.TryAddSingleton<IResponseCacheStore>(sp => new InProcessResponseCacheStore(
+            sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
+            new MemoryCache(new MemoryCacheOptions { SizeLimit = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxEntries })));
+        services.TryAddSingleton<ResponseCacheService>();
         services.TryAddSingleton<ChatPipeline>();
         return services;
     }

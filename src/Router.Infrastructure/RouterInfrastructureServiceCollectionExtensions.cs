@@ -1,6 +1,12 @@
 using System.Net;
 using Azure.Core;
 using Azure.Data.Tables;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using Microsoft.Azure.Cosmos;
+using Router.Core.Caching;
+using Router.Infrastructure.Caching;
+using Router.Infrastructure.Embeddings;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Router.Core.Audits;
@@ -106,6 +112,25 @@ public static class RouterInfrastructureServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<TableWeightsStore>(sp)
             : new InMemoryWeightsStore());
         services.TryAddSingleton<IChatClientProvider, SdkChatClientProvider>();
+        services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section);
+        services.AddOptions<MiniLmEmbeddingOptions>().BindConfiguration(MiniLmEmbeddingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(sp => CreateEmbeddings(sp)!);
+        services.AddOptions<CosmosCacheOptions>().BindConfiguration(CosmosCacheOptions.Section);
+        services.TryAddSingleton(sp =>
+        {
+            var cosmos = sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value;
+            var clientOptions = new CosmosClientOptions { ApplicationName = "llm-router", ConnectionMode = ConnectionMode.Gateway };
+            return string.IsNullOrEmpty(cosmos.Key)
+                ? new CosmosClient(cosmos.Endpoint!.AbsoluteUri, sp.GetRequiredService<TokenCredential>(), clientOptions)
+                : new CosmosClient(cosmos.Endpoint!.AbsoluteUri, cosmos.Key, clientOptions);
+        });
+
+        // The Cosmos DB cache replaces the in-process one when an endpoint is configured.
+        var inProcess = services.LastOrDefault(d => d.ServiceType == typeof(IResponseCacheStore));
+        services.Replace(ServiceDescriptor.Singleton<IResponseCacheStore>(sp =>
+            sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value.Endpoint is not null
+                ? ActivatorUtilities.CreateInstance<CosmosResponseCacheStore>(sp)
+                : (IResponseCacheStore)inProcess!.ImplementationFactory!(sp)));
         services.TryAddSingleton<StoreInventory>();
 
         services.AddHostedService<WeightsRefreshService>();
@@ -116,6 +141,30 @@ public static class RouterInfrastructureServiceCollectionExtensions
         }
 
         return services;
+    }
+
+    // Local MiniLM by default; Azure OpenAI text-embedding-3-small through the OpenAI SDK; or none at all.
+    private static IEmbeddingGenerator<string, Embedding<float>>? CreateEmbeddings(IServiceProvider services)
+    {
+        var settings = services.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
+        switch (settings.Provider.ToUpperInvariant())
+        {
+            case "NONE":
+                return null;
+            case "AZUREOPENAI":
+                var router = services.GetRequiredService<IOptions<RouterOptions>>().Value;
+                var endpoint = settings.Endpoint
+                    ?? (router.Providers.TryGetValue("azure", out var azure) && Uri.TryCreate(azure.Endpoint, UriKind.Absolute, out var uri) ? uri : null)
+                    ?? throw new InvalidOperationException("Router:Embeddings:Endpoint (or Router:Providers:azure:Endpoint) is required for Azure OpenAI embeddings.");
+                var options = new OpenAIClientOptions { Endpoint = new Uri(endpoint.AbsoluteUri.TrimEnd('/') + "/openai/v1/"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(2) };
+                var key = settings.ApiKey ?? (router.Providers.TryGetValue("azure", out var p) ? p.ApiKey : null);
+                options.AddPolicy(
+                    new AzureAuthenticationPolicy(key, services.GetRequiredService<TokenCredential>(), services.GetRequiredService<TimeProvider>()),
+                    System.ClientModel.Primitives.PipelinePosition.PerCall);
+                return new OpenAI.Embeddings.EmbeddingClient(settings.Deployment, new System.ClientModel.ApiKeyCredential("replaced-by-policy"), options).AsIEmbeddingGenerator();
+            default:
+                return new SharedMiniLm(services.GetRequiredService<IOptions<MiniLmEmbeddingOptions>>().Value);
+        }
     }
 
     private static bool UsesQueues(IServiceProvider services) =>

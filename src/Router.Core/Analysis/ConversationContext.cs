@@ -60,7 +60,8 @@ internal sealed partial record ConversationContext(
         {
             for (var i = userTexts.Count - 2; i >= 0; i--)
             {
-                if (userTexts[i].Length > 0 && !IsEditInstruction(userTexts[i], options.FollowUpMaxWords))
+                // Skip earlier turns that were themselves bare edits ("shorter", "again") to reach the turn that set the task.
+                if (userTexts[i].Length > 0 && (i == 0 || !IsEditInstruction(userTexts[i], 8)))
                 {
                     taskText = userTexts[i];
                     followUp = last;
@@ -89,7 +90,7 @@ internal sealed partial record ConversationContext(
         }
 
         var head = prose.Length > 400 ? prose[..400].ToString() : prose.ToString();
-        return EditInstruction().IsMatch(head) || Referential().IsMatch(head);
+        return EditInstruction().IsMatch(head) || Referential().IsMatch(head) || Comparative().IsMatch(head);
     }
 
     /// <summary>The follow-up names a task of its own that replaces the earlier one (translate it, summarise it, extract …).</summary>
@@ -121,18 +122,32 @@ internal sealed partial record ConversationContext(
         return count;
     }
 
-    [GeneratedRegex(@"^\s*(now|ok(ay)?|great|thanks|good|nice|cool|perfect|hmm|also|and|but|then|please|can you|could you|pls)?[,.!]?\s*(now\s+)?(make|do|rewrite|rephrase|reword|redo|shorten|lengthen|expand|elaborate|simplify|condense|trim|cut|add|remove|drop|change|replace|use|try|fix|translate|summari[sz]e|turn|put|format|convert|write|give|say|explain|continue|keep going|go on|more|less|shorter|longer|again|another|one more|same|what about|how about|and (in|for|with)|in (french|spanish|german|english|italian|portuguese|japanese|chinese|a table|bullet|json|one sentence)|as (a|an)|instead|too|without)\b|\b(it|this|that|them|the (above|previous|last|first|second)|your (answer|response|previous|last)|previous response|above)\b.{0,40}$", Options)]
-    private static partial Regex EditInstruction();
+    private static Regex EditInstruction() => Patterns.EditInstruction;
 
-    [GeneratedRegex(@"\b(previous|earlier|above|your (answer|response|reply|solution|example|last|first|code|list|story|poem|text)|the same|what about|how about|if we|instead|again|rework|revise|amend|reformulate|rephrase|the (first|second|third|last) (one|example|point|case|statement|option)|this one|that one|it|them|those|these)\b", Options)]
-    private static partial Regex Referential();
+    private static Regex Referential() => Patterns.Referential;
 
-    [GeneratedRegex(@"\b(translat\w*|übersetz\w*|tradu\w*|summari[sz]\w*|tl;?dr|extract\w*|classif\w*|categori[sz]\w*)\b|翻译|翻訳", Options)]
-    private static partial Regex OwnTask();
+    private static Regex Comparative() => Patterns.Comparative;
 
-    [GeneratedRegex(@"^\s*(you are|you'?re|act as|pretend|roleplay|role-play|play the role|stay in character|imagine you are)\b|\bstay in character\b|\bin character\b", Options)]
-    private static partial Regex PersonaSystem();
 
-    [GeneratedRegex(@"^\s*you are (a |an )?(helpful|expert|senior|experienced|professional|world-class|skilled|knowledgeable|friendly|concise|large language|ai|assistant|coding|programming|data)\b", Options)]
-    private static partial Regex AssistantSystem();
+    private static Regex OwnTask() => Patterns.OwnTask;
+
+    private static Regex PersonaSystem() => Patterns.PersonaSystem;
+
+    private static Regex AssistantSystem() => Patterns.AssistantSystem;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static class Patterns
+    {
+        internal static readonly Regex EditInstruction = RegexFactory.Create(@"\b(make|rewrite|rephrase|reword|redo|write|do|turn|put|translate|summari[sz]e|shorten|expand|simplify|condense|change|fix|format|convert|say|replace|explain|continue|improve|edit|revise|adjust|extend|trim|cut|split|apply|try|use|give)\s+(it|this|that|them|these|those|your|the (above|same|previous|last|first|second))\b|^\s*(now|ok(ay)?|great|good|nice|thanks|perfect|also|and|but|then|hmm|no|yes)\b[,.!]?\s+\w+", Options);
+
+        internal static readonly Regex Referential = RegexFactory.Create(@"\b(previous|earlier|above|your (answer|response|reply|solution|example|last|first|code|list|story|poem|text|draft|version)|the same|what about|how about|if we|instead|again|one more|another (one|version|example)|rework|revise|amend|reformulate|similar|the (first|second|third|last) (one|example|point|case|statement|option|paragraph|line)|this (one|process|example|code|text|answer|response|list|story|poem|email|solution|function|version|draft)|that one)\b", Options);
+
+        internal static readonly Regex Comparative = RegexFactory.Create(@"^\W*(even |a (bit|little) |much |way )?(shorter|longer|simpler|funnier|more \w+|less \w+|in (french|spanish|german|english|italian|portuguese|japanese|chinese|hindi|korean|russian|a table|bullets?|bullet points|json|one (sentence|paragraph|line)|\d+ words)|as (a|an) \w+|with(out)? \w+|please)\b", Options);
+
+        internal static readonly Regex OwnTask = RegexFactory.Create(@"\b(translat\w*|übersetz\w*|tradu\w*|summari[sz]\w*|tl;?dr|extract\w*|classif\w*|categori[sz]\w*)\b|翻译|翻訳", Options);
+
+        internal static readonly Regex PersonaSystem = RegexFactory.Create(@"^\s*(you are|you'?re|act as|pretend|roleplay|role-play|play the role|stay in character|imagine you are)\b|\bstay in character\b|\bin character\b", Options);
+
+        internal static readonly Regex AssistantSystem = RegexFactory.Create(@"^\s*you are (a |an )?(helpful|expert|senior|experienced|professional|world-class|skilled|knowledgeable|friendly|concise|large language|ai|assistant|coding|programming|data)\b", Options);
+    }
 }

@@ -113,15 +113,23 @@ internal static partial class OutputLengthEstimator
         };
     }
 
-    [GeneratedRegex(@"(?<n>\d[\d,]*(\.\d+)?|one|two|three|four|five|six|seven|eight|ten|a|single)\s*(-|–|to)?\s*(?<high>\d[\d,]*)?\s*(?<unit>words?|sentences?|paragraphs?|bullets?|bullet points|points|lines|characters|pages?)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex LengthRequest();
+    private static Regex LengthRequest() => Patterns.LengthRequest;
 
-    [GeneratedRegex(@"\b(haiku|limerick|sonnet|tagline|slogan|one sentence|one line|one-liner|tl;dr|tldr)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Form();
+    private static Regex Form() => Patterns.Form;
 
-    [GeneratedRegex(@"\b(in detail|detailed|in-depth|in depth|comprehensive|thorough\w*|step by step|step-by-step|rigorous)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Detailed();
+    private static Regex Detailed() => Patterns.Detailed;
 
-    [GeneratedRegex(@"\b(briefly|brief|short|quick(ly)?|concise|just the (number|answer|math)|only the answer)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Brief();
+    private static Regex Brief() => Patterns.Brief;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static class Patterns
+    {
+        internal static readonly Regex LengthRequest = RegexFactory.CreateCompiled(@"(?<n>\d[\d,]*(\.\d+)?|one|two|three|four|five|six|seven|eight|ten|a|single)\s*(-|–|to)?\s*(?<high>\d[\d,]*)?\s*(?<unit>words?|sentences?|paragraphs?|bullets?|bullet points|points|lines|characters|pages?)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Form = RegexFactory.Create(@"\b(haiku|limerick|sonnet|tagline|slogan|one sentence|one line|one-liner|tl;dr|tldr)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Detailed = RegexFactory.Create(@"\b(in detail|detailed|in-depth|in depth|comprehensive|thorough\w*|step by step|step-by-step|rigorous)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Brief = RegexFactory.Create(@"\b(briefly|brief|short|quick(ly)?|concise|just the (number|answer|math)|only the answer)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    }
 }

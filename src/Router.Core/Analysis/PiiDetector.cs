@@ -11,24 +11,15 @@ internal static partial class PiiDetector
     {
         Span<char> buffer = stackalloc char[32];
         var found = 0;
-        foreach (var match in Email().EnumerateMatches(text))
+        var hasAt = text.Contains('@', StringComparison.Ordinal);
+        var hasDigits = text.AsSpan().IndexOfAnyInRange('0', '9') >= 0;
+        if (hasAt)
         {
-            var value = text.AsSpan(match.Index, match.Length);
-            var at = value.IndexOf('@');
-            Add(evidence, "pii.email", string.Concat("***", value[at..]), RiskLevel.Low, ref found);
-            if (found >= MaxEvidencePerRule)
+            foreach (var match in Email().EnumerateMatches(text))
             {
-                break;
-            }
-        }
-
-        found = 0;
-        foreach (var match in Ssn().EnumerateMatches(text))
-        {
-            var value = text.AsSpan(match.Index, match.Length);
-            if (IsPlausibleSsn(value))
-            {
-                Add(evidence, "pii.ssn", string.Concat("***-**-", value[^4..]), RiskLevel.High, ref found);
+                var value = text.AsSpan(match.Index, match.Length);
+                var at = value.IndexOf('@');
+                Add(evidence, "pii.email", string.Concat("***", value[at..]), RiskLevel.Low, ref found);
                 if (found >= MaxEvidencePerRule)
                 {
                     break;
@@ -37,43 +28,69 @@ internal static partial class PiiDetector
         }
 
         found = 0;
-        foreach (var match in CardCandidate().EnumerateMatches(text))
+        if (hasDigits)
         {
-            var digits = DigitsOnly(text.AsSpan(match.Index, match.Length), buffer);
-            if (digits.Length is >= 13 and <= 19 && PassesLuhn(digits) && !AllSame(digits))
+            foreach (var match in Ssn().EnumerateMatches(text))
             {
-                Add(evidence, "pii.card_luhn", string.Concat("card ****", digits[^4..]), RiskLevel.High, ref found);
-                if (found >= MaxEvidencePerRule)
+                var value = text.AsSpan(match.Index, match.Length);
+                if (IsPlausibleSsn(value))
                 {
-                    break;
+                    Add(evidence, "pii.ssn", string.Concat("***-**-", value[^4..]), RiskLevel.High, ref found);
+                    if (found >= MaxEvidencePerRule)
+                    {
+                        break;
+                    }
                 }
             }
         }
 
         found = 0;
-        foreach (var match in IbanCandidate().EnumerateMatches(text))
+        if (hasDigits)
         {
-            var value = text.AsSpan(match.Index, match.Length);
-            if (IsValidIban(value))
+            foreach (var match in CardCandidate().EnumerateMatches(text))
             {
-                Add(evidence, "pii.iban_mod97", string.Concat(value[..2], " ****"), RiskLevel.Medium, ref found);
-                if (found >= MaxEvidencePerRule)
+                var digits = DigitsOnly(text.AsSpan(match.Index, match.Length), buffer);
+                if (digits.Length is >= 13 and <= 19 && PassesLuhn(digits) && !AllSame(digits))
                 {
-                    break;
+                    Add(evidence, "pii.card_luhn", string.Concat("card ****", digits[^4..]), RiskLevel.High, ref found);
+                    if (found >= MaxEvidencePerRule)
+                    {
+                        break;
+                    }
                 }
             }
         }
 
         found = 0;
-        foreach (var match in Phone().EnumerateMatches(text))
+        if (hasDigits)
         {
-            var digits = DigitsOnly(text.AsSpan(match.Index, match.Length), buffer);
-            if (digits.Length >= 7)
+            foreach (var match in IbanCandidate().EnumerateMatches(text))
             {
-                Add(evidence, "pii.phone", string.Concat("phone ***", digits[^2..]), RiskLevel.Low, ref found);
-                if (found >= MaxEvidencePerRule)
+                var value = text.AsSpan(match.Index, match.Length);
+                if (IsValidIban(value))
                 {
-                    break;
+                    Add(evidence, "pii.iban_mod97", string.Concat(value[..2], " ****"), RiskLevel.Medium, ref found);
+                    if (found >= MaxEvidencePerRule)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+
+        found = 0;
+        if (hasDigits)
+        {
+            foreach (var match in Phone().EnumerateMatches(text))
+            {
+                var digits = DigitsOnly(text.AsSpan(match.Index, match.Length), buffer);
+                if (digits.Length >= 7)
+                {
+                    Add(evidence, "pii.phone", string.Concat("phone ***", digits[^2..]), RiskLevel.Low, ref found);
+                    if (found >= MaxEvidencePerRule)
+                    {
+                        break;
+                    }
                 }
             }
         }
@@ -202,24 +219,35 @@ internal static partial class PiiDetector
 
     private static bool AllSame(ReadOnlySpan<char> digits) => digits.IndexOfAnyExcept(digits[0]) < 0;
 
-    [GeneratedRegex(@"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b", RegexOptions.CultureInvariant)]
-    private static partial Regex Email();
+    private static Regex Email() => Patterns.Email;
 
-    [GeneratedRegex(@"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", RegexOptions.CultureInvariant)]
-    private static partial Regex Ssn();
+    private static Regex Ssn() => Patterns.Ssn;
 
-    [GeneratedRegex(@"(?<![\d])[3-6]\d{3}(?:[ -]?\d){9,15}(?![\d])", RegexOptions.CultureInvariant)]
-    private static partial Regex CardCandidate();
+    private static Regex CardCandidate() => Patterns.CardCandidate;
 
-    [GeneratedRegex(@"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", RegexOptions.CultureInvariant)]
-    private static partial Regex IbanCandidate();
+    private static Regex IbanCandidate() => Patterns.IbanCandidate;
 
-    [GeneratedRegex(@"(?<![\w-])(\+\d{1,3}[ .-]?)?(\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])|(?<![\w-])\+\d{1,3}(?:[ .-]?\d{2,4}){3,5}(?![\w-])|(?<![\w-])555[ .-]\d{4}(?![\w-])", RegexOptions.CultureInvariant)]
-    private static partial Regex Phone();
+    private static Regex Phone() => Patterns.Phone;
 
-    [GeneratedRegex(@"\b(DOB|D\.O\.B\.|date of birth|fecha de nacimiento|data de nascimento|date de naissance|geburtsdatum|MRN|patient id|medical record( number)?|prontuário|passport( number| no\.?| #)?|pasaporte|DL\s?#|driver'?s licen[cs]e( number)?|acct\s?#|account (number|no\.?|#)|routing number|tax id|national id|insurance (number|id)|member id|case (number|no\.?))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex IdentifierField();
+    private static Regex IdentifierField() => Patterns.IdentifierField;
 
-    [GeneratedRegex(@"\b(SSNs?|social security( number)?|credit card numbers?|PII|personally identifiable|bank[_ ]account|bank[_ ]routing|passwords? and MFA|sozialversicherungsnummer|steuer-?id|NHS number|national insurance number)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex SensitiveIdMention();
+    private static Regex SensitiveIdMention() => Patterns.SensitiveIdMention;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static class Patterns
+    {
+        internal static readonly Regex Email = RegexFactory.CreateCompiled(@"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Ssn = RegexFactory.Create(@"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex CardCandidate = RegexFactory.Create(@"(?<![\d])[3-6]\d{3}(?:[ -]?\d){9,15}(?![\d])", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex IbanCandidate = RegexFactory.CreateCompiled(@"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Phone = RegexFactory.Create(@"(?<![\w-])(\+\d{1,3}[ .-]?)?(\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])|(?<![\w-])\+\d{1,3}(?:[ .-]?\d{2,4}){3,5}(?![\w-])|(?<![\w-])555[ .-]\d{4}(?![\w-])", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex IdentifierField = RegexFactory.CreateCompiled(@"\b(DOB|D\.O\.B\.|date of birth|fecha de nacimiento|data de nascimento|date de naissance|geburtsdatum|MRN|patient id|medical record( number)?|prontuário|passport( number| no\.?| #)?|pasaporte|DL\s?#|driver'?s licen[cs]e( number)?|acct\s?#|account (number|no\.?|#)|routing number|tax id|national id|insurance (number|id)|member id|case (number|no\.?))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex SensitiveIdMention = RegexFactory.Create(@"\b(SSNs?|social security( number)?|credit card numbers?|PII|personally identifiable|bank[_ ]account|bank[_ ]routing|passwords? and MFA|sozialversicherungsnummer|steuer-?id|NHS number|national insurance number)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    }
 }

@@ -13,22 +13,22 @@ internal static partial class RiskAssessor
 
     private static readonly Rule[] Rules =
     [
-        new(RiskCategory.SelfHarm, "self_harm.ideation", SelfHarmIdeation(), RiskLevel.High),
+        new(RiskCategory.SelfHarm, "self_harm.ideation", SelfHarmIdeation(), RiskLevel.High, LookAlike()),
         new(RiskCategory.SelfHarm, "self_harm.self_injury", SelfInjury(), RiskLevel.High),
         new(RiskCategory.SelfHarm, "self_harm.distress", Distress(), RiskLevel.Low),
         new(RiskCategory.Medical, "medical.emergency", MedicalEmergency(), RiskLevel.High),
         new(RiskCategory.Medical, "medical.dosage", Dosage(), RiskLevel.High),
         new(RiskCategory.Medical, "medical.interaction", Interaction(), RiskLevel.High),
         new(RiskCategory.Medical, "medical.fever_reading", FeverReading(), RiskLevel.High),
-        new(RiskCategory.Medical, "medical.clinical", Clinical(), RiskLevel.Medium),
+        new(RiskCategory.Medical, "medical.clinical", Clinical(), RiskLevel.Medium, LookAlike()),
         new(RiskCategory.Medical, "medical.medication_use", MedicationUse(), RiskLevel.Medium),
         new(RiskCategory.Medical, "medical.general", MedicalGeneral(), RiskLevel.Low),
-        new(RiskCategory.Legal, "legal.proceedings", LegalProceedings(), RiskLevel.High),
+        new(RiskCategory.Legal, "legal.proceedings", LegalProceedings(), RiskLevel.High, LookAlike()),
         new(RiskCategory.Legal, "legal.forgery", Forgery(), RiskLevel.High),
-        new(RiskCategory.Legal, "legal.matter", LegalMatter(), RiskLevel.Medium),
+        new(RiskCategory.Legal, "legal.matter", LegalMatter(), RiskLevel.Medium, LookAlike()),
         new(RiskCategory.Legal, "legal.general", LegalGeneral(), RiskLevel.Low),
         new(RiskCategory.Financial, "financial.consequential", FinancialConsequential(), RiskLevel.High),
-        new(RiskCategory.Financial, "financial.personal_finance", FinancialMatter(), RiskLevel.Medium),
+        new(RiskCategory.Financial, "financial.personal_finance", FinancialMatter(), RiskLevel.Medium, LookAlike()),
         new(RiskCategory.Financial, "financial.general", FinancialGeneral(), RiskLevel.Low),
         new(RiskCategory.Security, "security.offensive", SecurityOffensive(), RiskLevel.High),
         new(RiskCategory.Security, "security.incident", SecurityIncident(), RiskLevel.Medium),
@@ -51,11 +51,21 @@ internal static partial class RiskAssessor
             evidence.Add(new RiskEvidence(RiskCategory.Pii, "pii.combination", $"{piiKinds} kinds", RiskLevel.Medium));
         }
 
+        List<(int Start, int End)>? lookAlikes = null;
         foreach (var rule in Rules)
         {
             var added = 0;
             foreach (var match in rule.Pattern.EnumerateMatches(text))
             {
+                if (rule.Except is not null)
+                {
+                    lookAlikes ??= FindLookAlikes(text);
+                    if (Overlaps(lookAlikes, match.Index, match.Index + match.Length))
+                    {
+                        continue;
+                    }
+                }
+
                 var value = text.AsSpan(match.Index, Math.Min(match.Length, 60)).ToString().ToLowerInvariant();
                 evidence.Add(new RiskEvidence(rule.Category, rule.Name, value, rule.Level));
                 if (++added >= MaxEvidencePerCategory)
@@ -123,73 +133,128 @@ internal static partial class RiskAssessor
         return kinds;
     }
 
-    private sealed record Rule(RiskCategory Category, string Name, Regex Pattern, RiskLevel Level);
+    private static List<(int Start, int End)> FindLookAlikes(string text)
+    {
+        var ranges = new List<(int, int)>();
+        foreach (var m in LookAlike().EnumerateMatches(text))
+        {
+            ranges.Add((m.Index, m.Index + m.Length));
+        }
+
+        return ranges;
+    }
+
+    private static bool Overlaps(List<(int Start, int End)> ranges, int start, int end)
+    {
+        foreach (var (s, e) in ranges)
+        {
+            if (start < e && s < end)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed record Rule(RiskCategory Category, string Name, Regex Pattern, RiskLevel Level, Regex? Except = null);
+
+    // Idioms and technical terms that contain a risk keyword; a keyword match inside one of these does not count.
+    private static Regex LookAlike() => Patterns.LookAlike;
 
     private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant;
 
-    [GeneratedRegex(@"\b(suicid\w*|kill (my ?self|themselves|herself|himself)|end (my|his|her) (own )?life|end it all|want(ed)? to die|wanna die|(don'?t|do not) (really )?want to (be here|live|exist|wake up)|not (to )?wake up|stop existing|better off without me|no (point|reason) (in )?(living|going on)|(don'?t|can'?t) see the point( anymore| in anything)|nobody would (even )?(notice|care) if i (was|were) gone|won'?t need (any of )?(it|this|them) after|giving away my (things|stuff|belongings)|writing (goodbye |farewell )?letters to (people|everyone)|how i would do it|take my (own )?life|lebensmüde|me quiero morir|quiero morir|je veux mourir|quero morrer)\b", Options)]
-    private static partial Regex SelfHarmIdeation();
+    private static Regex SelfHarmIdeation() => Patterns.SelfHarmIdeation;
 
-    [GeneratedRegex(@"\b(self[- ]?harm\w*|self[- ]?injur\w*|cutting (my|him|her|them)sel(f|ves)|cut (my|him|her)self|hurt(ing)? (my|him|her)self|burn(ing)? (my|him|her)self|overdos\w*)\b", Options)]
-    private static partial Regex SelfInjury();
+    private static Regex SelfInjury() => Patterns.SelfInjury;
 
-    [GeneratedRegex(@"\b(i feel (so |really |kind of |kinda )?(lonely|alone|empty|hopeless|worthless)|feeling (hopeless|worthless|empty))\b", Options)]
-    private static partial Regex Distress();
+    private static Regex Distress() => Patterns.Distress;
 
-    [GeneratedRegex(@"\b(writ\w+|novel|story|fiction|scene|screenplay|character|chapter|poem)\b", Options)]
-    private static partial Regex FictionFrame();
+    private static Regex FictionFrame() => Patterns.FictionFrame;
 
-    [GeneratedRegex(@"\b(i (just )?want to (die|stop existing)|i mean every word|kill myself|my (own )?life)\b", Options)]
-    private static partial Regex FirstPersonIdeation();
+    private static Regex FirstPersonIdeation() => Patterns.FirstPersonIdeation;
 
-    [GeneratedRegex(@"\b(chest (pain|tightness|pressure)|tingling in (my|his|her) (left )?arm|left arm|can'?t breathe|shortness of breath|trouble breathing|difficulty breathing|face (feels |is )?droop\w*|slurred speech|(a|having a|had a|mini) stroke|stroke symptoms|seizures?|(is|was|went|fell) unconscious|passed out|anaphyla\w*|neck stiffness|stiff neck|coughing (up )?blood|blood in (my |his |her |the )?(urine|stool|vomit)|black stools|vomiting blood|severe bleeding|won'?t stop bleeding|poison(ed|ing)|allergic reaction|call 911|emergency room|progressive confusion)\b", Options)]
-    private static partial Regex MedicalEmergency();
+    private static Regex MedicalEmergency() => Patterns.MedicalEmergency;
 
-    [GeneratedRegex(@"\b(\d+(\.\d+)?\s?(mg|mcg|µg|ml|mL|IU)(/kg)?(/day)?\b[^.\n]{0,40}\b(dose|doses|dosing|every|per|twice|daily|a day|tablets?|pills?|divided)|(max(imum)?|safe|daily|right|correct) (daily )?dos(e|age)|how many (mg|ml|mL|pills|tablets|capsules)|how (much|many) .{0,30}(should i|do i|can i) (give|take)|pills would it take|dosage|posologie|dosis)\b", Options)]
-    private static partial Regex Dosage();
+    private static Regex Dosage() => Patterns.Dosage;
 
-    [GeneratedRegex(@"\b((take|taking|mix|mixing|combine|combining) (acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|aleve|warfarin|lisinopril|metformin|insulin|sertraline|zoloft|fluoxetine|prozac|ssris?|antidepressants?|amoxicillin|antibiotics?|statins?|atorvastatin|levothyroxine|prednisone|oxycodone|opioids?|xanax|benadryl|melatonin|alcohol|beers?|wine|grapefruit|viagra|birth control|ambien|tramadol|gabapentin|codeine) (with|and|while on|after)\b|(take|taking|mix|mixing|combine|combining) (\w+ ){0,2}(with|and|while on) (my |his |her )?(acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|aleve|warfarin|lisinopril|metformin|insulin|sertraline|zoloft|fluoxetine|prozac|ssris?|antidepressants?|amoxicillin|antibiotics?|statins?|atorvastatin|levothyroxine|prednisone|oxycodone|opioids?|xanax|benadryl|melatonin|alcohol|beers?|wine|grapefruit|viagra|birth control|ambien|tramadol|gabapentin|codeine)|(drug|medication) interactions?|interacts? with (my|his|her) (medication|meds|pills))\b", Options)]
-    private static partial Regex Interaction();
+    private static Regex Interaction() => Patterns.Interaction;
 
-    [GeneratedRegex(@"(\b\d{2}[.,]\d\s?(°|degrees?)?\s?(c|f)?\s?(de |of )?(fever|fièvre|fiebre|febre|fieber)|(fever|fièvre|fiebre|febre|fieber)\s?(of )?\d{2,3}([.,]\d)?)", Options)]
-    private static partial Regex FeverReading();
+    private static Regex FeverReading() => Patterns.FeverReading;
 
-    [GeneratedRegex(@"\b(diagnos\w*|differential diagnosis|symptoms?|biops\w*|carcinoma|tumou?r|oncolog\w*|chemo\w*|(breast|lung|skin|prostate|colon|stage \d|metastatic) cancer|cancer (diagnosis|treatment|screening)|diabet\w*|T2DM|hypertension|heart failure|afib|atrial fibrillation|HIV|hepatitis|(major|moderate|severe|clinical|postpartum) depression|been (really )?depressed|panic attacks?|anxiety disorder|ptsd|bipolar|schizophren\w*|adhd|asthma|migraine|infection|pneumonia|sepsis|meningitis|dementia|fracture|concussion|pregnan\w*|miscarriage|lab results?|blood (test|work|pressure)|discharge summary|clinic note|hospital\w*|icu|(?<!shotgun )surgery|physician|pediatrician|oncologist|endocrinologist|cardiologist|psychiatrist|therapist|psychotherap\w*|cbt|ssris?|antidepressants?|clinical trial|informed consent|patients|patient (portal|record|id|name|notes|messages|history|data)|prescri\w*|medication|side effects|soap(-format)? (note|format)|progress note|session notes|diagnóstico|prontuário|paciente|médecin|consulter un médecin|arzt|krank\w*|rezept|médico|fiebre|fièvre|febre|fieber|fever|warfarin|lisinopril|levothyroxine|sertraline|amoxicillin|atorvastatin|insulin|metformin|opioids?|oxycodone|benzodiazepines?)\b", Options)]
-    private static partial Regex Clinical();
+    private static Regex Clinical() => Patterns.Clinical;
 
-    [GeneratedRegex(@"\b(taking|take|taken|prescribed|on) (\d+ ?mg (of )?)?(acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|antibiotics?|xanax|adderall|prednisone|statins?|birth control|the pill)\b", Options)]
-    private static partial Regex MedicationUse();
+    private static Regex MedicationUse() => Patterns.MedicationUse;
 
-    [GeneratedRegex(@"\b(acetaminophen|paracetamol|tylenol|ibuprofen|aspirin|antibiotics?|inhaler|vaccin\w*|virus|bacteria|doctor|dentist|nurse|medical|medicine|health|injury|pain|toothache|rash|allergy|allergies|calories|diet)\b", Options)]
-    private static partial Regex MedicalGeneral();
+    private static Regex MedicalGeneral() => Patterns.MedicalGeneral;
 
-    [GeneratedRegex(@"\b(evict\w*|notice to vacate|court (papers|date|hearing|case|order)|hearing date|lawsuits?|sue (him|her|them|me|us|my)|suing|file (a )?suit|sued|cease and desist|restraining order|arrest(ed)?|criminal (charges?|record)|charged with|dui|dwi|custody|deport\w*|subpoena\w*|small claims|penalty abatement|irs (letter|audit|penalty|notice)|without a lawyer|visa overstay|bankruptcy)\b", Options)]
-    private static partial Regex LegalProceedings();
+    private static Regex LegalProceedings() => Patterns.LegalProceedings;
 
-    [GeneratedRegex(@"\b(make it look like (it'?s|it is) from|doctor'?s note|fake (a |an )?(id|note|document|letter|signature|receipt)|forg(e|ed|ing|ery) (a |an |the )?(signature|document|note|letter|check|cheque)|pass (it )?off as (official|real))\b", Options)]
-    private static partial Regex Forgery();
+    private static Regex Forgery() => Patterns.Forgery;
 
-    [GeneratedRegex(@"\b((?<!smart )contracts?|agreement i'?m (about to|going to) sign|lease|(?<!(where|having|select|from|join|on|by|with|catch|finally|else|using|when|if|for|the sql|sql|a sql|this sql|limit|offset|returning) )clauses?|early termination|termination (fee|terms|clause)|statute of limitations|liabilit(y|ies)|indemnif\w*|is it (il)?legal|legally|lawyer|attorney|legal (advice|rights|action|meaning|obligations?|requirements?)|breach of|trademark|copyright|infring\w*|informed consent|llc|s-corp|sole proprietor|divorce|wrongful(ly)? (termination|dismissal)|fired for|discriminat\w*|kündig\w*|fristen|anwalt|abogado|avocat|advogado|record (a|the|our) (phone )?call|police report|insurance claim|immigration|work permit|permiso de trabajo|1099(-k)?|steuererklärung|harassment)\b", Options)]
-    private static partial Regex LegalMatter();
+    private static Regex LegalMatter() => Patterns.LegalMatter;
 
-    [GeneratedRegex(@"\b(legalese|terms of service|privacy policy|gdpr|lawful basis|regulation|compliance|landlord|notary)\b", Options)]
-    private static partial Regex LegalGeneral();
+    private static Regex LegalGeneral() => Patterns.LegalGeneral;
 
-    [GeneratedRegex(@"\b(how much (\w+ ){0,3}tax (will|would|do) i owe|capital gains tax|1099(-k)?|irs\b|penalty abatement|(put|invest|move) (it )?all (of )?(my |it |in)|leveraged (etf|s&p|fund)|\dx leveraged|margin (call|loan)|cash out (my )?(401|ira|pension)|foreclos\w*|payday loan|taxed on)\b", Options)]
-    private static partial Regex FinancialConsequential();
+    private static Regex FinancialConsequential() => Patterns.FinancialConsequential;
 
-    [GeneratedRegex(@"\b(mortgage|loans?|refinanc\w*|(credit card|student|personal|car) debt|(?<!technical |tech )debt\b|\d+(\.\d+)?\s?% apr\b|apr of|interest rate|credit score|invest(ing|ment|ments|ed)? (in|my|\$)|etfs?\b|index funds?|401\(?k\)?|\bira\b|roth|pension|retirement (savings|account|fund)|taxes|taxable|tax (return|bill|bracket|deduction)|steuer\w*|impuestos?|imposto|impôts?|financiamento|saldo devedor|hipoteca|seed round|raise (a |our )?(seed|round|funding)|runway|valuation|fundrais\w*|(?<![a-z])fraud\w*|bank statement|account holder|shares of|sell \d+ shares|emergency fund|crypto(currency|currencies)?\b|bitcoin|net worth|self-employment tax|sparerpauschbetrag|ausschüttung\w*)\b", Options)]
-    private static partial Regex FinancialMatter();
+    private static Regex FinancialMatter() => Patterns.FinancialMatter;
 
-    [GeneratedRegex(@"\b(stocks?|invest\w*|savings|earnings|revenue|invoice|overdue|budget|finance|financial|bank|salary|compound(ed)? (interest|monthly)|interest|tax)\b", Options)]
-    private static partial Regex FinancialGeneral();
+    private static Regex FinancialGeneral() => Patterns.FinancialGeneral;
 
-    [GeneratedRegex(@"\b(brute-?forc\w*|keylog\w*|ransomware|malware|trojan|botnet|ddos|write (an? |the )?exploit|exploit (code|kit|for (a |the )?(cve|vuln\w*))|zero-day|reverse shell|crack (the |a |my |their )?(password|wifi|wi-fi|hash|license)|hack into|bypass (the )?(auth\w*|login|2fa|mfa|paywall|license check|drm)|steal\w* (cookies|passwords|credentials|data|accounts)|credential stuffing|phishing (kit|page|site) (to|that)|wordlist|password spray\w*|dump (the |their )?(database|passwords|hashes)|privilege escalation|rootkit|spyware|stalkerware|track (my )?(wife|husband|girlfriend|boyfriend|partner|ex)'?s? (phone|location))\b", Options)]
-    private static partial Regex SecurityOffensive();
+    private static Regex SecurityOffensive() => Patterns.SecurityOffensive;
 
-    [GeneratedRegex(@"\b(hacked|compromised|(data|security) breach\w*|breached|logged in(to)? (to )?my \w+ from|unauthori[sz]ed (access|login|charges?)|(pushed|committed|leaked|exposed|posted|uploaded)\b[^.\n]{0,60}\b(keys?|secrets?|passwords?|credentials?|tokens?|\.env)\b|(secret|aws|private|access|api) keys? (to|in|on) (a )?public|eval\(base64_decode|web ?shell|backdoor|phishing (simulation|emails?|campaign)|social[- ]engineer\w*|threat[- ]model\w*|vulnerabilit\w*|pentest\w*|penetration test\w*|mfa code|2fa code|recovery (phone|email)( number)?|identity theft|session hijack\w*|scammer|changed my (password|recovery))", Options)]
-    private static partial Regex SecurityIncident();
+    private static Regex SecurityIncident() => Patterns.SecurityIncident;
 
-    [GeneratedRegex(@"\b(sql injection|xss|csrf|hash(ing)? passwords?|password hash\w*|bcrypt|argon2|phishing|cvss|auth log|failed (login|password)|incident|firewall|encrypt\w*|security)\b", Options)]
-    private static partial Regex SecurityGeneral();
+    private static Regex SecurityGeneral() => Patterns.SecurityGeneral;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static class Patterns
+    {
+        internal static readonly Regex LookAlike = RegexFactory.Create(@"\b(suicide (squeeze|squad|doors|king|run|mission|pass)|shotgun surgery|smart contracts?|(where|having|select|from|join|on|by|with|catch|finally|else|using|when|if|for|sql|limit|offset|returning|case) clauses?|(technical|tech|design|code) debt|(cache|lru|key|entry|page|memory|buffer|ttl|ttl-based|an) eviction|eviction (polic\w*|strateg\w*|order|callback|time|rate|metrics?|counts?|stats?)|\w+/eviction|eviction/\w+)\b", Options);
+
+        internal static readonly Regex SelfHarmIdeation = RegexFactory.Create(@"\b(suicid\w*|kill (my ?self|themselves|herself|himself)|end (my|his|her) (own )?life|end it all|want(ed)? to die|wanna die|(don'?t|do not) (really )?want to (be here|live|exist|wake up)|not (to )?wake up|stop existing|better off without me|no (point|reason) (in )?(living|going on)|(don'?t|can'?t) see the point( anymore| in anything)|nobody would (even )?(notice|care) if i (was|were) gone|won'?t need (any of )?(it|this|them) after|giving away my (things|stuff|belongings)|writing (goodbye |farewell )?letters to (people|everyone)|how i would do it|take my (own )?life|lebensmüde|me quiero morir|quiero morir|je veux mourir|quero morrer)\b", Options);
+
+        internal static readonly Regex SelfInjury = RegexFactory.Create(@"\b(self[- ]?harm\w*|self[- ]?injur\w*|cutting (my|him|her|them)sel(f|ves)|cut (my|him|her)self|hurt(ing)? (my|him|her)self|burn(ing)? (my|him|her)self|overdos\w*)\b", Options);
+
+        internal static readonly Regex Distress = RegexFactory.Create(@"\b(i feel (so |really |kind of |kinda )?(lonely|alone|empty|hopeless|worthless)|feeling (hopeless|worthless|empty))\b", Options);
+
+        internal static readonly Regex FictionFrame = RegexFactory.Create(@"\b(writ\w+|novel|story|fiction|scene|screenplay|character|chapter|poem)\b", Options);
+
+        internal static readonly Regex FirstPersonIdeation = RegexFactory.Create(@"\b(i (just )?want to (die|stop existing)|i mean every word|kill myself|my (own )?life)\b", Options);
+
+        internal static readonly Regex MedicalEmergency = RegexFactory.Create(@"\b(chest (pain|tightness|pressure)|tingling in (my|his|her) (left )?arm|left arm|can'?t breathe|shortness of breath|trouble breathing|difficulty breathing|face (feels |is )?droop\w*|slurred speech|(a|having a|had a|mini) stroke|stroke symptoms|seizures?|(is|was|went|fell) unconscious|passed out|anaphyla\w*|neck stiffness|stiff neck|coughing (up )?blood|blood in (my |his |her |the )?(urine|stool|vomit)|black stools|vomiting blood|severe bleeding|won'?t stop bleeding|poison(ed|ing)|allergic reaction|call 911|emergency room|progressive confusion)\b", Options);
+
+        internal static readonly Regex Dosage = RegexFactory.CreateCompiled(@"\b(\d+(\.\d+)?\s?(mg|mcg|µg|ml|mL|IU)(/kg)?(/day)?\b[^.\n]{0,40}\b(dose|doses|dosing|every|per|twice|daily|a day|tablets?|pills?|divided)|(max(imum)?|safe|daily|right|correct) (daily )?dos(e|age)|how many (mg|ml|mL|pills|tablets|capsules)|how (much|many) .{0,30}(should i|do i|can i) (give|take)|pills would it take|dosage|posologie|dosis)\b", Options);
+
+        internal static readonly Regex Interaction = RegexFactory.Create(@"\b((take|taking|mix|mixing|combine|combining) (acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|aleve|warfarin|lisinopril|metformin|insulin|sertraline|zoloft|fluoxetine|prozac|ssris?|antidepressants?|amoxicillin|antibiotics?|statins?|atorvastatin|levothyroxine|prednisone|oxycodone|opioids?|xanax|benadryl|melatonin|alcohol|beers?|wine|grapefruit|viagra|birth control|ambien|tramadol|gabapentin|codeine) (with|and|while on|after)\b|(take|taking|mix|mixing|combine|combining) (\w+ ){0,2}(with|and|while on) (my |his |her )?(acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|aleve|warfarin|lisinopril|metformin|insulin|sertraline|zoloft|fluoxetine|prozac|ssris?|antidepressants?|amoxicillin|antibiotics?|statins?|atorvastatin|levothyroxine|prednisone|oxycodone|opioids?|xanax|benadryl|melatonin|alcohol|beers?|wine|grapefruit|viagra|birth control|ambien|tramadol|gabapentin|codeine)|(drug|medication) interactions?|interacts? with (my|his|her) (medication|meds|pills))\b", Options);
+
+        internal static readonly Regex FeverReading = RegexFactory.Create(@"(\b\d{2}[.,]\d\s?(°|degrees?)?\s?(c|f)?\s?(de |of )?(fever|fièvre|fiebre|febre|fieber)|(fever|fièvre|fiebre|febre|fieber)\s?(of )?\d{2,3}([.,]\d)?)", Options);
+
+        internal static readonly Regex Clinical = RegexFactory.Create(@"\b(diagnos\w*|differential diagnosis|symptoms?|biops\w*|carcinoma|tumou?r|oncolog\w*|chemo\w*|(breast|lung|skin|prostate|colon|stage \d|metastatic) cancer|cancer (diagnosis|treatment|screening)|diabet\w*|T2DM|hypertension|heart failure|afib|atrial fibrillation|HIV|hepatitis|(major|moderate|severe|clinical|postpartum) depression|been (really )?depressed|panic attacks?|anxiety disorder|ptsd|bipolar|schizophren\w*|adhd|asthma|migraine|infection|pneumonia|sepsis|meningitis|dementia|fracture|concussion|pregnan\w*|miscarriage|lab results?|blood (test|work|pressure)|discharge summary|clinic note|hospital(s|i[sz]ed|i[sz]ation)?|icu|surgery|physician|pediatrician|oncologist|endocrinologist|cardiologist|psychiatrist|therapist|psychotherap\w*|cbt|ssris?|antidepressants?|clinical trial|informed consent|patients|patient (portal|record|id|name|notes|messages|history|data)|prescri\w*|medication|side effects|soap(-format)? (note|format)|progress note|session notes|diagnóstico|prontuário|paciente|médecin|consulter un médecin|arzt|krank\w*|rezept|médico|fiebre|fièvre|febre|fieber|fever|warfarin|lisinopril|levothyroxine|sertraline|amoxicillin|atorvastatin|insulin|metformin|opioids?|oxycodone|benzodiazepines?)\b", Options);
+
+        internal static readonly Regex MedicationUse = RegexFactory.Create(@"\b(taking|take|taken|prescribed|on) (\d+ ?mg (of )?)?(acetaminophen|paracetamol|tylenol|ibuprofen|advil|aspirin|naproxen|antibiotics?|xanax|adderall|prednisone|statins?|birth control|the pill)\b", Options);
+
+        internal static readonly Regex MedicalGeneral = RegexFactory.Create(@"\b(acetaminophen|paracetamol|tylenol|ibuprofen|aspirin|antibiotics?|inhaler|vaccin\w*|virus|bacteria|doctor|dentist|nurse|medical|medicine|health|injury|pain|toothache|rash|allergy|allergies|calories|diet)\b", Options);
+
+        internal static readonly Regex LegalProceedings = RegexFactory.Create(@"\b(eviction|evicted|evicting (me|us|my|the tenant)|notice to vacate|court (papers|date|hearing|case|order)|hearing date|lawsuits?|sue (him|her|them|me|us|my)|suing|file (a )?suit|sued|cease and desist|restraining order|arrest(ed)?|criminal (charges?|record)|charged with|dui|dwi|custody|deport\w*|subpoena\w*|small claims|penalty abatement|irs (letter|audit|penalty|notice)|without a lawyer|visa overstay|bankruptcy)\b", Options);
+
+        internal static readonly Regex Forgery = RegexFactory.Create(@"\b(make it look like (it'?s|it is) from|doctor'?s note|fake (a |an )?(id|note|document|letter|signature|receipt)|forg(e|ed|ing|ery) (a |an |the )?(signature|document|note|letter|check|cheque)|pass (it )?off as (official|real))\b", Options);
+
+        internal static readonly Regex LegalMatter = RegexFactory.Create(@"\b(contracts?|agreement i'?m (about to|going to) sign|lease|clauses?|early termination|termination (fee|terms|clause)|statute of limitations|liabilit(y|ies)|indemnif\w*|is it (il)?legal|legally|lawyer|attorney|legal (advice|rights|action|meaning|obligations?|requirements?)|breach of|trademark|copyright|infring\w*|informed consent|llc|s-corp|sole proprietor|divorce|wrongful(ly)? (termination|dismissal)|fired for|discriminat\w*|kündig\w*|fristen|anwalt|abogado|avocat|advogado|record (a|the|our) (phone )?call|police report|insurance claim|immigration|work permit|permiso de trabajo|1099(-k)?|steuererklärung|harassment)\b", Options);
+
+        internal static readonly Regex LegalGeneral = RegexFactory.Create(@"\b(legalese|terms of service|privacy policy|gdpr|lawful basis|regulation|compliance|landlord|notary)\b", Options);
+
+        internal static readonly Regex FinancialConsequential = RegexFactory.Create(@"\b(how much (\w+ ){0,3}tax (will|would|do) i owe|capital gains tax|1099(-k)?|irs\b|penalty abatement|(put|invest|move) (it )?all (of )?(my |it |in)|leveraged (etf|s&p|fund)|\dx leveraged|margin (call|loan)|cash out (my )?(401|ira|pension)|foreclos\w*|payday loan|taxed on)\b", Options);
+
+        internal static readonly Regex FinancialMatter = RegexFactory.Create(@"\b(mortgage|(my|a|an|the|our|\$[\d,.]+k?) (\w+ )?loans?|refinanc\w*|(credit card|student|personal|car) debt|debt\b|\d+(\.\d+)?\s?% apr\b|apr of|interest rate|credit score|invest(ing|ment|ments|ed)? (in|my|\$)|etfs?\b|index funds?|401\(?k\)?|\bira\b|roth|pension|retirement (savings|account|fund)|taxes|taxable|tax (return|bill|bracket|deduction)|steuer\w*|impuestos?|imposto|impôts?|financiamento|saldo devedor|hipoteca|seed round|raise (a |our )?(seed|round|funding)|months of runway|valuation|fundrais\w*|likely_fraud|fraud(ulent)? (charges?|transactions?|activity|alert)|(transactions?|charges?|card)\W+(\w+\W+){0,6}fraud\w*|bank statement|account holder|shares of|sell \d+ shares|emergency fund|crypto(currency|currencies)?\b|bitcoin|net worth|self-employment tax|sparerpauschbetrag|ausschüttung\w*)\b", Options);
+
+        internal static readonly Regex FinancialGeneral = RegexFactory.Create(@"\b(stocks?|invest\w*|savings|runway|loans?|earnings|revenue|invoice|overdue|budget|finance|financial|bank|salary|compound(ed)? (interest|monthly)|interest|tax)\b", Options);
+
+        internal static readonly Regex SecurityOffensive = RegexFactory.Create(@"\b(brute-?forc\w*|keylog\w*|ransomware|malware|trojan|botnet|ddos|write (an? |the )?exploit|exploit (code|kit|for (a |the )?(cve|vuln\w*))|zero-day|reverse shell|crack (the |a |my |their )?(password|wifi|wi-fi|hash|license)|hack into|bypass (the )?(auth\w*|login|2fa|mfa|paywall|license check|drm)|steal\w* (cookies|passwords|credentials|data|accounts)|credential stuffing|phishing (kit|page|site) (to|that)|wordlist|password spray\w*|dump (the |their )?(database|passwords|hashes)|privilege escalation|rootkit|spyware|stalkerware|track (my )?(wife|husband|girlfriend|boyfriend|partner|ex)'?s? (phone|location))\b", Options);
+
+        internal static readonly Regex SecurityIncident = RegexFactory.Create(@"\b(hacked|compromised|(data|security) breach\w*|breached|logged in(to)? (to )?my \w+ from|unauthori[sz]ed (access|login|charges?)|(pushed|committed|leaked|exposed|posted|uploaded)\b[^.\n]{0,60}\b(keys?|secrets?|passwords?|credentials?|tokens?|\.env)\b|(secret|aws|private|access|api) keys? (to|in|on) (a )?public|eval\(base64_decode|web ?shell|backdoor|phishing (simulation|emails?|campaign)|social[- ]engineer\w*|threat[- ]model\w*|vulnerabilit\w*|pentest\w*|penetration test\w*|mfa code|2fa code|recovery (phone|email)( number)?|identity theft|session hijack\w*|scammer|changed my (password|recovery))", Options);
+
+        internal static readonly Regex SecurityGeneral = RegexFactory.Create(@"\b(sql injection|xss|csrf|hash(ing)? passwords?|password hash\w*|bcrypt|argon2|phishing|cvss|auth log|failed (login|password)|incident|firewall|encrypt\w*|security)\b", Options);
+    }
 }

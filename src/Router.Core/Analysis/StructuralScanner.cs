@@ -228,30 +228,43 @@ internal static partial class StructuralScanner
         return CodeLineStart().IsMatch(line);
     }
 
-    [GeneratedRegex(@"^(def |class |import |from \w+ import|#include|using [A-Z]|package |func |fn |let |const |var |public |private |protected |static |return |if \(|for \(|while \(|SELECT |INSERT |UPDATE |DELETE FROM|CREATE TABLE|<\?php|<div|<html|\$ |#!/|git |npm |pip |docker |kubectl |sudo |console\.|print\(|System\.)", RegexOptions.CultureInvariant)]
-    private static partial Regex CodeLineStart();
+    private static Regex CodeLineStart() => Patterns.CodeLineStart;
 
-    [GeneratedRegex(@"`[^`\n]{2,80}[(){}\[\];=.][^`\n]{0,80}`", RegexOptions.CultureInvariant)]
-    private static partial Regex InlineCode();
+    private static Regex InlineCode() => Patterns.InlineCode;
 
-    [GeneratedRegex(@"Traceback \(most recent call last\)|^\s+at [\w$.<>]+\(.*\)|Exception in thread|\w+(Exception|Error): |error (CS|TS|C)\d{3,5}|File "".+"", line \d+|panic: |Segmentation fault|undefined reference to|cannot find symbol|stack trace|\bat .+:\d+:\d+\)", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
-    private static partial Regex StackTrace();
+    private static Regex StackTrace() => Patterns.StackTrace;
 
-    [GeneratedRegex(@"[∫∑Σ∏√∞≤≥≠±∂∇≈⁻¹²³ⁿ]|\d\s*[+\-*/×÷^]\s*\(?\d|\b[a-z]\s*[\^]\s*\d|\\(frac|sum|int|sqrt|lim|cdot|pi|alpha|theta)\b|\b(sin|cos|tan|log|ln|exp|lim)\s*[(_]|\b\d+\s*mod\s*\d+|\b[xyzn]\s*[=<>]\s*[-\d]|\bf\([xyzt]\)|[a-z]\([a-z]\)\s*=|\b\d+(\.\d+)?\s*%", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex MathNotation();
+    private static Regex MathNotation() => Patterns.MathNotation;
 
-    [GeneratedRegex(@"\{\s*""[^""\n]{1,60}""\s*:|\[\s*\{\s*""|^\s*\{\s*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
-    private static partial Regex JsonLike();
+    private static Regex JsonLike() => Patterns.JsonLike;
 
-    [GeneratedRegex(@"\b(\d[\d,]*\s*(words?|sentences?|paragraphs?|bullets?|lines?|characters?|points?)|under \d+|at most|no more than|fewer than|less than \d+|exactly|must|make sure|do not|don't|without|keep (it|the|them)|only (output|return|answer|use)|in (the )?style of|no clich)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Constraint();
+    private static Regex Constraint() => Patterns.Constraint;
 
-    [GeneratedRegex(@"(^|[.!?]\s+|\n)\s*(please\s+)?(write|create|generate|make|give|list|explain|describe|summari[sz]e|translate|classify|extract|convert|rewrite|fix|find|compare|analy[sz]e|design|implement|build|add|include|use|show|tell|draft|edit|proofread|calculate|solve|prove|compute|sort|rank|label|tag|pull|turn|put|format|return|output|keep|avoid|then|also|flag|identify|suggest|recommend|provide|outline|plan|evaluate|assess|estimate|determine)\b|[^?\n]{3,}\?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex InstructionSentence();
+    private static Regex InstructionSentence() => Patterns.InstructionSentence;
 
-    [GeneratedRegex(@"^(please\s+)?(write|create|generate|make|give|list|explain|describe|summari[sz]e|translate|classify|extract|convert|rewrite|fix|find|compare|analy[sz]e|design|implement|build|draft|edit|proofread|calculate|solve|prove|compute)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex ImperativeStart();
+    private static Regex ImperativeStart() => Patterns.ImperativeStart;
 
-    [GeneratedRegex(@"\b(as|in|into|to|output|return|give me)\s+(an?\s+|valid\s+|the\s+)?(json|csv|table|markdown table|bulleted list|numbered list|list|bullet points|checklist)\b|\bjson\s+(array|object|list|schema)\b|\b\d+\s+bullets?\b|\bbullet points?\b|\bcsv with\b|\btable with\b|\btabulate\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex FormatRequest();
+    private static Regex FormatRequest() => Patterns.FormatRequest;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static class Patterns
+    {
+        internal static readonly Regex CodeLineStart = RegexFactory.Create(@"^(def |class |import |from \w+ import|#include|using [A-Z]|package |func |fn |let |const |var |public |private |protected |static |return |if \(|for \(|while \(|SELECT |INSERT |UPDATE |DELETE FROM|CREATE TABLE|<\?php|<div|<html|\$ |#!/|git |npm |pip |docker |kubectl |sudo |console\.|print\(|System\.)", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex InlineCode = RegexFactory.Create(@"`[^`\n]{2,80}[(){}\[\];=.][^`\n]{0,80}`", RegexOptions.CultureInvariant);
+
+        internal static readonly Regex StackTrace = RegexFactory.Create(@"Traceback \(most recent call last\)|^\s+at [\w$.<>]+\(.*\)|Exception in thread|\w+(Exception|Error): |error (CS|TS|C)\d{3,5}|File "".+"", line \d+|panic: |Segmentation fault|undefined reference to|cannot find symbol|stack trace|\bat .+:\d+:\d+\)", RegexOptions.Multiline | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex MathNotation = RegexFactory.Create(@"[∫∑Σ∏√∞≤≥≠±∂∇≈⁻¹²³ⁿ]|\d\s*[+\-*/×÷^]\s*\(?\d|\b[a-z]\s*[\^]\s*\d|\\(frac|sum|int|sqrt|lim|cdot|pi|alpha|theta)\b|\b(sin|cos|tan|log|ln|exp|lim)\s*[(_]|\b\d+\s*mod\s*\d+|\b[xyzn]\s*[=<>]\s*[-\d]|\bf\([xyzt]\)|[a-z]\([a-z]\)\s*=|\b\d+(\.\d+)?\s*%", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex JsonLike = RegexFactory.Create(@"\{\s*""[^""\n]{1,60}""\s*:|\[\s*\{\s*""|^\s*\{\s*$", RegexOptions.Multiline | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex Constraint = RegexFactory.Create(@"\b(\d[\d,]*\s*(words?|sentences?|paragraphs?|bullets?|lines?|characters?|points?)|under \d+|at most|no more than|fewer than|less than \d+|exactly|must|make sure|do not|don't|without|keep (it|the|them)|only (output|return|answer|use)|in (the )?style of|no clich)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex InstructionSentence = RegexFactory.Create(@"(^|[.!?]\s+|\n)\s*(please\s+)?(write|create|generate|make|give|list|explain|describe|summari[sz]e|translate|classify|extract|convert|rewrite|fix|find|compare|analy[sz]e|design|implement|build|add|include|use|show|tell|draft|edit|proofread|calculate|solve|prove|compute|sort|rank|label|tag|pull|turn|put|format|return|output|keep|avoid|then|also|flag|identify|suggest|recommend|provide|outline|plan|evaluate|assess|estimate|determine)\b|[^?\n]{3,}\?", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex ImperativeStart = RegexFactory.Create(@"^(please\s+)?(write|create|generate|make|give|list|explain|describe|summari[sz]e|translate|classify|extract|convert|rewrite|fix|find|compare|analy[sz]e|design|implement|build|draft|edit|proofread|calculate|solve|prove|compute)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+        internal static readonly Regex FormatRequest = RegexFactory.Create(@"\b(as|in|into|to|output|return|give me)\s+(an?\s+|valid\s+|the\s+)?(json|csv|table|markdown table|bulleted list|numbered list|list|bullet points|checklist)\b|\bjson\s+(array|object|list|schema)\b|\b\d+\s+bullets?\b|\bbullet points?\b|\bcsv with\b|\btable with\b|\btabulate\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    }
 }

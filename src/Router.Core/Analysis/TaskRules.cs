@@ -48,7 +48,8 @@ internal static partial class TaskRules
         var changed = false;
         foreach (var (task, pattern, bonus, maxWords) in Rules)
         {
-            if (signals.WordCount <= maxWords && pattern.IsMatch(start))
+            if (signals.WordCount <= maxWords && pattern.IsMatch(start)
+                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start)))
             {
                 var index = IndexOf(classes, task);
                 probabilities[index] *= MathF.Exp(bonus);
@@ -84,45 +85,67 @@ internal static partial class TaskRules
         return 0;
     }
 
-    [GeneratedRegex(@"^((can|could|would) you |please |pls )?(translate|übersetze?|traduz[ae]?|traduce|tradui[st]|traduire|localize)\b|^(把|请把|请将|将).{0,60}(翻译|译成)|^.{0,80}(翻译成|に翻訳|を英訳|का .{0,20} में अनुवाद)|^.{0,200}\btranslate (this|these|it|the following|that)\b|^(tu peux|peux-tu|puedes|você pode|kannst du) (traduire|traducir|traduzir|übersetzen)", Options)]
-    private static partial Regex TranslateInstruction();
+    private static Regex TranslateInstruction() => Patterns.TranslateInstruction;
 
-    [GeneratedRegex(@"\b(how (do|would|can) (you|i) say|what does ['""‘“«].{1,40}['""’”»] mean in|wie sagt man|was heißt .{1,40} auf|c[oó]mo se dice|comment (dit-on|on dit)|como se diz)\b", Options)]
-    private static partial Regex HowDoYouSay();
+    private static Regex HowDoYouSay() => Patterns.HowDoYouSay;
 
-    [GeneratedRegex(@"^((can|could) you |please |pls )?(summari[sz]e|tl;?dr|give me the gist|condense|sum up|recap)\b|^(fasse|resuma|resume|résume|résumez|请用一句话总结|总结|要約)", Options)]
-    private static partial Regex SummarizeInstruction();
+    private static Regex SummarizeInstruction() => Patterns.SummarizeInstruction;
 
-    [GeneratedRegex(@"^((can|could) you |please )?(classify|categori[sz]e|label each|tag each|triage|sort (these|each)|rate each|assign each|klassifizier|kategorisier|classifique|clasifica|classe)\b|^(sentiment|spam or not|positive or negative|fruit or vegetable|mammal, bird)", Options)]
-    private static partial Regex ClassifyInstruction();
+    private static Regex ClassifyInstruction() => Patterns.ClassifyInstruction;
 
-    [GeneratedRegex(@"^(is this|does this|was this|is the following|ce tweet est-il|est-ce que ce) .{0,60}(phishing|spam|sarcastic|sarcastique|fake|genuine|legit|toxic|ai-generated|positive|negative)|^(what language is (this|it))\b|^what (category|genre|type of) ", Options)]
-    private static partial Regex LabelQuestion();
+    private static Regex LabelQuestion() => Patterns.LabelQuestion;
 
-    [GeneratedRegex(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following) .{0,60}(extract|pull out|build a (table|json))", Options)]
-    private static partial Regex ExtractInstruction();
+    private static Regex ExtractInstruction() => Patterns.ExtractInstruction;
 
-    [GeneratedRegex(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be)|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are (?!a helpful|an? (ai|assistant|expert|senior|helpful))[\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options)]
-    private static partial Regex RoleplayInstruction();
+    private static Regex RoleplayInstruction() => Patterns.RoleplayInstruction;
 
-    [GeneratedRegex(@"^(hi|hey|hello|hiya|yo|good (morning|evening|night|afternoon)|thanks|thank you|thx|ty|lol|haha|bye|ok bye|sorry|ugh|happy (friday|monday)|i just got|you'?re a lifesaver|do you ever|can we just chat|hallo|bonjour|bonsoir|salut|hola|olá|obrigad[oa]|gracias|muchas gracias|merci|danke|namaste|नमस्ते|你好|谢谢|こんにちは|ありがとう)\b", Options)]
-    private static partial Regex ChatTurn();
+    private static Regex ChatTurn() => Patterns.ChatTurn;
 
-    [GeneratedRegex(@"^((please )?(write|compose|give me|create|tell) (me |us )?(a |an |\d+ |the |some )?([\w-]+ ){0,3}(poem|haiku|limerick|sonnet|story|short story|tale|rap|song|lyrics|bedtime story|flash fiction|one-act play|play|villain monologue|monologue|fable|joke|jokes|murder mystery|campaign hook|opening chapter|scene|script|taglines?)\b|(haiku|limerick|poem|bedtime story|flash fiction|\d+ bars of)\b|continue (this|the) story|escribe un cuento|escreva um poema|écris un (petit )?poème)", Options)]
-    private static partial Regex CreativeInstruction();
+    private static Regex CreativeInstruction() => Patterns.CreativeInstruction;
 
-    [GeneratedRegex(@"^((can|could) you |please |pls )?(rewrite|re-write|rephrase|reword|proofread|edit|polish|tighten|shorten|paraphrase|make (this|it) (sound|more|less)|fix the (grammar|typos|spelling)|corrige|korrigiere|kannst du diese mail|improve the wording)\b", Options)]
-    private static partial Regex EditInstruction();
+    private static Regex EditInstruction() => Patterns.EditInstruction;
 
-    [GeneratedRegex(@"^(what is (a|an|the)\b|what are (the )?\w+|what'?s the difference|what does .{1,40} mean|explain (how|what|why|the)|how (does|do|did) (?!i |my )[\w\s'-]{1,60} (work|happen|form|affect)|why (is|are|do|does|did) (the|a|an|some|people|we)\b|who (wrote|invented|discovered|was|is)|when (did|was)|where (is|was|do)|define\b|what happens when)", Options)]
-    private static partial Regex FactualQuestion();
+    private static Regex FactualQuestion() => Patterns.FactualQuestion;
 
-    [GeneratedRegex(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model)", Options)]
-    private static partial Regex ReasoningInstruction();
+    private static Regex ReasoningInstruction() => Patterns.ReasoningInstruction;
 
-    [GeneratedRegex(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t))\b", Options)]
-    private static partial Regex AdviceQuestion();
+    private static Regex AdviceQuestion() => Patterns.AdviceQuestion;
 
-    [GeneratedRegex(@"^((can|could) you |please |help me )?(write|draft|compose) (me |us )?(a |an |the |my )?([\w-]+ ){0,4}(e-?mail|letter|cover letter|linkedin post|post|op-ed|essay|blog post|article|proposal|memo|announcement|speech|toast|bio|newsletter|press release|reply|message|note|review|narrative section)\b", Options)]
-    private static partial Regex FunctionalWriting();
+    private static Regex FunctionalWriting() => Patterns.FunctionalWriting;
+
+    /// <summary>The patterns, built once on first use.</summary>
+    private static Regex AssistantPersona() => Patterns.AssistantPersona;
+
+    private static class Patterns
+    {
+        internal static readonly Regex AssistantPersona = RegexFactory.Create(@"^(system:\s*)?you are (a |an )?(helpful|expert|senior|experienced|professional|world-class|skilled|ai|assistant)\b", Options);
+
+        internal static readonly Regex TranslateInstruction = RegexFactory.Create(@"^((can|could|would) you |please |pls )?(translate|übersetze?|traduz[ae]?|traduce|tradui[st]|traduire|localize)\b|^(把|请把|请将|将).{0,60}(翻译|译成)|^.{0,80}(翻译成|に翻訳|を英訳|का .{0,20} में अनुवाद)|^.{0,200}\btranslate (this|these|it|the following|that)\b|^(tu peux|peux-tu|puedes|você pode|kannst du) (traduire|traducir|traduzir|übersetzen)", Options);
+
+        internal static readonly Regex HowDoYouSay = RegexFactory.Create(@"\b(how (do|would|can) (you|i) say|what does ['""‘“«].{1,40}['""’”»] mean in|wie sagt man|was heißt .{1,40} auf|c[oó]mo se dice|comment (dit-on|on dit)|como se diz)\b", Options);
+
+        internal static readonly Regex SummarizeInstruction = RegexFactory.Create(@"^((can|could) you |please |pls )?(summari[sz]e|tl;?dr|give me the gist|condense|sum up|recap)\b|^(fasse|resuma|resume|résume|résumez|请用一句话总结|总结|要約)", Options);
+
+        internal static readonly Regex ClassifyInstruction = RegexFactory.Create(@"^((can|could) you |please )?(classify|categori[sz]e|label each|tag each|triage|sort (these|each)|rate each|assign each|klassifizier|kategorisier|classifique|clasifica|classe)\b|^(sentiment|spam or not|positive or negative|fruit or vegetable|mammal, bird)", Options);
+
+        internal static readonly Regex LabelQuestion = RegexFactory.Create(@"^(is this|does this|was this|is the following|ce tweet est-il|est-ce que ce) .{0,60}(phishing|spam|sarcastic|sarcastique|fake|genuine|legit|toxic|ai-generated|positive|negative)|^(what language is (this|it))\b|^what (category|genre|type of) ", Options);
+
+        internal static readonly Regex ExtractInstruction = RegexFactory.Create(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following) .{0,60}(extract|pull out|build a (table|json))", Options);
+
+        internal static readonly Regex RoleplayInstruction = RegexFactory.Create(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be)|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are [\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options);
+
+        internal static readonly Regex ChatTurn = RegexFactory.Create(@"^(hi|hey|hello|hiya|yo|good (morning|evening|night|afternoon)|thanks|thank you|thx|ty|lol|haha|bye|ok bye|sorry|ugh|happy (friday|monday)|i just got|you'?re a lifesaver|do you ever|can we just chat|hallo|bonjour|bonsoir|salut|hola|olá|obrigad[oa]|gracias|muchas gracias|merci|danke|namaste|नमस्ते|你好|谢谢|こんにちは|ありがとう)\b", Options);
+
+        internal static readonly Regex CreativeInstruction = RegexFactory.Create(@"^((please )?(write|compose|give me|create|tell) (me |us )?(a |an |\d+ |the |some )?([\w-]+ ){0,3}(poem|haiku|limerick|sonnet|story|short story|tale|rap|song|lyrics|bedtime story|flash fiction|one-act play|play|villain monologue|monologue|fable|joke|jokes|murder mystery|campaign hook|opening chapter|scene|script|taglines?)\b|(haiku|limerick|poem|bedtime story|flash fiction|\d+ bars of)\b|continue (this|the) story|escribe un cuento|escreva um poema|écris un (petit )?poème)", Options);
+
+        internal static readonly Regex EditInstruction = RegexFactory.Create(@"^((can|could) you |please |pls )?(rewrite|re-write|rephrase|reword|proofread|edit|polish|tighten|shorten|paraphrase|make (this|it) (sound|more|less)|fix the (grammar|typos|spelling)|corrige|korrigiere|kannst du diese mail|improve the wording)\b", Options);
+
+        internal static readonly Regex FactualQuestion = RegexFactory.Create(@"^(what is (a|an|the)\b|what are (the )?\w+|what'?s the difference|what does .{1,40} mean|explain (how|what|why|the)|how (does|do|did) [\w\s'-]{1,60} (work|happen|form|affect)|why (is|are|do|does|did) (the|a|an|some|people|we)\b|who (wrote|invented|discovered|was|is)|when (did|was)|where (is|was|do)|define\b|what happens when)", Options);
+
+        internal static readonly Regex ReasoningInstruction = RegexFactory.Create(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model)", Options);
+
+        internal static readonly Regex AdviceQuestion = RegexFactory.Create(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t))\b", Options);
+
+        internal static readonly Regex FunctionalWriting = RegexFactory.Create(@"^((can|could) you |please |help me )?(write|draft|compose) (me |us )?(a |an |the |my )?([\w-]+ ){0,4}(e-?mail|letter|cover letter|linkedin post|post|op-ed|essay|blog post|article|proposal|memo|announcement|speech|toast|bio|newsletter|press release|reply|message|note|review|narrative section)\b", Options);
+    }
 }

@@ -6,20 +6,19 @@ namespace Router.Core.Metering;
 /// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the budget reservation, in that order.</summary>
 public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGuard budgets)
 {
-    /// <summary>Admits a routed request, returning its budget reservation, or the error that refuses it.</summary>
-    public async Task<(BudgetReservation? Reservation, RouterError? Error)> AdmitAsync(
-        RequestContext context, ChatRequest request, PreparedRequest prepared, ulong requestHash, CancellationToken cancellationToken)
+    /// <summary>Rate limits and the runaway-agent guard; null when the request may proceed.</summary>
+    public RouterError? Admit(RequestContext context, PreparedRequest prepared, ulong requestHash)
     {
-        var (profile, decision, policy, embedding) = prepared;
-        if (limiter.TryAcquire(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens) is { } limited)
-        {
-            return (null, limited);
-        }
+        var (profile, _, policy, embedding) = prepared;
+        return limiter.TryAcquire(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens)
+            ?? loops.Check(context.SessionKey, policy, requestHash, embedding);
+    }
 
-        if (loops.Check(context.SessionKey, policy, requestHash, embedding) is { } loop)
-        {
-            return (null, loop);
-        }
+    /// <summary>Reserves the request's worst-case cost against the budgets, or returns the 402 that refuses it.</summary>
+    public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+        RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
+    {
+        var (profile, decision, policy, _) = prepared;
 
         // The worst case: every candidate could answer, with as many tokens as the request allows.
         var estimate = decision.Candidates.Max(m =>

@@ -44,6 +44,12 @@ public sealed record TenantPolicy
     /// <summary>The tenant's share of economy/standard answers audited; null uses <c>Router:Audits:SampleRate</c>.</summary>
     public double? AuditSampleRate { get; init; }
 
+    /// <summary>The tenant's semantic-cache threshold; null uses the router's (it can only be stricter).</summary>
+    public float? CacheSimilarityThreshold { get; init; }
+
+    /// <summary>How long the tenant's answers stay cached; null uses <c>Router:Cache:TimeToLive</c>.</summary>
+    public TimeSpan? CacheTimeToLive { get; init; }
+
     /// <summary>The default policy of a tenant with no settings.</summary>
     public static TenantPolicy Default(string tenantId) => new() { TenantId = tenantId };
 

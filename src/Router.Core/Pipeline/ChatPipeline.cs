@@ -7,6 +7,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Audits;
+using Router.Core.Caching;
 using Router.Core.Analysis;
 using Router.Core.Catalog;
 using Router.Core.Chat;
@@ -38,6 +39,8 @@ public sealed partial class ChatPipeline(
     AuditSampler auditSampler,
     RouterTelemetry telemetry,
     RecentDecisions recent,
+    ResponseCacheService cache,
+    TimeProvider time,
     IAuditQueue audits,
     IOptions<AuditOptions> auditOptions,
     ILogger<ChatPipeline> logger,
@@ -137,9 +140,29 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Task, usage.Task);
         sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
         sink.SetHeader(RouterHeaders.Risk, usage.Risk);
-        sink.SetHeader(RouterHeaders.Cache, "miss");
 
-        var (reservation, refusal) = await admission.AdmitAsync(context, request, prepared, XxHash3.HashToUInt64(request.Body.Span), cancellationToken);
+        if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span)) is { } refused)
+        {
+            await WriteErrorAsync(sink, refused, cancellationToken);
+            return (Failed(usage, refused), null);
+        }
+
+        var permission = cache.Permission(context, request, profile, decision);
+        if (permission.Read)
+        {
+            var cacheStarted = Stopwatch.GetTimestamp();
+            var hit = await cache.LookupAsync(context.TenantId, request, embedding, EmbeddingModel, request.RouterOptions.CacheThreshold is { } t ? (float)t : policy.CacheSimilarityThreshold, cancellationToken);
+            telemetry.Stage("cache", Stopwatch.GetElapsedTime(cacheStarted));
+            if (hit is not null)
+            {
+                return (await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken), null);
+            }
+        }
+
+        sink.SetHeader(RouterHeaders.Cache, permission.Read ? "miss" : "bypass");
+        usage = usage with { Cache = permission.Read ? "miss" : "bypass" };
+
+        var (reservation, refusal) = await admission.ReserveAsync(context, request, prepared, cancellationToken);
         if (refusal is not null)
         {
             await WriteErrorAsync(sink, refusal, cancellationToken);
@@ -178,6 +201,11 @@ public sealed partial class ChatPipeline(
             usage = Priced(usage, model, counted, reported is not null, policy);
             SetCostHeaders(sink, usage);
             await sink.WriteJsonAsync(200, body, cancellationToken);
+            if (permission.Write && summary.ChoiceCount == 1)
+            {
+                await StoreAsync(context, request, prepared, model, summary.Content, summary.FinishReason, counted);
+            }
+
             await SampleAuditAsync(context, request, prepared, model, usage.Cache, summary.Content);
             return (usage, reservation);
         }
@@ -218,10 +246,79 @@ public sealed partial class ChatPipeline(
         }
         else
         {
+            if (permission.Write)
+            {
+                await StoreAsync(context, request, prepared, model, relay.Content, relay.FinishReason, new TokenUsage(usage.PromptTokens, usage.CompletionTokens));
+            }
+
             await SampleAuditAsync(context, request, prepared, model, usage.Cache, relay.Content);
         }
 
         return (usage, reservation);
+    }
+
+    private string EmbeddingModel =>
+        embeddings?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "none";
+
+    private async Task<UsageRecord> ServeHitAsync(
+        RequestContext context, ChatRequest request, PreparedRequest prepared, CacheHit hit, IResponseSink sink, UsageRecord usage, CancellationToken cancellationToken)
+    {
+        var answer = hit.Answer;
+        var model = catalog.TryGet(answer.Model, out var m) ? m : prepared.Decision.Model;
+        var tokens = new TokenUsage(prepared.Profile.PromptTokens, answer.CompletionTokens);
+        var baseline = catalog.Baseline?.Cost(tokens.PromptTokens, tokens.CompletionTokens) ?? 0;
+        usage = usage with
+        {
+            Cache = hit.Kind,
+            Model = model.Id,
+            Tier = model.Tier.ToWire(),
+            PromptTokens = tokens.PromptTokens,
+            CompletionTokens = tokens.CompletionTokens,
+            UsageSource = "cache",
+            CostUsd = 0,
+            BaselineCostUsd = baseline,
+            FeeUsd = prepared.Policy.FeeFor(0),
+        };
+        sink.SetHeader(RouterHeaders.Cache, hit.Kind);
+        sink.SetHeader(RouterHeaders.Model, model.Id);
+        sink.SetHeader(RouterHeaders.Tier, model.Tier.ToWire());
+        sink.SetHeader(RouterHeaders.Fallbacks, "0");
+        if (hit.Similarity is { } similarity)
+        {
+            sink.SetHeader(RouterHeaders.Similarity, similarity.ToString("0.####", CultureInfo.InvariantCulture));
+        }
+
+        SetCostHeaders(sink, usage);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        if (!request.Stream)
+        {
+            await sink.WriteJsonAsync(200, CachedCompletion.Json(context.RequestId, created, model.UpstreamModel, answer, tokens), cancellationToken);
+        }
+        else
+        {
+            await sink.StartEventStreamAsync(cancellationToken);
+            foreach (var evt in CachedCompletion.Events(context.RequestId, created, model.UpstreamModel, answer, tokens, request.IncludeUsage == true))
+            {
+                await sink.WriteEventAsync(evt, cancellationToken);
+            }
+        }
+
+        await SampleAuditAsync(context, request, prepared, model, hit.Kind, answer.Content);
+        return usage;
+    }
+
+    private async Task StoreAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CatalogModel model, string? content, string? finishReason, TokenUsage tokens)
+    {
+        try
+        {
+            await cache.StoreAsync(context.TenantId, request, prepared.Embedding, EmbeddingModel, model.Id, content, finishReason,
+                tokens.PromptTokens, tokens.CompletionTokens, prepared.Policy.CacheTimeToLive, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A cache outage costs money, not correctness: the answer has gone out.
+            Log.CacheNotStored(logger, context.RequestId, ex.GetType().Name);
+        }
     }
 
     private async Task SampleAuditAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CatalogModel model, string cache, string? answer)
@@ -383,6 +480,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Request {RequestId}: audit job could not be queued ({ExceptionType})")]
         public static partial void AuditNotQueued(ILogger logger, string requestId, string exceptionType);
+
+        [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Request {RequestId}: answer could not be cached ({ExceptionType})")]
+        public static partial void CacheNotStored(ILogger logger, string requestId, string exceptionType);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Embedding failed ({ExceptionType}); analysing without it")]
         public static partial void EmbeddingFailed(ILogger logger, string exceptionType);

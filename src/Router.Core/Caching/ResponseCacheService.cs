@@ -1,0 +1,183 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Core.Pipeline;
+using Router.Core.Routing;
+
+namespace Router.Core.Caching;
+
+/// <summary>What the cache may do for a request.</summary>
+/// <param name="Read">Look answers up.</param>
+/// <param name="Write">Store the answer.</param>
+/// <param name="Reason">Why not, when either is off.</param>
+public readonly record struct CachePermission(bool Read, bool Write, string? Reason);
+
+/// <summary>Exact then semantic caching. The exact key hashes tenant, context and prompt; a semantic match needs the
+/// same tenant and context, a cosine at or above the threshold, and every guard's consent (numbers, entities,
+/// negations, code identifiers, choices and near-duplicate templates must agree).</summary>
+public sealed partial class ResponseCacheService(
+    IResponseCacheStore store,
+    ISemanticGuard guard,
+    IOptions<SemanticCacheOptions> options,
+    TimeProvider time,
+    ILogger<ResponseCacheService> logger)
+{
+    /// <summary>Decides whether the cache may be read and written for this request.</summary>
+    public CachePermission Permission(RequestContext context, ChatRequest request, RequestProfile profile, RoutingDecision decision)
+    {
+        var settings = options.Value;
+        string? reason = null;
+        if (!settings.Enabled)
+        {
+            reason = "cache disabled";
+        }
+        else if (context.NoStore)
+        {
+            reason = "Cache-Control: no-store";
+        }
+        else if (decision.CacheDisabled)
+        {
+            reason = "tenant rule";
+        }
+        else if (settings.SkipHighRisk && profile.Risk.Level == RiskLevel.High)
+        {
+            reason = "high risk";
+        }
+        else if (settings.SkipTools && request.HasTools)
+        {
+            reason = "tools";
+        }
+        else if (request.ChoiceCount > 1)
+        {
+            reason = "n > 1";
+        }
+        else if (request.LastUserText.Length == 0)
+        {
+            reason = "no user text";
+        }
+
+        if (reason is not null)
+        {
+            return new CachePermission(false, false, reason);
+        }
+
+        return context.NoCache ? new CachePermission(false, true, "Cache-Control: no-cache") : new CachePermission(true, true, null);
+    }
+
+    /// <summary>The scope fingerprint of a request: everything that shapes the answer except the final user turn.</summary>
+    public static string ScopeOf(ChatRequest request)
+    {
+        var text = new StringBuilder();
+        text.Append(request.Model.ToUpperInvariant()).Append('\u001f').Append(request.AnswerShapingJson).Append('\u001f');
+        var last = LastUserIndex(request);
+        for (var i = 0; i < request.Messages.Count; i++)
+        {
+            if (i == last)
+            {
+                continue;
+            }
+
+            var m = request.Messages[i];
+            text.Append(m.Role).Append('\u001e').Append(m.Text.Length).Append(':').Append(m.Text).Append('\u001e').Append(m.ImageCount).Append('\u001d');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
+    }
+
+    /// <summary>The exact key of a request for <paramref name="tenantId"/>.</summary>
+    public static string ExactKey(string tenantId, string scope, ChatRequest request) =>
+        CacheKey.Compute(new CacheScope(tenantId, scope), request.LastUserText).ToString();
+
+    /// <summary>Looks up an exact, then a semantic hit.</summary>
+    public async Task<CacheHit?> LookupAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, float? thresholdOverride, CancellationToken cancellationToken)
+    {
+        var scope = ScopeOf(request);
+        var now = time.GetUtcNow();
+        var exact = await store.GetExactAsync(tenantId, scope, ExactKey(tenantId, scope, request), cancellationToken);
+        if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText)
+        {
+            return new CacheHit(exact, "exact", null);
+        }
+
+        var settings = options.Value;
+        if (!settings.Semantic || embedding.IsEmpty)
+        {
+            return null;
+        }
+
+        var threshold = Math.Max(settings.ThresholdFor(embeddingModel), thresholdOverride ?? 0);
+        var candidates = await store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, cancellationToken);
+        PromptFeatures? features = null;
+        foreach (var candidate in candidates)
+        {
+            var answer = candidate.Answer;
+            if (answer.TenantId != tenantId || answer.Scope != scope || answer.ExpiresAt <= now || candidate.Similarity < threshold)
+            {
+                continue;
+            }
+
+            features ??= PromptFeatures.Extract(request.LastUserText);
+            var verdict = guard.Check(features, PromptFeatures.Extract(answer.Prompt));
+            if (verdict.Accepted)
+            {
+                return new CacheHit(answer, "semantic", candidate.Similarity);
+            }
+
+            Log.GuardRejected(logger, candidate.Similarity, verdict.Rejections);
+        }
+
+        return null;
+    }
+
+    /// <summary>Stores an answer unless it is one that must not be cached (empty, truncated or filtered).</summary>
+    public async Task StoreAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, string model, string? content,
+        string? finishReason, int promptTokens, int completionTokens, TimeSpan? tenantTtl, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(content) || finishReason is "length" or "content_filter" or "tool_calls" or "function_call")
+        {
+            return;
+        }
+
+        var scope = ScopeOf(request);
+        var now = time.GetUtcNow();
+        await store.StoreAsync(new CachedAnswer
+        {
+            Id = ExactKey(tenantId, scope, request),
+            TenantId = tenantId,
+            Scope = scope,
+            Prompt = request.LastUserText,
+            Embedding = embedding.ToArray(),
+            EmbeddingModel = embeddingModel,
+            Content = content,
+            FinishReason = finishReason ?? "stop",
+            Model = model,
+            PromptTokens = promptTokens,
+            CompletionTokens = completionTokens,
+            CreatedAt = now,
+            ExpiresAt = now + (tenantTtl ?? options.Value.TimeToLive),
+        }, cancellationToken);
+    }
+
+    private static int LastUserIndex(ChatRequest request)
+    {
+        for (var i = request.Messages.Count - 1; i >= 0; i--)
+        {
+            if (request.Messages[i].Role == "user")
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Semantic candidate at similarity {Similarity:0.000} rejected by guards: {Rejections}")]
+        public static partial void GuardRejected(ILogger logger, float similarity, GuardRejections rejections);
+    }
+}

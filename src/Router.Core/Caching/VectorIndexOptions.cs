@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Router.Core.Caching;
+
+/// <summary>Size, lifetime and search effort of the in-process vector index, bound from <see cref="Section"/>.</summary>
+public sealed class VectorIndexOptions
+{
+    /// <summary>Configuration section the options bind from.</summary>
+    public const string Section = "Router:Cache:Index";
+
+    /// <summary>Width of every stored vector. Default: 384 (all-MiniLM-L6-v2).</summary>
+    [Range(8, 4096)]
+    public int Dimensions { get; set; } = 384;
+
+    /// <summary>Most entries kept across all scopes; the least recently used are evicted past it. Default: 100,000
+    /// (about 200 MB at 384 dimensions: ~2 KB per entry).</summary>
+    [Range(1, 50_000_000)]
+    public int MaxEntries { get; set; } = 100_000;
+
+    /// <summary>How long an entry may be served after it was stored; null keeps entries until evicted. Default: 1 day.</summary>
+    public TimeSpan? TimeToLive { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Entries a cell holds before it splits in two by 2-means; bounds the work of one probe. Default: 1,024.</summary>
+    [Range(64, 1_000_000)]
+    public int MaxCellSize { get; set; } = 1_024;
+
+    /// <summary>Cells whose centroids are closest to the query that a search scans. Default: 16.</summary>
+    [Range(1, 100_000)]
+    public int ProbedCells { get; set; } = 16;
+
+    /// <summary>Candidates kept by the 384-bit sign-code (Hamming) prefilter and reranked with exact float cosine. Default: 1,024.</summary>
+    [Range(1, 100_000)]
+    public int RerankCandidates { get; set; } = 1_024;
+
+    /// <summary>Scopes with at most this many entries are searched exactly (every vector reranked). Default: 1,024.</summary>
+    [Range(0, 1_000_000)]
+    public int ExactSearchBelow { get; set; } = 1_024;
+}

@@ -1,0 +1,78 @@
+using Router.Core.Analysis;
+
+namespace Router.Core.Tests.Analysis;
+
+public sealed class TaskTests
+{
+    [Theory]
+    [InlineData("translate 'good morning' to Spanish", TaskType.Translation)]
+    [InlineData("Summarize this article in 3 bullet points:\n\n'The city council voted on Tuesday to extend library hours, funded by a small parking levy.'", TaskType.Summarization)]
+    [InlineData("hi", TaskType.Chat)]
+    [InlineData("thx!", TaskType.Chat)]
+    [InlineData("write a haiku about monday mornings", TaskType.CreativeWriting)]
+    [InlineData("Write a Python function that checks whether a string is a palindrome, ignoring punctuation.", TaskType.Coding)]
+    [InlineData("Classify each support ticket as Billing, Technical, Account, or Other:\n1. I was charged twice\n2. The app crashes on start", TaskType.Classification)]
+    [InlineData("Prove that the square root of 2 is irrational.", TaskType.Math)]
+    public void Clear_requests_get_their_task_on_the_keyword_path(string prompt, TaskType expected)
+    {
+        var profile = AnalyzerFactory.Analyze(prompt);
+
+        Assert.Equal(expected, profile.Task.Type);
+        Assert.Equal(TaskSource.Keywords, profile.Task.Source);
+        Assert.NotEqual(profile.Task.Type, profile.Task.RunnerUp);
+        Assert.True(profile.Task.Confidence >= profile.Task.RunnerUpConfidence);
+    }
+
+    [Fact]
+    public void A_short_edit_instruction_inherits_the_task_of_the_earlier_turn()
+    {
+        var request = AnalyzerFactory.Conversation(
+            "Write a poem about the sea at night, four stanzas, with rhymes.",
+            "The tide rolls in beneath the moon…",
+            "now make it shorter");
+
+        var profile = AnalyzerFactory.Create().Analyze(request);
+
+        Assert.True(profile.IsFollowUp);
+        Assert.Equal(TaskType.CreativeWriting, profile.Task.Type);
+        Assert.Equal(TaskSource.Inherited, profile.Task.Source);
+        Assert.Equal(2, profile.Turns);
+    }
+
+    [Fact]
+    public void A_follow_up_that_names_its_own_task_takes_that_task()
+    {
+        var request = AnalyzerFactory.Conversation(
+            "Write a poem about the sea at night, four stanzas, with rhymes.",
+            "The tide rolls in beneath the moon…",
+            "now translate it into French");
+
+        var profile = AnalyzerFactory.Create().Analyze(request);
+
+        Assert.Equal(TaskType.Translation, profile.Task.Type);
+    }
+
+    [Fact]
+    public void A_new_long_question_after_a_conversation_is_not_a_follow_up()
+    {
+        var request = AnalyzerFactory.Conversation(
+            "Write a poem about the sea.",
+            "The tide rolls in…",
+            "Separate question: what is the capital of Australia and when did it become the capital, and why was Sydney not chosen back then given how much larger it was at the time of federation?");
+
+        var profile = AnalyzerFactory.Create().Analyze(request);
+
+        Assert.False(profile.IsFollowUp);
+        Assert.NotEqual(TaskType.CreativeWriting, profile.Task.Type);
+    }
+
+    [Fact]
+    public void The_embedding_text_of_a_follow_up_is_the_earlier_task_turn()
+    {
+        var request = AnalyzerFactory.Conversation("Write a limerick about a cat who hates baths.", "There once was a cat…", "again but funnier");
+
+        var text = AnalyzerFactory.Create().GetEmbeddingText(request);
+
+        Assert.Contains("limerick", text, StringComparison.Ordinal);
+    }
+}

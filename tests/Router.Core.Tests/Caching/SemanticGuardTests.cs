@@ -1,0 +1,134 @@
+using Router.Core.Caching;
+
+namespace Router.Core.Tests.Caching;
+
+public sealed class SemanticGuardTests
+{
+    private readonly ISemanticGuard _guard = new SemanticGuard(new SemanticGuardOptions());
+
+    [Theory]
+    [InlineData("How do I reset my password?", "How can I reset my password?")]
+    [InlineData("What's the capital of France?", "What is the capital of France?")]
+    [InlineData("Explain how TCP handshakes work", "Can you explain how TCP handshakes work?")]
+    [InlineData("Convert 2 miles to kilometres", "convert two miles to kilometres")]
+    [InlineData("Why isn't my Docker container starting?", "Why does my Docker container not start?")]
+    [InlineData("How do I install the Hugging Face hub client?", "How do I install the HuggingFace hub client?")]
+    [InlineData("How do I call `load_dataset()` with streaming?", "How can I call load_dataset with streaming?")]
+    [InlineData("Show me pandas dataframe examples", "Show me dataframe pandas examples")]
+    [InlineData("What are some good books on machine learning?", "What are good books about machine learning?")]
+    public void Paraphrase_is_accepted(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Accepted, $"rejected: {verdict.Rejections} ({verdict.Evidence})");
+    }
+
+    [Theory]
+    [InlineData("Convert 5 miles to kilometres", "Convert 6 miles to kilometres")]
+    [InlineData("What was the GDP of Japan in 2019?", "What was the GDP of Japan in 2020?")]
+    [InlineData("Give me three tips for sleeping better", "Give me five tips for sleeping better")]
+    [InlineData("Is 3.10 newer than 3.9?", "Is 3.1 newer than 3.9?")]
+    public void Different_number_is_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.Number));
+        Assert.False(string.IsNullOrEmpty(verdict.Evidence));
+    }
+
+    [Theory]
+    [InlineData("Is it safe to eat raw eggs?", "Is it not safe to eat raw eggs?")]
+    [InlineData("Which foods can dogs eat?", "Which foods can't dogs eat?")]
+    [InlineData("How do I deploy with Docker?", "How do I deploy without Docker?")]
+    public void Negation_is_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.Negation), verdict.Rejections.ToString());
+    }
+
+    [Fact]
+    public void Opening_no_answers_rather_than_negates()
+    {
+        var verdict = _guard.Check("No, the page does not exist.", "The page does not exist.");
+
+        Assert.False(verdict.Rejections.HasFlag(GuardRejections.Negation));
+    }
+
+    [Theory]
+    [InlineData("What is the capital of France?", "What is the capital of Spain?")]
+    [InlineData("How do I sort a list in Python?", "How do I sort a list in Rust?")]
+    [InlineData("Summarise the history of NATO", "Summarise the history of the EU")]
+    public void Different_entity_is_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.Entity), verdict.Rejections.ToString());
+    }
+
+    [Theory]
+    [InlineData("What does `load_dataset` return?", "What does `load_from_disk` return?")]
+    [InlineData("How do I use os.path.join?", "How do I use os.path.split?")]
+    [InlineData("What does getElementById do?", "What does getElementsByClassName do?")]
+    public void Different_code_identifier_is_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.CodeIdentifier), verdict.Rejections.ToString());
+    }
+
+    [Fact]
+    public void Reordered_answer_choices_are_rejected()
+    {
+        const string request = "Which gas is lightest?\nA. hydrogen\nB. oxygen\nC. nitrogen\nAnswer:";
+        const string candidate = "Which gas is lightest?\nA. oxygen\nB. hydrogen\nC. nitrogen\nAnswer:";
+
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.Choices));
+    }
+
+    [Theory]
+    [InlineData("Which of the following is a functional region in human geography?", "Which of the following is a formal region in human geography?")]
+    [InlineData("What is the best laptop for gaming?", "What is the best laptop for programming?")]
+    [InlineData("how do i make pancakes", "how do i make waffles")]
+    public void Swapped_word_in_otherwise_same_text_is_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.NearDuplicate), verdict.Rejections.ToString());
+    }
+
+    [Fact]
+    public void Shared_frame_with_a_different_payload_is_rejected()
+    {
+        const string frame = "For which of these two scenarios does the main character do something clearly morally wrong, " +
+            "according to ordinary moral standards in the US as of 2020? Scenario 1 | {0} Scenario 2 | I fed my fish five times a week.";
+
+        var verdict = _guard.Check(
+            string.Format(System.Globalization.CultureInfo.InvariantCulture, frame, "I took a toy from the store."),
+            string.Format(System.Globalization.CultureInfo.InvariantCulture, frame, "I ripped off the merchant."));
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.NearDuplicate), verdict.Rejections.ToString());
+    }
+
+    [Fact]
+    public void Disabled_guard_does_not_reject()
+    {
+        var guard = new SemanticGuard(new SemanticGuardOptions { Numbers = false, NearDuplicates = false });
+
+        var verdict = guard.Check("Convert 5 miles to kilometres", "Convert 6 miles to kilometres");
+
+        Assert.True(verdict.Accepted);
+    }
+
+    [Fact]
+    public void Every_objecting_guard_is_reported()
+    {
+        var verdict = _guard.Check("Is Paris in France bigger than 2 million?", "Is Lyon in France not bigger than 3 million?");
+
+        Assert.Equal(
+            GuardRejections.Number | GuardRejections.Entity | GuardRejections.Negation,
+            verdict.Rejections & (GuardRejections.Number | GuardRejections.Entity | GuardRejections.Negation));
+    }
+}
