@@ -1,0 +1,83 @@
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Caching;
+using Router.Infrastructure.Caching;
+
+namespace Router.Integration.Tests.Caching;
+
+/// <summary>The Cosmos DB cache: what can be checked offline, and a live run against the emulator or a real account
+/// when <c>ROUTER_TEST_COSMOS_ENDPOINT</c> (and, for the emulator, <c>ROUTER_TEST_COSMOS_KEY</c>) is set.</summary>
+public sealed class CosmosCacheTests
+{
+    [Fact]
+    public void The_semantic_query_is_a_parameterised_top_k_by_vector_distance_inside_one_tenant_and_scope()
+    {
+        var query = CosmosResponseCacheStore.SearchQuery("acme", "scope1", "all-MiniLM-L6-v2-int8", new float[] { 0.1f, 0.2f }, 4);
+
+        Assert.Equal(
+            "SELECT TOP @top c.id, c.tenantId, c.scope, c.prompt, c.embeddingModel, c.answer, c.finishReason, c.model, c.promptTokens, "
+            + "c.completionTokens, c.createdAt, c.expiresAt, VectorDistance(c.embedding, @embedding) AS similarity FROM c WHERE "
+            + "c.tenantId = @tenant AND c.scope = @scope AND c.embeddingModel = @model ORDER BY VectorDistance(c.embedding, @embedding)",
+            query.QueryText);
+        var parameters = query.GetQueryParameters().ToDictionary(p => p.Name, p => p.Value);
+        Assert.Equal(4, parameters["@top"]);
+        Assert.Equal("acme", parameters["@tenant"]);
+        Assert.Equal("scope1", parameters["@scope"]);
+        Assert.Equal("all-MiniLM-L6-v2-int8", parameters["@model"]);
+        Assert.Equal([0.1f, 0.2f], (float[])parameters["@embedding"]);
+        Assert.DoesNotContain("acme", query.QueryText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_container_definition_has_a_tenant_led_hierarchical_key_a_cosine_vector_index_and_a_default_ttl()
+    {
+        var local = CosmosCacheContainer.Definition("all-MiniLM-L6-v2-int8");
+        var azure = CosmosCacheContainer.Definition("text-embedding-3-small");
+
+        Assert.Equal("cache-all-minilm-l6-v2", local.Id);
+        Assert.Equal(["/tenantId", "/scope"], local.PartitionKeyPaths);
+        Assert.Equal(604_800, local.DefaultTimeToLive);
+        Assert.Equal(384, local.VectorEmbeddingPolicy.Embeddings.Single().Dimensions);
+        Assert.Equal(VectorIndexType.QuantizedFlat, local.IndexingPolicy.VectorIndexes.Single().Type);
+        Assert.Contains(local.IndexingPolicy.ExcludedPaths, p => p.Path == "/embedding/*");
+        Assert.Equal("cache-text-embedding-3-small", azure.Id);
+        Assert.Equal(1536, azure.VectorEmbeddingPolicy.Embeddings.Single().Dimensions);
+    }
+
+    [SkippableFact]
+    public async Task Live_cosmos_when_ROUTER_TEST_COSMOS_ENDPOINT_is_set_store_exact_semantic_isolation_and_ttl()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_ENDPOINT");
+        Skip.If(string.IsNullOrEmpty(endpoint), "Set ROUTER_TEST_COSMOS_ENDPOINT (and ROUTER_TEST_COSMOS_KEY for the emulator) to run against Cosmos DB.");
+        var key = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_KEY");
+        var options = Options.Create(new CosmosCacheOptions { Endpoint = new Uri(endpoint!), Key = key, Database = "router-tests", CreateIfMissing = true });
+        using var client = string.IsNullOrEmpty(key)
+            ? new CosmosClient(endpoint, new Azure.Identity.DefaultAzureCredential())
+            : new CosmosClient(endpoint, key, new CosmosClientOptions { ConnectionMode = ConnectionMode.Gateway });
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new CosmosResponseCacheStore(client, options, time, NullLogger<CosmosResponseCacheStore>.Instance);
+        var vector = Enumerable.Range(0, 384).Select(i => (float)Math.Sin(i)).ToArray();
+        var norm = MathF.Sqrt(vector.Sum(v => v * v));
+        vector = vector.Select(v => v / norm).ToArray();
+        var id = Guid.NewGuid().ToString("N");
+        var answer = new CachedAnswer
+        {
+            Id = id, TenantId = "tenant-a", Scope = "s1", Prompt = "what is cosmos", Embedding = vector, EmbeddingModel = "all-MiniLM-L6-v2-int8",
+            Content = "a database", Model = "m", CreatedAt = time.GetUtcNow(), ExpiresAt = time.GetUtcNow().AddSeconds(5),
+        };
+
+        await store.StoreAsync(answer, CancellationToken.None);
+
+        Assert.Equal("a database", (await store.GetExactAsync("tenant-a", "s1", id, CancellationToken.None))?.Content);
+        var semantic = await store.SearchAsync("tenant-a", "s1", "all-MiniLM-L6-v2-int8", vector, 0.9f, 3, CancellationToken.None);
+        Assert.Contains(semantic, c => c.Answer.Id == id && c.Similarity > 0.99f);
+        Assert.Null(await store.GetExactAsync("tenant-b", "s1", id, CancellationToken.None));
+        Assert.Empty(await store.SearchAsync("tenant-b", "s1", "all-MiniLM-L6-v2-int8", vector, 0.5f, 3, CancellationToken.None));
+
+        // The item's ttl (5 s) makes Cosmos DB delete it.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.Null(await store.GetExactAsync("tenant-a", "s1", id, CancellationToken.None));
+    }
+}
