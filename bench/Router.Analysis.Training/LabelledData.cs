@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Router.Core.Analysis;
+
+namespace Router.Analysis.Training;
+
+/// <summary>One labelled prompt from the development files.</summary>
+internal sealed record LabelledRow(
+    string Id,
+    string File,
+    string Source,
+    string Prompt,
+    TaskType? Task,
+    string? OriginalLabel,
+    RiskLevel? Risk,
+    IReadOnlyList<string> RiskCategories,
+    string? Language,
+    IReadOnlyList<string> FollowUps)
+{
+    /// <summary>Fold 0 or 1 from the FNV-1a hash of the id: stable across runs, machines and row order.</summary>
+    public int Fold => FoldOf(2);
+
+    /// <summary>Fold among <paramref name="folds"/> from the same hash (for 2 folds: its parity).</summary>
+    public int FoldOf(int folds) => (int)(Fnv1a(Id) % (uint)folds);
+
+    public static uint Fnv1a(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(text))
+        {
+            hash = unchecked((hash ^ b) * 16777619u);
+        }
+
+        return hash;
+    }
+}
+
+/// <summary>Reads the labelled JSON Lines files (prompts_labelled_dev and task_types_dev shapes).</summary>
+internal static partial class LabelledData
+{
+    public static readonly string[] DefaultFiles = ["prompts_labelled_dev.jsonl", "task_types_dev.jsonl"];
+
+    /// <summary>Loads files from a directory (the default pair) or a single file.</summary>
+    public static List<LabelledRow> Load(string path)
+    {
+        var files = Directory.Exists(path)
+            ? DefaultFiles.Select(f => Path.Combine(path, f)).Where(File.Exists).ToList()
+            : [path];
+        var rows = new List<LabelledRow>();
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            var lineNumber = 0;
+            foreach (var line in File.ReadLines(file))
+            {
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                var id = Str(root, "id") ?? $"{name}:{lineNumber}";
+                var prompt = Str(root, "prompt") ?? "";
+                var original = Str(root, "label_original");
+                var task = MapTask(Str(root, "task_type"), original, prompt);
+                RiskLevel? risk = Str(root, "risk_level") switch
+                {
+                    "none" => RiskLevel.None,
+                    "low" => RiskLevel.Low,
+                    "medium" => RiskLevel.Medium,
+                    "high" => RiskLevel.High,
+                    _ => null,
+                };
+                var categories = Strings(root, "risk_categories");
+                var followUps = Strings(root, "followup_turns");
+                if (followUps.Count == 0)
+                {
+                    followUps = Strings(root, "prior_user_turns");
+                }
+
+                rows.Add(new LabelledRow(id, name, Str(root, "source") ?? name, prompt, task, original, risk, categories, Str(root, "language"), followUps));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Maps a file label to a contract task type. <c>open_qa_advice</c> (Vicuna "generic" and "counterfactual") is split by
+    /// content: counterfactual "what if" questions are reasoning; generic ones asking how the user can act are advice;
+    /// the rest (factors, challenges) are knowledge_qa.
+    /// </summary>
+    public static TaskType? MapTask(string? label, string? original, string prompt)
+    {
+        if (label is null)
+        {
+            return null;
+        }
+
+        if (label == "open_qa_advice")
+        {
+            if (original == "counterfactual" || prompt.StartsWith("What if", StringComparison.OrdinalIgnoreCase))
+            {
+                return TaskType.Reasoning;
+            }
+
+            return AdviceLike().IsMatch(prompt) ? TaskType.Advice : TaskType.KnowledgeQa;
+        }
+
+        return TaskTypeNames.TryParse(label, out var type) ? type : null;
+    }
+
+    [GeneratedRegex(@"\b(how can i|how do i|how should i|ways to|strategies|tips|deal with|improve my)\b", RegexOptions.IgnoreCase)]
+    private static partial Regex AdviceLike();
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static List<string> Strings(JsonElement e, string name)
+    {
+        var list = new List<string>();
+        if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in v.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.String)
+                {
+                    list.Add(item.GetString()!);
+                }
+            }
+        }
+
+        return list;
+    }
+}
