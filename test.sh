@@ -10,6 +10,18 @@ if [ ! -x node_modules/.bin/azurite ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The dashboard test drives Debian's Chromium (never a downloaded browser); install it when it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  echo "Installing chromium from Debian packages for the dashboard test..."
+  { "${as_root[@]}" apt-get update -qq && "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
+    || echo "Could not install chromium; the dashboard test will fail until 'apt-get install -y chromium' is run."
+fi
+
+# The Bicep CLI (a NuGet package) for the contract tests between infra/ and the code.
+dotnet restore .ci/tools/tools.csproj --nologo -v quiet
+
 results=.artifacts/test-results
 rm -rf "$results"
 dotnet build Router.Functions.sln -c Release -warnaserror -warnnotaserror:NU1603 -nologo -v quiet

@@ -1,0 +1,64 @@
+// Measures one target: maximum throughput with autocannon, and added latency with one request in flight at
+// microsecond resolution (process.hrtime). Usage: node load.mjs '<json target>' → JSON result on stdout.
+import autocannon from 'autocannon';
+import http from 'node:http';
+
+const target = JSON.parse(process.argv[2]);
+const duration = Number(process.env.LOAD_DURATION ?? 10);
+const connections = Number(process.env.LOAD_CONNECTIONS ?? 32);
+const latencyRequests = Number(process.env.LOAD_LATENCY_REQUESTS ?? 2000);
+let counter = 0;
+const body = () => target.unique
+  ? target.body.replace('{n}', `${process.pid}-${counter++}`)
+  : target.body;
+
+async function throughput(seconds) {
+  const result = await autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }],
+  });
+  return { rps: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+function one(agent, url) {
+  return new Promise((resolve, reject) => {
+    const payload = body();
+    const started = process.hrtime.bigint();
+    const request = http.request(url, {
+      method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...target.headers },
+    }, (response) => {
+      response.on('data', () => {});
+      response.on('end', () => resolve({ micros: Number(process.hrtime.bigint() - started) / 1000, status: response.statusCode }));
+    });
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+async function latency(count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(target.url);
+  for (let i = 0; i < 200; i++) await one(agent, url);
+  const samples = [];
+  let failures = 0;
+  for (let i = 0; i < count; i++) {
+    const { micros, status } = await one(agent, url);
+    if (status !== 200) failures++;
+    samples.push(micros);
+  }
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), failures };
+}
+
+await throughput(Math.min(3, duration));   // warm-up: JIT, connection pools, caches
+const lat = await latency(latencyRequests);
+const max = await throughput(duration);
+process.stdout.write(JSON.stringify({ name: target.name, ...max, latency: lat }) + '\n');
