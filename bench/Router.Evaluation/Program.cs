@@ -29,6 +29,7 @@ var settings = new EvaluationSettings
     CrossFit = args.Contains("--crossfit"),
     OutputDirectory = Path.GetFullPath(Option("--out") ?? Path.Combine(repo, "docs", "evaluation")),
     LabelledFile = Path.Combine(dataDir, "prompts_labelled_dev.jsonl"),
+    Trainer = Trainer(),
 };
 var bench = new Workbench(cache, settings, Console.Out);
 var command = "dotnet run -c Release --project bench/Router.Evaluation -- " + string.Join(' ', args.Select(a => a.StartsWith('/') && a.StartsWith(dataDir, StringComparison.Ordinal) ? Path.GetFileName(a) : a));
@@ -72,6 +73,24 @@ switch (verb)
         return 2;
 }
 
+// Experiments: which structural features the heads learn (comma-separated names of StructuralFeatures, or "all").
+Router.Evaluation.Training.TrainerOptions Trainer()
+{
+    var options = new Router.Evaluation.Training.TrainerOptions();
+    HashSet<string> Names(string list) => list == "all" ? [.. Router.Core.Analysis.StructuralFeatures.Names] : [.. list.Split(',')];
+    if (Option("--learn-choice") is { } choice)
+    {
+        options = options with { ChoiceLearned = Names(choice) };
+    }
+
+    if (Option("--learn-free") is { } free)
+    {
+        options = options with { FreeFormLearned = Names(free) };
+    }
+
+    return options;
+}
+
 string? Option(string name)
 {
     var i = Array.IndexOf(args, name);
@@ -80,7 +99,7 @@ string? Option(string name)
 
 List<string> Positional()
 {
-    var valued = new HashSet<string> { "--data", "--fold", "--out", "--cache" };
+    var valued = new HashSet<string> { "--data", "--fold", "--out", "--cache", "--learn-choice", "--learn-free" };
     var list = new List<string>();
     for (var i = 1; i < args.Length; i++)
     {

@@ -3,7 +3,7 @@ using Router.Evaluation.Metrics;
 
 namespace Router.Evaluation.Routing;
 
-/// <summary>Quality against strong-call share and against cost for one file, every fold's report half, with the
+/// <summary>Quality (as a share of the strong model's on the same rows) against strong-call share and against cost for one file, every fold's report half, with the
 /// all-strong, all-weak and random baselines and the knob sweep's points.</summary>
 internal static class RoutingChart
 {
@@ -21,29 +21,30 @@ internal static class RoutingChart
             {
                 var c = palette.GetColor(colour++);
                 var points = Thin(curve.Points);
-                var share = byShare.Add.ScatterLine(points.Select(p => p.StrongShare * 100).ToArray(), points.Select(p => p.Quality * 100).ToArray());
+                var relative = points.Select(p => p.Quality / curve.StrongQuality * 100).ToArray();
+                var share = byShare.Add.ScatterLine(points.Select(p => p.StrongShare * 100).ToArray(), relative);
                 share.LegendText = $"{name}, fold {fold.Fold}";
                 share.Color = c;
                 share.LineWidth = 2;
-                var cost = byCost.Add.ScatterLine(points.Select(p => p.CostUsd / curve.StrongCost * 100).ToArray(), points.Select(p => p.Quality * 100).ToArray());
+                var cost = byCost.Add.ScatterLine(points.Select(p => p.CostUsd / curve.StrongCost * 100).ToArray(), relative);
                 cost.LegendText = share.LegendText;
                 cost.Color = c;
                 cost.LineWidth = 2;
             }
 
-            var knobs = byShare.Add.ScatterPoints(fold.Sweep.Select(k => k.StrongShare * 100).ToArray(), fold.Sweep.Select(k => k.Quality * 100).ToArray());
+            var knobs = byShare.Add.ScatterPoints(fold.Sweep.Select(k => k.StrongShare * 100).ToArray(), fold.Sweep.Select(k => k.QualityOfStrong * 100).ToArray());
             knobs.LegendText = $"knob 0, 0.05, …, 1 (fold {fold.Fold})";
             knobs.MarkerSize = 6;
             knobs.Color = Colors.Black;
-            var knobCost = byCost.Add.ScatterPoints(fold.Sweep.Select(k => (1 - k.Saving) * 100).ToArray(), fold.Sweep.Select(k => k.Quality * 100).ToArray());
+            var knobCost = byCost.Add.ScatterPoints(fold.Sweep.Select(k => (1 - k.Saving) * 100).ToArray(), fold.Sweep.Select(k => k.QualityOfStrong * 100).ToArray());
             knobCost.LegendText = knobs.LegendText;
             knobCost.MarkerSize = 6;
             knobCost.Color = Colors.Black;
         }
 
         var first = folds[0];
-        var strongQ = folds.Average(f => f.StrongQuality) * 100;
-        var weakQ = folds.Average(f => f.WeakQuality) * 100;
+        const double strongQ = 100;
+        var weakQ = folds.Average(f => f.WeakQuality / f.StrongQuality) * 100;
         var weakCost = folds.Average(f => f.WeakCostUsd / f.StrongCostUsd) * 100;
         foreach (var (plot, weakX) in new[] { (byShare, 0.0), (byCost, weakCost) })
         {
@@ -59,7 +60,7 @@ internal static class RoutingChart
             target.LegendText = "95% of strong quality";
             target.LinePattern = LinePattern.Dotted;
             target.Color = Colors.Orange;
-            plot.YLabel("quality (%)");
+            plot.YLabel("quality (% of all-strong)");
             plot.ShowLegend(Alignment.LowerRight);
             plot.Title($"{first.File}: held-out halves");
         }

@@ -27,6 +27,8 @@ internal sealed record FoldReport(
     double FastComplexityAuc,
     double WeakOnlyFailureAuc,
     int AlwaysPremium,
+    int RiskFloored,
+    IReadOnlyDictionary<string, int> RiskCategories,
     IReadOnlyDictionary<string, int> Tasks,
     IReadOnlyList<PolicyResult> Policies,
     IReadOnlyList<OperatingPoint> Sweep,
@@ -105,7 +107,14 @@ internal sealed class RoutingEvaluator(Workbench bench)
         };
         var policies = curves.Select(c => Policy(c.Item1, c.Item2)).ToList();
 
-        // Diagnostic: the estimator's score alone, ranking across tasks without the table's per-task bands.
+        // Diagnostics: the same router with the risk floors off, and the estimator's score alone (no table, no floors).
+        using (var noFloors = new RouterHarness(new ComplexityEstimator(model), bench.Settings.Pair, [
+            new("Router:Routing:MediumRiskMinimumTier", "Economy"), new("Router:Routing:HighRiskMinimumTier", "Economy")]))
+        {
+            var knobNoFloors = rows.Select(r => noFloors.PremiumFromKnob(r)).ToArray();
+            policies.Add(Policy("router, risk floors off (diagnostic)", RoutingCurve.Compute([.. knobNoFloors.Select(v => -v)], sq, wq, sc, wc)));
+        }
+
         policies.Add(Policy("complexity score alone (no table)", RoutingCurve.Compute([.. rows.Select(r => r.Profile.ComplexityScore ?? 0)], sq, wq, sc, wc)));
         policies.Add(RandomPolicy(sq, wq, sc, wc));
 
@@ -125,6 +134,9 @@ internal sealed class RoutingEvaluator(Workbench bench)
             Auc.Compute([.. fast.Select(r => r.Profile.ComplexityScore ?? double.NaN)], labels),
             Auc.Compute([.. rows.Select(r => WeakOnlyFailure(r.Profile))], labels),
             knobFull.Count(v => v == 0),
+            rows.Count(r => r.Profile.Risk.Level >= RiskLevel.Medium),
+            rows.Where(r => r.Profile.Risk.Level >= RiskLevel.Medium).SelectMany(r => r.Profile.Risk.Categories.Select(c => c.ToWireName()))
+                .GroupBy(c => c).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count()),
             rows.GroupBy(r => r.Profile.Task.Type.ToWireName()).OrderByDescending(g => g.Count()).ToDictionary(g => g.Key, g => g.Count()),
             policies,
             sweep,
@@ -228,7 +240,7 @@ internal sealed class RoutingEvaluator(Workbench bench)
     private void Print(FoldReport r)
     {
         var log = bench.Log;
-        log.WriteLine(Format.Invariant($"== {r.File} fold {r.Fold}: fit {r.FitRows}, report {r.ReportRows}; strong {r.StrongQuality:P1} (${r.StrongCostUsd:F4}), weak {r.WeakQuality:P1} (${r.WeakCostUsd:F4}); always premium {r.AlwaysPremium}"));
+        log.WriteLine(Format.Invariant($"== {r.File} fold {r.Fold}: fit {r.FitRows}, report {r.ReportRows}; strong {r.StrongQuality:P1} (${r.StrongCostUsd:F4}), weak {r.WeakQuality:P1} (${r.WeakCostUsd:F4}); premium even at knob 0: {r.AlwaysPremium} (medium/high risk: {r.RiskFloored})"));
         log.WriteLine(Format.Invariant($"complexity AUC (weak wrong, strong right): score {r.ComplexityAuc:F3}, level {r.ComplexityLevelAuc:F3}, fast path {r.FastComplexityAuc:F3}, P(weak fails)·P(strong succeeds) {r.WeakOnlyFailureAuc:F3}"));
         log.WriteLine("tasks: " + string.Join(", ", r.Tasks.Select(t => $"{t.Key} {t.Value}")));
         foreach (var p in r.Policies)

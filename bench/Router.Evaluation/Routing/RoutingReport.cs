@@ -20,11 +20,11 @@ internal static class RoutingReport
         {
             var stem = Path.GetFileNameWithoutExtension(file.Key);
             md.AppendLine($"## {file.Key}").AppendLine();
-            md.AppendLine("| fold | fit / report rows | strong quality | weak quality | all-strong cost | all-weak cost | premium at knob 0 | complexity AUC | AUC fast path |");
-            md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            md.AppendLine("| fold | fit / report rows | strong quality | weak quality | all-strong cost | all-weak cost | premium at knob 0 | complexity AUC | AUC fast path | AUC P(weak fails)·P(strong succeeds) |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var r in file)
             {
-                md.AppendLine(Format.Invariant($"| {r.Fold} | {r.FitRows} / {r.ReportRows} | {r.StrongQuality:P1} | {r.WeakQuality:P1} | ${r.StrongCostUsd:F4} | ${r.WeakCostUsd:F4} | {r.AlwaysPremium} | {r.ComplexityAuc:F3} | {r.FastComplexityAuc:F3} |"));
+                md.AppendLine(Format.Invariant($"| {r.Fold} | {r.FitRows} / {r.ReportRows} | {r.StrongQuality:P1} | {r.WeakQuality:P1} | ${r.StrongCostUsd:F4} | ${r.WeakCostUsd:F4} | {r.AlwaysPremium} | {r.ComplexityAuc:F3} | {r.FastComplexityAuc:F3} | {r.WeakOnlyFailureAuc:F3} |"));
             }
 
             md.AppendLine().AppendLine("Strong-call share and cost saving (against all-strong) to reach a share of the strong model's quality:").AppendLine();
@@ -67,6 +67,8 @@ internal static class RoutingReport
             }
 
             md.AppendLine().AppendLine("Tasks the router assigned (report half, fold 0): " + string.Join(", ", file.First().Tasks.Select(t => $"{t.Key} {t.Value}")) + ".").AppendLine();
+            md.AppendLine(Format.Invariant($"Premium even at knob 0 (fold 0): {file.First().AlwaysPremium} rows; medium/high risk (the routing options' risk floors, Standard and Premium, and with no standard tier both mean premium): {file.First().RiskFloored} rows")
+                + (file.First().RiskCategories.Count > 0 ? " (" + string.Join(", ", file.First().RiskCategories.Select(c => $"{c.Key} {c.Value}")) + ")" : "") + ".").AppendLine();
             RoutingChart.Write(directory, stem, [.. file]);
             md.AppendLine($"![{file.Key}: quality against strong calls]({stem}-quality.png)").AppendLine();
             md.AppendLine($"![{file.Key}: quality against cost]({stem}-cost.png)").AppendLine();
