@@ -9,12 +9,12 @@ public sealed class SemanticCacheOptions
     public const string Section = "Router:Cache";
 
     /// <summary>Default cosine threshold for all-MiniLM-L6-v2 embeddings, calibrated on the cache pairs (README, "Cache").</summary>
-    public const float DefaultSimilarityThreshold = 0.87f;
+    public const float DefaultSimilarityThreshold = 0.86f;
 
     /// <summary>Whether the cache is used at all (default true).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Minimum cosine for a semantic hit with the local model (default 0.87); tenants and requests may only raise it.</summary>
+    /// <summary>Minimum cosine for a semantic hit with the local model (default 0.86); tenants and requests may only raise it.</summary>
     [Range(0.5, 1.0)]
     public float SimilarityThreshold { get; set; } = DefaultSimilarityThreshold;
 

@@ -47,6 +47,9 @@ public sealed record TenantPolicy
     /// <summary>The tenant's semantic-cache threshold; null uses the router's (it can only be stricter).</summary>
     public float? CacheSimilarityThreshold { get; init; }
 
+    /// <summary>When audits of semantic hits last raised <see cref="CacheSimilarityThreshold"/>; only newer audits count towards the next raise.</summary>
+    public DateTimeOffset? CacheThresholdRaisedAt { get; init; }
+
     /// <summary>How long the tenant's answers stay cached; null uses <c>Router:Cache:TimeToLive</c>.</summary>
     public TimeSpan? CacheTimeToLive { get; init; }
 

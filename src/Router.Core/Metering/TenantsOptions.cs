@@ -48,6 +48,12 @@ public sealed class TenantOptions
     /// <summary>Share of economy/standard answers audited (default: the router's).</summary>
     public double? AuditSampleRate { get; set; }
 
+    /// <summary>Semantic-cache threshold for this tenant (default: the router's; it can only be stricter).</summary>
+    public float? CacheSimilarityThreshold { get; set; }
+
+    /// <summary>How long this tenant's answers stay cached (default: <c>Router:Cache:TimeToLive</c>).</summary>
+    public TimeSpan? CacheTimeToLive { get; set; }
+
     /// <summary>The policy these settings describe, with rules compiled against <paramref name="catalog"/>.</summary>
     public TenantPolicy ToPolicy(string tenantId, ModelCatalog catalog)
     {
@@ -67,6 +73,8 @@ public sealed class TenantOptions
             SessionSpendCapUsd = SessionSpendCapUsd,
             AuditOptOut = AuditOptOut,
             AuditSampleRate = AuditSampleRate,
+            CacheSimilarityThreshold = CacheSimilarityThreshold,
+            CacheTimeToLive = CacheTimeToLive,
         };
     }
 }

@@ -151,7 +151,7 @@ public sealed partial class ChatPipeline(
         if (permission.Read)
         {
             var cacheStarted = Stopwatch.GetTimestamp();
-            var hit = await cache.LookupAsync(context.TenantId, request, embedding, EmbeddingModel, request.RouterOptions.CacheThreshold is { } t ? (float)t : policy.CacheSimilarityThreshold, cancellationToken);
+            var hit = await cache.LookupAsync(context.TenantId, request, embedding, EmbeddingModel, StricterOf(policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold), cancellationToken);
             telemetry.Stage("cache", Stopwatch.GetElapsedTime(cacheStarted));
             if (hit is not null)
             {
@@ -256,6 +256,10 @@ public sealed partial class ChatPipeline(
 
         return (usage, reservation);
     }
+
+    // A request may ask for a stricter semantic threshold than its tenant's, never a looser one.
+    private static float? StricterOf(float? tenant, double? request) =>
+        request is { } r ? Math.Max(tenant ?? 0, (float)r) : tenant;
 
     private string EmbeddingModel =>
         embeddings?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "none";

@@ -39,4 +39,16 @@ public sealed class WeightsOptions
     /// <summary>z of the credible bounds (default 1.645: one-sided 95%).</summary>
     [Range(0.0, 5.0)]
     public double Confidence { get; set; } = 1.645;
+
+    /// <summary>Share of audited semantic hits judged worse than a fresh answer above which a tenant's threshold rises (default 0.05).</summary>
+    [Range(0.0, 1.0)]
+    public double CacheFalseHitBound { get; set; } = 0.05;
+
+    /// <summary>Audited semantic hits needed before a tenant's threshold may rise (default 10).</summary>
+    [Range(1, 100_000)]
+    public int CacheMinAudits { get; set; } = 10;
+
+    /// <summary>How much a tenant's semantic threshold rises at a time (default 0.02, up to 0.99).</summary>
+    [Range(0.001, 0.2)]
+    public float CacheThresholdStep { get; set; } = 0.02f;
 }

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Audits;
+using Router.Core.Caching;
+using Router.Core.Metering;
 
 namespace Router.Core.Weights;
 
@@ -22,6 +24,8 @@ public sealed partial class WeightsRecomputer(
     IAuditStore audits,
     WeightsCalculator calculator,
     RoutingWeightsHolder holder,
+    ITenantPolicyStore tenants,
+    IOptions<SemanticCacheOptions> cacheOptions,
     IOptions<WeightsOptions> options,
     TimeProvider time,
     ILogger<WeightsRecomputer> logger)
@@ -48,7 +52,30 @@ public sealed partial class WeightsRecomputer(
 
         holder.TryUpdate(next);
         Log.Written(logger, next.Version, recent.Count, next.Adjustments.Count, next.DemotedModels.Count);
+        await TightenCachesAsync(recent, now, cancellationToken);
         return (true, next);
+    }
+
+    // Audited semantic hits judged worse than a fresh premium answer are false hits: a tenant with too many gets a
+    // stricter threshold. Only audits after the last raise count, so one bad batch raises it once.
+    private async Task TightenCachesAsync(List<AuditResult> recent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        foreach (var tenant in recent.Where(a => a.Reason == AuditReasons.SemanticHit).GroupBy(a => a.TenantId))
+        {
+            var policy = await tenants.GetAsync(tenant.Key, cancellationToken);
+            var counted = tenant.Where(a => policy.CacheThresholdRaisedAt is not { } raised || a.AuditedAt > raised).ToArray();
+            var falseHits = counted.Count(a => a.Verdict == AuditVerdict.Worse);
+            if (counted.Length < settings.CacheMinAudits || falseHits <= settings.CacheFalseHitBound * counted.Length)
+            {
+                continue;
+            }
+
+            var current = policy.CacheSimilarityThreshold ?? cacheOptions.Value.SimilarityThreshold;
+            var raised = Math.Min(0.99f, current + settings.CacheThresholdStep);
+            await tenants.UpsertAsync(policy with { Registered = true, CacheSimilarityThreshold = raised, CacheThresholdRaisedAt = now }, cancellationToken);
+            Log.CacheTightened(logger, tenant.Key, falseHits, counted.Length, raised);
+        }
     }
 
     /// <summary>Loads the stored snapshot into this router if it is newer.</summary>
@@ -68,6 +95,9 @@ public sealed partial class WeightsRecomputer(
 
         [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Weights version {Version} was written by another run first; keeping it")]
         public static partial void Lost(ILogger logger, long version);
+
+        [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Tenant {TenantId}: {FalseHits} of {Audits} audited semantic hits were false; semantic threshold raised to {Threshold:0.00}")]
+        public static partial void CacheTightened(ILogger logger, string tenantId, int falseHits, int audits, float threshold);
 
         [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "Loaded weights version {Version}")]
         public static partial void Loaded(ILogger logger, long version);

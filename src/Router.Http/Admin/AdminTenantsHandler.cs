@@ -198,7 +198,27 @@ public sealed class AdminTenantsHandler(
             RequestsPerMinute = Pick("requests_per_minute", fields.Int, current.RequestsPerMinute),
             TokensPerMinute = Pick("tokens_per_minute", fields.Int, current.TokensPerMinute),
             SessionSpendCapUsd = Pick("session_spend_cap_usd", fields.Decimal, current.SessionSpendCapUsd),
+            AuditOptOut = root.TryGetProperty("audit_opt_out", out var optOut) ? optOut.ValueKind == JsonValueKind.True : current.AuditOptOut,
+            AuditSampleRate = Pick("audit_sample_rate", fields.Double, current.AuditSampleRate),
+            CacheSimilarityThreshold = Pick("cache_similarity_threshold", fields.Double, (double?)current.CacheSimilarityThreshold) is { } c ? (float)c : null,
+            CacheTimeToLive = Pick("cache_ttl_seconds", fields.Int, (int?)current.CacheTimeToLive?.TotalSeconds) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
         };
+        fields.Known.Add("audit_opt_out");
+        if (policy.AuditSampleRate is < 0 or > 1)
+        {
+            errors.Add("'audit_sample_rate' must be between 0 and 1.");
+        }
+
+        if (policy.CacheSimilarityThreshold is < 0.5f or > 1f)
+        {
+            errors.Add("'cache_similarity_threshold' must be between 0.5 and 1.");
+        }
+
+        if (policy.CacheTimeToLive is { } life && life <= TimeSpan.Zero)
+        {
+            errors.Add("'cache_ttl_seconds' must be positive.");
+        }
+
         fields.RejectUnknown();
         errors.AddRange(TenantSettingsRules.Check(policy.Quality, policy.PerCallFeeUsd, policy.MarkupPercent, policy.DailyBudgetUsd,
             policy.MonthlyBudgetUsd, policy.RequestsPerMinute, policy.TokensPerMinute, policy.SessionSpendCapUsd).Select(SnakeCase));
@@ -229,6 +249,10 @@ public sealed record TenantDocument
     [JsonPropertyName("requests_per_minute")] public int? RequestsPerMinute { get; init; }
     [JsonPropertyName("tokens_per_minute")] public int? TokensPerMinute { get; init; }
     [JsonPropertyName("session_spend_cap_usd")] public decimal? SessionSpendCapUsd { get; init; }
+    [JsonPropertyName("audit_opt_out")] public bool AuditOptOut { get; init; }
+    [JsonPropertyName("audit_sample_rate")] public double? AuditSampleRate { get; init; }
+    [JsonPropertyName("cache_similarity_threshold")] public float? CacheSimilarityThreshold { get; init; }
+    [JsonPropertyName("cache_ttl_seconds")] public int? CacheTimeToLiveSeconds { get; init; }
     [JsonPropertyName("rules")] public IReadOnlyList<RuleDefinition> Rules { get; init; } = [];
 
     internal static TenantDocument From(TenantPolicy p) => new()
@@ -242,6 +266,10 @@ public sealed record TenantDocument
         RequestsPerMinute = p.RequestsPerMinute,
         TokensPerMinute = p.TokensPerMinute,
         SessionSpendCapUsd = p.SessionSpendCapUsd,
+        AuditOptOut = p.AuditOptOut,
+        AuditSampleRate = p.AuditSampleRate,
+        CacheSimilarityThreshold = p.CacheSimilarityThreshold,
+        CacheTimeToLiveSeconds = p.CacheTimeToLive is { } t ? (int)t.TotalSeconds : null,
         Rules = p.Rules.Select(r => r.Definition).ToArray(),
     };
 }

@@ -69,6 +69,11 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         ["RequestsPerMinute"] = p.RequestsPerMinute,
         ["TokensPerMinute"] = p.TokensPerMinute,
         ["SessionSpendCapUsd"] = p.SessionSpendCapUsd is { } s ? TableValues.Text(s) : null,
+        ["AuditOptOut"] = p.AuditOptOut,
+        ["AuditSampleRate"] = p.AuditSampleRate,
+        ["CacheSimilarityThreshold"] = p.CacheSimilarityThreshold is { } c ? (double)c : null,
+        ["CacheThresholdRaisedAt"] = p.CacheThresholdRaisedAt,
+        ["CacheTimeToLiveSeconds"] = p.CacheTimeToLive is { } t ? (long)t.TotalSeconds : null,
     };
 
     private TenantPolicy ToPolicy(TableEntity row)
@@ -100,6 +105,11 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             RequestsPerMinute = row.GetInt32("RequestsPerMinute"),
             TokensPerMinute = row.GetInt32("TokensPerMinute"),
             SessionSpendCapUsd = TableValues.Decimal(row, "SessionSpendCapUsd"),
+            AuditOptOut = row.GetBoolean("AuditOptOut") ?? false,
+            AuditSampleRate = row.GetDouble("AuditSampleRate"),
+            CacheSimilarityThreshold = row.GetDouble("CacheSimilarityThreshold") is { } c ? (float)c : null,
+            CacheThresholdRaisedAt = row.GetDateTimeOffset("CacheThresholdRaisedAt"),
+            CacheTimeToLive = row.GetInt64("CacheTimeToLiveSeconds") is { } t ? TimeSpan.FromSeconds(t) : null,
         };
     }
 }

@@ -1,0 +1,108 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Audits;
+using Router.Core.Caching;
+using Router.Core.Catalog;
+using Router.Core.Metering;
+using Router.Core.Weights;
+using Router.Infrastructure.Audits;
+using Router.Infrastructure.Weights;
+
+namespace Router.Core.Tests.Weights;
+
+public sealed class WeightsTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly WeightsOptions _options = new() { MinAudits = 10 };
+
+    private AuditResult Audit(string task, string band, string tier, AuditVerdict verdict, string reason = AuditReasons.Sampled, string tenant = "t", TimeSpan? age = null) => new()
+    {
+        RequestId = Guid.NewGuid().ToString("N"),
+        TenantId = tenant,
+        RequestTime = _time.GetUtcNow() - (age ?? TimeSpan.Zero),
+        AuditedAt = _time.GetUtcNow() - (age ?? TimeSpan.Zero),
+        Task = task,
+        Band = band,
+        Model = tier + "-model",
+        Tier = tier,
+        Reason = reason,
+        Verdict = verdict,
+        Score = verdict == AuditVerdict.Worse ? 0.2 : 0.8,
+    };
+
+    private RoutingWeights Compute(RoutingWeights previous, IEnumerable<AuditResult> audits) =>
+        new WeightsCalculator(Options.Create(_options)).Compute(previous, audits, _time.GetUtcNow());
+
+    [Fact]
+    public void A_band_is_raised_only_when_the_economy_tier_is_confidently_below_target_on_enough_audits()
+    {
+        var few = Enumerable.Range(0, 5).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse));
+        var many = Enumerable.Range(0, 20).Select(i => Audit("coding", "low", "economy", i < 3 ? AuditVerdict.Equivalent : AuditVerdict.Worse));
+        var good = Enumerable.Range(0, 30).Select(i => Audit("chat", "low", "economy", i < 28 ? AuditVerdict.Equivalent : AuditVerdict.Worse));
+
+        Assert.Empty(Compute(RoutingWeights.Empty, few).Adjustments);
+        var raised = Compute(RoutingWeights.Empty, many.Concat(good));
+        Assert.Equal(ModelTier.Standard, raised.Adjustments["coding/low"].Floor);
+        Assert.False(raised.Adjustments.ContainsKey("chat/low"));
+        Assert.Equal(1, raised.Version);
+    }
+
+    [Fact]
+    public void A_raised_band_stays_raised_until_enough_recent_audits_are_at_target_and_old_ones_decay()
+    {
+        var bad = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse)).ToList();
+        var raised = Compute(RoutingWeights.Empty, bad);
+
+        var fewGood = Enumerable.Range(0, 5).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Equivalent, AuditReasons.Probe));
+        Assert.Equal(ModelTier.Standard, Compute(raised, bad.Concat(fewGood)).Adjustments["coding/low"].Floor);
+
+        _time.Advance(TimeSpan.FromDays(28));
+        var fresh = Enumerable.Range(0, 15).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Equivalent, AuditReasons.Probe));
+        Assert.False(Compute(raised, bad.Concat(fresh)).Adjustments.ContainsKey("coding/low"));
+    }
+
+    [Fact]
+    public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
+    {
+        var audits = new InMemoryAuditStore();
+        var tenants = new TenantStore();
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), new RoutingWeightsHolder(),
+            tenants, Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
+        for (var i = 0; i < 12; i++)
+        {
+            await audits.TryAddAsync(Audit("chat", "low", "economy", i < 3 ? AuditVerdict.Worse : AuditVerdict.Equivalent, AuditReasons.SemanticHit, "acme"), CancellationToken.None);
+            await audits.TryAddAsync(Audit("chat", "low", "economy", AuditVerdict.Equivalent, AuditReasons.SemanticHit, "calm"), CancellationToken.None);
+        }
+
+        await recomputer.RecomputeAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await recomputer.RecomputeAsync(CancellationToken.None);
+
+        Assert.Equal(0.88f, (await tenants.GetAsync("acme", CancellationToken.None)).CacheSimilarityThreshold!.Value, 3);
+        Assert.Null((await tenants.GetAsync("calm", CancellationToken.None)).CacheSimilarityThreshold);
+    }
+
+    private sealed class TenantStore : ITenantPolicyStore
+    {
+        private readonly Dictionary<string, TenantPolicy> _policies = [];
+
+        public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(_policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId));
+
+        public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
+        {
+            _policies[policy.TenantId] = policy;
+            return ValueTask.CompletedTask;
+        }
+
+        public async IAsyncEnumerable<TenantPolicy> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.CompletedTask;
+            foreach (var policy in _policies.Values)
+            {
+                yield return policy;
+            }
+        }
+    }
+}
