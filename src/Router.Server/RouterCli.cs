@@ -64,7 +64,7 @@ public static class RouterCli
                 case ["keys", "list", ..]:
                     await foreach (var key in services.GetRequiredService<IApiKeyStore>().ListAsync(options.GetValueOrDefault("tenant"), CancellationToken.None))
                     {
-                        var state = key.RevokedAt is not null ? "revoked" : key.ExpiresAt <= DateTimeOffset.UtcNow ? "expired" : "active";
+                        var state = key.RevokedAt is not null ? "revoked" : key.ExpiresAt <= TimeProvider.System.GetUtcNow() ? "expired" : "active";
                         await output.WriteLineAsync($"{key.Id}\t{key.TenantId}\t{key.Prefix}…\t{key.Name}\t{state}");
                     }
 

@@ -149,13 +149,30 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
     }
 }
 
-/// <summary>The usage ledger in memory: one row per request id, the first write wins.</summary>
+/// <summary>The usage ledger in memory: one row per request id, the first write wins; the oldest rows are dropped past
+/// <see cref="MaxRows"/> so a long-running embedded server stays bounded (configure storage to keep everything).</summary>
 internal sealed class InMemoryUsageLedger : IUsageLedger
 {
+    public const int MaxRows = 500_000;
     private readonly ConcurrentDictionary<(string Tenant, string RequestId), UsageRecord> _rows = new();
+    private readonly ConcurrentQueue<(string Tenant, string RequestId)> _order = new();
 
-    public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_rows.TryAdd((record.TenantId, record.RequestId), record));
+    public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken)
+    {
+        var key = (record.TenantId, record.RequestId);
+        if (!_rows.TryAdd(key, record))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        _order.Enqueue(key);
+        while (_rows.Count > MaxRows && _order.TryDequeue(out var oldest))
+        {
+            _rows.TryRemove(oldest, out _);
+        }
+
+        return ValueTask.FromResult(true);
+    }
 
     public async IAsyncEnumerable<UsageRecord> QueryAsync(string tenantId, DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -13,7 +13,8 @@ namespace Router.Infrastructure.Providers;
 internal sealed class OpenAICompatibleModelClient(
     IHttpClientFactory httpClientFactory,
     IOptions<ExecutionOptions> options,
-    IProviderCredentials credentials) : IModelClient
+    IProviderCredentials credentials,
+    TimeProvider time) : IModelClient
 {
     /// <summary>Name of the <see cref="HttpClient"/> used for provider calls.</summary>
     public const string HttpClientName = "router-upstream";
@@ -69,7 +70,7 @@ internal sealed class OpenAICompatibleModelClient(
             (int)response.StatusCode,
             content,
             response.Content.Headers.ContentType?.MediaType,
-            RetryAfter(response),
+            RetryAfter(response, time.GetUtcNow()),
             response);
     }
 
@@ -82,7 +83,7 @@ internal sealed class OpenAICompatibleModelClient(
     }
 
     /// <summary>Reads <c>retry-after-ms</c>, <c>x-ms-retry-after-ms</c> and <c>Retry-After</c> (seconds or a date), in that order.</summary>
-    internal static TimeSpan? RetryAfter(HttpResponseMessage response)
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
     {
         foreach (var name in (ReadOnlySpan<string>)["retry-after-ms", "x-ms-retry-after-ms"])
         {
@@ -101,7 +102,7 @@ internal sealed class OpenAICompatibleModelClient(
 
         if (retryAfter?.Date is { } date)
         {
-            var wait = date - DateTimeOffset.UtcNow;
+            var wait = date - now;
             return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
         }
 
