@@ -17,6 +17,19 @@ for (const r of rows) {
 }
 const table = lines.join('\n');
 console.log(table);
+const miss = by['router-miss'], semantic = by['router-semantic'], hit = by['router-exact-hit'];
+const check = (ok) => (ok ? 'met' : '**not met**');
+const targets = [
+  '| target (issue 11) | measured | |',
+  '|---|---:|---|',
+  `| router-miss throughput ≥ 15× Portkey | ${f(miss.rps / by.portkey.rps, 1)}× | ${check(miss.rps / by.portkey.rps >= 15)} |`,
+  `| router-miss throughput ≥ 40% of direct | ${f(100 * miss.rps / direct.rps)}% | ${check(miss.rps / direct.rps >= 0.4)} |`,
+  `| router-miss added p50 ≤ 200 µs | ${f(miss.latency.p50 - direct.latency.p50)} µs | ${check(miss.latency.p50 - direct.latency.p50 <= 200)} |`,
+  `| router-miss added p90 ≤ 500 µs | ${f(miss.latency.p90 - direct.latency.p90)} µs | ${check(miss.latency.p90 - direct.latency.p90 <= 500)} |`,
+  `| router-semantic added p50 ≤ 5 ms | ${f((semantic.latency.p50 - direct.latency.p50) / 1000, 2)} ms | ${check(semantic.latency.p50 - direct.latency.p50 <= 5000)} |`,
+  `| exact hits ≥ 1.0× direct throughput | ${f(hit.rps / direct.rps, 2)}× | ${check(hit.rps >= direct.rps)} |`,
+].join('\n');
+console.log('\n' + targets);
 const cpu = os.cpus()[0]?.model ?? 'unknown';
 const doc = `# Load benchmarks
 
@@ -28,16 +41,25 @@ Latency: one request in flight over a keep-alive connection, ${process.env.LOAD_
 
 ${table}
 
+${targets}
+
+Allocations per routed request are measured apart, by BenchmarkDotNet with the provider replaced by a canned answer:
+\`dotnet run -c Release --project bench/Router.Benchmarks -- --filter '*RoutedRequest*'\` (the router's own share;
+Kestrel's and HttpClient's come on top).
+
 Targets: **direct** is the simulated provider (no think time); **router-miss** is \`Router.Server\` routing \`model: auto\`
 with a unique prompt per request (analysis without the embedding, cache lookup, routing decision, usage recorded in
 memory, audits off); **router-semantic** is the same with the local embedding model and the semantic cache on;
 **router-exact-hit** sends the same request every time, so every one is an exact cache hit; **portkey** is the Portkey
-gateway (\`@portkey-ai/gateway\`) forwarding to the same simulator with \`x-portkey-custom-host\`.
+gateway (\`@portkey-ai/gateway\`) forwarding to the same simulator with \`x-portkey-custom-host\`. Each target is warmed
+up at full load for \`LOAD_WARMUP\` seconds (default 10) first. The runaway-agent guard stays on, with its repeat limit
+raised (\`Router:LoopGuard:MaxRepeats\` 10000 per 10 s) and the exact-hit requests spread over 256 \`x-session-id\`
+sessions, since sending one prompt thousands of times a second is exactly what it exists to refuse.
 
 Versions: .NET ${version('dotnet --version')}, Node.js ${process.version}, autocannon ${JSON.parse(fs.readFileSync(new URL('./node_modules/autocannon/package.json', import.meta.url))).version},
 @portkey-ai/gateway ${JSON.parse(fs.readFileSync(new URL('./node_modules/@portkey-ai/gateway/package.json', import.meta.url))).version}.
 
-Reproduce: \`bench/load/run.sh\` (environment: \`LOAD_DURATION\`, \`LOAD_CONNECTIONS\`, \`LOAD_LATENCY_REQUESTS\`).
+Reproduce: \`bench/load/run.sh\` (environment: \`LOAD_DURATION\`, \`LOAD_WARMUP\`, \`LOAD_CONNECTIONS\`, \`LOAD_LATENCY_REQUESTS\`).
 `;
 fs.writeFileSync(outPath, doc);
 console.log(`\nwritten ${outPath}`);

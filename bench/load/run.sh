@@ -2,7 +2,7 @@
 # Side-by-side load harness: the simulated provider directly, Router.Server on the cache-miss path, with the semantic
 # cache on, on exact-cache hits, and the Portkey gateway, all forwarding to the same simulator on this machine.
 # Prints added latency and throughput as ratios, and writes docs/benchmarks.md.
-# Usage: bench/load/run.sh   (env: LOAD_DURATION=10 LOAD_CONNECTIONS=32 LOAD_LATENCY_REQUESTS=2000)
+# Usage: bench/load/run.sh   (env: LOAD_DURATION=10 LOAD_WARMUP=10 LOAD_CONNECTIONS=32 LOAD_LATENCY_REQUESTS=2000)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
@@ -20,15 +20,16 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 dotnet "$root/tests/Router.Testing/bin/Release/net10.0/Router.Testing.dll" --port "$sim" >/dev/null & pids+=($!)
 
 router() { # port embeddings
-  Router__UseDefaultCatalog=false \
-  Router__Providers__sim__Endpoint="http://127.0.0.1:$sim/v1" \
-  Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy \
-  Router__Models__sim-small__InputCostPerMillion=0.15 Router__Models__sim-small__OutputCostPerMillion=0.6 \
-  Router__Models__sim-large__Provider=sim Router__Models__sim-large__Tier=Premium \
-  Router__Models__sim-large__InputCostPerMillion=2.5 Router__Models__sim-large__OutputCostPerMillion=10 \
-  Router__Embeddings__Provider="$2" Router__Audits__Enabled=false Router__LoopGuard__MaxRepeats=1000000 \
-  Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
-  dotnet "$root/src/Router.Server/bin/Release/net10.0/Router.Server.dll" --urls "http://127.0.0.1:$1" >/dev/null &
+  # env: the model ids contain '-', which a shell assignment cannot.
+  env Router__UseDefaultCatalog=false \
+    Router__Providers__sim__Endpoint="http://127.0.0.1:$sim/v1" \
+    Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy \
+    Router__Models__sim-small__InputCostPerMillion=0.15 Router__Models__sim-small__OutputCostPerMillion=0.6 \
+    Router__Models__sim-large__Provider=sim Router__Models__sim-large__Tier=Premium \
+    Router__Models__sim-large__InputCostPerMillion=2.5 Router__Models__sim-large__OutputCostPerMillion=10 \
+    Router__Embeddings__Provider="$2" Router__Audits__Enabled=false Router__LoopGuard__MaxRepeats=10000 Router__LoopGuard__Window=00:00:10 \
+    Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
+    dotnet "$root/src/Router.Server/bin/Release/net10.0/Router.Server.dll" --urls "http://127.0.0.1:$1" >/dev/null &
   pids+=($!)
 }
 router "$miss" None
@@ -42,12 +43,12 @@ done
 unique='{"model":"auto","messages":[{"role":"user","content":"Summarise request {n} of the load test in one short sentence."}]}'
 fixed='{"model":"auto","messages":[{"role":"user","content":"Summarise the load test in one short sentence."}]}'
 direct='{"model":"sim-small","messages":[{"role":"user","content":"Summarise request {n} of the load test in one short sentence."}]}'
-target() { printf '{"name":"%s","url":"%s","unique":%s,"body":%s,"headers":%s}' "$1" "$2" "$3" "$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$4")" "$5"; }
+target() { printf '{"name":"%s","url":"%s","unique":%s,"body":%s,"headers":%s,"sessions":%s}' "$1" "$2" "$3" "$(node -e 'console.log(JSON.stringify(process.argv[1]))' "$4")" "$5" "${6:-0}"; }
 results=$(mktemp)
 node load.mjs "$(target direct "http://127.0.0.1:$sim/v1/chat/completions" true "$direct" '{}')" >>"$results"
 node load.mjs "$(target router-miss "http://127.0.0.1:$miss/v1/chat/completions" true "$unique" '{}')" >>"$results"
 node load.mjs "$(target router-semantic "http://127.0.0.1:$semantic/v1/chat/completions" true "$unique" '{}')" >>"$results"
-node load.mjs "$(target router-exact-hit "http://127.0.0.1:$miss/v1/chat/completions" false "$fixed" '{}')" >>"$results"
+node load.mjs "$(target router-exact-hit "http://127.0.0.1:$miss/v1/chat/completions" false "$fixed" '{}' 256)" >>"$results"
 node load.mjs "$(target portkey "http://127.0.0.1:$portkey/v1/chat/completions" true "$direct" "{\"x-portkey-provider\":\"openai\",\"x-portkey-custom-host\":\"http://127.0.0.1:$sim/v1\",\"authorization\":\"Bearer sim\"}")" >>"$results"
 
 node report.mjs "$results" "$root/docs/benchmarks.md"

@@ -51,7 +51,10 @@ public static class RouterInfrastructureServiceCollectionExtensions
                 UseCookies = false,
                 MaxConnectionsPerServer = int.MaxValue,
             })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // Every call is already timed, traced and metered by the router; the factory's per-request log scopes are
+            // pure overhead on the hot path.
+            .RemoveAllLoggers();
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
         services.TryAddSingleton<IProviderCredentials, ProviderCredentials>();
         services.TryAddSingleton<IModelClient, OpenAICompatibleModelClient>();

@@ -53,11 +53,16 @@ public static partial class RouterServer
     }
 
     // Metrics and traces of the Router meter and source; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set,
-    // to the console when Router:Telemetry:Console is true.
+    // to the console when Router:Telemetry:Console is true. With neither, nothing listens, so spans are not even created.
     private static void AddTelemetry(WebApplicationBuilder builder)
     {
         var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var console = builder.Configuration.GetValue<bool>("Router:Telemetry:Console");
+        if (!otlp && !console)
+        {
+            return;
+        }
+
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("router-server"))
             .WithMetrics(metrics =>

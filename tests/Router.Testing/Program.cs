@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Router.Testing.Simulator;
 
 // Runs the simulated provider from the command line:
@@ -24,6 +25,7 @@ simulator.DefaultBehavior.ChunkDelay = TimeSpan.FromMilliseconds(chunkDelayMs);
 simulator.DefaultBehavior.FailureRate = failureRate;
 Console.WriteLine($"Simulated OpenAI-compatible provider on {simulator.BaseUrl} (any model name works). Ctrl+C stops it.");
 var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+// SIGINT (Ctrl+C) and SIGTERM (kill, a harness tearing down) both stop the server cleanly.
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.TrySetResult(); });
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.TrySetResult(); });
 await stop.Task;

@@ -39,7 +39,7 @@ public sealed partial class AuditProcessor(
         if (job.Reason == AuditReasons.Probe)
         {
             // The premium answer was served; test what the lower tier would have said.
-            var challenger = ModelTierNames.TryParse(job.ChallengerTier, out var tier) ? catalog.InTier(tier).FirstOrDefault() : null;
+            var challenger = ModelTierNames.TryParse(job.ChallengerTier, out var tier) ? catalog.InTier(tier) is [var first, ..] ? first : null : null;
             if (challenger is null)
             {
                 Log.NoChallenger(logger, job.RequestId, job.ChallengerTier ?? "none");

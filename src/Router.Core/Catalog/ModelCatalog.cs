@@ -12,6 +12,7 @@ public sealed class ModelCatalog
     public const string TierAliasPrefix = "router/";
 
     private readonly Dictionary<string, CatalogModel> _byId;
+    private readonly Dictionary<ModelTier, IReadOnlyList<CatalogModel>> _byTier;
 
     /// <summary>Builds the catalog from validated options.</summary>
     public ModelCatalog(IOptions<RouterOptions> options)
@@ -72,6 +73,7 @@ public sealed class ModelCatalog
             .ThenBy(m => m.BlendedCostPerMillion)
             .ThenBy(m => m.Id, StringComparer.Ordinal)
             .ToArray();
+        _byTier = Models.GroupBy(m => m.Tier).ToDictionary(g => g.Key, g => (IReadOnlyList<CatalogModel>)g.ToArray());
         Baseline = options.BaselineModel is { } baseline && _byId.TryGetValue(baseline, out var configured)
             ? configured
             : Models.Where(m => m.Tier == Models.Max(x => x.Tier)).MaxBy(m => m.BlendedCostPerMillion);
@@ -93,7 +95,7 @@ public sealed class ModelCatalog
     public bool TryGet(string id, out CatalogModel model) => _byId.TryGetValue(id, out model!);
 
     /// <summary>Models of one tier, cheapest first.</summary>
-    public IEnumerable<CatalogModel> InTier(ModelTier tier) => Models.Where(m => m.Tier == tier);
+    public IReadOnlyList<CatalogModel> InTier(ModelTier tier) => _byTier.GetValueOrDefault(tier) ?? [];
 
     /// <summary>The aliases clients may send instead of a model id.</summary>
     public static IReadOnlyList<string> Aliases { get; } =

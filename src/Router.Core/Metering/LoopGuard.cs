@@ -33,8 +33,18 @@ public sealed class LoopGuardOptions
 /// <summary>Stops an agent that repeats itself: more than <see cref="LoopGuardOptions.MaxRepeats"/> near-identical
 /// requests (same body hash, or prompt embeddings at or above the similarity threshold) in a session within the window
 /// answer <c>429 loop_detected</c>; a session's spend can be capped too. Sessions are <c>x-session-id</c>, else the key.</summary>
+/// <remarks>The work per request is constant, whatever the session's traffic: exact repeats are counted from a table of
+/// body hashes seen within the window (at most <see cref="MaxTrackedPerSession"/> requests per session are remembered,
+/// oldest first out), and near-identical ones are compared with the session's last <see cref="SimilarityDepth"/>
+/// embeddings, which is where an agent loop shows.</remarks>
 public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider time)
 {
+    /// <summary>Requests remembered per session for exact-repeat counting.</summary>
+    public const int MaxTrackedPerSession = 16_384;
+
+    /// <summary>Most recent requests of a session whose embeddings a new request is compared with.</summary>
+    public const int SimilarityDepth = 32;
+
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _checks;
 
@@ -43,8 +53,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var session = _sessions.GetOrAdd(sessionKey, _ => new Session());
-        if (Interlocked.Increment(ref _checks) % 1024 == 0)
+        var session = _sessions.GetOrAdd(sessionKey, static _ => new Session());
+        if (Interlocked.Increment(ref _checks) % 4096 == 0)
         {
             Sweep(now - settings.SessionIdleExpiry);
         }
@@ -58,18 +68,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                     $"This session has spent ${session.Spent.ToString("0.####", CultureInfo.InvariantCulture)}, its cap of ${cap.ToString("0.##", CultureInfo.InvariantCulture)}.");
             }
 
-            session.Recent.RemoveAll(r => now - r.At > settings.Window);
-            var repeats = 0;
-            var oldestRepeat = now;
-            foreach (var previous in session.Recent)
-            {
-                if (previous.Hash == requestHash || Similar(previous.Embedding, embedding, settings.SimilarityThreshold))
-                {
-                    repeats++;
-                    oldestRepeat = previous.At < oldestRepeat ? previous.At : oldestRepeat;
-                }
-            }
-
+            session.Expire(now - settings.Window);
+            var (repeats, oldestRepeat) = session.Repeats(requestHash, embedding, settings.SimilarityThreshold, now);
             if (repeats >= settings.MaxRepeats)
             {
                 var retryAfter = oldestRepeat + settings.Window - now;
@@ -78,7 +78,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                     RetryAfter: retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1));
             }
 
-            session.Recent.Add(new Seen(now, requestHash, embedding));
+            session.Add(now, requestHash, embedding);
             return null;
         }
     }
@@ -95,9 +95,6 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         }
     }
 
-    private static bool Similar(ReadOnlyMemory<float> a, ReadOnlyMemory<float> b, double threshold) =>
-        a.Length > 0 && a.Length == b.Length && TensorPrimitives.CosineSimilarity(a.Span, b.Span) >= threshold;
-
     private void Sweep(DateTimeOffset idleBefore)
     {
         foreach (var (key, session) in _sessions)
@@ -109,14 +106,77 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         }
     }
 
-    private sealed record Seen(DateTimeOffset At, ulong Hash, ReadOnlyMemory<float> Embedding);
+    private readonly record struct Seen(DateTimeOffset At, ulong Hash, ReadOnlyMemory<float> Embedding);
 
+    /// <summary>One session's recent requests; every member is called under the session's lock.</summary>
     private sealed class Session
     {
-        public List<Seen> Recent { get; } = [];
+        private readonly Queue<Seen> _order = new();
+        private readonly Dictionary<ulong, Queue<DateTimeOffset>> _byHash = [];
+        private readonly Seen[] _recent = new Seen[SimilarityDepth];
+        private int _recentNext;
 
         public DateTimeOffset LastSeen { get; set; }
 
         public decimal Spent { get; set; }
+
+        public void Expire(DateTimeOffset before)
+        {
+            while (_order.TryPeek(out var oldest) && (oldest.At < before || _order.Count >= MaxTrackedPerSession))
+            {
+                _order.Dequeue();
+                var times = _byHash[oldest.Hash];
+                times.Dequeue();
+                if (times.Count == 0)
+                {
+                    _byHash.Remove(oldest.Hash);
+                }
+            }
+        }
+
+        /// <summary>Exact repeats within the window, plus near-identical requests among the most recent ones whose hash
+        /// differs (so nothing is counted twice), and the time of the oldest of them.</summary>
+        public (int Count, DateTimeOffset Oldest) Repeats(ulong hash, ReadOnlyMemory<float> embedding, double threshold, DateTimeOffset now)
+        {
+            var count = 0;
+            var oldest = now;
+            if (_byHash.TryGetValue(hash, out var times))
+            {
+                count = times.Count;
+                oldest = times.Peek();
+            }
+
+            if (embedding.Length == 0)
+            {
+                return (count, oldest);
+            }
+
+            var windowStart = _order.TryPeek(out var first) ? first.At : now;
+            foreach (var previous in _recent)
+            {
+                if (previous.Hash != hash && previous.At >= windowStart && previous.Embedding.Length == embedding.Length
+                    && TensorPrimitives.CosineSimilarity(previous.Embedding.Span, embedding.Span) >= threshold)
+                {
+                    count++;
+                    oldest = previous.At < oldest ? previous.At : oldest;
+                }
+            }
+
+            return (count, oldest);
+        }
+
+        public void Add(DateTimeOffset at, ulong hash, ReadOnlyMemory<float> embedding)
+        {
+            var seen = new Seen(at, hash, embedding);
+            _order.Enqueue(seen);
+            if (!_byHash.TryGetValue(hash, out var times))
+            {
+                _byHash[hash] = times = new Queue<DateTimeOffset>(1);
+            }
+
+            times.Enqueue(at);
+            _recent[_recentNext] = seen;
+            _recentNext = (_recentNext + 1) % SimilarityDepth;
+        }
     }
 }

@@ -448,19 +448,36 @@ public sealed partial class ChatPipeline(
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>
     public static string FormatUsd(decimal value) => value.ToString("0.########", CultureInfo.InvariantCulture);
 
+    // Reads a whole provider answer into one array of exactly its size (it may be cached): a pooled buffer grows as
+    // needed, so the only allocation per answer is the answer itself.
     private static async Task<ReadOnlyMemory<byte>> ReadAllAsync(Stream stream, CancellationToken cancellationToken)
     {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        while (true)
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var length = 0;
+        try
         {
-            var memory = buffer.GetMemory(4096);
-            var read = await stream.ReadAsync(memory, cancellationToken);
-            if (read == 0)
+            while (true)
             {
-                return buffer.WrittenMemory;
-            }
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
 
-            buffer.Advance(read);
+                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    return buffer.AsSpan(0, length).ToArray();
+                }
+
+                length += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

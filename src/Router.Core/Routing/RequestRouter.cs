@@ -196,10 +196,41 @@ public sealed class RequestRouter(
             && (input.Request.ResponseFormatType != "json_schema" || m.SupportsJsonSchema)
             && (!input.Request.Stream || m.SupportsStreaming);
 
-        List<CatalogModel> InTier(ModelTier t) => catalog.InTier(t)
-            .Where(Capable)
-            .OrderBy(m => demoted.ContainsKey(m.Id) ? 1 : 0)
-            .ToList();
+        // Capable models of a tier in catalog order, demoted ones last (a loop: this runs on every request).
+        List<CatalogModel> InTier(ModelTier t)
+        {
+            var models = catalog.InTier(t);
+            var found = new List<CatalogModel>(models.Count);
+            var demotedCount = 0;
+            foreach (var model in models)
+            {
+                if (!Capable(model))
+                {
+                    continue;
+                }
+
+                if (demoted.Count > 0 && demoted.ContainsKey(model.Id))
+                {
+                    demotedCount++;
+                    continue;
+                }
+
+                found.Add(model);
+            }
+
+            if (demotedCount > 0)
+            {
+                foreach (var model in models)
+                {
+                    if (Capable(model) && demoted.ContainsKey(model.Id))
+                    {
+                        found.Add(model);
+                    }
+                }
+            }
+
+            return found;
+        }
 
         if (pinned is not null)
         {

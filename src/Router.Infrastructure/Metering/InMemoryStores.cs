@@ -156,6 +156,7 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     public const int MaxRows = 500_000;
     private readonly ConcurrentDictionary<(string Tenant, string RequestId), UsageRecord> _rows = new();
     private readonly ConcurrentQueue<(string Tenant, string RequestId)> _order = new();
+    private int _count;   // ConcurrentDictionary.Count takes every lock; the ledger keeps its own
 
     public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken)
     {
@@ -166,9 +167,9 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
         }
 
         _order.Enqueue(key);
-        while (_rows.Count > MaxRows && _order.TryDequeue(out var oldest))
+        if (Interlocked.Increment(ref _count) > MaxRows && _order.TryDequeue(out var oldest) && _rows.TryRemove(oldest, out _))
         {
-            _rows.TryRemove(oldest, out _);
+            Interlocked.Decrement(ref _count);
         }
 
         return ValueTask.FromResult(true);

@@ -1,0 +1,92 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Metering;
+
+namespace Router.Core.Tests.Metering;
+
+public sealed class LoopGuardTests
+{
+    private static readonly TenantPolicy Policy = new() { TenantId = "t" };
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly LoopGuard _guard;
+
+    public LoopGuardTests() =>
+        _guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1) }), _time);
+
+    private static float[] Direction(int axis, float wobble = 0)
+    {
+        var vector = new float[8];
+        vector[axis] = 1;
+        vector[(axis + 1) % 8] = wobble;
+        return vector;
+    }
+
+    [Fact]
+    public void The_request_after_the_allowed_exact_repeats_is_refused_with_a_retry_hint()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Null(_guard.Check("s", Policy, 42, default));
+            _time.Advance(TimeSpan.FromSeconds(10));
+        }
+
+        var refused = _guard.Check("s", Policy, 42, default);
+        Assert.NotNull(refused);
+        Assert.Equal(429, refused.Status);
+        Assert.Equal("loop_detected", refused.Code);
+        Assert.Equal(TimeSpan.FromSeconds(30), refused.RetryAfter);   // the first repeat leaves the window 60 s after it was seen
+        Assert.Null(_guard.Check("other-session", Policy, 42, default));
+    }
+
+    [Fact]
+    public void Repeats_leave_the_window_and_the_session_may_go_on()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Null(_guard.Check("s", Policy, 7, default));
+        }
+
+        Assert.NotNull(_guard.Check("s", Policy, 7, default));
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Null(_guard.Check("s", Policy, 7, default));
+    }
+
+    [Fact]
+    public void Near_identical_prompts_count_as_repeats_and_different_ones_do_not()
+    {
+        Assert.Null(_guard.Check("s", Policy, 1, Direction(0)));
+        Assert.Null(_guard.Check("s", Policy, 2, Direction(0, 0.05f)));
+        Assert.Null(_guard.Check("s", Policy, 3, Direction(4)));
+        Assert.Null(_guard.Check("s", Policy, 4, Direction(0, 0.1f)));
+        Assert.NotNull(_guard.Check("s", Policy, 5, Direction(0, 0.02f)));
+        Assert.Null(_guard.Check("s", Policy, 6, Direction(5)));
+    }
+
+    [Fact]
+    public void A_loop_inside_a_busy_session_is_still_caught()
+    {
+        // A shared key carries thousands of distinct requests; the loop among them is found all the same.
+        for (var i = 0; i < 50_000; i++)
+        {
+            Assert.Null(_guard.Check("key", Policy, (ulong)(1_000 + i), default));
+            if (i >= 45_000 && i % 2_000 == 1_000)
+            {
+                Assert.Null(_guard.Check("key", Policy, 9, default));
+            }
+        }
+
+        Assert.NotNull(_guard.Check("key", Policy, 9, default));
+    }
+
+    [Fact]
+    public void A_session_spend_cap_refuses_once_reached()
+    {
+        var capped = Policy with { SessionSpendCapUsd = 0.5m };
+        Assert.Null(_guard.Check("s", capped, 1, default));
+        _guard.AddSpend("s", 0.6m);
+        var refused = _guard.Check("s", capped, 2, default);
+        Assert.NotNull(refused);
+        Assert.Equal(402, refused.Status);
+    }
+}
