@@ -32,7 +32,7 @@ public sealed class TelemetryTests
         };
         await using var router = await RouterServerHost.StartAsync(settings, builder => builder.Services.AddOpenTelemetry()
             .WithMetrics(m => m.AddMeter(RouterTelemetry.Name).AddInMemoryExporter(metrics))
-            .WithTracing(t => t.AddSource(RouterTelemetry.Name).AddInMemoryExporter(spans)));
+            .WithTracing(t => t.AddSource(RouterTelemetry.Name).AddAspNetCoreInstrumentation().AddInMemoryExporter(spans)));
 
         for (var i = 0; i < 3; i++)
         {
