@@ -68,6 +68,9 @@ async function latency(count) {
 }
 
 await throughput(warmup);   // warm-up: JIT, connection pools, caches
-const lat = await latency(latencyRequests);
 const max = await throughput(duration);
+// A pause before the one-in-flight phase, so background work that load leaves behind (tier-1 recompilation, GC
+// rebalancing) does not land in the latency samples.
+await new Promise((resolve) => setTimeout(resolve, 3000));
+const lat = await latency(latencyRequests);
 process.stdout.write(JSON.stringify({ name: target.name, ...max, latency: lat }) + '\n');

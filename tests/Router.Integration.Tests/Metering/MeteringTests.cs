@@ -83,7 +83,14 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             statuses.Add(response.StatusCode);
         });
 
+        // Usage is recorded just after each answer is sent: wait until every request's row is in.
         var usage = await MeteringHost.UsageAsync(router, key);
+        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 200; attempt++)
+        {
+            await Task.Delay(100);
+            usage = await MeteringHost.UsageAsync(router, key);
+        }
+
         var spent = usage["totals"]!["billed_usd"]!.GetValue<decimal>();
         var requests = usage["totals"]!["requests"]!.GetValue<long>();
         var succeeded = statuses.Count(s => s == HttpStatusCode.OK);
@@ -91,6 +98,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         var largest = 0.06m; // one call: about 30 tokens at $1,000 per million, reserved as prompt + max_tokens
         output.WriteLine($"{succeeded} answered, {refused} refused with 402, spend ${spent} over {requests} requests");
         Assert.Equal(200, succeeded + refused);
+        Assert.Equal(200, requests);
         Assert.True(refused > 0, "the budget never stopped anything");
         Assert.True(spent <= 1m + largest, $"spent {spent}");
         Assert.True(spent >= 1m, $"402s were sent while only {spent} of the $1 budget was spent");
