@@ -67,10 +67,12 @@ async function latency(count) {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), failures };
 }
 
+// Pauses after each loaded phase, so background work that load leaves behind (tier-1 recompilation starved of CPU
+// while the load generator saturates the cores, GC rebalancing) finishes before the next measurement starts.
+const settle = () => new Promise((resolve) => setTimeout(resolve, 3000));
 await throughput(warmup);   // warm-up: JIT, connection pools, caches
+await settle();
 const max = await throughput(duration);
-// A pause before the one-in-flight phase, so background work that load leaves behind (tier-1 recompilation, GC
-// rebalancing) does not land in the latency samples.
-await new Promise((resolve) => setTimeout(resolve, 3000));
+await settle();
 const lat = await latency(latencyRequests);
 process.stdout.write(JSON.stringify({ name: target.name, ...max, latency: lat }) + '\n');
