@@ -46,7 +46,7 @@ public class AnalysisBenchmarks
     private float[] _embedding = null!;
 
     [GlobalSetup]
-    public void Setup()
+    public async Task Setup()
     {
         _analyzer = new RequestAnalyzer(Options.Create(new RequestAnalyzerOptions()), TaskModel.LoadEmbedded(), new ComplexityEstimator());
         _short = AnalysisRequest.FromPrompt(Prompts.Short);
@@ -58,7 +58,7 @@ public class AnalysisBenchmarks
             new AnalysisMessage("assistant", "The tide rolls in beneath the moon, the harbour lights are dimming soon…"),
             new AnalysisMessage("user", "now make it shorter")]);
         using var generator = new MiniLmEmbeddingGenerator();
-        _embedding = generator.GenerateAsync([_analyzer.GetEmbeddingText(_medium)]).GetAwaiter().GetResult()[0].Vector.ToArray();
+        _embedding = (await generator.GenerateAsync([_analyzer.GetEmbeddingText(_medium)]))[0].Vector.ToArray();
         _analyzer.WarmUp();
     }
 
@@ -124,5 +124,5 @@ public class EmbeddingBenchmarks
     public void Adapter_Int8_Window64() => _int8Window64.Embed(Text, _destination);
 
     [Benchmark]
-    public RequestProfile AnalyzeAsync_WithInt8Embedding() => _analyzer.AnalyzeAsync(AnalysisRequest.FromPrompt(Text)).AsTask().GetAwaiter().GetResult();
+    public ValueTask<RequestProfile> AnalyzeAsync_WithInt8Embedding() => _analyzer.AnalyzeAsync(AnalysisRequest.FromPrompt(Text));
 }

@@ -23,6 +23,7 @@ public static class RouterHttpServiceCollectionExtensions
         services.AddRouterInfrastructure(hosting);
         services.AddOptions<RouterHttpOptions>();
         services.TryAddSingleton<CallerAuthentication>();
+        services.TryAddSingleton<ChatRequestReader>();
         services.TryAddSingleton<ChatCompletionsHandler>();
         services.TryAddSingleton<ModelsHandler>();
         services.TryAddSingleton<HealthHandler>();

@@ -14,39 +14,11 @@ namespace Router.Http.Routing;
 
 /// <summary><c>POST /v1/route</c>: the same body as a chat completion; analyses and routes it and explains the decision
 /// without calling a model.</summary>
-public sealed class RoutePreviewHandler(
-    CallerAuthentication authentication,
-    ChatPipeline pipeline,
-    IOptionsMonitor<RouterOptions> options,
-    TimeProvider time)
+public sealed class RoutePreviewHandler(ChatRequestReader reader, ChatPipeline pipeline)
 {
     /// <summary>Handles the request and writes the response.</summary>
-    public async Task HandleAsync(HttpContext context)
-    {
-        var requestId = RouterHttpContext.Begin(context, time);
-        var caller = await authentication.AuthenticateAsync(context);
-        if (caller is null)
+    public Task HandleAsync(HttpContext context) => reader.ReadAsync(context, async (requestContext, request) =>
         {
-            await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
-            return;
-        }
-
-        var (body, error) = await RequestBody.ReadAsync(context.Request, options.CurrentValue.MaxRequestBodyBytes, context.RequestAborted);
-        if (error is not null)
-        {
-            await ErrorResponse.WriteAsync(context, error);
-            return;
-        }
-
-        using (body)
-        {
-            if (!ChatRequestParser.TryParse(body!.Memory, out var request, out error))
-            {
-                await ErrorResponse.WriteAsync(context, error);
-                return;
-            }
-
-            var requestContext = RequestContextFactory.Create(context, requestId, caller, time);
             var (prepared, failure) = await pipeline.PrepareAsync(requestContext, request, context.RequestAborted);
             if (prepared is null)
             {
@@ -57,7 +29,7 @@ public sealed class RoutePreviewHandler(
             var (profile, decision, _, _) = prepared;
             var preview = new RoutePreview
             {
-                RequestId = requestId,
+                RequestId = requestContext.RequestId,
                 Task = profile.Task.Type.ToWireName(),
                 TaskConfidence = Math.Round(profile.Task.Confidence, 3),
                 RunnerUp = profile.Task.RunnerUp.ToWireName(),
@@ -84,8 +56,7 @@ public sealed class RoutePreviewHandler(
             };
             context.Response.ContentType = "application/json";
             await JsonSerializer.SerializeAsync(context.Response.Body, preview, RouterHttpJsonContext.Default.RoutePreview, context.RequestAborted);
-        }
-    }
+        });
 }
 
 /// <summary>The <c>/v1/route</c> answer.</summary>
