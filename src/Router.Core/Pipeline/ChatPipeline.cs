@@ -50,7 +50,7 @@ public sealed partial class ChatPipeline(
     public const string ConfigureProviderHint =
         "No model provider is configured. Point the router at an OpenAI-compatible provider with environment variables, e.g. "
         + "Router__Providers__openai__ApiKey=sk-... (the default catalog then offers OpenAI's models), or "
-        + "Router__Providers__sim__Endpoint=http://127.0.0.1:9100/v1 Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy "
+        + "env Router__Providers__sim__Endpoint=http://127.0.0.1:9100/v1 Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy "
         + "(see the README section: Point it at real providers).";
 
     /// <summary>Analyses and routes a request without calling a model.</summary>
