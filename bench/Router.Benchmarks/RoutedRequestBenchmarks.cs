@@ -69,7 +69,7 @@ public class RoutedRequestBenchmarks
         var catalog = _services.GetRequiredService<Router.Core.Catalog.ModelCatalog>();
         _auto = ModelRequest.TryResolve(catalog, "auto", out var auto, out _) ? auto : throw new InvalidOperationException("auto");
         _policy = new TenantPolicy { TenantId = "local" };
-        _ruleInput = new RuleInput(profile, Context(), request);
+        _ruleInput = new RuleInput(profile, Context("req_bench_setup"), request);
     }
 
     [GlobalCleanup]
@@ -85,16 +85,17 @@ public class RoutedRequestBenchmarks
         // A fresh prompt each time: the counter is written over the placeholder digits in place.
         var digits = (++_counter).ToString("D12", CultureInfo.InvariantCulture);
         Encoding.ASCII.GetBytes(digits, _body.AsSpan(_counterOffset, Placeholder.Length));
-        await _pipeline.HandleAsync(Context(), Parse(_body), _sink, CancellationToken.None);
+        // A request id of its own too: usage is recorded once per id, and a repeated id would skip the write.
+        await _pipeline.HandleAsync(Context("req_bench_" + digits), Parse(_body), _sink, CancellationToken.None);
         if (_sink.Status != 200)
         {
             throw new InvalidOperationException($"status {_sink.Status}");
         }
     }
 
-    private static RequestContext Context() => new()
+    private static RequestContext Context(string requestId) => new()
     {
-        RequestId = "req_bench",
+        RequestId = requestId,
         TenantId = "local",
         ReceivedAt = DateTimeOffset.UtcNow,
     };
