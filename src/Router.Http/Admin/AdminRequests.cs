@@ -38,7 +38,9 @@ internal static class AdminRequests
         {
             try
             {
-                var document = JsonDocument.Parse(body!.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory);
+                // A document parsed from memory keeps reading that memory for its lifetime, and the pooled body goes
+                // back to the pool when this method returns: the document gets its own copy (admin bodies are small).
+                var document = JsonDocument.Parse(body!.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory.ToArray());
                 if (document.RootElement.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
                 {
                     return document;
