@@ -22,6 +22,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ModelBehavior> _behaviors = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private readonly ConcurrentDictionary<string, int> _answered = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _answeredRequestIds = new();
     private readonly int _seed;
     private WebApplication? _app;
     private int _completedStreams;
@@ -77,6 +78,9 @@ public sealed class SimulatedProvider : IAsyncDisposable
     /// <summary>Successful answers for <paramref name="model"/> (all models when null).</summary>
     public int Answered(string? model = null) => model is null ? _answered.Values.Sum() : _answered.GetValueOrDefault(model);
 
+    /// <summary>The <c>x-request-id</c> header of every successful answer, in order (empty when a caller sent none).</summary>
+    public IReadOnlyList<string> AnsweredRequestIds() => [.. _answeredRequestIds];
+
     /// <summary>Requests received for <paramref name="model"/>.</summary>
     public int ReceivedFor(string model) => _received.Count(r => r.Model == model);
 
@@ -85,6 +89,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
     {
         _received.Clear();
         _answered.Clear();
+        _answeredRequestIds.Clear();
         Interlocked.Exchange(ref _completedStreams, 0);
     }
 
@@ -195,9 +200,15 @@ public sealed class SimulatedProvider : IAsyncDisposable
             }),
             ["usage"] = Usage(promptTokens, completionTokens),
         };
-        _answered.AddOrUpdate(model, 1, (_, n) => n + 1);
+        Answer(context, model);
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(completion.ToJsonString(), context.RequestAborted);
+    }
+
+    private void Answer(HttpContext context, string model)
+    {
+        _answered.AddOrUpdate(model, 1, (_, n) => n + 1);
+        _answeredRequestIds.Enqueue(context.Request.Headers["x-request-id"].ToString());
     }
 
     private async Task StreamAsync(
@@ -251,7 +262,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
 
         await WriteEventAsync(context, "[DONE]");
-        _answered.AddOrUpdate(model, 1, (_, n) => n + 1);
+        Answer(context, model);
         Interlocked.Increment(ref _completedStreams);
     }
 
