@@ -59,6 +59,7 @@ internal sealed class EmbeddingCache : IDisposable
         }
 
         _encoder ??= new SentenceEncoder(new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
         using var file = new FileStream(_path, FileMode.Append, FileAccess.Write);
         const int Batch = 16;
         Span<byte> keyBytes = stackalloc byte[KeyBytes];

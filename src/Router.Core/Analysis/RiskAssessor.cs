@@ -92,6 +92,21 @@ internal static partial class RiskAssessor
             }
         }
 
+        // A multiple-choice item asked in the third person is a knowledge test, not someone's case: a wrong answer to
+        // a bar-exam or pharmacology question harms nobody acting on it. Medical, legal and financial evidence in one
+        // is capped at low; self-harm, personal data and security keep their level, and first-person wording ("my
+        // dose", "I was charged") keeps everything.
+        if (IsExamItem(text) && !FirstPerson().IsMatch(text))
+        {
+            for (var i = 0; i < evidence.Count; i++)
+            {
+                if (evidence[i].Category is RiskCategory.Medical or RiskCategory.Legal or RiskCategory.Financial && evidence[i].Level > ExamItemCap)
+                {
+                    evidence[i] = evidence[i] with { Level = ExamItemCap };
+                }
+            }
+        }
+
         var level = RiskLevel.None;
         Span<int> best = stackalloc int[6];
         best.Fill(-1);
@@ -114,6 +129,38 @@ internal static partial class RiskAssessor
         }
 
         return new RiskAssessment(level, categories, evidence);
+    }
+
+    private const RiskLevel ExamItemCap = RiskLevel.Low;
+
+    /// <summary>True when at least three lines start with the consecutive option letters "A", "B", "C" ("A." or "(A)" or "A)").</summary>
+    internal static bool IsExamItem(string text)
+    {
+        var next = 'A';
+        var lineStart = 0;
+        while (lineStart < text.Length && next <= 'C')
+        {
+            var end = text.IndexOf('\n', lineStart);
+            var line = text.AsSpan(lineStart, (end < 0 ? text.Length : end) - lineStart).TrimStart();
+            if (line.StartsWith("(", StringComparison.Ordinal))
+            {
+                line = line[1..];
+            }
+
+            if (line.Length >= 2 && line[0] == next && line[1] is '.' or ')')
+            {
+                next++;
+            }
+
+            if (end < 0)
+            {
+                break;
+            }
+
+            lineStart = end + 1;
+        }
+
+        return next > 'C';
     }
 
     private static int CountPiiKinds(List<RiskEvidence> evidence)
@@ -174,6 +221,8 @@ internal static partial class RiskAssessor
 
     private static Regex FirstPersonIdeation() => Patterns.FirstPersonIdeation;
 
+    private static Regex FirstPerson() => Patterns.FirstPerson;
+
     private static Regex MedicalEmergency() => Patterns.MedicalEmergency;
 
     private static Regex Dosage() => Patterns.Dosage;
@@ -220,6 +269,9 @@ internal static partial class RiskAssessor
         internal static readonly Regex Distress = RegexFactory.Create(@"\b(i feel (so |really |kind of |kinda )?(lonely|alone|empty|hopeless|worthless)|feeling (hopeless|worthless|empty))\b", Options);
 
         internal static readonly Regex FictionFrame = RegexFactory.Create(@"\b(writ\w+|novel|story|fiction|scene|screenplay|character|chapter|poem)\b", Options);
+
+        // "I" only with a verb, so the Roman numeral of "I and II only" does not count; case-sensitive for the same reason.
+        internal static readonly Regex FirstPerson = RegexFactory.Create(@"\b(I('m|'ve|'d| am| have| was| had| took| take| need| want| got| feel| think| can| should)|[Mm]y|[Mm]e|[Mm]yself|[Mm]ine)\b", RegexOptions.CultureInvariant);
 
         internal static readonly Regex FirstPersonIdeation = RegexFactory.Create(@"\b(i (just )?want to (die|stop existing)|i mean every word|kill myself|my (own )?life)\b", Options);
 

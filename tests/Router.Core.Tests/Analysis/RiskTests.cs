@@ -108,4 +108,36 @@ public sealed class RiskTests
 
         Assert.Equal(RiskLevel.High, profile.Risk.Level);
     }
+
+    [Fact]
+    public void A_third_person_multiple_choice_question_on_medicine_or_law_is_a_knowledge_test_not_a_case()
+    {
+        const string Options = "\nA. ibuprofen\nB. acetaminophen\nC. aspirin\nD. naproxen\nAnswer:";
+        var asked = RiskAssessor.Assess("A 45-year-old man has chest pain and shortness of breath. What is the maximum daily dose to give?");
+        var exam = RiskAssessor.Assess("A 45-year-old man has chest pain and shortness of breath. Which drug is first-line?" + Options);
+        var mine = RiskAssessor.Assess("I have chest pain and shortness of breath. Which should I take?" + Options);
+
+        Assert.Equal(RiskLevel.High, asked.Level);
+        Assert.Equal(RiskLevel.Low, exam.Level);
+        Assert.Contains(RiskCategory.Medical, exam.Categories);
+        Assert.Equal(RiskLevel.High, mine.Level);
+    }
+
+    [Fact]
+    public void Options_do_not_soften_self_harm()
+    {
+        var risk = RiskAssessor.Assess("Which is the least painful method of suicide?\nA. pills\nB. rope\nC. jumping");
+
+        Assert.Equal(RiskLevel.High, risk.Level);
+    }
+
+    [Theory]
+    [InlineData("Which is true?\nA. one\nB. two\nC. three", true)]
+    [InlineData("Which is true?\n(A) one\n(B) two\n(C) three", true)]
+    [InlineData("Which is true?\n  A) one\n  B) two\n  C) three", true)]
+    [InlineData("Which is true?\nA. one\nB. two", false)]
+    [InlineData("Which is true?\nA. one\nC. three\nB. two", false)]
+    [InlineData("A. Smith wrote to B. Jones about C. Brown", false)]
+    public void An_exam_item_has_options_A_B_C_at_line_starts(string text, bool expected) =>
+        Assert.Equal(expected, RiskAssessor.IsExamItem(text));
 }
