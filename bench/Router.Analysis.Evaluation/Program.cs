@@ -56,6 +56,11 @@ if (arguments.TryGetValue("keyword-boost", out var boost))
     TaskModelTrainer.KeywordBoost = float.Parse(boost, CultureInfo.InvariantCulture);
 }
 
+if (arguments.TryGetValue("inner-folds", out var innerFolds))
+{
+    TaskModelTrainer.InnerFolds = int.Parse(innerFolds, CultureInfo.InvariantCulture);
+}
+
 TaskRules.Enabled = !arguments.ContainsKey("no-rules");
 if (arguments.TryGetValue("lex", out var lex))
 {

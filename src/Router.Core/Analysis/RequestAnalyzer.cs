@@ -244,15 +244,33 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         return named;
     }
 
-    private (TaskPrediction Task, bool UsedEmbedding) Predict(string instruction, StructuralSignals signals, string script, ReadOnlySpan<float> embedding)
+    /// <summary>The task probabilities (model and rules) of a single-turn request, as <see cref="Analyze(AnalysisRequest, ReadOnlyMemory{float})"/> ranks them; used by the trainer to calibrate on held-out rows.</summary>
+    internal float[] TaskProbabilities(AnalysisRequest request, ReadOnlySpan<float> embedding)
+    {
+        var context = ConversationContext.Create(request, _options);
+        var taskText = context.TaskText;
+        var signals = StructuralScanner.Scan(TextWindow.ScanWindow(taskText, _options.ScanHeadChars, _options.ScanTailChars), taskText.Length);
+        var (_, script) = LanguageDetector.Detect(context.LastUserText.Length > 0 ? context.LastUserText : taskText);
+        var probabilities = new float[_model.Classes.Length];
+        TaskProbabilities(TextWindow.HeadAndTail(taskText, InstructionHeadChars, InstructionTailChars), signals, script, embedding, probabilities);
+        return probabilities;
+    }
+
+    private bool TaskProbabilities(string instruction, StructuralSignals signals, string script, ReadOnlySpan<float> embedding, Span<float> probabilities)
     {
         Span<float> features = stackalloc float[TaskFeatures.Count];
         TaskFeatures.Compute(instruction, signals, script, features);
-        Span<float> probabilities = stackalloc float[_model.Classes.Length];
         Span<int> buckets = stackalloc int[LexicalFeatures.MaxBuckets];
         var bucketCount = LexicalFeatures.Compute(instruction, buckets);
         var used = _model.Predict(embedding, features, buckets[..bucketCount], probabilities);
         TaskRules.Apply(instruction, signals, _model.Classes, probabilities);
+        return used;
+    }
+
+    private (TaskPrediction Task, bool UsedEmbedding) Predict(string instruction, StructuralSignals signals, string script, ReadOnlySpan<float> embedding)
+    {
+        Span<float> probabilities = stackalloc float[_model.Classes.Length];
+        var used = TaskProbabilities(instruction, signals, script, embedding, probabilities);
         var (best, second) = TopTwo(probabilities);
         var prediction = new TaskPrediction(
             _model.Classes[best],
