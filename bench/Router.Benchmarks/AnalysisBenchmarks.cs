@@ -44,6 +44,7 @@ public class AnalysisBenchmarks
     private AnalysisRequest _megabyte = null!;
     private AnalysisRequest _conversation = null!;
     private float[] _embedding = null!;
+    private readonly ComplexityEstimator _complexity = new();
 
     [GlobalSetup]
     public async Task Setup()
@@ -70,6 +71,10 @@ public class AnalysisBenchmarks
 
     [Benchmark]
     public RequestProfile MediumPrompt_GivenEmbedding() => _analyzer.Analyze(_medium, _embedding);
+
+    /// <summary>The complexity estimate alone with the embedding: topic prototypes and the exemplar scan.</summary>
+    [Benchmark]
+    public ComplexityEstimate MediumPrompt_Complexity_GivenEmbedding() => _complexity.Estimate(Prompts.Medium, _embedding);
 
     [Benchmark]
     public RequestProfile FollowUpConversation_NoEmbedding() => _analyzer.Analyze(_conversation);

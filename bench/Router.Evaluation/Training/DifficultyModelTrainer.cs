@@ -187,8 +187,9 @@ internal static class DifficultyModelTrainer
             exBank = Convert.ToBase64String(bankBytes);
             exWeak = Convert.ToBase64String(weakBytes);
             exStrong = Convert.ToBase64String(strongBytes);
-            var bank = bankBytes.Select(b => (sbyte)b / 127f).ToArray();
-            index = new ExemplarIndex(d, p, pcaMean, projection, bank, weakBytes, strongBytes);
+            var codes = bankBytes.Select(b => (sbyte)b).ToArray();
+            var bank = codes.Select(b => b / 127f).ToArray();
+            index = new ExemplarIndex(d, p, pcaMean, projection, codes, weakBytes, strongBytes);
             log?.Invoke("exemplar features (out-of-fold)");
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
             {
