@@ -10,41 +10,20 @@ internal static class Report
     {
         var classes = TaskTypeNames.All;
         var k = classes.Count;
-        var matrix = new int[k, k];
-        foreach (var (t, p) in pairs)
-        {
-            matrix[(int)t, (int)p]++;
-        }
-
+        var matrix = ClassMetrics.Confusion(pairs.Select(p => ((int)p.Truth, (int)p.Predicted)), k);
         Console.WriteLine($"== {title}: {pairs.Count} rows, accuracy {100.0 * pairs.Count(p => p.Truth == p.Predicted) / Math.Max(1, pairs.Count):F1}%");
-        double f1Sum = 0;
-        var present = 0;
         if (full)
         {
             Console.WriteLine($"   {"class",-17}{"prec",7}{"recall",8}{"F1",7}{"support",9}");
-        }
-
-        for (var c = 0; c < k; c++)
-        {
-            var tp = matrix[c, c];
-            var support = Enumerable.Range(0, k).Sum(j => matrix[c, j]);
-            var predicted = Enumerable.Range(0, k).Sum(i => matrix[i, c]);
-            var precision = predicted == 0 ? 0 : (double)tp / predicted;
-            var recall = support == 0 ? 0 : (double)tp / support;
-            var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
-            if (support > 0)
+            for (var c = 0; c < k; c++)
             {
-                f1Sum += f1;
-                present++;
-            }
-
-            if (full)
-            {
+                var (precision, recall, f1, support) = ClassMetrics.Of(matrix, c);
                 Console.WriteLine($"   {classes[c].ToWireName(),-17}{precision,7:F3}{recall,8:F3}{f1,7:F3}{support,9}");
             }
         }
 
-        Console.WriteLine($"   macro-F1 {f1Sum / Math.Max(1, present):F3} over {present} classes present");
+        var (macroF1, present) = ClassMetrics.Macro(matrix);
+        Console.WriteLine($"   macro-F1 {macroF1:F3} over {present} classes present");
         if (full)
         {
             Console.WriteLine("   confusion (rows = truth, columns = predicted, in class order above):");

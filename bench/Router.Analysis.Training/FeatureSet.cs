@@ -170,7 +170,7 @@ internal static class TaskModelTrainer
         {
             var analyzers = subModels.Select(m => new RequestAnalyzer(options, new TaskModel(m with { LexicalWeightFast = weight }), complexity)).ToArray();
             var predicted = labelled.Select((e, i) => ArgMax(analyzers[foldOf[i]].TaskProbabilities(e.Request, []))).ToArray();
-            var score = MacroF1(predicted, labels, file.Classes.Length);
+            var score = ClassMetrics.Macro(ClassMetrics.Confusion(labels.Zip(predicted), file.Classes.Length)).MacroF1;
             if (score > best.Score + 1e-9)
             {
                 best = (score, weight);
@@ -194,36 +194,6 @@ internal static class TaskModelTrainer
         }
 
         return best;
-    }
-
-    private static double MacroF1(int[] predicted, int[] labels, int classes)
-    {
-        var tp = new int[classes];
-        var count = new int[classes];
-        var support = new int[classes];
-        for (var i = 0; i < labels.Length; i++)
-        {
-            count[predicted[i]]++;
-            support[labels[i]]++;
-            tp[predicted[i]] += predicted[i] == labels[i] ? 1 : 0;
-        }
-
-        double sum = 0;
-        var present = 0;
-        for (var c = 0; c < classes; c++)
-        {
-            if (support[c] == 0)
-            {
-                continue;
-            }
-
-            present++;
-            var precision = count[c] == 0 ? 0 : (double)tp[c] / count[c];
-            var recall = (double)tp[c] / support[c];
-            sum += precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
-        }
-
-        return sum / Math.Max(1, present);
     }
 
     private static TaskModelFile Fit(IReadOnlyList<Example> examples, string description, string embeddingModel)
