@@ -14,8 +14,10 @@ public sealed class TelemetryTests
     public async Task Requests_cost_savings_latency_and_traces_are_exported_with_their_dimensions()
     {
         await using var simulator = await SimulatedProvider.StartAsync();
-        var metrics = new List<Metric>();
-        var spans = new List<Activity>();
+        // Exporters append from whichever thread ends an activity or collects metrics, and other tests' routers in this
+        // process emit on the same source: the lists are read through locked snapshots.
+        var metricsSink = new LockedCollection<Metric>();
+        var spansSink = new LockedCollection<Activity>();
         // Model ids of its own: meters named Router in other tests' servers in this process report to the same listener.
         var settings = new Dictionary<string, string?>
         {
@@ -31,8 +33,8 @@ public sealed class TelemetryTests
             ["Router:Models:tele-large:OutputCostPerMillion"] = "10.00",
         };
         await using var router = await RouterServerHost.StartAsync(settings, builder => builder.Services.AddOpenTelemetry()
-            .WithMetrics(m => m.AddMeter(RouterTelemetry.Name).AddInMemoryExporter(metrics))
-            .WithTracing(t => t.AddSource(RouterTelemetry.Name).AddAspNetCoreInstrumentation().AddInMemoryExporter(spans)));
+            .WithMetrics(m => m.AddMeter(RouterTelemetry.Name).AddInMemoryExporter(metricsSink))
+            .WithTracing(t => t.AddSource(RouterTelemetry.Name).AddAspNetCoreInstrumentation().AddInMemoryExporter(spansSink)));
 
         for (var i = 0; i < 3; i++)
         {
@@ -47,6 +49,16 @@ public sealed class TelemetryTests
 
         router.Services.GetRequiredService<MeterProvider>().ForceFlush();
         router.Services.GetRequiredService<TracerProvider>().ForceFlush();
+        var metrics = metricsSink.Snapshot();
+
+        // A request's span ends after its usage is recorded, which is just after the client has the answer.
+        static bool IsChat(Activity s) => s.OperationName == "router.chat" && ((string?)s.GetTagItem("router.model"))?.StartsWith("tele-", StringComparison.Ordinal) == true;
+        var spans = spansSink.Snapshot();
+        for (var attempt = 0; attempt < 50 && spans.Count(IsChat) < 4; attempt++)
+        {
+            await Task.Delay(100);
+            spans = spansSink.Snapshot();
+        }
 
         long Sum(string name, string tag, string value) => metrics.Where(m => m.Name == name)
             .SelectMany(m => Points(m))
@@ -63,7 +75,7 @@ public sealed class TelemetryTests
         Assert.Contains("provider", stages);
         Assert.Contains("total", stages);
 
-        var chat = spans.Where(s => s.OperationName == "router.chat" && ((string?)s.GetTagItem("router.model"))?.StartsWith("tele-", StringComparison.Ordinal) == true).ToArray();
+        var chat = spans.Where(IsChat).ToArray();
         Assert.Equal(4, chat.Length);
         Assert.All(chat, s => Assert.NotNull(s.GetTagItem("router.task")));
         Assert.Contains(spans, s => s.OperationName == "router.upstream" && (string?)s.GetTagItem("router.model") == "tele-large");
@@ -86,5 +98,77 @@ public sealed class TelemetryTests
         }
 
         return tags;
+    }
+
+    /// <summary>A collection the exporters may add to from any thread while the test reads a copy.</summary>
+    private sealed class LockedCollection<T> : ICollection<T>
+    {
+        private readonly List<T> _items = [];
+        private readonly Lock _lock = new();
+
+        public int Count
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _items.Count;
+                }
+            }
+        }
+
+        public bool IsReadOnly => false;
+
+        public T[] Snapshot()
+        {
+            lock (_lock)
+            {
+                return [.. _items];
+            }
+        }
+
+        public void Add(T item)
+        {
+            lock (_lock)
+            {
+                _items.Add(item);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_lock)
+            {
+                _items.Clear();
+            }
+        }
+
+        public bool Contains(T item)
+        {
+            lock (_lock)
+            {
+                return _items.Contains(item);
+            }
+        }
+
+        public void CopyTo(T[] array, int arrayIndex)
+        {
+            lock (_lock)
+            {
+                _items.CopyTo(array, arrayIndex);
+            }
+        }
+
+        public bool Remove(T item)
+        {
+            lock (_lock)
+            {
+                return _items.Remove(item);
+            }
+        }
+
+        public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)Snapshot()).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
