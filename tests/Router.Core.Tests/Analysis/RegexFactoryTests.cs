@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+using Router.Core.Analysis;
+
+namespace Router.Core.Tests.Analysis;
+
+public sealed class RegexFactoryTests
+{
+    private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant;
+
+    private static readonly string[] Texts =
+    [
+        "",
+        "kill the process on port 8080",
+        "I want to sue my landlord over the deposit",
+        "Chest pain and tingling in my left arm since this morning",
+        "Summarise request 42 of the load test in one short sentence.",
+        "ΑΒΓ 中文 αβγ — no keywords at all here",
+        "mortgage at 5.9% vs 6.6% on a $420,000 loan",
+    ];
+
+    [Fact]
+    public void The_no_op_alternative_changes_no_match()
+    {
+        var patterns = new[] { @"\b(sue|lawsuit|court)\b", @"^(hi|hello)\b|[?]$", @"\b\d+(\.\d+)?\s?%", @"chest (pain|tightness)" };
+        foreach (var pattern in patterns)
+        {
+            var plain = new Regex(pattern, Options);
+            var built = RegexFactory.Create(pattern, Options);
+            Assert.True(built.Options.HasFlag(RegexOptions.NonBacktracking));
+            foreach (var text in Texts.Append("hello there?").Append("what?\n"))
+            {
+                Assert.Equal(Matches(plain, text), Matches(built, text));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_union_matches_exactly_when_one_of_its_members_does()
+    {
+        var members = new[] { @"\b(sue|lawsuit|court)\b", @"chest (pain|tightness)", @"\b\d+(\.\d+)?\s?%", @"\bport \d+" }
+            .Select(p => RegexFactory.Create(p, Options)).ToArray();
+
+        var (unions, unionOf) = RegexFactory.CreateUnions(members, Options);
+
+        Assert.Single(unions);
+        Assert.All(unionOf, u => Assert.Equal(0, u));
+        foreach (var text in Texts)
+        {
+            Assert.Equal(members.Any(m => m.IsMatch(text)), unions[0].IsMatch(text));
+        }
+    }
+
+    [Fact]
+    public void Members_too_large_for_one_automaton_are_split_over_several_unions()
+    {
+        // The risk rules together exceed the engine's automaton limit for one pattern (about 34,500 nodes against 10,000).
+        var members = RiskAssessor.RulePatterns.Select(r => r.Pattern).ToArray();
+
+        var (unions, unionOf) = RegexFactory.CreateUnions(members, Options);
+
+        Assert.True(unions.Length > 1, "expected more than one union");
+        Assert.Equal(members.Length, unionOf.Length);
+        Assert.True(unionOf.SequenceEqual(unionOf.Order()), "members keep their order");
+        foreach (var text in Texts)
+        {
+            for (var u = 0; u < unions.Length; u++)
+            {
+                var expected = members.Where((_, i) => unionOf[i] == u).Any(m => m.IsMatch(text));
+                Assert.Equal(expected, unions[u].IsMatch(text));
+            }
+        }
+    }
+
+    [Fact]
+    public void Members_with_other_options_are_refused()
+    {
+        var members = new[] { RegexFactory.Create("abc", Options), RegexFactory.Create("def", RegexOptions.CultureInvariant) };
+
+        Assert.Throws<ArgumentException>(() => RegexFactory.CreateUnions(members, Options));
+    }
+
+    [Theory]
+    [InlineData("I want to sue my landlord over the deposit")]
+    [InlineData("Chest pain and tingling in my left arm since this morning")]
+    [InlineData("My card 4111 1111 1111 1111 was charged twice, can I dispute it?")]
+    [InlineData("Summarise request 42 of the load test in one short sentence.")]
+    [InlineData("Which is better for a first-time buyer: a 15-year or a 30-year mortgage?")]
+    public void Risk_rules_behind_the_union_find_what_each_rule_finds_alone(string prompt)
+    {
+        // The rules' own patterns run one by one (none of these prompts holds a look-alike) name the rules the assessor reports.
+        var risk = RiskAssessor.Assess(prompt);
+        var expected = RiskAssessor.RulePatterns
+            .Where(r => r.Pattern.IsMatch(prompt))
+            .Select(r => r.Name)
+            .ToHashSet();
+
+        var found = risk.Evidence.Where(e => !e.Rule.StartsWith("pii.", StringComparison.Ordinal)).Select(e => e.Rule).ToHashSet();
+        Assert.Equal(expected.Order(), found.Order());
+    }
+
+    private static string Matches(Regex regex, string text) =>
+        string.Join(",", regex.Matches(text).Select(m => $"{m.Index}:{m.Length}"));
+}
