@@ -38,8 +38,9 @@ internal static class RegexFactory
     /// Groups <paramref name="patterns"/> (which share <paramref name="options"/>) into as few DFA unions as the engine
     /// accepts. A union matches a text exactly when one of its members does, so one pass over a text that matches none
     /// of them (most texts, for risk rules) replaces one pass per pattern. Returns, per pattern, the index of its union.
+    /// <paramref name="maxMembers"/> keeps unions of often-matching patterns small, so that a match re-runs few members.
     /// </summary>
-    public static (Regex[] Unions, int[] UnionOf) CreateUnions(IReadOnlyList<Regex> patterns, RegexOptions options)
+    public static (Regex[] Unions, int[] UnionOf) CreateUnions(IReadOnlyList<Regex> patterns, RegexOptions options, int maxMembers = int.MaxValue)
     {
         var unions = new List<Regex>();
         var unionOf = new int[patterns.Count];
@@ -49,7 +50,7 @@ internal static class RegexFactory
             // Grow the group until the engine refuses it (its automaton size limit), then keep the last one it took.
             Regex? accepted = null;
             var end = start;
-            while (end < patterns.Count && TryUnion(patterns, start, end + 1, options, out var union))
+            while (end < patterns.Count && end - start < maxMembers && TryUnion(patterns, start, end + 1, options, out var union))
             {
                 accepted = union;
                 end++;

@@ -98,6 +98,28 @@ public sealed class RegexFactoryTests
         Assert.Equal(expected.Order(), found.Order());
     }
 
+    [Theory]
+    [InlineData("Translate this into French and summarise it in two sentences: 'The meeting moves to Tuesday.'")]
+    [InlineData("Write a short poem about the sea, then explain the rhyme scheme.")]
+    [InlineData("Why does my Python function return None when I call it from a class method?")]
+    [InlineData("hello! how are you today?")]
+    [InlineData("Classify each review as positive or negative and extract every product name as JSON.")]
+    [InlineData("Summarise request 42 of the load test in one short sentence.")]
+    public void Cues_behind_unions_match_as_each_cue_does_alone(string text)
+    {
+        Span<float> features = stackalloc float[TaskFeatures.Count];
+        TaskFeatures.Compute(text, StructuralScanner.Scan(text, text.Length), "Latin", features);
+
+        var i = 0;
+        foreach (var (pattern, atStart) in TaskFeatures.CuePatterns)
+        {
+            var start = text.AsSpan().TrimStart(" \t\r\n¡¿\"'“‘«„「*#>-_([{").ToString();
+            var expected = pattern.IsMatch(atStart ? start[..Math.Min(start.Length, 160)] : text) ? 1f : 0f;
+            Assert.True(expected == features[i], $"cue {TaskFeatures.Names[i]}: expected {expected}, got {features[i]}");
+            i++;
+        }
+    }
+
     private static string Matches(Regex regex, string text) =>
         string.Join(",", regex.Matches(text).Select(m => $"{m.Index}:{m.Length}"));
 }
