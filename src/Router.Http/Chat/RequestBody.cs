@@ -58,6 +58,15 @@ internal sealed class RequestBody : IDisposable
                 }
             }
         }
+        catch (BadHttpRequestException ex)
+        {
+            // The body ended before its declared length or was malformed on the wire (a client that went away while
+            // sending, most often): an invalid request, answered if the client still listens, not a server error.
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? RouterError.RequestTooLarge(limit)
+                : RouterError.InvalidRequest("The request body could not be read: " + ex.Message));
+        }
         catch
         {
             ArrayPool<byte>.Shared.Return(buffer);

@@ -52,6 +52,26 @@ public sealed class PassThroughTests(PassThroughFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_body_broken_on_the_wire_gets_an_invalid_request_error_in_openai_shape()
+    {
+        // A chunked body whose chunk size is not hexadecimal: Kestrel refuses it while the router reads the body.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(Router.BaseUrl.Host, Router.BaseUrl.Port);
+        var stream = socket.GetStream();
+        var request = $"POST /v1/chat/completions HTTP/1.1\r\nHost: {Router.BaseUrl.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZ\r\n{{}}\r\n0\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.StartsWith("HTTP/1.1 400", response, StringComparison.Ordinal);
+        var json = JsonNode.Parse(response[response.IndexOf('{', StringComparison.Ordinal)..response.LastIndexOf('}')] + "}")!;
+        Assert.Equal("invalid_request_error", (string?)json["error"]!["type"]);
+        Assert.Contains("could not be read", (string?)json["error"]!["message"], StringComparison.Ordinal);
+        Assert.DoesNotContain(Router.LogLines, l => l.Contains("BadHttpRequestException", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_streamed_completion_round_trips_through_the_official_sdk()
     {
         var client = Router.ChatClient("sim-large");
