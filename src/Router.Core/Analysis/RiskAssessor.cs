@@ -39,8 +39,7 @@ internal static partial class RiskAssessor
     internal static IEnumerable<(string Name, Regex Pattern)> RulePatterns => Rules.Select(r => (r.Name, r.Pattern));
 
     // Most prompts match no rule: one DFA pass per union of rules tells which rules can be skipped outright.
-    private static readonly (Regex[] Unions, int[] UnionOf) RuleUnions =
-        RegexFactory.CreateUnions([.. Rules.Select(r => r.Pattern)], Options);
+    private static readonly PatternUnions RuleUnions = new([.. Rules.Select(r => r.Pattern)], _ => true, Options);
 
     public static RiskAssessment Assess(string text)
     {
@@ -59,19 +58,12 @@ internal static partial class RiskAssessor
         }
 
         List<(int Start, int End)>? lookAlikes = null;
-        var (unions, unionOf) = RuleUnions;
-        Span<sbyte> unionMatched = stackalloc sbyte[unions.Length];
-        unionMatched.Fill(-1);
+        Span<sbyte> unionState = stackalloc sbyte[RuleUnions.Count];
+        unionState.Fill(-1);
         for (var r = 0; r < Rules.Length; r++)
         {
             var rule = Rules[r];
-            ref var matched = ref unionMatched[unionOf[r]];
-            if (matched < 0)
-            {
-                matched = unions[unionOf[r]].IsMatch(text) ? (sbyte)1 : (sbyte)0;
-            }
-
-            if (matched == 0)
+            if (!RuleUnions.MayMatch(r, text, unionState))
             {
                 continue;
             }

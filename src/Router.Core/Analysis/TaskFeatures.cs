@@ -62,24 +62,12 @@ internal static partial class TaskFeatures
         "non_latin", "emoji", "exclamations", "digits_rate", "line_count", "instruction_count",
     ];
 
-    // Cues searched in the whole window, in unions of a few: a union that does not match settles all its members at 0
-    // in one pass. Per cue, the index of its union, or -1 for cues matched on their own.
-    private static readonly (Regex[] Unions, int[] UnionOf) WindowCueUnions = CreateWindowCueUnions();
-
-    private static (Regex[], int[]) CreateWindowCueUnions()
-    {
-        var members = Enumerable.Range(0, Cues.Length)
-            .Where(i => !Cues[i].AtStart && Cues[i].Pattern.Options == (Options | RegexOptions.NonBacktracking))
-            .ToArray();
-        var (unions, unionOfMember) = RegexFactory.CreateUnions([.. members.Select(i => Cues[i].Pattern)], Options, maxMembers: 4);
-        var unionOf = Enumerable.Repeat(-1, Cues.Length).ToArray();
-        for (var m = 0; m < members.Length; m++)
-        {
-            unionOf[members[m]] = unionOfMember[m];
-        }
-
-        return (unions, unionOf);
-    }
+    // Cues searched in the whole window, in unions of four: a union that does not match settles its cues at 0 in one pass.
+    private static readonly PatternUnions WindowCueUnions = new(
+        [.. Cues.Select(c => c.Pattern)],
+        i => !Cues[i].AtStart && Cues[i].Pattern.Options == (Options | RegexOptions.NonBacktracking),
+        Options,
+        maxMembers: 4);
 
     /// <summary>Each cue's pattern and whether it is matched on the start of the text only, for tests.</summary>
     internal static IEnumerable<(Regex Pattern, bool AtStart)> CuePatterns => Cues.Select(c => (c.Pattern, c.AtStart));
@@ -97,28 +85,13 @@ internal static partial class TaskFeatures
         window = SeparateScripts(window);
         var start = window.AsSpan().TrimStart(LeadingPunctuation).ToString();
         start = start.Length <= StartChars ? start : start[..StartChars];
-        var (unions, unionOf) = WindowCueUnions;
-        Span<sbyte> unionMatched = stackalloc sbyte[unions.Length];
-        unionMatched.Fill(-1);
+        Span<sbyte> unionState = stackalloc sbyte[WindowCueUnions.Count];
+        unionState.Fill(-1);
         var i = 0;
         foreach (var (_, pattern, atStart) in Cues)
         {
-            if (unionOf[i] >= 0)
-            {
-                ref var matched = ref unionMatched[unionOf[i]];
-                if (matched < 0)
-                {
-                    matched = unions[unionOf[i]].IsMatch(window) ? (sbyte)1 : (sbyte)0;
-                }
-
-                if (matched == 0)
-                {
-                    features[i++] = 0f;
-                    continue;
-                }
-            }
-
-            features[i++] = pattern.IsMatch(atStart ? start : window) ? 1f : 0f;
+            features[i] = WindowCueUnions.MayMatch(i, window, unionState) && pattern.IsMatch(atStart ? start : window) ? 1f : 0f;
+            i++;
         }
 
         var words = Math.Max(1, signals.WordCount);
