@@ -124,7 +124,7 @@ internal static partial class OutputLengthEstimator
     /// <summary>The patterns, built once on first use.</summary>
     private static class Patterns
     {
-        internal static readonly Regex LengthRequest = RegexFactory.CreateCompiled(@"(?<n>\d[\d,]*(\.\d+)?|one|two|three|four|five|six|seven|eight|ten|a|single)\s*(-|–|to)?\s*(?<high>\d[\d,]*)?\s*(?<unit>words?|sentences?|paragraphs?|bullets?|bullet points|points|lines|characters|pages?)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        internal static readonly Regex LengthRequest = RegexFactory.Create(@"(?<n>\d[\d,]*(\.\d+)?|one|two|three|four|five|six|seven|eight|ten|a|single)\s*(-|–|to)?\s*(?<high>\d[\d,]*)?\s*(?<unit>words?|sentences?|paragraphs?|bullets?|bullet points|points|lines|characters|pages?)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
         internal static readonly Regex Form = RegexFactory.Create(@"\b(haiku|limerick|sonnet|tagline|slogan|one sentence|one line|one-liner|tl;dr|tldr)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 

@@ -246,7 +246,7 @@ internal static partial class PiiDetector
 
         internal static readonly Regex Phone = RegexFactory.Create(@"(?<![\w-])(\+\d{1,3}[ .-]?)?(\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])|(?<![\w-])\+\d{1,3}(?:[ .-]?\d{2,4}){3,5}(?![\w-])|(?<![\w-])555[ .-]\d{4}(?![\w-])", RegexOptions.CultureInvariant);
 
-        internal static readonly Regex IdentifierField = RegexFactory.CreateCompiled(@"\b(DOB|D\.O\.B\.|date of birth|fecha de nacimiento|data de nascimento|date de naissance|geburtsdatum|MRN|patient id|medical record( number)?|prontuário|passport( number| no\.?| #)?|pasaporte|DL\s?#|driver'?s licen[cs]e( number)?|acct\s?#|account (number|no\.?|#)|routing number|tax id|national id|insurance (number|id)|member id|case (number|no\.?))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        internal static readonly Regex IdentifierField = RegexFactory.Create(@"\b(DOB|D\.O\.B\.|date of birth|fecha de nacimiento|data de nascimento|date de naissance|geburtsdatum|MRN|patient id|medical record( number)?|prontuário|passport( number| no\.?| #)?|pasaporte|DL\s?#|driver'?s licen[cs]e( number)?|acct\s?#|account (number|no\.?|#)|routing number|tax id|national id|insurance (number|id)|member id|case (number|no\.?))\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
         internal static readonly Regex SensitiveIdMention = RegexFactory.Create(@"\b(SSNs?|social security( number)?|credit card numbers?|PII|personally identifiable|bank[_ ]account|bank[_ ]routing|passwords? and MFA|sozialversicherungsnummer|steuer-?id|NHS number|national insurance number)\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
     }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
 using Router.Core.Analysis;
 
@@ -119,6 +120,46 @@ public sealed class RegexFactoryTests
             i++;
         }
     }
+
+    [Fact]
+    public void Every_dfa_pattern_of_the_analyzer_finds_what_the_backtracking_engine_finds()
+    {
+        // The length request, the identifier fields and the dosage rule ran backtracking (compiled) until measured
+        // slower than the DFA; the DFA engine must give the same matches and the same named groups.
+        string[] texts =
+        [
+            .. Texts,
+            "Explain it in 200 words, then list 3-5 bullet points and keep the summary to one sentence.",
+            "Write between 1,500 and 2,000 words: a single paragraph per section, two to three sentences each.",
+            "a banana sentence, ten words max, about 2.5 pages, 300–400 characters, 50words",
+            "Patient DOB 04/12/1980, MRN 5521, passport no. X1234; driver's license number on file; acct # 77",
+            "My kid has a fever of 39.2 and weighs 14 kg: is 5 mg/kg of ibuprofen every 6 hours the right dose?",
+            "What's the maximum daily dosage of acetaminophen? How many mg should I give a toddler?",
+            "Routing number and account number are on the cheque; my tax id is pending.",
+        ];
+        var patterns = typeof(RiskAssessor).Assembly.GetTypes()
+            .Where(t => t.Namespace == typeof(RiskAssessor).Namespace && t.Name == "Patterns")
+            .SelectMany(t => t.GetFields(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public))
+            .Where(f => f.FieldType == typeof(Regex))
+            .Select(f => (Name: $"{f.DeclaringType!.DeclaringType!.Name}.{f.Name}", Regex: (Regex)f.GetValue(null)!))
+            .Where(p => p.Regex.Options.HasFlag(RegexOptions.NonBacktracking))
+            .ToArray();
+
+        Assert.True(patterns.Length > 80, $"found only {patterns.Length} DFA patterns");
+        Assert.Contains(patterns, p => p.Name == "OutputLengthEstimator.LengthRequest");
+        foreach (var (name, dfa) in patterns)
+        {
+            var backtracking = new Regex(dfa.ToString(), dfa.Options & ~RegexOptions.NonBacktracking);
+            foreach (var text in texts)
+            {
+                Assert.True(MatchesWithGroups(backtracking, text) == MatchesWithGroups(dfa, text), $"{name} on \"{text}\"");
+            }
+        }
+    }
+
+    private static string MatchesWithGroups(Regex regex, string text) =>
+        string.Join(",", regex.Matches(text).Select(m => $"{m.Index}:{m.Length}"
+            + string.Concat(regex.GetGroupNames().Where(g => !int.TryParse(g, out _)).Select(g => $" {g}={m.Groups[g].Value}"))));
 
     private static string Matches(Regex regex, string text) =>
         string.Join(",", regex.Matches(text).Select(m => $"{m.Index}:{m.Length}"));
