@@ -78,6 +78,7 @@ public static class RouterCoreServiceCollectionExtensions
             sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
             new MemoryCache(new MemoryCacheOptions { SizeLimit = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxEntries })));
         services.TryAddSingleton<ResponseCacheService>();
+        services.TryAddSingleton<AnalysisMemo>();
         services.TryAddSingleton<ChatPipeline>();
         return services;
     }

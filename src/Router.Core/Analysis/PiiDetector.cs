@@ -236,7 +236,7 @@ internal static partial class PiiDetector
     /// <summary>The patterns, built once on first use.</summary>
     private static class Patterns
     {
-        internal static readonly Regex Email = RegexFactory.CreateCompiled(@"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b", RegexOptions.CultureInvariant);
+        internal static readonly Regex Email = RegexFactory.Create(@"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b", RegexOptions.CultureInvariant);
 
         internal static readonly Regex Ssn = RegexFactory.Create(@"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", RegexOptions.CultureInvariant);
 

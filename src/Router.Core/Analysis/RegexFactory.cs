@@ -17,7 +17,9 @@ internal static class RegexFactory
     // 128-token benchmark prompt 210 → 160 µs).
     private const string NoOpAlternative = @"|[^\s\S]";
 
-    /// <summary>A backtracking, IL-compiled pattern: better for short patterns with bounded repetition or captures, where the DFA's state count explodes.</summary>
+    /// <summary>A backtracking, IL-compiled pattern: faster only where the first character is rare (a quote, a colon, two capitals),
+    /// so the engine's search for it skips most of the text. A pattern that can start at most letters or digits (the length
+    /// request, the identifier fields, emails) measured 4-12x slower this way than as a DFA.</summary>
     public static Regex CreateCompiled(string pattern, RegexOptions options) => new(pattern, options | RegexOptions.Compiled);
 
     public static Regex Create(string pattern, RegexOptions options)

@@ -34,4 +34,9 @@ public sealed class RequestAnalyzerOptions
     /// <summary>A later user turn of at most this many words (outside code blocks) that edits or refers back to earlier output inherits the earlier task (default 30).</summary>
     [Range(1, 200)]
     public int FollowUpMaxWords { get; set; } = 30;
+
+    /// <summary>Analyses of recently seen requests kept for repeats (default 10000; 0 turns the memo off). A repeat
+    /// (a retry, an exact-cache hit) then skips the patterns and the embedding model.</summary>
+    [Range(0, 10_000_000)]
+    public int MemoEntries { get; set; } = 10_000;
 }

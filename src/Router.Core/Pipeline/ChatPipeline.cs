@@ -30,6 +30,7 @@ public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Dec
 public sealed partial class ChatPipeline(
     ModelCatalog catalog,
     IRequestAnalyzer analyzer,
+    AnalysisMemo memo,
     RequestRouter router,
     ChatExecutor executor,
     ITenantPolicyStore policies,
@@ -68,8 +69,18 @@ public sealed partial class ChatPipeline(
 
         var started = Stopwatch.GetTimestamp();
         var analysisRequest = ToAnalysisRequest(request);
-        var embedding = await EmbedAsync(analysisRequest, cancellationToken);
-        var profile = analyzer.Analyze(analysisRequest, embedding);
+        var memoKey = memo.Enabled ? AnalysisMemo.KeyOf(analysisRequest) : default;
+        if (!memo.TryGet(memoKey, out var profile, out var embedding))
+        {
+            (embedding, var embeddingFailed) = await EmbedAsync(analysisRequest, cancellationToken);
+            profile = analyzer.Analyze(analysisRequest, embedding);
+            if (!embeddingFailed)
+            {
+                // A profile made without the embedding because the model failed is not remembered.
+                memo.Add(memoKey, profile, embedding);
+            }
+        }
+
         telemetry.Stage("analysis", Stopwatch.GetElapsedTime(started));
         var policy = await policies.GetAsync(context.TenantId, cancellationToken);
         if (!router.TryDecide(new RuleInput(profile, context, request), modelRequest, policy, out var decision, out error))
@@ -401,29 +412,29 @@ public sealed partial class ChatPipeline(
     private static UsageRecord Failed(UsageRecord usage, RouterError error) =>
         usage with { Outcome = UsageOutcomes.Error, ErrorCode = error.Code };
 
-    private async Task<ReadOnlyMemory<float>> EmbedAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    private async Task<(ReadOnlyMemory<float> Vector, bool Failed)> EmbedAsync(AnalysisRequest request, CancellationToken cancellationToken)
     {
         if (embeddings is null)
         {
-            return default;
+            return (default, false);
         }
 
         var text = analyzer.GetEmbeddingText(request);
         if (text.Length == 0)
         {
-            return default;
+            return (default, false);
         }
 
         try
         {
             var generated = await embeddings.GenerateAsync([text], cancellationToken: cancellationToken);
-            return generated.Count > 0 ? generated[0].Vector : default;
+            return (generated.Count > 0 ? generated[0].Vector : default, false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A broken embedding model costs accuracy, not availability.
             Log.EmbeddingFailed(logger, ex.GetType().Name);
-            return default;
+            return (default, true);
         }
     }
 

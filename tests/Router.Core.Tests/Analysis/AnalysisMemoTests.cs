@@ -1,0 +1,54 @@
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+
+namespace Router.Core.Tests.Analysis;
+
+public sealed class AnalysisMemoTests
+{
+    private static AnalysisRequest Request(params (string Role, string? Text)[] messages) =>
+        new([.. messages.Select(m => new AnalysisMessage(m.Role, m.Text))]);
+
+    [Fact]
+    public void The_key_is_the_same_for_the_same_inputs_and_differs_when_any_input_does()
+    {
+        var basic = Request(("system", "Be brief."), ("user", "abc"));
+        var keys = new[]
+        {
+            AnalysisMemo.KeyOf(basic),
+            AnalysisMemo.KeyOf(Request(("system", "Be brief.a"), ("user", "bc"))),
+            AnalysisMemo.KeyOf(Request(("user", "Be brief."), ("user", "abc"))),
+            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abd"))),
+            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"), ("user", ""))),
+            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"), ("user", null))),
+            AnalysisMemo.KeyOf(basic with { HasTools = true }),
+            AnalysisMemo.KeyOf(basic with { MaxTokens = 10 }),
+            AnalysisMemo.KeyOf(basic with { ResponseFormatType = "json_object" }),
+            AnalysisMemo.KeyOf(new AnalysisRequest([new AnalysisMessage("system", "Be brief."), new AnalysisMessage("user", "abc", HasImage: true)])),
+        };
+
+        Assert.Equal(keys[0], AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"))));
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public void A_remembered_analysis_comes_back_and_a_memo_of_size_zero_remembers_nothing()
+    {
+        var analyzer = AnalyzerFactory.Create();
+        var request = AnalysisRequest.FromPrompt("Translate 'good morning' into Spanish.");
+        var profile = analyzer.Analyze(request);
+        var key = AnalysisMemo.KeyOf(request);
+        float[] embedding = [0.5f, 0.5f];
+
+        using var memo = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 10 }));
+        Assert.False(memo.TryGet(key, out _, out _));
+        memo.Add(key, profile, embedding);
+        Assert.True(memo.TryGet(key, out var remembered, out var rememberedEmbedding));
+        Assert.Same(profile, remembered);
+        Assert.Equal(embedding, rememberedEmbedding.ToArray());
+
+        using var off = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 0 }));
+        off.Add(key, profile, embedding);
+        Assert.False(off.Enabled);
+        Assert.False(off.TryGet(key, out _, out _));
+    }
+}
