@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Router.Core.Execution;
 
@@ -6,9 +7,11 @@ namespace Router.Core.Caching;
 /// <summary>Renders a cached answer as a chat completion, or as the server-sent events of one, in OpenAI's format.</summary>
 internal static class CachedCompletion
 {
-    public static byte[] Json(string requestId, long created, string model, CachedAnswer answer, TokenUsage usage)
+    public static ReadOnlyMemory<byte> Json(string requestId, long created, string model, CachedAnswer answer, TokenUsage usage)
     {
-        using var buffer = new MemoryStream();
+        // Sized for the usual answer up front (the writer escapes non-ASCII, up to 6 bytes a character, and grows the
+        // buffer when that is not enough), so one array is written once and handed out without a copy.
+        var buffer = new ArrayBufferWriter<byte>(384 + requestId.Length + model.Length + (2 * answer.Content.Length));
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
@@ -27,7 +30,7 @@ internal static class CachedCompletion
             writer.WriteEndObject();
         }
 
-        return buffer.ToArray();
+        return buffer.WrittenMemory;
     }
 
     public static IEnumerable<byte[]> Events(string requestId, long created, string model, CachedAnswer answer, TokenUsage usage, bool includeUsage)
