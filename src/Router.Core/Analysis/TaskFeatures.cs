@@ -118,6 +118,9 @@ internal static partial class TaskFeatures
         features[i] = MathF.Min(signals.InstructionCount, 10) / 10f;
     }
 
+    /// <summary>Whether the text names a programming topic (the <c>code_word</c> cue): "how do I …" about code is a coding question.</summary>
+    internal static bool NamesCodeTopic(string text) => Patterns.CodeWord.IsMatch(text);
+
     private const string LeadingPunctuation = " \t\r\n¡¿\"'“‘«„「*#>-_([{";
 
     /// <summary>Puts a space between CJK characters and Latin letters or digits so that \b-anchored cues ("python" in "用Python写") match.</summary>

@@ -49,7 +49,8 @@ internal static partial class TaskRules
         foreach (var (task, pattern, bonus, maxWords) in Rules)
         {
             if (signals.WordCount <= maxWords && pattern.IsMatch(start)
-                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start)))
+                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start))
+                && !(task == TaskType.Advice && (signals.HasCode || TaskFeatures.NamesCodeTopic(start))))
             {
                 var index = IndexOf(classes, task);
                 probabilities[index] *= MathF.Exp(bonus);

@@ -23,6 +23,16 @@ public sealed class TaskTests
         Assert.True(profile.Task.Confidence >= profile.Task.RunnerUpConfidence);
     }
 
+    [Theory]
+    [InlineData("How do I fix this error: TypeError: 'NoneType' object is not subscriptable", TaskType.Coding)]
+    [InlineData("What's the best way to handle retries in a Python asyncio HTTP client?", TaskType.Coding)]
+    [InlineData("How do I ask my manager for a raise after only one year?", TaskType.Advice)]
+    [InlineData("Should I refinance my mortgage now or wait?", TaskType.Advice)]
+    public void A_how_do_i_question_about_code_is_coding_and_about_life_is_advice(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
     [Fact]
     public void A_short_edit_instruction_inherits_the_task_of_the_earlier_turn()
     {
