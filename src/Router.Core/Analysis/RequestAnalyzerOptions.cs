@@ -35,7 +35,7 @@ public sealed class RequestAnalyzerOptions
     [Range(1, 200)]
     public int FollowUpMaxWords { get; set; } = 30;
 
-    /// <summary>Analyses of recently seen requests kept for repeats (default 10000; 0 turns the memo off). A repeat
+    /// <summary>Slots of the direct-mapped memo of recent analyses (default 10000, rounded up to a power of two; 0 turns it off). A repeat
     /// (a retry, an exact-cache hit) then skips the patterns and the embedding model.</summary>
     [Range(0, 10_000_000)]
     public int MemoEntries { get; set; } = 10_000;

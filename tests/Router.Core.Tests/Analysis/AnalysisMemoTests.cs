@@ -39,16 +39,41 @@ public sealed class AnalysisMemoTests
         var key = AnalysisMemo.KeyOf(request);
         float[] embedding = [0.5f, 0.5f];
 
-        using var memo = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 10 }));
+        var memo = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 10 }));
         Assert.False(memo.TryGet(key, out _, out _));
         memo.Add(key, profile, embedding);
         Assert.True(memo.TryGet(key, out var remembered, out var rememberedEmbedding));
         Assert.Same(profile, remembered);
         Assert.Equal(embedding, rememberedEmbedding.ToArray());
 
-        using var off = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 0 }));
+        var off = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 0 }));
         off.Add(key, profile, embedding);
         Assert.False(off.Enabled);
         Assert.False(off.TryGet(key, out _, out _));
+    }
+
+    [Fact]
+    public void The_memo_rounds_its_slots_up_and_a_newer_analysis_takes_over_its_slot()
+    {
+        var analyzer = AnalyzerFactory.Create();
+        var first = analyzer.Analyze(AnalysisRequest.FromPrompt("Write a haiku about rain."));
+        var second = analyzer.Analyze(AnalysisRequest.FromPrompt("What is the capital of Peru?"));
+        var memo = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 1000 }));
+        UInt128 key = 12345;
+        var sameSlot = key + (UInt128)memo.Capacity;
+        var otherSlot = key + 1;
+
+        memo.Add(key, first, default);
+        memo.Add(otherSlot, second, default);
+        Assert.Equal(1024, memo.Capacity);
+        Assert.True(memo.TryGet(key, out var kept, out _));
+        Assert.Same(first, kept);
+        Assert.False(memo.TryGet(sameSlot, out _, out _));
+
+        memo.Add(sameSlot, second, default);
+        Assert.False(memo.TryGet(key, out _, out _));
+        Assert.True(memo.TryGet(sameSlot, out var replaced, out _));
+        Assert.Same(second, replaced);
+        Assert.True(memo.TryGet(otherSlot, out _, out _));
     }
 }
