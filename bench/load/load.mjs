@@ -8,8 +8,9 @@ const duration = Number(process.env.LOAD_DURATION ?? 10);
 const connections = Number(process.env.LOAD_CONNECTIONS ?? 32);
 const latencyRequests = Number(process.env.LOAD_LATENCY_REQUESTS ?? 2000);
 // Long enough for .NET tiered compilation (tier-1 with dynamic PGO) and V8 to settle on a machine whose 2 cores the load
-// generator saturates; a short warm-up measures the JIT, not the gateway.
-const warmup = Number(process.env.LOAD_WARMUP ?? 10);
+// generator saturates; a short warm-up measures the JIT, not the gateway. A fresh router still spent 8% of its CPU in
+// the JIT's background tier-up after 30 s of full load on this machine, and none after 75 s.
+const warmup = Number(process.env.LOAD_WARMUP ?? 30);
 let counter = 0;
 const body = () => target.unique
   ? target.body.replace('{n}', `${process.pid}-${counter++}`)

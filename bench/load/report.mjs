@@ -52,7 +52,8 @@ with a unique prompt per request (analysis without the embedding, cache lookup, 
 memory, audits off); **router-semantic** is the same with the local embedding model and the semantic cache on;
 **router-exact-hit** sends the same request every time, so every one is an exact cache hit; **portkey** is the Portkey
 gateway (\`@portkey-ai/gateway\`) forwarding to the same simulator with \`x-portkey-custom-host\`. Each target is warmed
-up at full load for \`LOAD_WARMUP\` seconds (default 10) first. The runaway-agent guard stays on, with its repeat limit
+up at full load for \`LOAD_WARMUP\` seconds (default 30: a fresh .NET process is still tiering up its JIT-compiled code
+after 30 s of full load here) first. The runaway-agent guard stays on, with its repeat limit
 raised (\`Router:LoopGuard:MaxRepeats\` 10000 per 10 s) and the exact-hit requests spread over 256 \`x-session-id\`
 sessions, since sending one prompt thousands of times a second is exactly what it exists to refuse.
 

@@ -2,7 +2,7 @@
 # Side-by-side load harness: the simulated provider directly, Router.Server on the cache-miss path, with the semantic
 # cache on, on exact-cache hits, and the Portkey gateway, all forwarding to the same simulator on this machine.
 # Prints added latency and throughput as ratios, and writes docs/benchmarks.md.
-# Usage: bench/load/run.sh   (env: LOAD_DURATION=10 LOAD_WARMUP=10 LOAD_CONNECTIONS=32 LOAD_LATENCY_REQUESTS=2000)
+# Usage: bench/load/run.sh   (env: LOAD_DURATION=10 LOAD_WARMUP=30 LOAD_CONNECTIONS=32 LOAD_LATENCY_REQUESTS=2000)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
