@@ -22,8 +22,13 @@ internal sealed class PromptTokenCounter
 
     public PromptTokenCounter(int exactMaxChars) => _exactMaxChars = exactMaxChars;
 
-    public int Count(AnalysisRequest request)
+    public int Count(AnalysisRequest request) => Count(request, null, out _);
+
+    /// <summary>Counts the request's prompt tokens; when one message's text equals <paramref name="text"/> (the routed
+    /// turn, usually), its count is returned in <paramref name="textTokens"/> (else -1), so it is not counted twice.</summary>
+    public int Count(AnalysisRequest request, string? text, out int textTokens)
     {
+        textTokens = -1;
         var messages = request.Messages ?? [];
         long total = ReplyPriming;
         foreach (var message in messages)
@@ -41,7 +46,12 @@ internal sealed class PromptTokenCounter
 
             if (!string.IsNullOrEmpty(message.Text))
             {
-                total += CountText(message.Text);
+                var tokens = CountText(message.Text);
+                total += tokens;
+                if (textTokens < 0 && string.Equals(message.Text, text, StringComparison.Ordinal))
+                {
+                    textTokens = tokens;
+                }
             }
         }
 

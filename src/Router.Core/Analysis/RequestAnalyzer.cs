@@ -177,7 +177,7 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         var signals = StructuralScanner.Scan(scanned, taskText.Length);
         var (language, script) = LanguageDetector.Detect(context.LastUserText.Length > 0 ? context.LastUserText : taskText);
         var risk = RiskAssessor.Assess(context.RiskText);
-        var promptTokens = _tokens.Count(request);
+        var promptTokens = _tokens.Count(request, taskText, out var taskTextTokens);
         var instruction = TextWindow.HeadAndTail(taskText, InstructionHeadChars, InstructionTailChars);
 
         TaskPrediction task;
@@ -201,7 +201,9 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         var format = StructuralScanner.RequestedFormat(
             context.IsFollowUp ? string.Concat(instruction, "\n", lastInstruction) : instruction,
             request.ResponseFormatType);
-        var taskTokens = taskText.Length <= 4096 ? _tokens.CountText(taskText) : (int)(taskText.Length / 3.8);
+        var taskTokens = taskText.Length > 4096 ? (int)(taskText.Length / 3.8)
+            : taskTextTokens >= 0 ? taskTextTokens
+            : _tokens.CountText(taskText);
         var expected = OutputLengthEstimator.Estimate(task.Type, lastInstruction, signals, taskTokens, request.MaxTokens);
         var complexity = _complexity.Estimate(scanned, embedding);
 
