@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Router.Core.Chat;
 
@@ -29,6 +30,14 @@ public static class ChatRequestParser
             return false;
         }
 
+        // JSON text is UTF-8 (RFC 8259). The reader checks only the strings it decodes, so bytes in a field passed
+        // through untouched would otherwise reach the provider.
+        if (!Utf8.IsValid(body.Span))
+        {
+            error = RouterError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
+            return false;
+        }
+
         try
         {
             return TryParseCore(body, out request, out error);
@@ -37,6 +46,14 @@ public static class ChatRequestParser
         {
             // The reader's message names the line and byte position, nothing else.
             error = RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json");
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // What the reader throws when a string it decodes holds an unpaired surrogate escape ("\ud800").
+            error = RouterError.InvalidRequest(
+                "The request body has a string that is not valid Unicode: an unpaired surrogate escape (\\uD800-\\uDFFF).",
+                code: "invalid_json");
             return false;
         }
     }

@@ -18,7 +18,7 @@ public readonly record struct CompletionSummary(TokenUsage? Usage, string? Finis
 /// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
 public static class CompletionReader
 {
-    /// <summary>Reads a completion or chunk; returns false when the JSON is malformed.</summary>
+    /// <summary>Reads a completion or chunk; returns false when the JSON is malformed or a string in it cannot be decoded.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out CompletionSummary summary)
     {
         summary = default;
@@ -74,6 +74,12 @@ public static class CompletionReader
         }
         catch (JsonException)
         {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // A string the reader cannot decode (invalid UTF-8, an unpaired surrogate escape): the body is still
+            // relayed as the provider sent it, but the router reads nothing from it, as from malformed JSON.
             return false;
         }
     }

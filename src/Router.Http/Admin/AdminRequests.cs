@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Router.Core.Chat;
@@ -40,7 +41,21 @@ internal static class AdminRequests
             {
                 // A document parsed from memory keeps reading that memory for its lifetime, and the pooled body goes
                 // back to the pool when this method returns: the document gets its own copy (admin bodies are small).
-                var document = JsonDocument.Parse(body!.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory.ToArray());
+                if (!Utf8.IsValid(body!.Memory.Span))
+                {
+                    await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json"));
+                    return null;
+                }
+
+                var document = JsonDocument.Parse(body.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory.ToArray());
+                if (!StringsDecode(document.RootElement))
+                {
+                    document.Dispose();
+                    await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(
+                        "The request body has a string that is not valid Unicode: an unpaired surrogate escape (\\uD800-\\uDFFF).", code: "invalid_json"));
+                    return null;
+                }
+
                 if (document.RootElement.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
                 {
                     return document;
@@ -55,6 +70,47 @@ internal static class AdminRequests
                 await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json"));
                 return null;
             }
+        }
+    }
+
+    // The handlers read names and strings with GetString, which throws on an unpaired surrogate escape ("\ud800"):
+    // an admin body is small, so every string is decoded once up front instead.
+    private static bool StringsDecode(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return true;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        if (property.Name is null || !StringsDecode(property.Value))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (!StringsDecode(item))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return true;
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

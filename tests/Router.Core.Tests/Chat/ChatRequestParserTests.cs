@@ -65,6 +65,53 @@ public sealed class ChatRequestParserTests
         Assert.Contains(messageFragment, error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi \\ud800\"}]}", "surrogate")]
+    [InlineData("{\"model\":\"\\udc00\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "surrogate")]
+    [InlineData("{\"\\ud800\":1,\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "surrogate")]
+    [InlineData("{\"model\":\"auto\",\"user\":\"\\ud83d\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "surrogate")]
+    [InlineData("{\"model\":\"auto\",\"metadata\":{\"k\":\"\\ud800x\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "surrogate")]
+    public void A_string_with_an_unpaired_surrogate_escape_is_a_400_not_an_exception(string json, string messageFragment)
+    {
+        var ok = Parse(json, out _, out var error);
+
+        Assert.False(ok);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("invalid_json", error.Code);
+        Assert.Contains(messageFragment, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("content")]
+    [InlineData("passthrough")]
+    public void A_body_that_is_not_utf8_is_a_400_even_where_the_router_does_not_read(string where)
+    {
+        // 0xFF never occurs in UTF-8; in a field the router skips, the reader would not notice it.
+        var prefix = where == "content"
+            ? "{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"bad "u8.ToArray()
+            : "{\"model\":\"auto\",\"x_vendor\":\"bad "u8.ToArray();
+        var suffix = where == "content"
+            ? "\"}]}"u8.ToArray()
+            : "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"u8.ToArray();
+        byte[] body = [.. prefix, 0xFF, 0xFE, .. suffix];
+
+        var ok = ChatRequestParser.TryParse(body, out _, out var error);
+
+        Assert.False(ok);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("invalid_json", error.Code);
+        Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_valid_surrogate_pair_is_read_as_one_character()
+    {
+        var ok = Parse("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"smile \\ud83d\\ude00\"}]}", out var request, out _);
+
+        Assert.True(ok);
+        Assert.Equal("smile \U0001F600", request.LastUserText);
+    }
+
     [Fact]
     public void Assistant_tool_call_messages_without_content_are_accepted()
     {

@@ -51,6 +51,44 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
         return await _router.Http.SendAsync(request);
     }
 
+    [Theory]
+    [InlineData("v1/chat/completions", """{"model":"auto","messages":[{"role":"user","content":"hello TEXT"}]}""")]
+    [InlineData("v1/route", """{"model":"auto","messages":[{"role":"user","content":"hello TEXT"}]}""")]
+    [InlineData("admin/keys", """{"tenant":"acme","name":"TEXT"}""")]
+    [InlineData("admin/tenants", """{"id":"TEXT"}""")]
+    public async Task Text_that_is_not_valid_unicode_gets_a_400_in_openai_shape_and_changes_nothing(string path, string template)
+    {
+        var key = path.StartsWith("admin/", StringComparison.Ordinal) ? AdminKey : TenantKey;
+        var before = _simulator.Received.Count;
+        var keysBefore = await ReadAsync("admin/keys");
+        var parts = template.Split("TEXT");
+        byte[] notUtf8 = [.. System.Text.Encoding.UTF8.GetBytes(parts[0]), 0xFF, 0xFE, .. System.Text.Encoding.UTF8.GetBytes(parts[1])];
+        byte[] loneSurrogate = System.Text.Encoding.UTF8.GetBytes(parts[0] + "\\ud800" + parts[1]);
+
+        foreach (var body in new[] { notUtf8, loneSurrogate })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await _router.Http.SendAsync(request);
+
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = await TestJson.ErrorAsync(response);
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+            Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
+        }
+
+        Assert.Equal(before, _simulator.Received.Count);
+        Assert.Equal(keysBefore, await ReadAsync("admin/keys"));
+
+        async Task<string> ReadAsync(string listPath)
+        {
+            using var list = await SendAsync(HttpMethod.Get, listPath, null, AdminKey);
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            return await list.Content.ReadAsStringAsync();
+        }
+    }
+
     [Fact]
     public async Task Route_explains_the_decision_without_calling_a_model()
     {
