@@ -96,6 +96,32 @@ public sealed partial class ChatPipeline(
         return (new PreparedRequest(profile, decision, policy, embedding), null);
     }
 
+    /// <summary>
+    /// What the cache would do with a prepared request now, as <c>POST /v1/route</c> reports it: <c>bypass</c> when it
+    /// may not be read (<c>Cache-Control</c>, a tenant rule, high risk, tools), else <c>exact</c>, <c>semantic</c> with
+    /// the similarity, or <c>miss</c>. It reads the cache exactly as the chat request would and writes nothing.
+    /// </summary>
+    public async Task<(string Status, float? Similarity)> PreviewCacheAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
+    {
+        var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
+        return hit is not null ? (hit.Kind, hit.Similarity) : (permission.Read ? "miss" : "bypass", null);
+    }
+
+    private async Task<(CachePermission Permission, CacheHit? Hit)> LookupAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
+    {
+        var permission = cache.Permission(context, request, prepared.Profile, prepared.Decision);
+        if (!permission.Read)
+        {
+            return (permission, null);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var threshold = StricterOf(prepared.Policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold);
+        var hit = await cache.LookupAsync(context.TenantId, request, prepared.Embedding, EmbeddingModel, threshold, cancellationToken);
+        telemetry.Stage("cache", Stopwatch.GetElapsedTime(started));
+        return (permission, hit);
+    }
+
     /// <summary>Runs the request, writes the answer (or an OpenAI-style error) to <paramref name="sink"/> and records its usage.</summary>
     public async Task HandleAsync(RequestContext context, ChatRequest request, IResponseSink sink, CancellationToken cancellationToken)
     {
@@ -158,16 +184,10 @@ public sealed partial class ChatPipeline(
             return (Failed(usage, refused), null);
         }
 
-        var permission = cache.Permission(context, request, profile, decision);
-        if (permission.Read)
+        var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
+        if (hit is not null)
         {
-            var cacheStarted = Stopwatch.GetTimestamp();
-            var hit = await cache.LookupAsync(context.TenantId, request, embedding, EmbeddingModel, StricterOf(policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold), cancellationToken);
-            telemetry.Stage("cache", Stopwatch.GetElapsedTime(cacheStarted));
-            if (hit is not null)
-            {
-                return (await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken), null);
-            }
+            return (await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken), null);
         }
 
         sink.SetHeader(RouterHeaders.Cache, permission.Read ? "miss" : "bypass");

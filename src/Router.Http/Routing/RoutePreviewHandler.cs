@@ -12,8 +12,8 @@ using Router.Http.Errors;
 
 namespace Router.Http.Routing;
 
-/// <summary><c>POST /v1/route</c>: the same body as a chat completion; analyses and routes it and explains the decision
-/// without calling a model.</summary>
+/// <summary><c>POST /v1/route</c>: the same body as a chat completion; analyses and routes it, says whether the cache
+/// would answer it, and explains the decision a miss would follow, without calling a model.</summary>
 public sealed class RoutePreviewHandler(ChatRequestReader reader, ChatPipeline pipeline)
 {
     /// <summary>Handles the request and writes the response.</summary>
@@ -27,6 +27,7 @@ public sealed class RoutePreviewHandler(ChatRequestReader reader, ChatPipeline p
             }
 
             var (profile, decision, _, _) = prepared;
+            var (cacheStatus, similarity) = await pipeline.PreviewCacheAsync(requestContext, request, prepared, context.RequestAborted);
             var preview = new RoutePreview
             {
                 RequestId = requestContext.RequestId,
@@ -42,7 +43,7 @@ public sealed class RoutePreviewHandler(ChatRequestReader reader, ChatPipeline p
                 PromptTokens = profile.PromptTokens,
                 ExpectedOutputTokens = profile.ExpectedOutputTokens,
                 Language = profile.Language,
-                Cache = new CachePreview("miss", null),
+                Cache = new CachePreview(cacheStatus, similarity is { } s ? Math.Round(s, 4) : null),
                 Decision = new DecisionPreview(
                     decision.Tier.ToWire(),
                     decision.Model.Id,
@@ -84,10 +85,11 @@ public sealed record RiskPreview(
     [property: JsonPropertyName("categories")] IReadOnlyList<string> Categories,
     [property: JsonPropertyName("evidence")] IReadOnlyList<string> Evidence);
 
-/// <summary>Cache status in the route answer.</summary>
+/// <summary>Cache status in the route answer: what the cache would do with this request now (<c>miss</c>, <c>exact</c>,
+/// <c>semantic</c> or <c>bypass</c>); the similarity of a semantic hit, else null (always written).</summary>
 public sealed record CachePreview(
     [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("similarity")] double? Similarity);
+    [property: JsonPropertyName("similarity"), JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? Similarity);
 
 /// <summary>The decision in the route answer.</summary>
 public sealed record DecisionPreview(

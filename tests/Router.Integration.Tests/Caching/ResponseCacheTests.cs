@@ -118,6 +118,54 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
     }
 
     [Fact]
+    public async Task Route_says_what_the_cache_would_do_with_the_request_and_changes_nothing()
+    {
+        const string Prompt = "How do I descale my espresso machine at home?";
+        const string Paraphrase = "How can I descale my espresso machine at home?";
+
+        var before = await PreviewAsync(Prompt);
+        var callsBefore = fixture.Simulator.Received.Count;
+        var stillBefore = await PreviewAsync(Prompt);
+        using (var answered = await AskAsync(Prompt))
+        {
+            Assert.Equal("miss", Header(answered, "x-router-cache"));
+        }
+
+        var exact = await PreviewAsync(Prompt);
+        var semantic = await PreviewAsync(Paraphrase);
+        var noCache = await PreviewAsync(Prompt, "no-cache");
+        var otherTenant = await PreviewAsync(Prompt, key: "cache-tenant-b-key-01");
+
+        Assert.Equal(("miss", null), before);
+        Assert.Equal(("miss", null), stillBefore);   // a preview stores nothing
+        Assert.Equal(callsBefore + 1, fixture.Simulator.Received.Count);   // and calls no model
+        Assert.Equal(("exact", null), exact);
+        Assert.Equal("semantic", semantic.Status);
+        Assert.InRange(semantic.Similarity!.Value, 0.86, 1.0);
+        Assert.Equal(("bypass", null), noCache);
+        Assert.Equal(("miss", null), otherTenant);
+        using var served = await AskAsync(Paraphrase);
+        Assert.Equal("semantic", Header(served, "x-router-cache"));
+        Assert.Equal(semantic.Similarity.Value, double.Parse(Header(served, "x-router-similarity"), System.Globalization.CultureInfo.InvariantCulture), 3);
+    }
+
+    private async Task<(string Status, double? Similarity)> PreviewAsync(string prompt, string? cacheControl = null, string key = "cache-tenant-a-key-01")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/route") { Content = TestJson.Body(TestJson.Chat("router/economy", prompt)) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (cacheControl is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cache-Control", cacheControl);
+        }
+
+        using var response = await fixture.Router.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var cache = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["cache"]!.AsObject();
+        Assert.True(cache.ContainsKey("similarity"));   // the contract's shape: present, null unless semantic
+        return (cache["status"]!.GetValue<string>(), cache["similarity"]?.GetValue<double>());
+    }
+
+    [Fact]
     public async Task A_streamed_request_served_from_the_cache_is_valid_sse_ending_in_done()
     {
         const string Prompt = "Explain in one paragraph why the sky is blue.";
