@@ -22,12 +22,12 @@ public static class RouterCoreServiceCollectionExtensions
     /// <summary>Adds the core pipeline, the catalog and validated options; adapters come from <c>AddRouterInfrastructure</c>.</summary>
     public static IServiceCollection AddRouterCore(this IServiceCollection services)
     {
-        services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RouterOptions>().BindConfigurationStrictly(RouterOptions.Section).ValidateDataAnnotations();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RouterOptions>, RouterOptionsValidator>());
-        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RoutingOptions>().BindConfigurationStrictly(RoutingOptions.Section).ValidateDataAnnotations();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
-        services.AddOptions<ExecutionOptions>().BindConfiguration(ExecutionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<TenantsOptions>().BindConfiguration(RouterOptions.Section).ValidateOnStart();
+        services.AddOptions<ExecutionOptions>().BindConfigurationStrictly(ExecutionOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<TenantsOptions>().BindConfigurationStrictly(RouterOptions.Section);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TenantsOptions>, TenantsOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -43,8 +43,8 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<RequestRouter>();
         services.TryAddSingleton<DeploymentHealthRegistry>();
         services.TryAddSingleton<ChatExecutor>();
-        services.AddOptions<LoopGuardOptions>().BindConfiguration(LoopGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<RequestAnalyzerOptions>().BindConfiguration(RequestAnalyzerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LoopGuardOptions>().BindConfigurationStrictly(LoopGuardOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<RequestAnalyzerOptions>().BindConfigurationStrictly(RequestAnalyzerOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton(_ => TaskModel.LoadEmbedded());
         services.TryAddSingleton(_ => new ComplexityEstimator());
         services.TryAddSingleton<IRequestAnalyzer>(sp =>
@@ -63,15 +63,15 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<LoopGuard>();
         services.TryAddSingleton<BudgetGuard>();
         services.TryAddSingleton<Admission>();
-        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<WeightsOptions>().BindConfiguration(WeightsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuditOptions>().BindConfigurationStrictly(AuditOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<WeightsOptions>().BindConfigurationStrictly(WeightsOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton<AuditSampler>();
         services.TryAddSingleton<AuditProcessor>();
         services.TryAddSingleton<WeightsCalculator>();
         services.TryAddSingleton<WeightsRecomputer>();
-        services.AddOptions<SemanticCacheOptions>().BindConfiguration(SemanticCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SemanticGuardOptions>().BindConfiguration(SemanticGuardOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SemanticCacheOptions>().BindConfigurationStrictly(SemanticCacheOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<SemanticGuardOptions>().BindConfigurationStrictly(SemanticGuardOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<VectorIndexOptions>().BindConfigurationStrictly(VectorIndexOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton<ISemanticGuard, SemanticGuard>();
         services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));
         services.TryAddSingleton<IResponseCacheStore>(sp => new InProcessResponseCacheStore(

@@ -39,8 +39,8 @@ public static class RouterInfrastructureServiceCollectionExtensions
         var hosting = new RouterHostingOptions();
         configure(hosting);
         services.AddRouterCore();
-        services.AddOptions<ConfiguredApiKeysOptions>().BindConfiguration(RouterOptions.Section);
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
+        services.AddOptions<ConfiguredApiKeysOptions>().BindConfigurationStrictly(RouterOptions.Section);
+        services.AddOptions<StorageOptions>().BindConfigurationStrictly(StorageOptions.Section);
 
         services.AddHttpClient(OpenAICompatibleModelClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
@@ -115,10 +115,10 @@ public static class RouterInfrastructureServiceCollectionExtensions
             ? ActivatorUtilities.CreateInstance<TableWeightsStore>(sp)
             : new InMemoryWeightsStore());
         services.TryAddSingleton<IChatClientProvider, SdkChatClientProvider>();
-        services.AddOptions<EmbeddingOptions>().BindConfiguration(EmbeddingOptions.Section);
-        services.AddOptions<MiniLmEmbeddingOptions>().BindConfiguration(MiniLmEmbeddingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EmbeddingOptions>().BindConfigurationStrictly(EmbeddingOptions.Section);
+        services.AddOptions<MiniLmEmbeddingOptions>().BindConfigurationStrictly(MiniLmEmbeddingOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton(sp => CreateEmbeddings(sp)!);
-        services.AddOptions<CosmosCacheOptions>().BindConfiguration(CosmosCacheOptions.Section);
+        services.AddOptions<CosmosCacheOptions>().BindConfigurationStrictly(CosmosCacheOptions.Section);
         services.TryAddSingleton(sp =>
         {
             var cosmos = sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value;

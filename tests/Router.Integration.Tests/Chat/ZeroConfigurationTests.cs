@@ -69,4 +69,18 @@ public sealed class StartupValidationTests
 
         Assert.Contains(failure.Failures, f => f.StartsWith("Router:Models:orphan:Provider", StringComparison.Ordinal) && f.Contains("ghost", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_model_whose_tier_is_not_a_tier_stops_the_server_instead_of_vanishing_from_the_catalog()
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            RouterServerHost.StartAsync(new Dictionary<string, string?>
+            {
+                ["Router:Providers:p:Endpoint"] = "http://127.0.0.1:9/v1",
+                ["Router:Models:typo:Provider"] = "p",
+                ["Router:Models:typo:Tier"] = "Ultra",
+            }));
+
+        Assert.Contains(failure.Failures, f => f.Contains("'Router:Models:typo:Tier'", StringComparison.Ordinal) && f.Contains("'Ultra'", StringComparison.Ordinal));
+    }
 }

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Router.Core.Catalog;
+using Router.Core.Metering;
+using Router.Core.Routing;
+
+namespace Router.Core.Tests.Catalog;
+
+public sealed class StrictOptionsBindingTests
+{
+    private static ServiceProvider Services(Dictionary<string, string?> settings) => new ServiceCollection()
+        .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+        .AddLogging().AddRouterCore()
+        .BuildServiceProvider();
+
+    private static readonly Dictionary<string, string?> Catalog = new()
+    {
+        ["Router:Providers:p:Endpoint"] = "http://127.0.0.1:9/v1",
+        ["Router:Models:good:Provider"] = "p",
+        ["Router:Models:good:Tier"] = "Economy",
+    };
+
+    [Theory]
+    [InlineData("Router:Models:x:Tier", "Ultra")]
+    [InlineData("Router:Models:x:InputCostPerMillion", "abc")]
+    [InlineData("Router:Providers:q:Type", "Anthropic")]
+    [InlineData("Router:Providers:p:Enabled", "perhaps")]
+    public void A_catalog_entry_with_a_value_the_binder_cannot_convert_fails_naming_the_setting_instead_of_vanishing(string key, string value)
+    {
+        var settings = new Dictionary<string, string?>(Catalog) { [key] = value };
+        if (key.StartsWith("Router:Models:x", StringComparison.Ordinal))
+        {
+            settings["Router:Models:x:Provider"] = "p";
+        }
+
+        using var services = Services(settings);
+
+        var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<RouterOptions>>().Value);
+        Assert.Contains(failure.Failures, f => f.Contains($"'{key}'", StringComparison.Ordinal) && f.Contains($"'{value}'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_bad_value_inside_a_list_inside_a_dictionary_is_reported_too()
+    {
+        // Tenants (a dictionary) → Rules (a list) → When → Complexity: two collections the binder would each skip silently.
+        var settings = new Dictionary<string, string?>(Catalog)
+        {
+            ["Router:Tenants:acme:Quality"] = "0.5",
+            ["Router:Tenants:acme:Rules:0:When:Complexity:Min"] = "high",
+        };
+        using var services = Services(settings);
+
+        var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<TenantsOptions>>().Value);
+        Assert.Contains(failure.Failures, f => f.Contains("'Router:Tenants:acme:Rules:0:When:Complexity:Min'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Valid_collections_bind_as_before()
+    {
+        var settings = new Dictionary<string, string?>(Catalog)
+        {
+            ["Router:Models:other:Provider"] = "p",
+            ["Router:Models:other:Tier"] = "Premium",
+            ["Router:Models:other:InputCostPerMillion"] = "2.5",
+            ["Router:Tenants:acme:Quality"] = "0.3",
+        };
+        using var services = Services(settings);
+
+        var router = services.GetRequiredService<IOptions<RouterOptions>>().Value;
+        Assert.Equal(["good", "other"], router.Models.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(2.5m, router.Models["other"].InputCostPerMillion);
+        Assert.Equal(0.3, services.GetRequiredService<IOptions<TenantsOptions>>().Value.Tenants["acme"].Quality);
+        Assert.NotNull(services.GetRequiredService<IOptions<RoutingOptions>>().Value);
+    }
+}
