@@ -71,9 +71,11 @@ async function latency(count) {
 // Pauses after each loaded phase, so background work that load leaves behind (tier-1 recompilation starved of CPU
 // while the load generator saturates the cores, GC rebalancing) finishes before the next measurement starts.
 const settle = () => new Promise((resolve) => setTimeout(resolve, 3000));
-await throughput(warmup);   // warm-up: JIT, connection pools, caches
-await settle();
+if (warmup > 0) {
+  await throughput(warmup);   // warm-up: JIT, connection pools, caches (a later round of a running target skips it)
+  await settle();
+}
 const max = await throughput(duration);
 await settle();
 const lat = await latency(latencyRequests);
-process.stdout.write(JSON.stringify({ name: target.name, ...max, latency: lat }) + '\n');
+process.stdout.write(JSON.stringify({ name: target.name, round: Number(process.env.LOAD_ROUND ?? 1), ...max, latency: lat }) + '\n');
