@@ -159,11 +159,7 @@ public sealed class RequestRouter(
         var candidates = Candidates(input, pinnedModel, ref tier, reasons);
         if (candidates.Count == 0)
         {
-            error = RouterError.InvalidRequest(
-                $"No catalog model can serve this request: it needs {profile.PromptTokens + (input.Request.MaxTokens ?? 0)} tokens of context"
-                + (input.Request.HasTools ? ", tools" : "") + (profile.HasImages ? ", images" : "") + ".",
-                "messages",
-                "context_length_exceeded");
+            error = NoCapableModel(input);
             return false;
         }
 
@@ -183,6 +179,54 @@ public sealed class RequestRouter(
             BaselineCostUsd = catalog.Baseline?.Cost(profile.PromptTokens, expectedOutput) ?? 0,
         };
         return true;
+    }
+
+    // Names what no model in the catalog offers, so the client learns which part of its request to change: the context
+    // it needs, images, tools, a JSON schema or streaming (in OpenAI's words, the parameter and an unsupported value).
+    private RouterError NoCapableModel(RuleInput input)
+    {
+        var request = input.Request;
+        var needed = input.Profile.PromptTokens + (request.MaxTokens ?? 0);
+        var models = catalog.Models;
+        if (input.Profile.HasImages && !models.Any(m => m.SupportsVision))
+        {
+            return RouterError.InvalidRequest("No catalog model accepts images: remove the image parts or configure a vision model (SupportsVision).", "messages", "unsupported_value");
+        }
+
+        if (request.HasTools && !models.Any(m => m.SupportsTools))
+        {
+            return RouterError.InvalidRequest("No catalog model supports tools: remove 'tools' or configure a model with SupportsTools.", "tools", "unsupported_value");
+        }
+
+        if (request.ResponseFormatType == "json_schema" && !models.Any(m => m.SupportsJsonSchema))
+        {
+            return RouterError.InvalidRequest("No catalog model supports response_format json_schema.", "response_format", "unsupported_value");
+        }
+
+        if (request.Stream && !models.Any(m => m.SupportsStreaming))
+        {
+            return RouterError.InvalidRequest("No catalog model supports streaming: send the request with stream false.", "stream", "unsupported_value");
+        }
+
+        var largest = models.Count == 0 ? 0 : models.Max(m => m.ContextWindow);
+        if (needed > largest)
+        {
+            return RouterError.InvalidRequest(
+                string.Create(CultureInfo.InvariantCulture, $"No catalog model can serve this request: it needs {needed} tokens of context (prompt and max_tokens) and the largest context window is {largest}."),
+                "messages",
+                "context_length_exceeded");
+        }
+
+        var features = new[]
+        {
+            request.HasTools ? "tools" : null, input.Profile.HasImages ? "images" : null,
+            request.ResponseFormatType == "json_schema" ? "a JSON schema" : null, request.Stream ? "streaming" : null,
+        }.OfType<string>().ToList();
+        return RouterError.InvalidRequest(
+            string.Create(CultureInfo.InvariantCulture, $"No catalog model can serve this request: it needs {needed} tokens of context")
+            + (features.Count > 0 ? " with " + string.Join(", ", features) + ", which no single model offers." : "."),
+            "messages",
+            features.Count > 0 ? "unsupported_value" : "context_length_exceeded");
     }
 
     private List<CatalogModel> Candidates(RuleInput input, CatalogModel? pinned, ref ModelTier tier, List<string> reasons)

@@ -171,6 +171,38 @@ public sealed class RequestRouterTests
     }
 
     [Fact]
+    public void With_no_capable_model_the_error_names_what_is_missing()
+    {
+        var options = ModelCatalogTests.Options();
+        foreach (var model in options.Models.Values)
+        {
+            model.SupportsVision = false;
+            model.SupportsTools = false;
+        }
+
+        var catalog = new ModelCatalog(options);
+        var routing = new RoutingOptions();
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(routing)), Options.Create(routing), _weights);
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+        RouterError Refusal(RequestProfile profile, ChatRequest request)
+        {
+            Assert.False(router.TryDecide(new RuleInput(profile, Context(), request), auto, TenantPolicy.Default("acme"), out _, out var error));
+            return error;
+        }
+
+        var images = Refusal(Profiles.Of(TaskType.Chat, 1, images: true), Request());
+        var tools = Refusal(Profiles.Of(TaskType.Chat, 1), Request(extra: ""","tools":[{"type":"function","function":{"name":"f"}}]"""));
+        var context = Refusal(Profiles.Of(TaskType.Chat, 1, promptTokens: 5_000_000), Request());
+
+        Assert.Equal(("unsupported_value", "messages"), (images.Code, images.Param));
+        Assert.Contains("images", images.Message, StringComparison.Ordinal);
+        Assert.Equal(("unsupported_value", "tools"), (tools.Code, tools.Param));
+        Assert.Equal(("context_length_exceeded", "messages"), (context.Code, context.Param));
+        Assert.Contains("5000000 tokens", context.Message, StringComparison.Ordinal);
+        Assert.All([images, tools, context], e => Assert.Equal(400, e.Status));
+    }
+
+    [Fact]
     public void Rules_pin_premium_for_medical_and_cap_complexity_for_a_key_and_are_listed()
     {
         var rules = Compile("""
