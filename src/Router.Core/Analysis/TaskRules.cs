@@ -49,10 +49,11 @@ internal static partial class TaskRules
         foreach (var (task, pattern, bonus, maxWords) in Rules)
         {
             if (signals.WordCount <= maxWords && pattern.IsMatch(start)
-                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start))
-                && !(task == TaskType.Advice && (signals.HasCode || TaskFeatures.NamesCodeTopic(start))))
+                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start)))
             {
-                var index = IndexOf(classes, task);
+                // "How do I …" about code or with code in it is a coding question: the advice bonus goes to coding.
+                var target = task == TaskType.Advice && (signals.HasCode || TaskFeatures.NamesCodeTopic(start)) ? TaskType.Coding : task;
+                var index = IndexOf(classes, target);
                 probabilities[index] *= MathF.Exp(bonus);
                 changed = true;
             }

@@ -26,6 +26,8 @@ public sealed class TaskTests
     [Theory]
     [InlineData("How do I fix this error: TypeError: 'NoneType' object is not subscriptable", TaskType.Coding)]
     [InlineData("What's the best way to handle retries in a Python asyncio HTTP client?", TaskType.Coding)]
+    [InlineData("How do I reverse a linked list in Python?", TaskType.Coding)]
+    [InlineData("How can I make this SQL query faster on a table with ten million rows?", TaskType.Coding)]
     [InlineData("How do I ask my manager for a raise after only one year?", TaskType.Advice)]
     [InlineData("Should I refinance my mortgage now or wait?", TaskType.Advice)]
     public void A_how_do_i_question_about_code_is_coding_and_about_life_is_advice(string prompt, TaskType expected)
