@@ -15,6 +15,9 @@ public enum StreamEnd
 
     /// <summary>No bytes arrived within the idle timeout.</summary>
     IdleTimeout,
+
+    /// <summary>The client went away (its cancellation fired) before the stream ended.</summary>
+    ClientClosed,
 }
 
 /// <summary>What the relay saw while forwarding a stream.</summary>
@@ -45,34 +48,47 @@ public static class SseRelay
         TokenUsage? usage = null;
         string? finish = null;
         var content = new StringBuilder();
-        while (true)
+        try
         {
-            var (status, evt) = await reader.ReadAsync(cancellationToken);
-            if (status != SseReadStatus.Event)
-            {
-                return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString());
-            }
+            return await RelayCoreAsync();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing.
+            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString());
+        }
 
-            var kind = Inspect(evt.Span, ref usage, ref finish, content);
-            if (kind == EventKind.UsageOnly && !forwardUsageChunk)
+        async Task<StreamRelayResult> RelayCoreAsync()
+        {
+            while (true)
             {
-                continue;
-            }
-
-            if (kind == EventKind.Done)
-            {
-                var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString());
-                if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
+                var (status, evt) = await reader.ReadAsync(cancellationToken);
+                if (status != SseReadStatus.Event)
                 {
-                    await sink.WriteEventAsync(trailer, cancellationToken);
+                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString());
+                }
+
+                var kind = Inspect(evt.Span, ref usage, ref finish, content);
+                if (kind == EventKind.UsageOnly && !forwardUsageChunk)
+                {
+                    continue;
+                }
+
+                if (kind == EventKind.Done)
+                {
+                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString());
+                    if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
+                    {
+                        await sink.WriteEventAsync(trailer, cancellationToken);
+                    }
+
+                    await sink.WriteEventAsync(evt, cancellationToken);
+                    return result;
                 }
 
                 await sink.WriteEventAsync(evt, cancellationToken);
-                return result;
+                forwarded++;
             }
-
-            await sink.WriteEventAsync(evt, cancellationToken);
-            forwarded++;
         }
     }
 

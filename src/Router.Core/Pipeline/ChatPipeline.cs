@@ -130,18 +130,21 @@ public sealed partial class ChatPipeline(
         activity?.SetTag("router.tenant", context.TenantId);
         var started = Stopwatch.GetTimestamp();
         IReadOnlyList<string> reasons = [];
-        var usage = new UsageRecord { RequestId = context.RequestId, TenantId = context.TenantId, KeyId = context.KeyId, SessionId = context.SessionId, Timestamp = context.ReceivedAt, Streamed = request.Stream };
-        BudgetReservation? reservation = null;
+        var served = new ServeProgress(new UsageRecord { RequestId = context.RequestId, TenantId = context.TenantId, KeyId = context.KeyId, SessionId = context.SessionId, Timestamp = context.ReceivedAt, Streamed = request.Stream });
+        UsageRecord? usage = null;
         try
         {
-            (usage, reservation) = await ServeAsync(context, request, sink, usage, r => reasons = r, cancellationToken);
+            usage = await ServeAsync(context, request, sink, served, r => reasons = r, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            usage = usage with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" };
+            // The client left part-way: what was already priced is billed and the reservation settled, as on any other path.
+            usage = served.Usage with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" };
         }
         finally
         {
+            // Whatever ended the request (an unexpected exception too), its reservation is settled and its row written.
+            usage ??= served.Usage with { Outcome = UsageOutcomes.Error, ErrorCode = "internal_error" };
             usage = usage with { LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds };
             activity?.SetTag("router.model", usage.Model);
             activity?.SetTag("router.cache", usage.Cache);
@@ -149,18 +152,19 @@ public sealed partial class ChatPipeline(
             activity?.SetTag("router.cost_usd", (double)usage.CostUsd);
             telemetry.Request(usage);
             recent.Add(new DecisionRecord(usage, reasons));
-            await RecordAsync(context, usage, reservation);
+            await RecordAsync(context, usage, served.Reservation);
         }
     }
 
-    private async Task<(UsageRecord, BudgetReservation?)> ServeAsync(
-        RequestContext context, ChatRequest request, IResponseSink sink, UsageRecord usage, Action<IReadOnlyList<string>> explain, CancellationToken cancellationToken)
+    private async Task<UsageRecord> ServeAsync(
+        RequestContext context, ChatRequest request, IResponseSink sink, ServeProgress served, Action<IReadOnlyList<string>> explain, CancellationToken cancellationToken)
     {
+        var usage = served.Usage;
         var (prepared, error) = await PrepareAsync(context, request, cancellationToken);
         if (prepared is null)
         {
             await WriteErrorAsync(sink, error!, cancellationToken);
-            return (Failed(usage, error!), null);
+            return Failed(usage, error!);
         }
 
         explain(prepared.Decision.Reasons);
@@ -181,24 +185,27 @@ public sealed partial class ChatPipeline(
         if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span)) is { } refused)
         {
             await WriteErrorAsync(sink, refused, cancellationToken);
-            return (Failed(usage, refused), null);
+            return Failed(usage, refused);
         }
 
         var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
         if (hit is not null)
         {
-            return (await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken), null);
+            return await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken);
         }
 
         sink.SetHeader(RouterHeaders.Cache, permission.Read ? "miss" : "bypass");
         usage = usage with { Cache = permission.Read ? "miss" : "bypass" };
 
+        served.Usage = usage;
         var (reservation, refusal) = await admission.ReserveAsync(context, request, prepared, cancellationToken);
         if (refusal is not null)
         {
             await WriteErrorAsync(sink, refusal, cancellationToken);
-            return (Failed(usage, refusal), null);
+            return Failed(usage, refusal);
         }
+
+        served.Reservation = reservation;
 
         var providerStarted = Stopwatch.GetTimestamp();
         await using var result = await executor.ExecuteAsync(context.RequestId, request, decision.Candidates, cancellationToken);
@@ -208,12 +215,13 @@ public sealed partial class ChatPipeline(
         if (result.Error is { } failure)
         {
             await WriteErrorAsync(sink, failure, cancellationToken);
-            return (Failed(usage, failure), reservation);
+            return Failed(usage, failure);
         }
 
         var model = result.Model!;
         var response = result.Response!;
         usage = usage with { Model = model.Id, Tier = model.Tier.ToWire() };
+        served.Usage = usage;
         sink.SetHeader(RouterHeaders.Model, model.Id);
         sink.SetHeader(RouterHeaders.Tier, model.Tier.ToWire());
 
@@ -221,7 +229,7 @@ public sealed partial class ChatPipeline(
         {
             var rejected = await ReadAllAsync(response.Content, cancellationToken);
             await sink.WriteJsonAsync(response.StatusCode, rejected, cancellationToken);
-            return (usage with { Outcome = UsageOutcomes.ClientError, ErrorCode = "provider_" + response.StatusCode.ToString(CultureInfo.InvariantCulture) }, reservation);
+            return usage with { Outcome = UsageOutcomes.ClientError, ErrorCode = "provider_" + response.StatusCode.ToString(CultureInfo.InvariantCulture) };
         }
 
         if (!request.Stream)
@@ -230,6 +238,7 @@ public sealed partial class ChatPipeline(
             var reported = CompletionReader.TryRead(body.Span, out var summary) ? summary.Usage : null;
             var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? ""));
             usage = Priced(usage, model, counted, reported is not null, policy);
+            served.Usage = usage;   // the provider has answered: a client that leaves now is still billed for it
             SetCostHeaders(sink, usage);
             await sink.WriteJsonAsync(200, body, cancellationToken);
             if (permission.Write && summary.ChoiceCount == 1)
@@ -238,34 +247,33 @@ public sealed partial class ChatPipeline(
             }
 
             await SampleAuditAsync(context, request, prepared, model, usage.Cache, summary.Content);
-            return (usage, reservation);
+            return usage;
         }
 
         // Stream headers go out before usage is known: the cost headers carry the estimate, and the exact figures
         // follow as an SSE comment just before [DONE].
         SetCostHeaders(sink, Priced(usage, model, new TokenUsage(profile.PromptTokens, profile.ExpectedOutputTokens), false, policy));
         await sink.StartEventStreamAsync(cancellationToken);
-        StreamRelayResult? relay = null;
-        try
+        var relay = await SseRelay.RelayAsync(
+            result.Events!,
+            sink,
+            request.IncludeUsage == true,
+            r =>
+            {
+                var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
+                return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)}\n\n");
+            },
+            cancellationToken);
+
+        // Billed from the provider's usage when it sent one, else from the content relayed, counted locally; a client
+        // that left mid-stream is billed for what was streamed until then.
+        usage = Priced(usage, model, relay.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(relay.Content)), relay.Usage is not null, policy);
+        served.Usage = usage;
+        if (relay.End == StreamEnd.ClientClosed)
         {
-            relay = await SseRelay.RelayAsync(
-                result.Events!,
-                sink,
-                request.IncludeUsage == true,
-                r =>
-                {
-                    var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
-                    return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)}\n\n");
-                },
-                cancellationToken);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The client left mid-stream: bill what the provider produced so far, as counted locally.
-            return (Priced(usage, model, new TokenUsage(profile.PromptTokens, profile.ExpectedOutputTokens), false, policy) with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" }, reservation);
+            return usage with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" };
         }
 
-        usage = Priced(usage, model, relay.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(relay.Content)), relay.Usage is not null, policy);
         if (relay.End != StreamEnd.Done)
         {
             Log.StreamBroken(logger, context.RequestId, model.Id, relay.End.ToString(), relay.EventsForwarded);
@@ -285,7 +293,7 @@ public sealed partial class ChatPipeline(
             await SampleAuditAsync(context, request, prepared, model, usage.Cache, relay.Content);
         }
 
-        return (usage, reservation);
+        return usage;
     }
 
     // A request may ask for a stricter semantic threshold than its tenant's, never a looser one.
@@ -427,6 +435,15 @@ public sealed partial class ChatPipeline(
             BaselineCostUsd = Math.Max(baseline, cost),
             FeeUsd = policy.FeeFor(cost),
         };
+    }
+
+    // What ServeAsync has committed so far, for a request whose client leaves part-way (the cancellation surfaces as an
+    // exception from any await): the reservation to settle and the usage as last priced.
+    private sealed class ServeProgress(UsageRecord usage)
+    {
+        public UsageRecord Usage { get; set; } = usage;
+
+        public BudgetReservation? Reservation { get; set; }
     }
 
     private static UsageRecord Failed(UsageRecord usage, RouterError error) =>

@@ -133,6 +133,96 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Clients_that_hang_up_before_the_answer_release_their_budget_reservation()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-small:InputCostPerMillion"] = "1000";
+        settings["Router:Models:sim-small:OutputCostPerMillion"] = "1000";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        // Each call reserves about $0.11 (prompt + max_tokens at $1,000 per million), so one reservation that is never
+        // settled leaves less than a call's worth of a $0.20 budget.
+        await MeteringHost.CreateTenantAsync(router, "hangups", ""","daily_budget_usd":0.2""");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "hangups");
+        using (var warm = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","max_tokens":5,"messages":[{"role":"user","content":"warm up the path"}]}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode);   // a cold first request can be cut before it is even routed
+        }
+
+        _simulator.Model("sim-small").Latency = TimeSpan.FromSeconds(5);
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = TestJson.Body($$"""{"model":"sim-small","max_tokens":100,"stream":{{(i == 1 ? "true" : "false")}},"messages":[{"role":"user","content":"a call abandoned early, number {{i}}"}]}"""),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var hangUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => router.Http.SendAsync(request, hangUp.Token));
+        }
+
+        var usage = await MeteringHost.UsageAsync(router, key);
+        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 4; attempt++)
+        {
+            await Task.Delay(100);
+            usage = await MeteringHost.UsageAsync(router, key);
+        }
+
+        _simulator.Model("sim-small").Latency = TimeSpan.Zero;
+        using var after = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","max_tokens":100,"messages":[{"role":"user","content":"a call that waits for its answer"}]}""");
+
+        Assert.Equal(4, usage["totals"]!["requests"]!.GetValue<long>());   // the warm-up and the three abandoned calls
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_mid_stream_is_billed_for_what_was_streamed_not_for_a_guess()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "leaver");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "leaver");
+        var words = string.Join(' ', Enumerable.Range(0, 1500).Select(i => $"word{i}"));
+        var resume = new TaskCompletionSource();
+        var behavior = _simulator.Model("sim-small");
+        behavior.Responder = _ => words;
+        behavior.PauseAfterFirstChunk = resume.Task;
+        behavior.ChunkDelay = TimeSpan.FromMilliseconds(1);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = TestJson.Body("""{"model":"sim-small","stream":true,"max_tokens":4000,"messages":[{"role":"user","content":"Say hi."}]}"""),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        using (var response = await router.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            resume.SetResult();
+            using var stream = await response.Content.ReadAsStreamAsync();
+            var read = 0;
+            var buffer = new byte[8192];
+            while (read < 40_000)
+            {
+                var n = await stream.ReadAsync(buffer);
+                Assert.NotEqual(0, n);
+                read += n;
+            }
+        }   // the client leaves here, mid-stream
+
+        var usage = await MeteringHost.UsageAsync(router, key);
+        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 1; attempt++)
+        {
+            await Task.Delay(100);
+            usage = await MeteringHost.UsageAsync(router, key);
+        }
+
+        var completion = usage["totals"]!["completion_tokens"]!.GetValue<long>();
+        output.WriteLine($"billed {completion} completion tokens for a stream left after 40 KB");
+        // 40 KB of chunks carry a few hundred words at least; the analysis's guess for "Say hi." is a few dozen tokens.
+        Assert.InRange(completion, 200, 4000);
+    }
+
+    [Fact]
     public async Task A_revoked_key_stops_working_on_every_instance_within_60_seconds()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
