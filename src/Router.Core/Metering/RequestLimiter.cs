@@ -5,7 +5,7 @@ using Router.Core.Chat;
 
 namespace Router.Core.Metering;
 
-/// <summary>Requests and tokens per minute per key (<see cref="System.Threading.RateLimiting"/> sliding windows).
+/// <summary>Requests and tokens per minute per key (<see cref="System.Threading.RateLimiting"/> token buckets refilled continuously).
 /// Limits hold per router instance; with N instances a key can reach N times its limit (README, "Limits").</summary>
 public sealed class RequestLimiter : IDisposable
 {
@@ -32,14 +32,7 @@ public sealed class RequestLimiter : IDisposable
 
     private TimeSpan? Acquire(string partition, int limit, bool tokens, int permits)
     {
-        var limiter = _limiters.GetOrAdd((partition, limit, tokens), key => new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
-        {
-            PermitLimit = key.Limit,
-            Window = TimeSpan.FromMinutes(1),
-            SegmentsPerWindow = 6,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+        var limiter = _limiters.GetOrAdd((partition, limit, tokens), key => PerMinute(key.Limit));
         using var lease = limiter.AttemptAcquire(permits);
         if (lease.IsAcquired)
         {
@@ -47,6 +40,22 @@ public sealed class RequestLimiter : IDisposable
         }
 
         return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
+    }
+
+    // A token bucket that holds one minute's allowance and refills it continuously, in the smallest whole step that keeps
+    // refills at least 100 ms apart (3 a minute: 1 every 20 s; 1,000: 2 every 120 ms). Unlike a sliding window, whose
+    // lease carries no retry hint, it knows when the permits a refused request needs come back: that is its Retry-After.
+    private static TokenBucketRateLimiter PerMinute(int limit)
+    {
+        var step = (int)Math.Ceiling(limit / 600.0);
+        return new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = limit,
+            TokensPerPeriod = step,
+            ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerMinute * step / limit),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        });
     }
 
     private static RouterError Limited(string message, TimeSpan retryAfter) =>

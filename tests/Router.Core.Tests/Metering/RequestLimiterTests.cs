@@ -1,0 +1,49 @@
+using Router.Core.Chat;
+using Router.Core.Metering;
+
+namespace Router.Core.Tests.Metering;
+
+public sealed class RequestLimiterTests
+{
+    [Fact]
+    public void A_refused_request_is_told_when_its_next_permit_comes_back_not_a_fixed_guess()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 3 };
+        var caller = new Caller("acme", "key-1");
+
+        var answers = Enumerable.Range(0, 4).Select(_ => limiter.TryAcquire(policy, caller, tokens: 10)).ToList();
+
+        Assert.All(answers.Take(3), Assert.Null);
+        var refused = Assert.IsType<RouterError>(answers[3]);
+        Assert.Equal(429, refused.Status);
+        Assert.Equal("rate_limit_exceeded", refused.Code);
+        // Three a minute come back one every 20 s: the hint is that wait, not the 10 s it used to be whatever the limit.
+        Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public void A_token_limit_hint_covers_the_tokens_the_request_needs()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { TokensPerMinute = 6_000 };
+        var caller = new Caller("acme", "key-2");
+
+        Assert.Null(limiter.TryAcquire(policy, caller, tokens: 6_000));
+        var refused = limiter.TryAcquire(policy, caller, tokens: 3_000);
+
+        // 6,000 a minute refill at 100 a second: 3,000 tokens are back in about 30 s.
+        Assert.InRange(Assert.IsType<RouterError>(refused).RetryAfter!.Value, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(31));
+    }
+
+    [Fact]
+    public void Keys_have_their_own_allowance()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 1 };
+
+        Assert.Null(limiter.TryAcquire(policy, new Caller("acme", "key-a"), 1));
+        Assert.NotNull(limiter.TryAcquire(policy, new Caller("acme", "key-a"), 1));
+        Assert.Null(limiter.TryAcquire(policy, new Caller("acme", "key-b"), 1));
+    }
+}
