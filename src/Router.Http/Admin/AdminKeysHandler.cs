@@ -30,7 +30,7 @@ public sealed class AdminKeysHandler(CallerAuthentication authentication, ApiKey
             fields.RejectUnknown();
             if (errors.Count > 0)
             {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(string.Join(" ", errors)));
+                await ErrorResponse.WriteAsync(context, AdminRequests.FieldErrors(errors));
                 return;
             }
 

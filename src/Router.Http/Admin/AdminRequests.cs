@@ -121,11 +121,36 @@ internal static class AdminRequests
         return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
     }
 
+    /// <summary>The 400 for a list of field errors: all of them in the message, the first field named as <c>param</c>
+    /// (every message starts with the field's name in quotes).</summary>
+    public static RouterError FieldErrors(IReadOnlyList<string> errors)
+    {
+        var first = errors[0];
+        var end = first.StartsWith('\'') ? first.IndexOf('\'', 1) : -1;
+        return RouterError.InvalidRequest(string.Join(" ", errors), end > 1 ? first[1..end] : null);
+    }
+
     /// <summary>Reads optional typed fields from an object, collecting every type error.</summary>
     public sealed class FieldReader(JsonElement root, List<string> errors)
     {
-
         public HashSet<string> Known { get; } = new(StringComparer.Ordinal);
+
+        public bool? Bool(string name)
+        {
+            Known.Add(name);
+            if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                return value.GetBoolean();
+            }
+
+            errors.Add($"'{name}' must be true or false.");
+            return null;
+        }
 
         public string? String(string name)
         {
@@ -206,7 +231,6 @@ internal static class AdminRequests
                     errors.Add($"'{property.Name}' is not a known field (expected {string.Join(", ", Known)}).");
                 }
             }
-
         }
     }
 }

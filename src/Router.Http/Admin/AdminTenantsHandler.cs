@@ -43,7 +43,7 @@ public sealed class AdminTenantsHandler(
             var policy = ReadSettings(json.RootElement, TenantPolicy.Default(id ?? "_"), errors, "id");
             if (errors.Count > 0)
             {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(string.Join(" ", errors)));
+                await ErrorResponse.WriteAsync(context, AdminRequests.FieldErrors(errors));
                 return;
             }
 
@@ -96,7 +96,7 @@ public sealed class AdminTenantsHandler(
             var policy = ReadSettings(json.RootElement, current, errors);
             if (errors.Count > 0)
             {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(string.Join(" ", errors)));
+                await ErrorResponse.WriteAsync(context, AdminRequests.FieldErrors(errors));
                 return;
             }
 
@@ -184,9 +184,13 @@ public sealed class AdminTenantsHandler(
             fields.Known.Add(name);
         }
 
+        // Every setting is known whether or not this body sets it, so an unknown field's error lists them all.
         T? Pick<T>(string name, Func<string, T?> read, T? currentValue)
-            where T : struct =>
-            root.TryGetProperty(name, out _) ? read(name) : currentValue;
+            where T : struct
+        {
+            fields.Known.Add(name);
+            return root.TryGetProperty(name, out _) ? read(name) : currentValue;
+        }
 
         var policy = current with
         {
@@ -198,12 +202,11 @@ public sealed class AdminTenantsHandler(
             RequestsPerMinute = Pick("requests_per_minute", fields.Int, current.RequestsPerMinute),
             TokensPerMinute = Pick("tokens_per_minute", fields.Int, current.TokensPerMinute),
             SessionSpendCapUsd = Pick("session_spend_cap_usd", fields.Decimal, current.SessionSpendCapUsd),
-            AuditOptOut = root.TryGetProperty("audit_opt_out", out var optOut) ? optOut.ValueKind == JsonValueKind.True : current.AuditOptOut,
+            AuditOptOut = Pick("audit_opt_out", fields.Bool, (bool?)current.AuditOptOut) ?? false,
             AuditSampleRate = Pick("audit_sample_rate", fields.Double, current.AuditSampleRate),
             CacheSimilarityThreshold = Pick("cache_similarity_threshold", fields.Double, (double?)current.CacheSimilarityThreshold) is { } c ? (float)c : null,
             CacheTimeToLive = Pick("cache_ttl_seconds", fields.Int, (int?)current.CacheTimeToLive?.TotalSeconds) is { } ttl ? TimeSpan.FromSeconds(ttl) : null,
         };
-        fields.Known.Add("audit_opt_out");
         if (policy.AuditSampleRate is < 0 or > 1)
         {
             errors.Add("'audit_sample_rate' must be between 0 and 1.");

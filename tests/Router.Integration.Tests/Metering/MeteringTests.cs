@@ -272,6 +272,34 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         Assert.Contains(fragment, (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("{\"daily_budget\":5}", "daily_budget", "'daily_budget' is not a known field")]
+    [InlineData("{\"audit_opt_out\":\"yes\"}", "audit_opt_out", "'audit_opt_out' must be true or false")]
+    [InlineData("{\"quality\":\"high\"}", "quality", "'quality' must be a number")]
+    public async Task Tenant_settings_that_are_unknown_or_mistyped_are_a_400_naming_the_field_and_the_settings_there_are(string body, string param, string fragment)
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "settings", ""","audit_opt_out":true""");
+
+        using var response = await MeteringHost.AdminAsync(router, HttpMethod.Put, "admin/tenants/settings", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await TestJson.ErrorAsync(response);
+        var message = error["message"]!.GetValue<string>();
+        Assert.Contains(fragment, message, StringComparison.Ordinal);
+        Assert.Equal(param, error["param"]!.GetValue<string>());
+        if (fragment.Contains("not a known field", StringComparison.Ordinal))
+        {
+            // The list names every setting, not only those this body happened to send.
+            Assert.Contains("daily_budget_usd", message, StringComparison.Ordinal);
+            Assert.Contains("requests_per_minute", message, StringComparison.Ordinal);
+        }
+
+        // A refused update changes nothing: the opt-out set at creation still stands.
+        using var unchanged = await MeteringHost.AdminAsync(router, HttpMethod.Get, "admin/tenants/settings");
+        Assert.Contains("\"audit_opt_out\":true", await unchanged.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_agent_repeating_itself_gets_loop_detected_after_the_configured_repeats()
     {
