@@ -64,6 +64,7 @@ public sealed partial class ChatExecutor(
         var settings = options.Value;
         var attempts = new List<AttemptRecord>(candidates.Count);
         var soonest = TimeSpan.MaxValue;
+        TimeSpan? providerRetryAfter = null;   // the soonest Retry-After a provider sent with a 429 or 503
         var allTimeouts = true;
         using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         total.CancelAfter(settings.TotalTimeout);
@@ -124,6 +125,11 @@ public sealed partial class ChatExecutor(
             {
                 allTimeouts &= status == 408;
                 var coolDown = response.RetryAfter ?? (status is 429 or 503 ? settings.DefaultCoolDown : null);
+                if (response.RetryAfter is { } hint && (providerRetryAfter is null || hint < providerRetryAfter))
+                {
+                    providerRetryAfter = hint;
+                }
+
                 await FailAsync(model, lease, response, "HTTP " + status.ToString(CultureInfo.InvariantCulture), coolDown);
                 continue;
             }
@@ -184,7 +190,8 @@ public sealed partial class ChatExecutor(
         return new ExecutionResult
         {
             Attempts = attempts,
-            Error = allTimeouts ? RouterError.UpstreamTimeout(message) : RouterError.UpstreamFailed(message),
+            // When the providers said when to come back, the client hears it too.
+            Error = (allTimeouts ? RouterError.UpstreamTimeout(message) : RouterError.UpstreamFailed(message)) with { RetryAfter = providerRetryAfter },
         };
 
         async Task FailAsync(CatalogModel model, HealthLease lease, UpstreamResponse response, string outcome, TimeSpan? coolDown)

@@ -99,6 +99,20 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_every_candidate_is_throttled_the_502_passes_on_the_soonest_retry_after()
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Status(429, RetryAfter: "40"));
+        _simulator.Model("alternate").Script.Enqueue(new SimulatedFault.Status(429, RetryAfter: "7"));
+        _simulator.Model("upper").Script.Enqueue(new SimulatedFault.Status(429, RetryAfter: "20"));
+
+        using var response = await AskAsync("everyone is busy");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
+        Assert.Contains("HTTP 429", (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task When_every_provider_fails_the_breakers_open_and_requests_get_503_without_upstream_calls()
     {
         foreach (var model in new[] { "primary", "alternate", "upper" })
