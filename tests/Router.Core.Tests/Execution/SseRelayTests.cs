@@ -93,6 +93,28 @@ public sealed class SseRelayTests
     }
 
     [Fact]
+    public async Task A_client_that_leaves_mid_stream_gets_a_client_closed_result_with_what_was_relayed()
+    {
+        // Two content events, then the provider goes quiet; the client leaves while the relay waits for more.
+        var upstream = new StallAfterStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n" + Chunk2 + "\n\n"));
+        var sink = new RecordingSink();
+        using var client = new CancellationTokenSource();
+        sink.AfterWrite = count =>
+        {
+            if (count == 2)
+            {
+                client.CancelAfter(TimeSpan.FromMilliseconds(50));
+            }
+        };
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(30)), sink, true, null, client.Token);
+
+        Assert.Equal(StreamEnd.ClientClosed, result.End);
+        Assert.Equal(2, result.EventsForwarded);
+        Assert.Equal("Hello", result.Content);
+    }
+
+    [Fact]
     public void The_error_event_is_an_sse_error_with_openai_shape()
     {
         var text = Encoding.UTF8.GetString(SseRelay.ErrorEvent("stream_interrupted", "cut"));
@@ -116,10 +138,29 @@ public sealed class SseRelayTests
 
         public Task StartEventStreamAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+        public Action<int>? AfterWrite { get; set; }
+
         public Task WriteEventAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         {
             Events.Add(Encoding.UTF8.GetString(bytes.Span));
+            AfterWrite?.Invoke(Events.Count);
             return Task.CompletedTask;
+        }
+    }
+
+    // Serves its bytes, then blocks until the reader's token is cancelled (a provider still generating).
+    private sealed class StallAfterStream(byte[] data) : MemoryStream(data)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await base.ReadAsync(buffer, cancellationToken);
+            if (read > 0)
+            {
+                return read;
+            }
+
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
         }
     }
 
