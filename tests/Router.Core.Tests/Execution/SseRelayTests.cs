@@ -96,7 +96,7 @@ public sealed class SseRelayTests
     public async Task A_client_that_leaves_mid_stream_gets_a_client_closed_result_with_what_was_relayed()
     {
         // Two content events, then the provider goes quiet; the client leaves while the relay waits for more.
-        var upstream = new StallAfterStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n" + Chunk2 + "\n\n"));
+        var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n" + Chunk2 + "\n\n"));
         var sink = new RecordingSink();
         using var client = new CancellationTokenSource();
         sink.AfterWrite = count =>
@@ -145,22 +145,6 @@ public sealed class SseRelayTests
             Events.Add(Encoding.UTF8.GetString(bytes.Span));
             AfterWrite?.Invoke(Events.Count);
             return Task.CompletedTask;
-        }
-    }
-
-    // Serves its bytes, then blocks until the reader's token is cancelled (a provider still generating).
-    private sealed class StallAfterStream(byte[] data) : MemoryStream(data)
-    {
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await base.ReadAsync(buffer, cancellationToken);
-            if (read > 0)
-            {
-                return read;
-            }
-
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            return 0;
         }
     }
 

@@ -58,6 +58,20 @@ public static class MeteringHost
         return await router.Http.SendAsync(request);
     }
 
+    /// <summary>Usage once at least <paramref name="requests"/> rows are in (rows are written just after each answer
+    /// goes out), or as it stands after 10 s.</summary>
+    public static async Task<JsonNode> UsageOnceRecordedAsync(RouterServerHost router, string key, long requests)
+    {
+        var usage = await UsageAsync(router, key);
+        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < requests; attempt++)
+        {
+            await Task.Delay(100);
+            usage = await UsageAsync(router, key);
+        }
+
+        return usage;
+    }
+
     public static async Task<JsonNode> UsageAsync(RouterServerHost router, string key, string query = "")
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "v1/usage" + query);

@@ -111,13 +111,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             statuses.Add(response.StatusCode);
         });
 
-        // Usage is recorded just after each answer is sent: wait until every request's row is in.
-        var usage = await MeteringHost.UsageAsync(router, key);
-        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 200; attempt++)
-        {
-            await Task.Delay(100);
-            usage = await MeteringHost.UsageAsync(router, key);
-        }
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 200);
 
         var spent = usage["totals"]!["billed_usd"]!.GetValue<decimal>();
         var requests = usage["totals"]!["requests"]!.GetValue<long>();
@@ -161,12 +155,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => router.Http.SendAsync(request, hangUp.Token));
         }
 
-        var usage = await MeteringHost.UsageAsync(router, key);
-        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 4; attempt++)
-        {
-            await Task.Delay(100);
-            usage = await MeteringHost.UsageAsync(router, key);
-        }
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 4);
 
         _simulator.Model("sim-small").Latency = TimeSpan.Zero;
         using var after = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","max_tokens":100,"messages":[{"role":"user","content":"a call that waits for its answer"}]}""");
@@ -209,12 +198,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             }
         }   // the client leaves here, mid-stream
 
-        var usage = await MeteringHost.UsageAsync(router, key);
-        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < 1; attempt++)
-        {
-            await Task.Delay(100);
-            usage = await MeteringHost.UsageAsync(router, key);
-        }
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 1);
 
         var completion = usage["totals"]!["completion_tokens"]!.GetValue<long>();
         output.WriteLine($"billed {completion} completion tokens for a stream left after 40 KB");
