@@ -26,7 +26,8 @@ public sealed class PromptFeatures
     /// <summary>Lower-cased word tokens in order, contractions expanded ("don't" → "do", "not"); identifiers kept whole.</summary>
     internal string[] Words { get; }
 
-    /// <summary>Distinct canonical numbers, digits and number words alike ("two" → "2"), ordinal order.</summary>
+    /// <summary>Canonical numbers, digits and number words alike ("two" → "2"), in the order they appear, repeats kept:
+    /// "17 minus 4" and "4 minus 17" are different questions, and so are "5 …, id 1995" and "1 …, id 1995".</summary>
     internal string[] Numbers { get; }
 
     /// <summary>Proper-noun-like mentions: capitalised tokens that do not open a sentence, acronyms, CamelCase.</summary>
@@ -104,7 +105,7 @@ public sealed class PromptFeatures
         private readonly List<string> _words = new(Math.Max(8, text.Length / 5));
         private readonly List<int> _entityWordIndex = [];
         private readonly List<(char Label, int FirstWord, int EndWord)> _choices = [];
-        private SortedSet<string>? _numbers;
+        private List<string>? _numbers;
         private SortedSet<string>? _identifiers;
         private int _negations;
 
@@ -310,7 +311,7 @@ public sealed class PromptFeatures
             }
         }
 
-        private void AddNumber(string canonical) => (_numbers ??= new SortedSet<string>(StringComparer.Ordinal)).Add(canonical);
+        private void AddNumber(string canonical) => (_numbers ??= []).Add(canonical);
 
         private PromptFeatures Build()
         {

@@ -28,6 +28,10 @@ public sealed class SemanticGuardTests
     [InlineData("What was the GDP of Japan in 2019?", "What was the GDP of Japan in 2020?")]
     [InlineData("Give me three tips for sleeping better", "Give me five tips for sleeping better")]
     [InlineData("Is 3.10 newer than 3.9?", "Is 3.1 newer than 3.9?")]
+    [InlineData("Compute 17 minus 4 and explain the steps.", "Compute 4 minus 17 and explain the steps.")]
+    [InlineData("Convert 3 miles to km, then 8 km to miles.", "Convert 8 miles to km, then 3 km to miles.")]
+    [InlineData("Is 12 divisible by 3?", "Is 3 divisible by 12?")]
+    [InlineData("Add 2 and 2 and 5.", "Add 2 and 5 and 5.")]
     public void Different_number_is_rejected(string request, string candidate)
     {
         var verdict = _guard.Check(request, candidate);
