@@ -382,4 +382,43 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         using var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "hello from a CLI-issued key"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task The_command_line_refuses_to_overwrite_a_tenant_and_reports_bad_values_in_a_line()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "kept", ""","requests_per_minute":100,"audit_sample_rate":0.5""");
+
+        async Task<(int Exit, string Output, string Errors)> RunAsync(params string[] args)
+        {
+            var output = new StringWriter();
+            var errors = new StringWriter();
+            var exit = await Router.Server.RouterCli.RunAsync(args, output, errors,
+                config => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(config, settings));
+            return (exit, output.ToString(), errors.ToString());
+        }
+
+        var overwrite = await RunAsync("tenants", "create", "kept", "--daily-budget", "50");
+        var quality = await RunAsync("tenants", "create", "fresh", "--quality", "7");
+        var negative = await RunAsync("tenants", "create", "fresh", "--daily-budget", "-10");
+        var overflow = await RunAsync("keys", "create", "--tenant", "kept", "--rpm", "99999999999");
+        var created = await RunAsync("tenants", "create", "fresh", "--quality", "0.3", "--daily-budget", "5");
+
+        Assert.Equal((1, "already exists"), (overwrite.Exit, overwrite.Errors.Contains("already exists", StringComparison.Ordinal) ? "already exists" : overwrite.Errors));
+        Assert.Equal(1, quality.Exit);
+        Assert.Contains("--quality must be between 0 and 1", quality.Errors, StringComparison.Ordinal);
+        Assert.Equal(1, negative.Exit);
+        Assert.Contains("budgets must be positive", negative.Errors, StringComparison.Ordinal);
+        Assert.Equal(1, overflow.Exit);
+        Assert.Contains("format or range", overflow.Errors, StringComparison.Ordinal);
+        Assert.All(new[] { overwrite, quality, negative, overflow }, r => Assert.DoesNotContain("   at ", r.Errors, StringComparison.Ordinal));
+        Assert.Equal(0, created.Exit);
+
+        // The existing tenant kept every setting the refused command would have wiped.
+        using var kept = await MeteringHost.AdminAsync(router, HttpMethod.Get, "admin/tenants/kept");
+        var body = await kept.Content.ReadAsStringAsync();
+        Assert.Contains("\"requests_per_minute\":100", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"daily_budget_usd\":50", body, StringComparison.Ordinal);
+    }
 }

@@ -35,6 +35,39 @@ public sealed class ReplayTests
         Assert.DoesNotContain("Cache hit rate<b>0.0%", html, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("help")]
+    [InlineData("--help")]
+    [InlineData("keys", "--help")]
+    [InlineData("replay", "-h")]
+    public async Task Help_prints_the_usage_and_starts_nothing(params string[] args)
+    {
+        Assert.True(RouterCli.IsCommand(args) || args[0] != "help");
+        var (exit, output, errors) = await RunAsync(args);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("keys create --tenant <id>", output, StringComparison.Ordinal);
+        Assert.Equal("", errors);
+    }
+
+    [Theory]
+    [InlineData("'keys create' does not take --rmp", "keys", "create", "--tenant", "acme", "--rmp", "5")]
+    [InlineData("'keys revoke' needs a key id", "keys", "revoke")]
+    [InlineData("'tenants list' does not take 'extra'", "tenants", "list", "extra")]
+    [InlineData("--quality must be between 0 and 1", "replay", "SAMPLE", "--quality", "5")]
+    [InlineData("not in the expected format", "replay", "SAMPLE", "--quality", "abc")]
+    [InlineData("The report's folder does not exist", "replay", "SAMPLE", "--out", "/nonexistent/folder/report.html")]
+    [InlineData("Usage", "keys", "bogus")]
+    public async Task Bad_arguments_are_refused_in_a_line_before_anything_runs(string message, params string[] args)
+    {
+        var (exit, output, errors) = await RunAsync([.. args.Select(a => a == "SAMPLE" ? Sample : a)]);
+
+        Assert.Equal(1, exit);
+        Assert.Contains(message, errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("requests routed", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Malformed_rows_are_reported_with_their_line_numbers_and_the_replay_still_finishes()
     {
