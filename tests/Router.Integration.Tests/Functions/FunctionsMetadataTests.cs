@@ -63,6 +63,26 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void Every_setting_a_trigger_binds_is_in_the_local_settings_sample()
+    {
+        // The host resolves "%Router:Audits:QueueName%" itself, before any code default could apply: a setting missing
+        // from local.settings.json leaves the trigger unbound.
+        var placeholders = LoadMetadata()
+            .SelectMany(f => f!["bindings"]!.AsArray())
+            .SelectMany(b => b!.AsObject().Select(p => p.Value?.GetValueKind() == System.Text.Json.JsonValueKind.String ? p.Value!.GetValue<string>() : ""))
+            .Where(v => v.Length > 2 && v.StartsWith('%') && v.EndsWith('%'))
+            .Select(v => v[1..^1].Replace(":", "__", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
+        var sample = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "local.settings.sample.json")))!["Values"]!.AsObject();
+
+        Assert.Contains("Router__Audits__QueueName", placeholders);
+        Assert.All(placeholders, name => Assert.True(sample.ContainsKey(name), $"{name} is bound by a trigger but missing from local.settings.sample.json"));
+        // Without storage the audit channel is in-process, and the Functions app runs no worker to empty it.
+        Assert.True(sample.ContainsKey("Router__Storage__ConnectionString"));
+    }
+
+    [Fact]
     public void Host_json_is_in_the_function_app_output_with_an_empty_route_prefix()
     {
         var path = Path.Combine(RepositoryRoot(), "src", "Router.Functions", "bin", BuildConfiguration(), "net10.0", "host.json");
