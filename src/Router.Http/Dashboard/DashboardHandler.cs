@@ -24,8 +24,11 @@ public sealed class DashboardHandler(
     IOptionsMonitor<RouterOptions> options,
     TimeProvider time)
 {
-    /// <summary>Cookie holding proof of the admin key (an HMAC of it, never the key).</summary>
+    /// <summary>Cookie holding proof of the admin key: its expiry and an HMAC of that expiry under the key, never the key.</summary>
     public const string Cookie = "router_admin";
+
+    /// <summary>How long a dashboard sign-in lasts; the server checks it, not only the browser.</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
     private static readonly Lazy<byte[]> Page = new(() => Resource("dashboard.html"));
     private static readonly Lazy<byte[]> Login = new(() => Resource("login.html"));
@@ -52,13 +55,14 @@ public sealed class DashboardHandler(
             return;
         }
 
-        context.Response.Cookies.Append(Cookie, Proof(adminKey), new CookieOptions
+        var expires = time.GetUtcNow().Add(SessionLifetime).ToUnixTimeSeconds();
+        context.Response.Cookies.Append(Cookie, Proof(adminKey, expires), new CookieOptions
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Strict,
             Secure = context.Request.IsHttps,
             Path = "/",
-            MaxAge = TimeSpan.FromHours(8),
+            MaxAge = SessionLifetime,
         });
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = "/dashboard";
@@ -143,14 +147,23 @@ public sealed class DashboardHandler(
             return true;
         }
 
+        // "<expiry>.<HMAC of the expiry>": a copied cookie stops working when it expires, whatever the browser does.
         var adminKey = options.CurrentValue.AdminKey;
-        return !string.IsNullOrEmpty(adminKey)
-            && context.Request.Cookies.TryGetValue(Cookie, out var proof)
-            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proof ?? ""), Encoding.ASCII.GetBytes(Proof(adminKey)));
+        if (string.IsNullOrEmpty(adminKey) || !context.Request.Cookies.TryGetValue(Cookie, out var proof) || proof is null)
+        {
+            return false;
+        }
+
+        var dot = proof.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0
+            && long.TryParse(proof.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var expires)
+            && time.GetUtcNow().ToUnixTimeSeconds() < expires
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proof), Encoding.ASCII.GetBytes(Proof(adminKey, expires)));
     }
 
-    private static string Proof(string adminKey) =>
-        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(adminKey), "router-dashboard-v1"u8));
+    private static string Proof(string adminKey, long expires) =>
+        expires.ToString(System.Globalization.CultureInfo.InvariantCulture) + "."
+        + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(adminKey), Encoding.UTF8.GetBytes("router-dashboard-v2|" + expires.ToString(System.Globalization.CultureInfo.InvariantCulture))));
 
     private static MixRow[] Mix(List<UsageRecord> rows, Func<UsageRecord, string> key) => rows
         .GroupBy(key)
