@@ -248,7 +248,6 @@ public static class RouterCli
         }
 
         builder.Services.AddRouterInfrastructure();
-        builder.Services.AddSingleton<ReplayCache>();
         builder.Services.AddSingleton<WorkloadReplay>();
         using var host = builder.Build();
         var lines = await File.ReadAllLinesAsync(file);

@@ -107,6 +107,28 @@ public sealed partial class ChatPipeline(
         return hit is not null ? (hit.Kind, hit.Similarity) : (permission.Read ? "miss" : "bypass", null);
     }
 
+    /// <summary>
+    /// For a dry run (the <c>replay</c> command): what the cache would do with a prepared request, as
+    /// <see cref="PreviewCacheAsync"/> says; a request the cache may keep is then remembered with a stand-in answer of
+    /// the expected length, so later requests that repeat or paraphrase it hit as they would in service.
+    /// </summary>
+    public async Task<(string Status, float? Similarity)> SimulateCacheAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
+    {
+        var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
+        if (hit is not null)
+        {
+            return (hit.Kind, hit.Similarity);
+        }
+
+        if (permission.Write)
+        {
+            await StoreAsync(context, request, prepared, prepared.Decision.Model, "(not generated: dry run)", "stop",
+                new TokenUsage(prepared.Profile.PromptTokens, prepared.Profile.ExpectedOutputTokens));
+        }
+
+        return (permission.Read ? "miss" : "bypass", null);
+    }
+
     private async Task<(CachePermission Permission, CacheHit? Hit)> LookupAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
     {
         var permission = cache.Permission(context, request, prepared.Profile, prepared.Decision);

@@ -14,7 +14,7 @@ namespace Router.Server.Replay;
 /// <param name="Task">Task type.</param>
 /// <param name="Tier">Chosen tier.</param>
 /// <param name="Model">Chosen model.</param>
-/// <param name="Cache">miss, exact or semantic.</param>
+/// <param name="Cache">miss, exact, semantic, or bypass (the cache may not serve it: high risk, tools, …).</param>
 /// <param name="CostUsd">Projected cost (0 on a cache hit).</param>
 /// <param name="BaselineUsd">Projected cost on the baseline premium model.</param>
 public sealed record ReplayedRow(int Line, string Task, string Tier, string Model, string Cache, decimal CostUsd, decimal BaselineUsd);
@@ -34,7 +34,7 @@ public sealed record ReplayResult(IReadOnlyList<ReplayedRow> Rows, IReadOnlyList
 
 /// <summary>Runs a workload (OpenAI batch-input JSONL, or rows of <c>{"messages": …}</c>) through analysis, the cache
 /// and routing without calling any model, and projects what it would cost against all-premium.</summary>
-public sealed class WorkloadReplay(ChatPipeline pipeline, ReplayCache cache, TimeProvider time)
+public sealed class WorkloadReplay(ChatPipeline pipeline, TimeProvider time)
 {
     /// <summary>Replays <paramref name="lines"/>; <paramref name="progress"/> is told after each line.</summary>
     public async Task<ReplayResult> RunAsync(IReadOnlyList<string> lines, string tenant, double? quality, string catalogNote, Action<int>? progress, CancellationToken cancellationToken)
@@ -70,9 +70,11 @@ public sealed class WorkloadReplay(ChatPipeline pipeline, ReplayCache cache, Tim
                 continue;
             }
 
-            var (profile, decision, _, embedding) = prepared;
-            var status = cache.LookupAndStore(request, embedding);
-            var cost = status == "miss" ? decision.EstimatedCostUsd : 0;
+            var (profile, decision, _, _) = prepared;
+            // The router's own exact and semantic cache, in memory for this run: a row that repeats or paraphrases an
+            // earlier one is a hit, as it would be in service.
+            var (status, _) = await pipeline.SimulateCacheAsync(context, request, prepared, cancellationToken);
+            var cost = status is "exact" or "semantic" ? 0 : decision.EstimatedCostUsd;
             rows.Add(new ReplayedRow(line, profile.Task.Type.ToWireName(), decision.Tier.ToWire(), decision.Model.Id, status, cost, decision.BaselineCostUsd));
         }
 
@@ -128,7 +130,7 @@ public sealed class WorkloadReplay(ChatPipeline pipeline, ReplayCache cache, Tim
         var saving = result.BaselineUsd == 0 ? 0 : 100 * (result.BaselineUsd - result.CostUsd) / result.BaselineUsd;
         var tiers = rows.GroupBy(r => r.Tier).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, (double)g.Count())).ToArray();
         var tasks = rows.GroupBy(r => r.Task).OrderByDescending(g => g.Count()).Take(8).Select(g => (g.Key, (double)g.Count())).ToArray();
-        var hits = rows.Count(r => r.Cache != "miss");
+        var hits = rows.Count(r => r.Cache is "exact" or "semantic");
         var html = new StringBuilder();
         var head = $$"""
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Router replay: {{Html(source)}}</title>
@@ -176,16 +178,3 @@ public sealed class WorkloadReplay(ChatPipeline pipeline, ReplayCache cache, Tim
     }
 }
 
-/// <summary>The cache as a replay sees it: rows that repeat (or paraphrase) an earlier row are hits.</summary>
-public sealed class ReplayCache
-{
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-
-    /// <summary>The cache status of <paramref name="request"/>; remembers it for later rows.</summary>
-    public string LookupAndStore(ChatRequest request, ReadOnlyMemory<float> embedding)
-    {
-        _ = embedding;
-        var key = string.Join('\u0001', request.Messages.Select(m => m.Role + "\u0002" + m.Text)) + '\u0003' + request.AnswerShapingJson;
-        return _seen.Add(key) ? "miss" : "exact";
-    }
-}

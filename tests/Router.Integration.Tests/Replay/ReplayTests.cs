@@ -35,6 +35,28 @@ public sealed class ReplayTests
         Assert.DoesNotContain("Cache hit rate<b>0.0%", html, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_paraphrase_of_an_earlier_row_is_a_semantic_hit_and_a_repeat_an_exact_one()
+    {
+        var workload = Path.Combine(Path.GetTempPath(), $"replay-{Guid.NewGuid():N}.jsonl");
+        var report = Path.ChangeExtension(workload, ".html");
+        await File.WriteAllLinesAsync(workload,
+        [
+            """{"messages":[{"role":"user","content":"What is the capital city of Australia?"}],"max_tokens":600}""",
+            """{"messages":[{"role":"user","content":"What's the capital city of Australia?"}],"max_tokens":600}""",
+            """{"messages":[{"role":"user","content":"What is the capital city of Australia?"}],"max_tokens":600}""",
+            """{"messages":[{"role":"user","content":"What is the capital city of Canada?"}],"max_tokens":600}""",
+        ]);
+
+        var (exit, output, errors) = await RunAsync("replay", workload, "--out", report);
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", errors);
+        Assert.Contains("4 requests routed", output, StringComparison.Ordinal);
+        // Two hits in four rows: the paraphrase (semantic) and the repeat (exact); Canada is another question.
+        Assert.Contains("Cache hit rate<b>50.0%", await File.ReadAllTextAsync(report), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("help")]
     [InlineData("--help")]
