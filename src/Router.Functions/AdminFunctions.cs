@@ -1,13 +1,32 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Router.Core.Chat;
+using Router.Http;
 using Router.Http.Admin;
+using Router.Http.Errors;
 
 namespace Router.Functions;
 
-/// <summary>The admin HTTP triggers (admin key required), served by the same handlers as the self-hosted server.</summary>
-public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants, AdminWeightsHandler weights)
+/// <summary>The admin HTTP triggers (admin key required), served by the same handlers as the self-hosted server.
+/// On Azure the host refuses the <c>admin/…</c> routes (it reserves them for its own management API); <see cref="Manage"/>
+/// serves the same API at <c>/manage/…</c> there.</summary>
+public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants, AdminWeightsHandler weights, TimeProvider time)
 {
+    /// <summary><c>/manage/{*path}</c>: every admin endpoint, under the prefix the Functions host allows.</summary>
+    [Function(nameof(Manage))]
+    public async Task<IActionResult> Manage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "delete", Route = "manage/{*path}")] HttpRequest request, string? path)
+    {
+        if (!await AdminApi.DispatchAsync(request.HttpContext, path))
+        {
+            RouterHttpContext.Begin(request.HttpContext, time);
+            await ErrorResponse.WriteAsync(request.HttpContext, RouterError.NotFound($"No route for {request.Method} {request.Path}."));
+        }
+
+        return new EmptyResult();
+    }
+
     /// <summary><c>GET /admin/weights</c>.</summary>
     [Function(nameof(GetWeights))]
     public async Task<IActionResult> GetWeights([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/weights")] HttpRequest request)

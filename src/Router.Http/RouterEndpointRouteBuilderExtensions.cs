@@ -32,21 +32,9 @@ public static class RouterEndpointRouteBuilderExtensions
 
         v1.MapGet("/usage", (HttpContext context, UsageHandler handler) => handler.HandleAsync(context));
 
-        var admin = endpoints.MapGroup("/admin");
-        admin.MapPost("/keys", (HttpContext context, AdminKeysHandler handler) => handler.CreateAsync(context));
-        admin.MapGet("/keys", (HttpContext context, AdminKeysHandler handler) => handler.ListAsync(context));
-        admin.MapDelete("/keys/{id}", (HttpContext context, string id, AdminKeysHandler handler) => handler.RevokeAsync(context, id));
-        admin.MapPost("/keys/{id}/rotate", (HttpContext context, string id, AdminKeysHandler handler) => handler.RotateAsync(context, id));
-        admin.MapGet("/dashboard/data", (HttpContext context, DashboardHandler handler) => handler.DataAsync(context));
-        admin.MapGet("/weights", (HttpContext context, AdminWeightsHandler handler) => handler.GetAsync(context));
-        admin.MapPost("/weights/recompute", (HttpContext context, AdminWeightsHandler handler) => handler.RecomputeAsync(context));
-        admin.MapPost("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.CreateAsync(context));
-        admin.MapGet("/tenants", (HttpContext context, AdminTenantsHandler handler) => handler.ListAsync(context));
-        admin.MapGet("/tenants/{tenant}", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetAsync(context, tenant));
-        admin.MapPut("/tenants/{tenant}", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.UpdateAsync(context, tenant));
-        admin.MapGet("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.GetRulesAsync(context, tenant));
-        admin.MapPut("/tenants/{tenant}/rules", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutRulesAsync(context, tenant));
-        admin.MapPut("/tenants/{tenant}/quality", (HttpContext context, string tenant, AdminTenantsHandler handler) => handler.PutQualityAsync(context, tenant));
+        // The admin API under the contract's /admin and under /manage, the prefix the Azure Functions host allows.
+        endpoints.MapAdminApi("/admin");
+        endpoints.MapAdminApi(AdminApi.PortablePrefix);
 
         endpoints.MapFallback((HttpContext context, TimeProvider time) =>
         {

@@ -91,7 +91,7 @@ public sealed class DashboardPageTests(ITestOutputHelper output) : IAsyncLifetim
         await page.FillAsync("#key", AdminKey);
         var figures = await page.RunAndWaitForResponseAsync(
             () => page.ClickAsync("#sign-in"),
-            r => r.Url.Contains("/admin/dashboard/data", StringComparison.Ordinal));
+            r => r.Url.Contains("/manage/dashboard/data", StringComparison.Ordinal));   // the prefix both hosts serve
         Assert.Equal((int)HttpStatusCode.OK, figures.Status);
         var shown = JsonNode.Parse(await figures.TextAsync())!;
         await page.WaitForSelectorAsync("body[data-loaded='true']");

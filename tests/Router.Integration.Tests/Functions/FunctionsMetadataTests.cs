@@ -63,6 +63,15 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void The_admin_api_is_also_declared_under_manage_which_the_functions_host_allows()
+    {
+        var trigger = Function(LoadMetadata(), "Manage")["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!;
+
+        Assert.Equal("manage/{*path}", trigger["route"]!.GetValue<string>());
+        Assert.Equal(["get", "post", "put", "delete"], trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>().ToLowerInvariant()));
+    }
+
+    [Fact]
     public void Every_setting_a_trigger_binds_is_in_the_local_settings_sample()
     {
         // The host resolves "%Router:Audits:QueueName%" itself, before any code default could apply: a setting missing

@@ -180,6 +180,18 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_server_serves_the_admin_api_under_manage_too_as_the_functions_app_does()
+    {
+        using var viaAdmin = await SendAsync(HttpMethod.Get, "admin/tenants/acme", null, AdminKey);
+        using var viaManage = await SendAsync(HttpMethod.Get, "manage/tenants/acme", null, AdminKey);
+        using var tenantKey = await SendAsync(HttpMethod.Get, "manage/tenants/acme", null, TenantKey);
+
+        Assert.Equal(HttpStatusCode.OK, viaManage.StatusCode);
+        Assert.Equal(await viaAdmin.Content.ReadAsStringAsync(), await viaManage.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, tenantKey.StatusCode);
+    }
+
+    [Fact]
     public async Task Admin_endpoints_need_the_admin_key()
     {
         using var response = await SendAsync(HttpMethod.Get, "admin/tenants/acme/rules", null, TenantKey);
