@@ -44,6 +44,15 @@ public sealed class HttpFunctions(
         return new EmptyResult();
     }
 
+    /// <summary><c>GET /v1/models/{id}</c>.</summary>
+    [Function(nameof(Model))]
+    public async Task<IActionResult> Model(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models/{id}")] HttpRequest request, string id)
+    {
+        await models.RetrieveAsync(request.HttpContext, id);
+        return new EmptyResult();
+    }
+
     /// <summary><c>GET /health</c>.</summary>
     [Function(nameof(Health))]
     public async Task<IActionResult> Health(

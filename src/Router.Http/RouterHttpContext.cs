@@ -19,6 +19,7 @@ public static class RouterHttpContext
         id = NewRequestId(time.GetUtcNow());
         context.Items[RequestIdItem] = id;
         context.Response.Headers[RouterHeaders.RequestId] = id;
+        context.Response.Headers["x-request-id"] = id;   // where OpenAI's SDKs look for it (err.requestID, _request_id)
         return id;
     }
 

@@ -10,6 +10,7 @@ namespace Router.Http;
 /// <summary>Source-generated JSON metadata for the HTTP surface.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelEntry))]
 [JsonSerializable(typeof(RoutePreview))]
 [JsonSerializable(typeof(TenantDocument))]
 [JsonSerializable(typeof(TenantList))]

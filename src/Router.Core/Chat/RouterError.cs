@@ -9,6 +9,10 @@ namespace Router.Core.Chat;
 /// <param name="RetryAfter">Sent as <c>Retry-After</c> when set.</param>
 public sealed record RouterError(int Status, string Type, string? Code, string Message, string? Param = null, TimeSpan? RetryAfter = null)
 {
+    /// <summary>Whether sending the same request again cannot help (a loop refused, a budget spent, a rule that denies):
+    /// sent as <c>x-should-retry: false</c>, which OpenAI's SDKs obey instead of retrying a 429 after its Retry-After.</summary>
+    public bool RetryIsFutile => Code is "loop_detected" or "budget_exceeded" or "denied_by_rule";
+
     /// <summary>400: the body or a field is invalid.</summary>
     public static RouterError InvalidRequest(string message, string? param = null, string? code = null) =>
         new(400, "invalid_request_error", code, message, param);

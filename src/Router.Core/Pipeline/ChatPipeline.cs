@@ -558,6 +558,12 @@ public sealed partial class ChatPipeline(
             sink.SetHeader("Retry-After", Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
         }
 
+        if (error.RetryIsFutile)
+        {
+            // OpenAI's SDKs retry a 429 by default, sleeping through Retry-After: a runaway agent would never see it.
+            sink.SetHeader("x-should-retry", "false");
+        }
+
         return sink.WriteJsonAsync(error.Status, ErrorEnvelope.Serialize(error), cancellationToken);
     }
 

@@ -8,7 +8,7 @@ using Router.Http.Errors;
 
 namespace Router.Http.Catalog;
 
-/// <summary><c>GET /v1/models</c>: the catalog and the routing aliases in OpenAI's list format.</summary>
+/// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: the catalog and the routing aliases in OpenAI's format.</summary>
 public sealed class ModelsHandler(CallerAuthentication authentication, ModelCatalog catalog, TimeProvider time)
 {
     /// <summary>Handles the request and writes the response.</summary>
@@ -21,13 +21,34 @@ public sealed class ModelsHandler(CallerAuthentication authentication, ModelCata
             return;
         }
 
-        var data = ModelCatalog.Aliases
-            .Select(alias => new ModelEntry(alias, "model", 0, "router", null, null))
-            .Concat(catalog.Models.Select(m => new ModelEntry(m.Id, "model", 0, m.Provider.Name, m.Tier.ToWire(), m.ContextWindow)))
-            .ToArray();
         context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(context.Response.Body, new ModelList("list", data), RouterHttpJsonContext.Default.ModelList, context.RequestAborted);
+        await JsonSerializer.SerializeAsync(context.Response.Body, new ModelList("list", Entries().ToArray()), RouterHttpJsonContext.Default.ModelList, context.RequestAborted);
     }
+
+    /// <summary><c>GET /v1/models/{id}</c>: one model or alias as OpenAI's retrieve returns it, or a 404 naming the choices.</summary>
+    public async Task RetrieveAsync(HttpContext context, string id)
+    {
+        RouterHttpContext.Begin(context, time);
+        if (await authentication.AuthenticateAsync(context) is null)
+        {
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+            return;
+        }
+
+        if (Entries().FirstOrDefault(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase)) is not { } entry)
+        {
+            await ErrorResponse.WriteAsync(context, new RouterError(404, "invalid_request_error", "model_not_found",
+                $"The model '{(id.Length > 100 ? id[..100] : id)}' does not exist; choose one of {string.Join(", ", catalog.ValidModelNames)}.", "model"));
+            return;
+        }
+
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, entry, RouterHttpJsonContext.Default.ModelEntry, context.RequestAborted);
+    }
+
+    private IEnumerable<ModelEntry> Entries() => ModelCatalog.Aliases
+        .Select(alias => new ModelEntry(alias, "model", 0, "router", null, null))
+        .Concat(catalog.Models.Select(m => new ModelEntry(m.Id, "model", 0, m.Provider.Name, m.Tier.ToWire(), m.ContextWindow)));
 }
 
 /// <summary>OpenAI's model list.</summary>

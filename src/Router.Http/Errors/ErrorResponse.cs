@@ -23,6 +23,11 @@ public static class ErrorResponse
             response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
+        if (error.RetryIsFutile)
+        {
+            response.Headers["x-should-retry"] = "false";
+        }
+
         if (error.Status == 401)
         {
             response.Headers.WWWAuthenticate = "Bearer";

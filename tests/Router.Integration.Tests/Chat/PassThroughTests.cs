@@ -206,6 +206,27 @@ public sealed class PassThroughTests(PassThroughFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task The_official_sdk_retrieves_a_model_and_reads_the_request_id()
+    {
+        var models = new OpenAI.Models.OpenAIModelClient(new System.ClientModel.ApiKeyCredential("no-key-needed-on-loopback"), new OpenAI.OpenAIClientOptions
+        {
+            Endpoint = new Uri(Router.BaseUrl, "v1"),
+            RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0),
+        });
+
+        var model = (await models.GetModelAsync("sim-small")).Value;
+        var alias = (await models.GetModelAsync("auto")).Value;
+        var missing = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => models.GetModelAsync("gpt-17"));
+        using var chat = await TestJson.PostAsync(Router.Http, "v1/chat/completions", TestJson.Chat("sim-small", "which request is this?"));
+
+        Assert.Equal("sim-small", model.Id);
+        Assert.Equal("auto", alias.Id);
+        Assert.Equal(404, missing.Status);
+        // OpenAI's SDKs read x-request-id (err.requestID, _request_id); it is the router's own request id.
+        Assert.Equal(chat.Headers.GetValues("x-router-request-id").Single(), chat.Headers.GetValues("x-request-id").Single());
+    }
+
+    [Fact]
     public async Task An_unknown_model_is_a_400_naming_the_valid_choices()
     {
         using var response = await TestJson.PostAsync(Router.Http, "v1/chat/completions", TestJson.Chat("gpt-17", "hi"));

@@ -308,6 +308,8 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 5), codes.Take(5));
         Assert.All(codes.Skip(5), c => Assert.Equal(HttpStatusCode.TooManyRequests, c));
         Assert.NotNull(refused!.Headers.RetryAfter);
+        // OpenAI's SDKs retry 429s by default, sleeping through Retry-After; this header makes them surface it instead.
+        Assert.Equal("false", refused.Headers.GetValues("x-should-retry").Single());
         Assert.Equal("loop_detected", (await TestJson.ErrorAsync(refused))["code"]!.GetValue<string>());
         using var otherSession = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "check the build status again"), session: "agent-43");
         Assert.Equal(HttpStatusCode.OK, otherSession.StatusCode);
