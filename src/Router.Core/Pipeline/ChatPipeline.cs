@@ -330,7 +330,9 @@ public sealed partial class ChatPipeline(
     {
         var answer = hit.Answer;
         var model = catalog.TryGet(answer.Model, out var m) ? m : prepared.Decision.Model;
-        var tokens = new TokenUsage(prepared.Profile.PromptTokens, answer.CompletionTokens);
+        // An exact hit is the very prompt the stored answer was for: its prompt tokens are the ones the provider counted
+        // then. A semantic hit's prompt differs, so it is counted here.
+        var tokens = new TokenUsage(hit.Kind == "exact" ? answer.PromptTokens : prepared.Profile.PromptTokens, answer.CompletionTokens);
         var baseline = catalog.Baseline?.Cost(tokens.PromptTokens, tokens.CompletionTokens) ?? 0;
         usage = usage with
         {

@@ -65,6 +65,14 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
         Assert.Equal(calls, fixture.Simulator.Received.Count);
         Assert.Equal(await ContentAsync(first), await ContentAsync(second));
         Assert.Equal("0", Header(second, "x-router-cost-usd"));
+        // The replayed usage is the provider's own count for that very prompt, not a fresh estimate.
+        Assert.Equal(await UsageAsync(first), await UsageAsync(second));
+    }
+
+    private static async Task<(int Prompt, int Completion)> UsageAsync(HttpResponseMessage response)
+    {
+        var usage = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["usage"]!;
+        return (usage["prompt_tokens"]!.GetValue<int>(), usage["completion_tokens"]!.GetValue<int>());
     }
 
     [Fact]
