@@ -178,22 +178,13 @@ public static class RouterCli
                     PerCallFeeUsd = Decimal(options, "per-call-fee") ?? 0,
                     MarkupPercent = Decimal(options, "markup-percent") ?? 0,
                 };
-                var problems = new List<string>();
-                if (policy.Quality is < 0 or > 1)
-                {
-                    problems.Add("--quality must be between 0 and 1");
-                }
-
-                if (policy.DailyBudgetUsd <= 0 || policy.MonthlyBudgetUsd <= 0)
-                {
-                    problems.Add("budgets must be positive");
-                }
-
-                if (policy.PerCallFeeUsd < 0 || policy.MarkupPercent < 0)
-                {
-                    problems.Add("--per-call-fee and --markup-percent cannot be negative");
-                }
-
+                // The same range checks as configuration and the admin API, worded with this command's option names.
+                var problems = TenantSettingsRules.Check(policy.Quality, policy.PerCallFeeUsd, policy.MarkupPercent, policy.DailyBudgetUsd,
+                        policy.MonthlyBudgetUsd, policy.RequestsPerMinute, policy.TokensPerMinute, policy.SessionSpendCapUsd)
+                    .Select(problem => problem.Split(':', 2) is [var setting, var rule]
+                        ? $"--{CliOptionOf(setting)}{rule.TrimEnd('.')}"
+                        : problem)
+                    .ToList();
                 if (problems.Count > 0)
                 {
                     await error.WriteLineAsync($"Tenant {positional} not created: {string.Join("; ", problems)}.");
@@ -283,6 +274,16 @@ public static class RouterCli
           tenants create <id> [--quality 0..1] [--daily-budget USD] [--monthly-budget USD] [--per-call-fee USD] [--markup-percent P]
           tenants list
         """;
+
+    private static string CliOptionOf(string setting) => setting switch
+    {
+        "Quality" => "quality",
+        "DailyBudgetUsd" => "daily-budget",
+        "MonthlyBudgetUsd" => "monthly-budget",
+        "PerCallFeeUsd" => "per-call-fee",
+        "MarkupPercent" => "markup-percent",
+        _ => setting,
+    };
 
     // Options ("--name value", or "--flag"), the first positional argument, and any further positionals (refused).
     // "--Router:…=value" arguments are configuration, read by the host builder, not options.

@@ -34,7 +34,7 @@ public static class ChatRequestParser
         // through untouched would otherwise reach the provider.
         if (!Utf8.IsValid(body.Span))
         {
-            error = RouterError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
+            error = RouterError.NotUtf8();
             return false;
         }
 
@@ -51,9 +51,7 @@ public static class ChatRequestParser
         catch (InvalidOperationException)
         {
             // What the reader throws when a string it decodes holds an unpaired surrogate escape ("\ud800").
-            error = RouterError.InvalidRequest(
-                "The request body has a string that is not valid Unicode: an unpaired surrogate escape (\\uD800-\\uDFFF).",
-                code: "invalid_json");
+            error = RouterError.UnpairedSurrogate();
             return false;
         }
     }

@@ -17,6 +17,13 @@ public sealed record RouterError(int Status, string Type, string? Code, string M
     public static RouterError InvalidRequest(string message, string? param = null, string? code = null) =>
         new(400, "invalid_request_error", code, message, param);
 
+    /// <summary>400 <c>invalid_json</c>: the body is not UTF-8, which JSON text must be (RFC 8259).</summary>
+    public static RouterError NotUtf8() => InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
+
+    /// <summary>400 <c>invalid_json</c>: a string holds an unpaired surrogate escape (<c>"\ud800"</c>), which no text decodes to.</summary>
+    public static RouterError UnpairedSurrogate() => InvalidRequest(
+        "The request body has a string that is not valid Unicode: an unpaired surrogate escape (\\uD800-\\uDFFF).", code: "invalid_json");
+
     /// <summary>401: missing, unknown, revoked or expired key (always the same message).</summary>
     public static RouterError InvalidApiKey() =>
         new(401, "invalid_request_error", "invalid_api_key",

@@ -43,7 +43,7 @@ internal static class AdminRequests
                 // back to the pool when this method returns: the document gets its own copy (admin bodies are small).
                 if (!Utf8.IsValid(body!.Memory.Span))
                 {
-                    await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json"));
+                    await ErrorResponse.WriteAsync(context, RouterError.NotUtf8());
                     return null;
                 }
 
@@ -51,8 +51,7 @@ internal static class AdminRequests
                 if (!StringsDecode(document.RootElement))
                 {
                     document.Dispose();
-                    await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(
-                        "The request body has a string that is not valid Unicode: an unpaired surrogate escape (\\uD800-\\uDFFF).", code: "invalid_json"));
+                    await ErrorResponse.WriteAsync(context, RouterError.UnpairedSurrogate());
                     return null;
                 }
 

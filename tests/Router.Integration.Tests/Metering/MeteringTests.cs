@@ -411,7 +411,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         Assert.Equal(1, quality.Exit);
         Assert.Contains("--quality must be between 0 and 1", quality.Errors, StringComparison.Ordinal);
         Assert.Equal(1, negative.Exit);
-        Assert.Contains("budgets must be positive", negative.Errors, StringComparison.Ordinal);
+        Assert.Contains("--daily-budget must be positive", negative.Errors, StringComparison.Ordinal);
         Assert.Equal(1, overflow.Exit);
         Assert.Contains("format or range", overflow.Errors, StringComparison.Ordinal);
         Assert.All(new[] { overwrite, quality, negative, overflow }, r => Assert.DoesNotContain("   at ", r.Errors, StringComparison.Ordinal));
