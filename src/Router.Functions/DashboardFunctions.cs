@@ -24,6 +24,14 @@ public sealed class DashboardFunctions(DashboardHandler dashboard)
         return new EmptyResult();
     }
 
+    /// <summary><c>POST /dashboard/logout</c>.</summary>
+    [Function(nameof(DashboardLogout))]
+    public async Task<IActionResult> DashboardLogout([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "dashboard/logout")] HttpRequest request)
+    {
+        await dashboard.LogoutAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
     /// <summary><c>GET /admin/dashboard/data</c>.</summary>
     [Function(nameof(DashboardData))]
     public async Task<IActionResult> DashboardData([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/dashboard/data")] HttpRequest request)

@@ -24,6 +24,7 @@ public static class RouterEndpointRouteBuilderExtensions
 
         endpoints.MapGet("/dashboard", (HttpContext context, DashboardHandler handler) => handler.PageAsync(context));
         endpoints.MapPost("/dashboard/login", (HttpContext context, DashboardHandler handler) => handler.LoginAsync(context));
+        endpoints.MapPost("/dashboard/logout", (HttpContext context, DashboardHandler handler) => handler.LogoutAsync(context));
 
         var v1 = endpoints.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context));

@@ -124,7 +124,8 @@ public static class RouterCli
                 await foreach (var key in services.GetRequiredService<IApiKeyStore>().ListAsync(options.GetValueOrDefault("tenant"), CancellationToken.None))
                 {
                     var state = key.RevokedAt is not null ? "revoked" : key.ExpiresAt <= TimeProvider.System.GetUtcNow() ? "expired" : "active";
-                    await output.WriteLineAsync($"{key.Id}\t{key.TenantId}\t{key.Prefix}…\t{key.Name}\t{state}");
+                    var expires = key.ExpiresAt is { } at ? "expires " + at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture) : "no expiry";
+                    await output.WriteLineAsync($"{key.Id}\t{key.TenantId}\t{key.Prefix}…\t{key.Name}\t{state}\t{expires}\t{Describe(key.Limits)}");
                 }
 
                 return 0;
@@ -314,6 +315,33 @@ public static class RouterCli
 
     private static double? Double(Dictionary<string, string> options, string name) =>
         options.TryGetValue(name, out var v) ? double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture) is var d && double.IsFinite(d) ? d : throw new FormatException($"--{name} {v} is not a finite number.") : null;
+
+    /// <summary>A key's limits as <c>rpm=60 tpm=… daily=$5 monthly=$…</c>, or "no limits".</summary>
+    private static string Describe(KeyLimits limits)
+    {
+        var parts = new List<string>(4);
+        if (limits.RequestsPerMinute is { } rpm)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"rpm={rpm}"));
+        }
+
+        if (limits.TokensPerMinute is { } tpm)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"tpm={tpm}"));
+        }
+
+        if (limits.DailyBudgetUsd is { } daily)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"daily=${daily}"));
+        }
+
+        if (limits.MonthlyBudgetUsd is { } monthly)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"monthly=${monthly}"));
+        }
+
+        return parts.Count == 0 ? "no limits" : string.Join(' ', parts);
+    }
 
     private static int? Int(Dictionary<string, string> options, string name) =>
         options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : null;

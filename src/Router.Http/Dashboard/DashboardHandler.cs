@@ -15,7 +15,8 @@ using Router.Http.Metering;
 namespace Router.Http.Dashboard;
 
 /// <summary>The operators' dashboard: <c>GET /dashboard</c> (a self-contained page; a login form until the admin key is
-/// given), <c>POST /dashboard/login</c> and <c>GET /admin/dashboard/data</c> (the figures the page draws).</summary>
+/// given), <c>POST /dashboard/login</c>, <c>POST /dashboard/logout</c> and <c>GET /admin/dashboard/data</c> (the figures
+/// the page draws).</summary>
 public sealed class DashboardHandler(
     CallerAuthentication authentication,
     IUsageLedger ledger,
@@ -66,6 +67,25 @@ public sealed class DashboardHandler(
         });
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = "/dashboard";
+    }
+
+    /// <summary>
+    /// Signs out: the browser drops its cookie and is sent to the login form. The cookie is stateless proof, so a copy
+    /// taken before stays valid until it expires; rotating the admin key ends every session at once.
+    /// </summary>
+    public Task LogoutAsync(HttpContext context)
+    {
+        RouterHttpContext.Begin(context, time);
+        context.Response.Cookies.Delete(Cookie, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = "/",
+        });
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+        context.Response.Headers.Location = "/dashboard";
+        return Task.CompletedTask;
     }
 
     /// <summary>The figures the page draws, for the last <c>hours</c> (default 48).</summary>

@@ -54,4 +54,36 @@ public sealed class DashboardSessionTests
             return response.StatusCode;
         }
     }
+
+    [Fact]
+    public async Task Sign_out_clears_the_cookie_and_returns_to_the_login_form()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:AdminKey"] = AdminKey;
+        await using var router = await RouterServerHost.StartAsync(settings);
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false };
+        using var http = new HttpClient(handler) { BaseAddress = router.BaseUrl };
+
+        using var login = await http.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", AdminKey)]));
+        Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        using var signedIn = await http.GetAsync("dashboard");
+        var page = await signedIn.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, signedIn.StatusCode);
+        Assert.Contains("action=\"/dashboard/logout\"", page, StringComparison.Ordinal);
+
+        using var logout = await http.PostAsync("dashboard/logout", content: null);
+        Assert.Equal(HttpStatusCode.SeeOther, logout.StatusCode);
+        Assert.Equal("/dashboard", logout.Headers.Location?.OriginalString);
+        var cleared = logout.Headers.GetValues("Set-Cookie").Single();
+        Assert.StartsWith("router_admin=;", cleared, StringComparison.Ordinal);
+        Assert.Contains("expires=Thu, 01 Jan 1970", cleared, StringComparison.OrdinalIgnoreCase);
+
+        // The handler's cookie container applied the deletion: the dashboard is the login form again.
+        Assert.Empty(handler.CookieContainer.GetCookies(router.BaseUrl));
+        using var after = await http.GetAsync("dashboard");
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        using var data = await http.GetAsync("admin/dashboard/data");
+        Assert.Equal(HttpStatusCode.Unauthorized, data.StatusCode);
+    }
 }

@@ -37,6 +37,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("RecomputeWeightsNow", "admin/weights/recompute", "post")]
     [InlineData("Dashboard", "dashboard", "get")]
     [InlineData("DashboardLogin", "dashboard/login", "post")]
+    [InlineData("DashboardLogout", "dashboard/logout", "post")]
     [InlineData("DashboardData", "admin/dashboard/data", "get")]
     public void Every_http_function_is_declared_with_its_route_and_methods(string name, string route, string method)
     {

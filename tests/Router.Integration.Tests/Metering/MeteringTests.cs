@@ -375,7 +375,8 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         var output = new StringWriter();
         var errors = new StringWriter();
 
-        var exit = await Router.Server.RouterCli.RunAsync(["keys", "create", "--tenant", "cli", "--name", "from-cli"], output, errors,
+        var exit = await Router.Server.RouterCli.RunAsync(
+            ["keys", "create", "--tenant", "cli", "--name", "from-cli", "--rpm", "60", "--daily-budget", "2.5", "--expires", "2099-01-02T03:04:00Z"], output, errors,
             config => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(config, settings));
 
         Assert.Equal(0, exit);
@@ -383,6 +384,14 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         Assert.StartsWith("rk_", key, StringComparison.Ordinal);
         using var response = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "hello from a CLI-issued key"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // The listing shows what the key may do, not only that it exists.
+        var listing = new StringWriter();
+        Assert.Equal(0, await Router.Server.RouterCli.RunAsync(["keys", "list", "--tenant", "cli"], listing, errors,
+            config => Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(config, settings)));
+        var line = Assert.Single(listing.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.EndsWith("\tfrom-cli\tactive\texpires 2099-01-02T03:04Z\trpm=60 daily=$2.5", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, line, StringComparison.Ordinal);
     }
 
     [Fact]
