@@ -70,7 +70,9 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<WeightsCalculator>();
         services.TryAddSingleton<WeightsRecomputer>();
         services.AddOptions<SemanticCacheOptions>().BindConfigurationStrictly(SemanticCacheOptions.Section).ValidateDataAnnotations();
-        services.AddOptions<SemanticGuardOptions>().BindConfigurationStrictly(SemanticGuardOptions.Section).ValidateDataAnnotations();
+        services.AddOptions<SemanticGuardOptions>().BindConfigurationStrictly(SemanticGuardOptions.Section).ValidateDataAnnotations()
+            .PostConfigure<IOptions<RequestAnalyzerOptions>>((guards, analysis) =>
+                guards.EmbeddedChars = analysis.Value.EmbeddingHeadChars + analysis.Value.EmbeddingTailChars);
         services.AddOptions<VectorIndexOptions>().BindConfigurationStrictly(VectorIndexOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton<ISemanticGuard, SemanticGuard>();
         services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));

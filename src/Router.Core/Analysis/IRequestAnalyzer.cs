@@ -11,4 +11,11 @@ public interface IRequestAnalyzer
 
     /// <summary>The bounded text whose embedding the analyzer wants, so callers such as the semantic cache can compute it once; empty when there is nothing to embed.</summary>
     string GetEmbeddingText(AnalysisRequest request);
+
+    /// <summary>
+    /// The bounded text of the final user turn, which the semantic cache compares (its scope holds the rest of the
+    /// conversation). It differs from <see cref="GetEmbeddingText"/> when analysis reads more than that turn: a persona
+    /// system prompt, or the earlier turn a follow-up edits. Empty when there is nothing to embed.
+    /// </summary>
+    string GetCacheEmbeddingText(AnalysisRequest request);
 }

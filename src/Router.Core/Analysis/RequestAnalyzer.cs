@@ -152,6 +152,20 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         return (TextWindow.ScanWindow(taskText, options.ScanHeadChars, options.ScanTailChars), embeddingText);
     }
 
+    public string GetCacheEmbeddingText(AnalysisRequest request)
+    {
+        try
+        {
+            var last = ConversationContext.Create(request, _options).LastUserText;
+            return string.IsNullOrWhiteSpace(last) ? "" : TextWindow.HeadAndTail(last.Trim(), _options.EmbeddingHeadChars, _options.EmbeddingTailChars);
+        }
+        catch (Exception ex)
+        {
+            Log.AnalysisFailed(_logger, ex);
+            return "";
+        }
+    }
+
     private string EmbeddingText(ConversationContext context) =>
         string.IsNullOrWhiteSpace(context.TaskText)
             ? ""

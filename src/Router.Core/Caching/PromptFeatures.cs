@@ -23,6 +23,9 @@ public sealed class PromptFeatures
         Choices = choices;
     }
 
+    /// <summary>Length of the prompt in characters.</summary>
+    internal int Length { get; private init; }
+
     /// <summary>Lower-cased word tokens in order, contractions expanded ("don't" → "do", "not"); identifiers kept whole.</summary>
     internal string[] Words { get; }
 
@@ -352,7 +355,10 @@ public sealed class PromptFeatures
                 _identifiers is null ? [] : [.. _identifiers],
                 _negations,
                 ContentOf(words),
-                choices);
+                choices)
+            {
+                Length = text.Length,
+            };
         }
 
         private static string[] ContentOf(ReadOnlySpan<string> words)

@@ -26,6 +26,9 @@ public sealed partial class ResponseCacheService(
     TimeProvider time,
     ILogger<ResponseCacheService> logger)
 {
+    /// <summary>Whether semantic matching is on: when it is off, answers are stored for exact hits only and need no vector.</summary>
+    public bool SemanticEnabled => options.Value.Enabled && options.Value.Semantic;
+
     /// <summary>Decides whether the cache may be read and written for this request.</summary>
     public CachePermission Permission(RequestContext context, ChatRequest request, RequestProfile profile, RoutingDecision decision)
     {
@@ -55,6 +58,10 @@ public sealed partial class ResponseCacheService(
         {
             reason = "n > 1";
         }
+        else if (request.WantsLogprobs)
+        {
+            reason = "logprobs";
+        }
         else if (request.LastUserText.Length == 0)
         {
             reason = "no user text";
@@ -68,7 +75,8 @@ public sealed partial class ResponseCacheService(
         return context.NoCache ? new CachePermission(false, true, "Cache-Control: no-cache") : new CachePermission(true, true, null);
     }
 
-    /// <summary>The scope fingerprint of a request: everything that shapes the answer except the final user turn.</summary>
+    /// <summary>The scope fingerprint of a request: everything that shapes the answer except the final user turn's text
+    /// (the model asked for, the answer-shaping parameters, the earlier messages, every image, file and tool call).</summary>
     public static string ScopeOf(ChatRequest request)
     {
         var text = new StringBuilder();
@@ -76,13 +84,15 @@ public sealed partial class ResponseCacheService(
         var last = LastUserIndex(request);
         for (var i = 0; i < request.Messages.Count; i++)
         {
+            var m = request.Messages[i];
             if (i == last)
             {
+                // The final user turn's text is the key (exact) or is compared (semantic); what it attaches must be the same.
+                text.Append("last\u001e").Append(m.Attachments).Append('\u001d');
                 continue;
             }
 
-            var m = request.Messages[i];
-            text.Append(m.Role).Append('\u001e').Append(m.Text.Length).Append(':').Append(m.Text).Append('\u001e').Append(m.ImageCount).Append('\u001d');
+            text.Append(m.Role).Append('\u001e').Append(m.Text.Length).Append(':').Append(m.Text).Append('\u001e').Append(m.Attachments).Append('\u001d');
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
@@ -92,19 +102,35 @@ public sealed partial class ResponseCacheService(
     public static string ExactKey(string tenantId, string scope, ChatRequest request) =>
         CacheKey.Compute(new CacheScope(tenantId, scope), request.LastUserText).ToString();
 
-    /// <summary>Looks up an exact, then a semantic hit.</summary>
-    public async Task<CacheHit?> LookupAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, float? thresholdOverride, CancellationToken cancellationToken)
+    /// <summary>Looks up an exact, then a semantic hit, among answers <paramref name="acceptable"/> allows (all when null):
+    /// the caller passes what this request's routing decision would accept, such as the answering model's tier.</summary>
+    public Task<CacheHit?> LookupAsync(
+        string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, float? thresholdOverride,
+        CancellationToken cancellationToken, Func<CachedAnswer, bool>? acceptable = null) =>
+        LookupAsync(tenantId, request, _ => Task.FromResult(embedding), embeddingModel, thresholdOverride, cancellationToken, acceptable);
+
+    /// <summary>As the overload above, with the request's embedding computed only after an exact miss.</summary>
+    public async Task<CacheHit?> LookupAsync(
+        string tenantId, ChatRequest request, Func<CancellationToken, Task<ReadOnlyMemory<float>>> embed, string embeddingModel, float? thresholdOverride,
+        CancellationToken cancellationToken, Func<CachedAnswer, bool>? acceptable = null)
     {
         var scope = ScopeOf(request);
         var now = time.GetUtcNow();
         var exact = await store.GetExactAsync(tenantId, scope, ExactKey(tenantId, scope, request), cancellationToken);
-        if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText)
+        if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText
+            && (acceptable is null || acceptable(exact)))
         {
             return new CacheHit(exact, "exact", null);
         }
 
         var settings = options.Value;
-        if (!settings.Semantic || embedding.IsEmpty)
+        if (!settings.Semantic)
+        {
+            return null;
+        }
+
+        var embedding = await embed(cancellationToken);
+        if (embedding.IsEmpty)
         {
             return null;
         }
@@ -115,7 +141,8 @@ public sealed partial class ResponseCacheService(
         foreach (var candidate in candidates)
         {
             var answer = candidate.Answer;
-            if (answer.TenantId != tenantId || answer.Scope != scope || answer.ExpiresAt <= now || candidate.Similarity < threshold)
+            if (answer.TenantId != tenantId || answer.Scope != scope || answer.ExpiresAt <= now || candidate.Similarity < threshold
+                || (acceptable is not null && !acceptable(answer)))
             {
                 continue;
             }
@@ -137,7 +164,9 @@ public sealed partial class ResponseCacheService(
     public async Task StoreAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, string model, string? content,
         string? finishReason, int promptTokens, int completionTokens, TimeSpan? tenantTtl, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(content) || finishReason is "length" or "content_filter" or "tool_calls" or "function_call")
+        // Only an answer the provider said it finished ("stop"): a missing finish reason is a stream or body that ended
+        // without saying so, not a complete answer.
+        if (string.IsNullOrEmpty(content) || finishReason is null or "length" or "content_filter" or "tool_calls" or "function_call")
         {
             return;
         }
@@ -153,7 +182,7 @@ public sealed partial class ResponseCacheService(
             Embedding = embedding.ToArray(),
             EmbeddingModel = embeddingModel,
             Content = content,
-            FinishReason = finishReason ?? "stop",
+            FinishReason = finishReason,
             Model = model,
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,

@@ -117,6 +117,16 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
             {
                 Reject(GuardRejections.NearDuplicate, () => $"{differing} content words differ in otherwise shared text (overlap {overlap:F2})");
             }
+            else if (differing > 0 && Math.Max(request.Length, candidate.Length) > _options.EmbeddedChars)
+            {
+                // A long prompt is embedded by its start and end only: a template around another document looks the same.
+                Reject(GuardRejections.NearDuplicate, () => $"{differing} content words differ in a prompt longer than the embedded {_options.EmbeddedChars} characters");
+            }
+            else if (differing == 0 && IsTransposition(request.Words, candidate.Words) is { } swapped)
+            {
+                // The same words with two of them exchanged: "from Paris to Tokyo" / "from Tokyo to Paris", "cats hate dogs".
+                Reject(GuardRejections.NearDuplicate, () => $"'{swapped.First}' and '{swapped.Second}' exchange places");
+            }
             else if (IsWordSwap(request.Words, candidate.Words))
             {
                 // Short prompts fall under the overlap bar with a single swapped word ("functional" / "formal region").
@@ -206,6 +216,91 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
 
             return false;
         }
+    }
+
+    // Words that join two items without ordering them: "salt and pepper" is "pepper and salt", "Python vs Java" is "Java vs Python".
+    private static readonly HashSet<string> Coordinators = new(StringComparer.Ordinal) { "and", "or", "vs", "versus", "v", "with", "plus", "nor" };
+
+    /// <summary>
+    /// When the prompts' content words (function words and numbers aside) are the same sequence except two that exchange
+    /// places, returns those two; null otherwise. Items joined by a coordinator ("A and B") exchange freely; any other
+    /// word between them (a preposition, a verb: "from A to B", "A hates B") makes their order part of the question.
+    /// </summary>
+    internal static (string First, string Second)? IsTransposition(string[] a, string[] b)
+    {
+        var ca = ContentPositions(a);
+        var cb = ContentPositions(b);
+        if (ca.Count != cb.Count)
+        {
+            return null;
+        }
+
+        var first = 0;
+        while (first < ca.Count && ca[first].Word == cb[first].Word)
+        {
+            first++;
+        }
+
+        if (first == ca.Count)
+        {
+            return null;
+        }
+
+        var last = ca.Count - 1;
+        while (ca[last].Word == cb[last].Word)
+        {
+            last--;
+        }
+
+        if (ca[first].Word != cb[last].Word || ca[last].Word != cb[first].Word)
+        {
+            return null;
+        }
+
+        for (var k = first + 1; k < last; k++)
+        {
+            if (ca[k].Word != cb[k].Word)
+            {
+                return null;
+            }
+        }
+
+        return Ordered(a, ca[first].Index, ca[last].Index) || Ordered(b, cb[first].Index, cb[last].Index)
+            ? (ca[first].Word, ca[last].Word)
+            : null;
+
+        // Whether a word other than a coordinator stands between the two exchanged words.
+        static bool Ordered(string[] words, int from, int to)
+        {
+            if (to - from < 2)
+            {
+                return false;
+            }
+
+            for (var k = from + 1; k < to; k++)
+            {
+                if (!Coordinators.Contains(words[k]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private static List<(string Word, int Index)> ContentPositions(string[] words)
+    {
+        var content = new List<(string, int)>(words.Length);
+        for (var k = 0; k < words.Length; k++)
+        {
+            if (!PromptFeatures.Stopwords.Contains(words[k]) && !PromptFeatures.IsNumber(words[k]))
+            {
+                content.Add((PromptFeatures.Stem(words[k]), k));
+            }
+        }
+
+        return content;
     }
 
     private static bool SameContentWords(ReadOnlySpan<string> a, ReadOnlySpan<string> b)

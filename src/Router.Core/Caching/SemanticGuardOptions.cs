@@ -29,4 +29,11 @@ public sealed class SemanticGuardOptions
     /// <summary>Dice overlap of content words from which a remaining difference counts as a different item. Default: 0.82.</summary>
     [Range(0.0, 1.0)]
     public double NearDuplicateOverlap { get; set; } = 0.82;
+
+    /// <summary>
+    /// Characters of a prompt the embedding sees (analysis embeds the first <c>EmbeddingHeadChars</c> and the last
+    /// <c>EmbeddingTailChars</c>; set from <see cref="Analysis.RequestAnalyzerOptions"/>, not bound). Past it, a paraphrase
+    /// must use the same content words: the embedding cannot vouch for the middle of a long prompt.
+    /// </summary>
+    internal int EmbeddedChars { get; set; } = 560;
 }

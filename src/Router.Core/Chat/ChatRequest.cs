@@ -5,7 +5,9 @@ namespace Router.Core.Chat;
 /// <param name="Text">The concatenated text parts (empty when there are none).</param>
 /// <param name="ImageCount">Number of image parts.</param>
 /// <param name="HasToolCalls">An assistant message that carries tool calls.</param>
-public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false);
+/// <param name="Attachments">Fingerprints of the non-text parts (images, files, audio) and tool calls, in order: their
+/// type and a hash of their JSON. Empty when there are none.</param>
+public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "");
 
 /// <summary>A byte range inside the request body.</summary>
 /// <param name="Start">Offset of the first byte.</param>
@@ -39,6 +41,9 @@ public sealed record ChatRequest
 
     /// <summary>Whether <c>tools</c> or <c>functions</c> are present and non-empty.</summary>
     public bool HasTools { get; init; }
+
+    /// <summary>The request asks for token log probabilities (<c>logprobs: true</c> or <c>top_logprobs</c>), which a cached answer cannot give.</summary>
+    public bool WantsLogprobs { get; init; }
 
     /// <summary><c>response_format.type</c> (text, json_object, json_schema) when present.</summary>
     public string? ResponseFormatType { get; init; }

@@ -10,13 +10,12 @@ public static class ChatRequestParser
 {
     private static readonly string[] ValidRoles = ["system", "developer", "user", "assistant", "tool", "function"];
 
-    // Fields that change the answer besides the messages; they take part in cache keys.
-    private static readonly string[] AnswerShapingFields =
+    // Fields the router checks that change the answer besides the messages; they take part in cache keys, and so does
+    // every field the router does not know (top_k, min_p, repetition_penalty, reasoning, thinking, chat_template_kwargs:
+    // provider extensions passed through untouched), except the few below that cannot change the answer's content.
+    private static readonly string[] NotAnswerShapingFields =
     [
-        "tools", "functions", "tool_choice", "function_call", "parallel_tool_calls", "response_format",
-        "temperature", "top_p", "n", "seed", "stop", "presence_penalty", "frequency_penalty", "logit_bias",
-        "logprobs", "top_logprobs", "max_tokens", "max_completion_tokens", "reasoning_effort", "modalities",
-        "audio", "prediction", "verbosity", "web_search_options",
+        "store", "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention",
     ];
 
     /// <summary>Parses <paramref name="body"/>; returns false with an OpenAI-style 400 error when it is not a valid request.</summary>
@@ -70,7 +69,7 @@ public static class ChatRequestParser
         string? model = null;
         BodyRange modelRange = default, streamOptionsRange = default, routerRange = default;
         List<ChatMessage>? messages = null;
-        bool stream = false, hasTools = false;
+        bool stream = false, hasTools = false, logprobs = false;
         bool? includeUsage = null;
         string? responseFormatType = null, user = null;
         int? maxTokens = null, maxCompletionTokens = null;
@@ -98,7 +97,7 @@ public static class ChatRequestParser
                     modelRange = new BodyRange(valueStart, (int)reader.BytesConsumed - valueStart);
                     break;
                 case "messages":
-                    if (!TryReadMessages(ref reader, out messages, out error))
+                    if (!TryReadMessages(ref reader, body.Span, out messages, out error))
                     {
                         return false;
                     }
@@ -150,7 +149,7 @@ public static class ChatRequestParser
 
                     break;
                 default:
-                    if (Array.IndexOf(AnswerShapingFields, name) < 0)
+                    if (Array.IndexOf(NotAnswerShapingFields, name) >= 0)
                     {
                         reader.Skip();
                         break;
@@ -211,6 +210,14 @@ public static class ChatRequestParser
                             }
 
                             break;
+                        case "logprobs":
+                            logprobs |= reader.TokenType == JsonTokenType.True;
+                            reader.Skip();
+                            break;
+                        case "top_logprobs":
+                            logprobs |= reader.TokenType == JsonTokenType.Number;
+                            reader.Skip();
+                            break;
                         case "temperature" or "top_p" or "presence_penalty" or "frequency_penalty":
                             if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.Null))
                             {
@@ -265,6 +272,7 @@ public static class ChatRequestParser
             Stream = stream,
             IncludeUsage = includeUsage,
             HasTools = hasTools,
+            WantsLogprobs = logprobs,
             ResponseFormatType = responseFormatType,
             MaxTokens = maxCompletionTokens ?? maxTokens,
             ChoiceCount = choices,
@@ -280,7 +288,7 @@ public static class ChatRequestParser
         return true;
     }
 
-    private static bool TryReadMessages(ref Utf8JsonReader reader, out List<ChatMessage> messages, out RouterError error)
+    private static bool TryReadMessages(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, out List<ChatMessage> messages, out RouterError error)
     {
         messages = [];
         error = null!;
@@ -291,6 +299,7 @@ public static class ChatRequestParser
         }
 
         var text = new StringBuilder();
+        var attachments = new StringBuilder();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var index = messages.Count;
@@ -304,6 +313,7 @@ public static class ChatRequestParser
             var images = 0;
             var toolCalls = false;
             text.Clear();
+            attachments.Clear();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var property = reader.GetString();
@@ -320,7 +330,7 @@ public static class ChatRequestParser
                         role = reader.GetString();
                         break;
                     case "content":
-                        if (!TryReadContent(ref reader, index, text, ref images, out error))
+                        if (!TryReadContent(ref reader, body, index, text, attachments, ref images, out error))
                         {
                             return false;
                         }
@@ -328,7 +338,9 @@ public static class ChatRequestParser
                         break;
                     case "tool_calls" or "function_call":
                         toolCalls |= reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject;
+                        var callsStart = (int)reader.TokenStartIndex;
                         reader.Skip();
+                        AddAttachment(attachments, property, body[callsStart..(int)reader.BytesConsumed]);
                         break;
                     default:
                         reader.Skip();
@@ -350,13 +362,13 @@ public static class ChatRequestParser
                 return false;
             }
 
-            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls));
+            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments.Length == 0 ? "" : attachments.ToString()));
         }
 
         return true;
     }
 
-    private static bool TryReadContent(ref Utf8JsonReader reader, int index, StringBuilder text, ref int images, out RouterError error)
+    private static bool TryReadContent(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, StringBuilder attachments, ref int images, out RouterError error)
     {
         error = null!;
         switch (reader.TokenType)
@@ -377,6 +389,7 @@ public static class ChatRequestParser
                     }
 
                     string? type = null, partText = null;
+                    var partStart = (int)reader.TokenStartIndex;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
                         var property = reader.GetString();
@@ -410,9 +423,12 @@ public static class ChatRequestParser
 
                         text.Append(partText);
                     }
-                    else if (type is "image_url" or "input_image" or "image")
+                    else
                     {
-                        images++;
+                        images += type is "image_url" or "input_image" or "image" ? 1 : 0;
+
+                        // An image, file or audio part: its bytes, not only its presence, decide what the answer is.
+                        AddAttachment(attachments, type, body[partStart..(int)reader.BytesConsumed]);
                     }
 
                     part++;
@@ -423,6 +439,14 @@ public static class ChatRequestParser
                 error = WrongType($"messages[{index}].content", "a string or an array of content parts");
                 return false;
         }
+    }
+
+    /// <summary>Appends a fingerprint of a non-text part (its type and a SHA-256 of its JSON) to the message's attachments.</summary>
+    private static void AddAttachment(StringBuilder attachments, string? type, ReadOnlySpan<byte> json)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(json, hash);
+        attachments.Append(type).Append(':').Append(Convert.ToHexStringLower(hash[..16])).Append(';');
     }
 
     private static bool? ReadIncludeUsage(ref Utf8JsonReader reader)

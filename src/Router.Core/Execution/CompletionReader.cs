@@ -18,6 +18,46 @@ public readonly record struct CompletionSummary(TokenUsage? Usage, string? Finis
 /// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
 public static class CompletionReader
 {
+    /// <summary>Whether <paramref name="json"/> is an object with a top-level <c>error</c> (an error a provider sent inside a
+    /// stream, or as a 200 body) rather than a completion or chunk.</summary>
+    public static bool IsErrorPayload(ReadOnlySpan<byte> json)
+    {
+        // Inside a string value the quotes are escaped, so text that merely mentions "error" does not get this far.
+        if (json.IndexOf("\"error\""u8) < 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isError = reader.ValueTextEquals("error"u8);
+                reader.Read();
+                if (isError && reader.TokenType is JsonTokenType.StartObject or JsonTokenType.String)
+                {
+                    return true;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        return false;
+    }
+
     /// <summary>Reads a completion or chunk; returns false when the JSON is malformed or a string in it cannot be decoded.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out CompletionSummary summary)
     {

@@ -26,7 +26,9 @@ public enum StreamEnd
 /// <param name="Usage">Usage from the provider's final chunk, if any.</param>
 /// <param name="FinishReason">The last finish reason seen.</param>
 /// <param name="Content">The concatenated deltas (bounded).</param>
-public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, TokenUsage? Usage, string? FinishReason, string Content);
+/// <param name="ProviderError">The provider sent an error inside the stream (an <c>event: error</c>, or a data payload
+/// with a top-level <c>error</c>, as vLLM and others end a generation that failed): what was relayed is not a whole answer.</param>
+public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, TokenUsage? Usage, string? FinishReason, string Content, bool ProviderError = false);
 
 /// <summary>Forwards a provider's server-sent events to the client event by event, as they arrive, reading usage
 /// and content on the way. Never invents a <c>[DONE]</c>.</summary>
@@ -47,6 +49,7 @@ public static class SseRelay
         var forwarded = 0;
         TokenUsage? usage = null;
         string? finish = null;
+        var providerError = false;
         var content = new StringBuilder();
         try
         {
@@ -55,7 +58,7 @@ public static class SseRelay
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing.
-            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString());
+            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError);
         }
 
         async Task<StreamRelayResult> RelayCoreAsync()
@@ -65,10 +68,10 @@ public static class SseRelay
                 var (status, evt) = await reader.ReadAsync(cancellationToken);
                 if (status != SseReadStatus.Event)
                 {
-                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString());
+                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError);
                 }
 
-                var kind = Inspect(evt.Span, ref usage, ref finish, content);
+                var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, content);
                 if (kind == EventKind.UsageOnly && !forwardUsageChunk)
                 {
                     continue;
@@ -76,7 +79,7 @@ public static class SseRelay
 
                 if (kind == EventKind.Done)
                 {
-                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString());
+                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError);
                     if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
                     {
                         await sink.WriteEventAsync(trailer, cancellationToken);
@@ -99,7 +102,7 @@ public static class SseRelay
         return [.. "event: error\ndata: "u8, .. json, .. "\n\n"u8];
     }
 
-    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, StringBuilder content)
+    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, StringBuilder content)
     {
         var kind = EventKind.Other;
         while (!evt.IsEmpty)
@@ -108,6 +111,12 @@ public static class SseRelay
             var line = newline < 0 ? evt : evt[..newline];
             evt = newline < 0 ? default : evt[(newline + 1)..];
             line = line.TrimEnd((byte)'\r');
+            if (line.StartsWith("event:"u8))
+            {
+                providerError |= line[6..].Trim((byte)' ').SequenceEqual("error"u8);
+                continue;
+            }
+
             if (!line.StartsWith("data:"u8))
             {
                 continue;
@@ -117,6 +126,12 @@ public static class SseRelay
             if (data.SequenceEqual("[DONE]"u8))
             {
                 return EventKind.Done;
+            }
+
+            if (CompletionReader.IsErrorPayload(data))
+            {
+                providerError = true;
+                continue;
             }
 
             if (CompletionReader.TryRead(data, out var chunk))

@@ -23,7 +23,34 @@ namespace Router.Core.Pipeline;
 /// <param name="Decision">The routing decision.</param>
 /// <param name="Policy">The tenant's policy.</param>
 /// <param name="Embedding">The prompt's sentence embedding (empty when embeddings are off).</param>
-public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Decision, TenantPolicy Policy, ReadOnlyMemory<float> Embedding);
+public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Decision, TenantPolicy Policy, ReadOnlyMemory<float> Embedding)
+{
+    /// <summary>The final user turn's embedding for the semantic cache: <see cref="Embedding"/> when analysis embedded that
+    /// very text, else computed on first use (after an exact miss) and kept for the store.</summary>
+    internal SemanticVector CacheVector { get; init; } = SemanticVector.None;
+}
+
+/// <summary>A request's semantic-cache vector, computed at most once and only when the cache asks for it.</summary>
+internal sealed class SemanticVector
+{
+    private readonly Func<CancellationToken, Task<ReadOnlyMemory<float>>>? _compute;
+    private Task<ReadOnlyMemory<float>>? _vector;
+
+    private SemanticVector(Task<ReadOnlyMemory<float>>? ready, Func<CancellationToken, Task<ReadOnlyMemory<float>>>? compute)
+    {
+        _vector = ready;
+        _compute = compute;
+    }
+
+    /// <summary>No vector: the semantic cache is skipped.</summary>
+    public static SemanticVector None { get; } = new(Task.FromResult(ReadOnlyMemory<float>.Empty), null);
+
+    public static SemanticVector Ready(ReadOnlyMemory<float> vector) => new(Task.FromResult(vector), null);
+
+    public static SemanticVector Lazy(Func<CancellationToken, Task<ReadOnlyMemory<float>>> compute) => new(null, compute);
+
+    public Task<ReadOnlyMemory<float>> GetAsync(CancellationToken cancellationToken) => _vector ??= _compute!(cancellationToken);
+}
 
 /// <summary>Serves one chat completion through the stages of the architecture: analyse, route, admit, execute,
 /// respond, record. Every request that reaches it is recorded exactly once, whatever happens on the way.</summary>
@@ -93,7 +120,43 @@ public sealed partial class ChatPipeline(
         Activity.Current?.SetTag("router.risk", profile.Risk.Level.ToWireName());
         Activity.Current?.SetTag("router.tier", decision.Tier.ToWire());
 
-        return (new PreparedRequest(profile, decision, policy, embedding), null);
+        return (new PreparedRequest(profile, decision, policy, embedding) { CacheVector = CacheVectorOf(analysisRequest, embedding) }, null);
+    }
+
+    private SemanticVector CacheVectorOf(AnalysisRequest request, ReadOnlyMemory<float> analysisEmbedding)
+    {
+        if (embeddings is null)
+        {
+            return SemanticVector.None;
+        }
+
+        var text = analyzer.GetCacheEmbeddingText(request);
+        if (text.Length == 0)
+        {
+            return SemanticVector.None;
+        }
+
+        // Usually analysis embedded this very text. With a persona system prompt, or for a follow-up edit ("now make it
+        // shorter", embedded as the turn it edits), it did not: comparing that vector would make every question under
+        // one long system prompt, or every follow-up to one conversation, look alike.
+        if (text == analyzer.GetEmbeddingText(request))
+        {
+            return analysisEmbedding.IsEmpty ? SemanticVector.None : SemanticVector.Ready(analysisEmbedding);
+        }
+
+        return SemanticVector.Lazy(async cancellationToken =>
+        {
+            try
+            {
+                var generated = await embeddings.GenerateAsync([text], cancellationToken: cancellationToken);
+                return generated.Count > 0 ? generated[0].Vector : default;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.EmbeddingFailed(logger, ex.GetType().Name);
+                return default;
+            }
+        });
     }
 
     /// <summary>
@@ -139,7 +202,10 @@ public sealed partial class ChatPipeline(
 
         var started = Stopwatch.GetTimestamp();
         var threshold = StricterOf(prepared.Policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold);
-        var hit = await cache.LookupAsync(context.TenantId, request, prepared.Embedding, EmbeddingModel, threshold, cancellationToken);
+        // An answer from a model below the tier this request is routed to (a quality setting, a tenant rule) is not served.
+        var minimum = prepared.Decision.Tier;
+        var hit = await cache.LookupAsync(context.TenantId, request, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
+            answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= minimum);
         telemetry.Stage("cache", Stopwatch.GetElapsedTime(started));
         return (permission, hit);
     }
@@ -296,7 +362,13 @@ public sealed partial class ChatPipeline(
             return usage with { Outcome = UsageOutcomes.Cancelled, ErrorCode = "client_closed" };
         }
 
-        if (relay.End != StreamEnd.Done)
+        if (relay.ProviderError)
+        {
+            // The provider's own error event has reached the client; the answer is incomplete, so it is neither cached nor audited.
+            Log.StreamBroken(logger, context.RequestId, model.Id, "ProviderError", relay.EventsForwarded);
+            usage = usage with { Outcome = UsageOutcomes.Error, ErrorCode = "upstream_error" };
+        }
+        else if (relay.End != StreamEnd.Done)
         {
             Log.StreamBroken(logger, context.RequestId, model.Id, relay.End.ToString(), relay.EventsForwarded);
             var message = relay.End == StreamEnd.Cut
@@ -378,7 +450,8 @@ public sealed partial class ChatPipeline(
     {
         try
         {
-            await cache.StoreAsync(context.TenantId, request, prepared.Embedding, EmbeddingModel, model.Id, content, finishReason,
+            var vector = cache.SemanticEnabled ? await prepared.CacheVector.GetAsync(CancellationToken.None) : default;
+            await cache.StoreAsync(context.TenantId, request, vector, EmbeddingModel, model.Id, content, finishReason,
                 tokens.PromptTokens, tokens.CompletionTokens, prepared.Policy.CacheTimeToLive, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -80,11 +80,15 @@ public sealed class ResponseCacheServiceTests
     {
         var cache = Cache();
         var vector = new ClusteredVectors(384, 4).Next();
-        foreach (var (content, finish) in new[] { ("cut", "length"), ("hidden", "content_filter"), ("", "stop"), ("calls", "tool_calls") })
+        foreach (var (content, finish) in new[] { ("cut", "length"), ("hidden", "content_filter"), ("", "stop"), ("calls", "tool_calls"), ("unfinished", (string?)null) })
         {
             await cache.StoreAsync("t", Request("q " + finish), vector, "m", "m", content, finish, 1, 1, null, CancellationToken.None);
             Assert.Null(await cache.LookupAsync("t", Request("q " + finish), vector, "m", null, CancellationToken.None));
         }
+
+        // The control: a finished answer is stored.
+        await cache.StoreAsync("t", Request("q done"), vector, "m", "m", "done", "stop", 1, 1, null, CancellationToken.None);
+        Assert.NotNull(await cache.LookupAsync("t", Request("q done"), vector, "m", null, CancellationToken.None));
     }
 
     [Fact]
@@ -101,5 +105,55 @@ public sealed class ResponseCacheServiceTests
 
         _time.Advance(TimeSpan.FromHours(2));
         Assert.Null(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", null, CancellationToken.None));
+    }
+
+    private static ChatRequest Json(string json)
+    {
+        Assert.True(ChatRequestParser.TryParse(Encoding.UTF8.GetBytes(json), out var request, out var error), error?.Message);
+        return request;
+    }
+
+    private static string WithImage(string text, string url, string extra = "") =>
+        $$$"""{"model":"auto"{{{extra}}},"messages":[{"role":"user","content":[{"type":"text","text":"{{{text}}}"},{"type":"image_url","image_url":{"url":"{{{url}}}"}}]}]}""";
+
+    [Fact]
+    public void Images_files_and_provider_extensions_are_part_of_the_scope()
+    {
+        var cat = ResponseCacheService.ScopeOf(Json(WithImage("What animal is in this photo?", "https://example.com/cat.jpg")));
+
+        Assert.Equal(cat, ResponseCacheService.ScopeOf(Json(WithImage("What animal is in this photo?", "https://example.com/cat.jpg"))));
+        Assert.NotEqual(cat, ResponseCacheService.ScopeOf(Json(WithImage("What animal is in this photo?", "https://example.com/dog.jpg"))));
+        Assert.NotEqual(cat, ResponseCacheService.ScopeOf(Json("""{"model":"auto","messages":[{"role":"user","content":"What animal is in this photo?"}]}""")));
+        Assert.NotEqual(cat, ResponseCacheService.ScopeOf(Json(WithImage("What animal is in this photo?", "https://example.com/cat.jpg", extra: ""","top_k":5"""))));
+        Assert.Equal(cat, ResponseCacheService.ScopeOf(Json(WithImage("What animal is in this photo?", "https://example.com/cat.jpg", extra: ""","user":"u1","service_tier":"flex","store":true"""))));
+
+        static string File(string id) => $$$"""{"model":"auto","messages":[{"role":"user","content":[{"type":"text","text":"Summarize the attached contract"},{"type":"file","file":{"file_id":"{{{id}}}"}}]}]}""";
+        Assert.NotEqual(ResponseCacheService.ScopeOf(Json(File("file-AAA"))), ResponseCacheService.ScopeOf(Json(File("file-BBB"))));
+
+        // An earlier turn's image counts as well as the last one's.
+        static string Earlier(string url) => $$$"""{"model":"auto","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"{{{url}}}"}}]},{"role":"assistant","content":"A cat."},{"role":"user","content":"How old is it?"}]}""";
+        Assert.NotEqual(ResponseCacheService.ScopeOf(Json(Earlier("https://example.com/a.jpg"))), ResponseCacheService.ScopeOf(Json(Earlier("https://example.com/b.jpg"))));
+    }
+
+    [Fact]
+    public void The_parser_marks_requests_for_logprobs_which_a_cached_answer_cannot_replay()
+    {
+        Assert.True(Json("""{"model":"auto","logprobs":true,"messages":[{"role":"user","content":"hi"}]}""").WantsLogprobs);
+        Assert.True(Json("""{"model":"auto","top_logprobs":3,"messages":[{"role":"user","content":"hi"}]}""").WantsLogprobs);
+        Assert.False(Json("""{"model":"auto","logprobs":false,"messages":[{"role":"user","content":"hi"}]}""").WantsLogprobs);
+    }
+
+    [Fact]
+    public async Task An_answer_the_caller_does_not_accept_is_neither_an_exact_nor_a_semantic_hit()
+    {
+        var cache = Cache();
+        var vectors = new ClusteredVectors(384, 4);
+        var vector = vectors.Next();
+        await cache.StoreAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", "economy-model", "100 °C", "stop", 1, 1, null, CancellationToken.None);
+
+        Assert.NotNull(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", null, CancellationToken.None, a => a.Model == "economy-model"));
+        Assert.Null(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", null, CancellationToken.None, a => a.Model != "economy-model"));
+        Assert.Null(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level?"), vectors.Near(vector, 0.95f), "m", 0.5f, CancellationToken.None, a => a.Model != "economy-model"));
+        Assert.NotNull(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level?"), vectors.Near(vector, 0.95f), "m", 0.5f, CancellationToken.None));
     }
 }

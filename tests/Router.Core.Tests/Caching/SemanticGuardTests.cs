@@ -135,4 +135,58 @@ public sealed class SemanticGuardTests
             GuardRejections.Number | GuardRejections.Entity | GuardRejections.Negation,
             verdict.Rejections & (GuardRejections.Number | GuardRejections.Entity | GuardRejections.Negation));
     }
+
+    [Theory]
+    [InlineData("Translate this sentence from English to German: the train is late.", "Translate this sentence from German to English: the train is late.")]
+    [InlineData("Find me a flight from Paris to Tokyo next week", "Find me a flight from Tokyo to Paris next week")]
+    [InlineData("Convert 50 USD to EUR", "Convert 50 EUR to USD")]
+    [InlineData("5 miles to kilometers", "5 kilometers to miles")]
+    [InlineData("100 fahrenheit to celsius", "100 celsius to fahrenheit")]
+    [InlineData("Is a dog smarter than a cat?", "Is a cat smarter than a dog?")]
+    [InlineData("Why do cats hate dogs?", "Why do dogs hate cats?")]
+    public void Two_items_that_exchange_places_are_rejected(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Rejections.HasFlag(GuardRejections.NearDuplicate), $"accepted: {verdict.Rejections}");
+        Assert.Contains("exchange places", verdict.Evidence, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("What are the pros and cons of remote work?", "What are the cons and pros of remote work?")]
+    [InlineData("Compare Python and Java for backend services", "Compare Java and Python for backend services")]
+    [InlineData("Python vs Java for backend services", "Java vs Python for backend services")]
+    [InlineData("In Python, how do I reverse a list?", "How do I reverse a list in Python?")]
+    public void Items_joined_without_an_order_may_exchange_places(string request, string candidate)
+    {
+        var verdict = _guard.Check(request, candidate);
+
+        Assert.True(verdict.Accepted, $"rejected: {verdict.Rejections} ({verdict.Evidence})");
+    }
+
+    [Fact]
+    public void A_long_prompt_must_agree_beyond_what_the_embedding_sees()
+    {
+        // A fixed instruction head and tail around another document: the embedding sees the start and the end only.
+        var head = "You are reviewing customer feedback for our support team. Read the feedback below carefully and write a summary "
+            + "for the weekly report. Keep it factual, group similar points together, and do not quote customers by name. "
+            + string.Concat(Enumerable.Repeat("Use plain language suitable for managers who have not read the raw feedback. ", 4));
+        const string Tail = " End of feedback. Summarise it in five bullet points and finish with one sentence on the overall mood.";
+        const string praise = "feedback follows. the dashboard feels quick and friendly, exports arrive promptly, agents respond kindly and "
+            + "solve problems on the first call, and the mobile app looks polished.";
+        const string complaints = "feedback follows. billing pages crash during checkout, invoices show wrong totals, refunds take weeks, "
+            + "and managers ignore emails about duplicated charges.";
+        var guard = new SemanticGuard(new SemanticGuardOptions { EmbeddedChars = 560 });
+
+        var different = guard.Check(head + praise + Tail, head + complaints + Tail);
+        var reworded = guard.Check(head + praise + Tail, head.Replace("carefully", "attentively", StringComparison.Ordinal) + praise + Tail);
+        var spacing = guard.Check(head + praise + Tail, head + praise.Replace(", ", ",  ", StringComparison.Ordinal).Replace("the ", "The ", StringComparison.Ordinal) + Tail);
+
+        Assert.True(different.Rejections.HasFlag(GuardRejections.NearDuplicate));
+        Assert.Contains("longer than the embedded", different.Evidence, StringComparison.Ordinal);
+        Assert.False(reworded.Accepted);
+        Assert.True(spacing.Accepted, $"rejected: {spacing.Rejections} ({spacing.Evidence})");
+        // A short prompt with a different word is the other guards' business, not this one's.
+        Assert.True(guard.Check("How can I reset my router to factory settings?", "How do I reset my router to its factory settings?").Accepted);
+    }
 }

@@ -192,4 +192,109 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
             .Where(c => c.Count > 0).Select(c => c[0]!["delta"]!["content"]?.GetValue<string>() ?? ""));
         Assert.Equal(expected, content);
     }
+
+    private async Task<HttpResponseMessage> SendAsync(JsonObject body, string key = "cache-tenant-a-key-01") =>
+        await TestJson.PostAsync(fixture.Router.Http, "v1/chat/completions", body.ToJsonString(), key);
+
+    private static JsonObject Conversation(string model, params (string Role, string Content)[] messages) => new()
+    {
+        ["model"] = model,
+        ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content })]),
+    };
+
+    [Fact]
+    public async Task Follow_ups_to_one_conversation_are_compared_by_what_they_ask_not_by_the_turn_they_edit()
+    {
+        (string, string)[] history =
+        [
+            ("user", "Write a short story about a lighthouse keeper who befriends a seal."),
+            ("assistant", "Every evening the old keeper climbed the tower, and every evening the grey seal waited on the rocks below."),
+        ];
+        using var poem = await SendAsync(Conversation("router/economy", [.. history, ("user", "Rewrite it as a poem.")]));
+        using var summary = await SendAsync(Conversation("router/economy", [.. history, ("user", "Summarize it in one sentence.")]));
+        using var poemAgain = await SendAsync(Conversation("router/economy", [.. history, ("user", "Rewrite it as a poem.")]));
+
+        Assert.Equal("miss", Header(poem, "x-router-cache"));
+        // Both edits are analysed as the story they edit; the cache compares the edits themselves.
+        Assert.Equal("miss", Header(summary, "x-router-cache"));
+        Assert.NotEqual(await ContentAsync(poem), await ContentAsync(summary));
+        Assert.Equal("exact", Header(poemAgain, "x-router-cache"));
+    }
+
+    [Fact]
+    public async Task Questions_under_one_long_persona_system_prompt_are_compared_by_the_question()
+    {
+        const string Persona = "You are Ava, the friendly virtual assistant of a retail bank. You help customers with everyday banking: "
+            + "accounts, cards, transfers, online banking and branch services. Always be polite and concise, never ask for full card "
+            + "numbers or passwords, and suggest calling the support line for anything involving fraud. Answer in the customer's "
+            + "language, use short paragraphs, and end with a question that offers further help. If you are unsure, say so and "
+            + "point the customer to the help pages instead of guessing.";
+        using var reset = await SendAsync(Conversation("router/economy", ("system", Persona), ("user", "how do i reset my online banking password?")));
+        using var hours = await SendAsync(Conversation("router/economy", ("system", Persona), ("user", "how late are your branches open at the weekend?")));
+        using var paraphrase = await SendAsync(Conversation("router/economy", ("system", Persona), ("user", "how can i reset my online banking password?")));
+
+        Assert.Equal("miss", Header(reset, "x-router-cache"));
+        Assert.Equal("miss", Header(hours, "x-router-cache"));
+        Assert.Equal("semantic", Header(paraphrase, "x-router-cache"));
+        Assert.Equal(await ContentAsync(reset), await ContentAsync(paraphrase));
+    }
+
+    [Fact]
+    public async Task An_answer_from_a_cheaper_tier_is_not_served_to_a_request_routed_to_a_better_one()
+    {
+        const string Prompt = "Describe a cat in two sentences.";
+        JsonObject Auto(double quality) => new()
+        {
+            ["model"] = "auto",
+            ["router"] = new JsonObject { ["quality"] = quality },
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Prompt }),
+        };
+
+        using var cheap = await SendAsync(Auto(0.0));
+        using var best = await SendAsync(Auto(1.0));
+        using var cheapAgain = await SendAsync(Auto(0.0));
+
+        Assert.Equal(("miss", "economy"), (Header(cheap, "x-router-cache"), Header(cheap, "x-router-tier")));
+        Assert.Equal(("miss", "premium"), (Header(best, "x-router-cache"), Header(best, "x-router-tier")));
+        // The premium answer now stored may serve a request the router would send to economy.
+        Assert.Equal(("exact", "premium"), (Header(cheapAgain, "x-router-cache"), Header(cheapAgain, "x-router-tier")));
+    }
+
+    [Fact]
+    public async Task A_stream_that_ends_in_the_providers_error_is_not_cached()
+    {
+        const string Prompt = "Write two sentences about autumn leaves.";
+        fixture.Simulator.Model("sim-small").Script.Enqueue(new SimulatedFault.ErrorInStream(3));
+        using var failed = await AskAsync(Prompt, stream: true);
+        var text = await failed.Content.ReadAsStringAsync();
+        using var next = await AskAsync(Prompt);
+
+        Assert.Contains("\"generation_failed\"", text, StringComparison.Ordinal);
+        Assert.Equal("miss", Header(next, "x-router-cache"));
+        using var again = await AskAsync(Prompt);
+        Assert.Equal("exact", Header(again, "x-router-cache"));
+    }
+
+    [Fact]
+    public async Task Requests_for_logprobs_or_with_other_provider_parameters_are_kept_apart()
+    {
+        const string Prompt = "Name three colours of the rainbow.";
+        JsonObject Body(Action<JsonObject>? extra = null)
+        {
+            var body = new JsonObject { ["model"] = "router/economy", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = Prompt }) };
+            extra?.Invoke(body);
+            return body;
+        }
+
+        using var plain = await SendAsync(Body());
+        using var topK = await SendAsync(Body(b => b["top_k"] = 5));
+        using var logprobs = await SendAsync(Body(b => b["logprobs"] = true));
+        using var logprobsAgain = await SendAsync(Body(b => b["logprobs"] = true));
+        using var plainAgain = await SendAsync(Body());
+
+        Assert.Equal("miss", Header(topK, "x-router-cache"));
+        Assert.Equal("bypass", Header(logprobs, "x-router-cache"));
+        Assert.Equal("bypass", Header(logprobsAgain, "x-router-cache"));
+        Assert.Equal("exact", Header(plainAgain, "x-router-cache"));
+    }
 }

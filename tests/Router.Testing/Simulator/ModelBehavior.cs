@@ -16,6 +16,10 @@ public abstract record SimulatedFault
 
     /// <summary>Stream <paramref name="Chunks"/> chunks, then drop the connection without <c>[DONE]</c>.</summary>
     public sealed record CutStream(int Chunks) : SimulatedFault;
+
+    /// <summary>Stream <paramref name="Chunks"/> chunks, then an error payload (<c>data: {"error":…}</c>, as vLLM ends a
+    /// generation that failed) and <c>[DONE]</c>.</summary>
+    public sealed record ErrorInStream(int Chunks) : SimulatedFault;
 }
 
 /// <summary>How the simulator answers one model; tests change it while requests flow.</summary>

@@ -182,7 +182,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
         if (body["stream"]?.GetValue<bool>() == true)
         {
             var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
-            await StreamAsync(context, behavior, fault as SimulatedFault.CutStream, id, created, model, answer, includeUsage, promptTokens, completionTokens);
+            await StreamAsync(context, behavior, fault, id, created, model, answer, includeUsage, promptTokens, completionTokens);
             return;
         }
 
@@ -212,7 +212,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
     }
 
     private async Task StreamAsync(
-        HttpContext context, ModelBehavior behavior, SimulatedFault.CutStream? cut, string id, long created, string model,
+        HttpContext context, ModelBehavior behavior, SimulatedFault? fault, string id, long created, string model,
         string answer, bool includeUsage, int promptTokens, int completionTokens)
     {
         context.Response.ContentType = "text/event-stream";
@@ -224,7 +224,14 @@ public sealed class SimulatedProvider : IAsyncDisposable
         var sent = 0;
         foreach (var chunk in chunks)
         {
-            if (cut is not null && sent == cut.Chunks)
+            if (fault is SimulatedFault.ErrorInStream failed && sent == failed.Chunks)
+            {
+                await WriteEventAsync(context, """{"error":{"message":"The model failed while generating.","type":"server_error","code":"generation_failed"}}""");
+                await WriteEventAsync(context, "[DONE]");
+                return;
+            }
+
+            if (fault is SimulatedFault.CutStream cut && sent == cut.Chunks)
             {
                 await context.Response.Body.FlushAsync(context.RequestAborted);
 
