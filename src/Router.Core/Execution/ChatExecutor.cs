@@ -22,6 +22,9 @@ public sealed class ExecutionResult : IAsyncDisposable
     /// <summary>The model that answered.</summary>
     public CatalogModel? Model { get; init; }
 
+    /// <summary>For a non-streaming request: the whole body of <see cref="Response"/>, read and checked within the attempt.</summary>
+    public ReadOnlyMemory<byte> Body { get; init; }
+
     /// <summary>For streams: the reader positioned before the first event.</summary>
     public SseEventReader? Events { get; init; }
 
@@ -104,6 +107,16 @@ public sealed partial class ChatExecutor(
                 attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
                 break;
             }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A provider client that throws (a credential it cannot obtain, say) fails this attempt, not the request:
+                // the breaker hears of it and the next candidate is tried.
+                allTimeouts = false;
+                health.Report(model.Id, lease, success: false);
+                attempts.Add(new AttemptRecord(model.Id, "error: " + ex.GetType().Name, true));
+                Log.AttemptFailed(logger, requestId, model.Id, ex.GetType().Name);
+                continue;
+            }
 
             if (response.Failure != UpstreamFailure.None)
             {
@@ -113,12 +126,23 @@ public sealed partial class ChatExecutor(
             }
 
             var status = response.StatusCode;
+            if (status is 401 or 402 or 403 or 404)
+            {
+                // The deployment is misconfigured (its key, its quota or billing, its name): that says nothing about the
+                // client's request, and another candidate may well answer it.
+                allTimeouts = false;
+                await FailAsync(model, lease, response, "HTTP " + status.ToString(CultureInfo.InvariantCulture), null);
+                continue;
+            }
+
             if (status is >= 400 and < 500 and not 408 and not 429)
             {
-                // The provider rejected the request itself: another model would too, and the client needs the reason.
+                // The provider rejected the request itself (context too long, a bad parameter): another model would too,
+                // and the client needs the reason.
+                var (rejected, _) = await ReadBodyAsync(response, total.Token);
                 health.Report(model.Id, lease, success: true);
                 attempts.Add(new AttemptRecord(model.Id, "HTTP " + status.ToString(CultureInfo.InvariantCulture), true));
-                return new ExecutionResult { Response = response, Model = model, Attempts = attempts };
+                return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = rejected };
             }
 
             if (!response.IsSuccess)
@@ -136,9 +160,32 @@ public sealed partial class ChatExecutor(
 
             if (!request.Stream)
             {
+                // Nothing has reached the client yet: a body that stalls, breaks off or is no completion fails this
+                // attempt over like a failed status would.
+                var (answer, problem) = await ReadBodyAsync(response, total.Token);
+                problem ??= CompletionReader.IsErrorPayload(answer.Span) ? "an error body with HTTP " + status.ToString(CultureInfo.InvariantCulture)
+                    : !CompletionReader.TryRead(answer.Span, out var summary) || summary.ChoiceCount == 0 ? "not a chat completion"
+                    : null;
+                if (problem is not null)
+                {
+                    if (total.IsCancellationRequested)
+                    {
+                        // The client left, or the whole request ran out of time: neither says anything about this deployment.
+                        health.Release(model.Id, lease);
+                        await response.DisposeAsync();
+                        cancellationToken.ThrowIfCancellationRequested();
+                        attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
+                        break;
+                    }
+
+                    allTimeouts &= problem.StartsWith("timeout", StringComparison.Ordinal);
+                    await FailAsync(model, lease, response, problem, null);
+                    continue;
+                }
+
                 health.Report(model.Id, lease, success: true);
                 attempts.Add(new AttemptRecord(model.Id, "ok", true));
-                return new ExecutionResult { Response = response, Model = model, Attempts = attempts };
+                return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = answer };
             }
 
             // A stream is committed to the client only once its first event has arrived; before that it can fail over.
@@ -147,6 +194,13 @@ public sealed partial class ChatExecutor(
             try
             {
                 first = await events.WaitForEventAsync(total.Token);
+
+                // Keep-alive comments carry nothing to commit to; an error before any data is a failed attempt.
+                while (first == SseReadStatus.Event && SseRelay.CarriesNoData(events.PeekEvent().Span))
+                {
+                    events.SkipEvent();
+                    first = await events.WaitForEventAsync(total.Token);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -167,6 +221,14 @@ public sealed partial class ChatExecutor(
                 events.Dispose();
                 allTimeouts &= first == SseReadStatus.IdleTimeout;
                 await FailAsync(model, lease, response, "stream ended before its first event", null);
+                continue;
+            }
+
+            if (SseRelay.IsError(events.PeekEvent().Span))
+            {
+                events.Dispose();
+                allTimeouts = false;
+                await FailAsync(model, lease, response, "stream began with an error event", null);
                 continue;
             }
 
@@ -200,6 +262,26 @@ public sealed partial class ChatExecutor(
             attempts.Add(new AttemptRecord(model.Id, outcome, true));
             Log.AttemptFailed(logger, requestId, model.Id, outcome);
             await response.DisposeAsync();
+        }
+    }
+
+    /// <summary>Reads a whole body within one attempt's time; the problem, if any, says why it could not.</summary>
+    private async Task<(ReadOnlyMemory<byte> Body, string? Problem)> ReadBodyAsync(UpstreamResponse response, CancellationToken total)
+    {
+        var timeout = options.Value.AttemptTimeout;
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(total);
+        attempt.CancelAfter(timeout);
+        try
+        {
+            return (await UpstreamBody.ReadAllAsync(response.Content, attempt.Token), null);
+        }
+        catch (OperationCanceledException)
+        {
+            return (default, $"timeout: body not complete within {timeout.TotalSeconds:0.###} s");
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            return (default, "connection reset while reading the body");
         }
     }
 

@@ -50,6 +50,19 @@ public sealed class SseEventReader : IDisposable
         return SseReadStatus.Event;
     }
 
+    /// <summary>The complete event <see cref="WaitForEventAsync"/> found, still unconsumed; empty when there is none.</summary>
+    public ReadOnlyMemory<byte> PeekEvent() =>
+        TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out var length) ? _buffer.AsMemory(_start, length) : default;
+
+    /// <summary>Consumes the complete event <see cref="PeekEvent"/> returns, if any.</summary>
+    public void SkipEvent()
+    {
+        if (TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out var length))
+        {
+            _start += length;
+        }
+    }
+
     /// <summary>Reads the next complete event.</summary>
     public async ValueTask<(SseReadStatus Status, ReadOnlyMemory<byte> Event)> ReadAsync(CancellationToken cancellationToken)
     {

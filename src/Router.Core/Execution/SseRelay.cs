@@ -95,6 +95,36 @@ public static class SseRelay
         }
     }
 
+    /// <summary>Whether an event carries no data line (a comment such as <c>: keep-alive</c>, or a bare field).</summary>
+    internal static bool CarriesNoData(ReadOnlySpan<byte> evt)
+    {
+        foreach (var range in evt.Split((byte)'\n'))
+        {
+            if (evt[range].StartsWith("data:"u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether an event is a provider's error: an <c>event: error</c> or a data payload with a top-level <c>error</c>.</summary>
+    internal static bool IsError(ReadOnlySpan<byte> evt)
+    {
+        foreach (var range in evt.Split((byte)'\n'))
+        {
+            var line = evt[range].TrimEnd((byte)'\r');
+            if ((line.StartsWith("event:"u8) && line[6..].Trim((byte)' ').SequenceEqual("error"u8))
+                || (line.StartsWith("data:"u8) && CompletionReader.IsErrorPayload(line[5..].TrimStart((byte)' '))))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The SSE event a router sends when a stream fails after it started.</summary>
     public static byte[] ErrorEvent(string code, string message)
     {

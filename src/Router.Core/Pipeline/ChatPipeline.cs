@@ -315,14 +315,24 @@ public sealed partial class ChatPipeline(
 
         if (!response.IsSuccess)
         {
-            var rejected = await ReadAllAsync(response.Content, cancellationToken);
-            await sink.WriteJsonAsync(response.StatusCode, rejected, cancellationToken);
+            var rejected = result.Body;
+            if (CompletionReader.IsErrorPayload(rejected.Span))
+            {
+                await sink.WriteJsonAsync(response.StatusCode, rejected, cancellationToken);
+            }
+            else
+            {
+                // An HTML page from a proxy in front of the model, or an empty body: the client still gets OpenAI's shape.
+                await WriteErrorAsync(sink, new RouterError(response.StatusCode, "invalid_request_error", "provider_rejected",
+                    $"{model.Id} rejected the request with HTTP {response.StatusCode.ToString(CultureInfo.InvariantCulture)} and no error details."), cancellationToken);
+            }
+
             return usage with { Outcome = UsageOutcomes.ClientError, ErrorCode = "provider_" + response.StatusCode.ToString(CultureInfo.InvariantCulture) };
         }
 
         if (!request.Stream)
         {
-            var body = await ReadAllAsync(response.Content, cancellationToken);
+            var body = result.Body;
             var reported = CompletionReader.TryRead(body.Span, out var summary) ? summary.Usage : null;
             var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? ""));
             usage = Priced(usage, model, counted, reported is not null, policy);
@@ -592,39 +602,6 @@ public sealed partial class ChatPipeline(
 
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>
     public static string FormatUsd(decimal value) => value.ToString("0.########", CultureInfo.InvariantCulture);
-
-    // Reads a whole provider answer into one array of exactly its size (it may be cached): a pooled buffer grows as
-    // needed, so the only allocation per answer is the answer itself.
-    private static async Task<ReadOnlyMemory<byte>> ReadAllAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
-                {
-                    return buffer.AsSpan(0, length).ToArray();
-                }
-
-                length += read;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
 
     private static Task WriteErrorAsync(IResponseSink sink, RouterError error, CancellationToken cancellationToken)
     {

@@ -201,4 +201,124 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             _simulator.Model("primary").PauseAfterFirstChunk = null;
         }
     }
+
+    private static string Served(HttpResponseMessage response) => response.Headers.GetValues("x-router-model").Single();
+
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    [InlineData(404)]
+    public async Task A_deployment_that_refuses_the_routers_own_credentials_or_name_is_failed_over(int status)
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Status(status));
+
+        using var response = await AskAsync($"misconfigured primary {status}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("alternate", Served(response));
+        Assert.Equal("1", response.Headers.GetValues("x-router-fallbacks").Single());
+    }
+
+    [Fact]
+    public async Task A_body_that_breaks_off_stalls_or_is_no_completion_fails_over_before_anything_reaches_the_client()
+    {
+        var primary = _simulator.Model("primary").Script;
+        primary.Enqueue(new SimulatedFault.PartialBody(ThenReset: true));
+        primary.Enqueue(new SimulatedFault.Raw(200, "text/html", "<html><body>Bad gateway</body></html>"));
+        primary.Enqueue(new SimulatedFault.Raw(200, "application/json", """{"error":{"message":"overloaded","type":"server_error"}}"""));
+        primary.Enqueue(new SimulatedFault.Raw(200, "application/json", ""));
+        primary.Enqueue(new SimulatedFault.PartialBody(ThenReset: false));
+
+        foreach (var name in new[] { "reset mid-body", "html page", "error with 200", "empty body", "stalled body" })
+        {
+            var watch = Stopwatch.StartNew();
+            using var response = await AskAsync("primary sends " + name);
+            var body = await response.Content.ReadAsStringAsync();
+            output.WriteLine($"{name}: {(int)response.StatusCode} from {Served(response)} in {watch.ElapsedMilliseconds} ms");
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("alternate", Served(response));
+            Assert.Equal("1", response.Headers.GetValues("x-router-fallbacks").Single());
+            Assert.False(string.IsNullOrEmpty(System.Text.Json.Nodes.JsonNode.Parse(body)!["choices"]![0]!["message"]!["content"]!.GetValue<string>()));
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_that_opens_with_an_error_or_only_keep_alives_fails_over()
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.ErrorInStream(0));
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(200, "text/event-stream", ": keep-alive\n\n: keep-alive\n\n"));
+
+        foreach (var name in new[] { "error first", "keep-alives only" })
+        {
+            using var response = await AskAsync("stream whose primary sends " + name, stream: true);
+            var text = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal("alternate", Served(response));
+            Assert.DoesNotContain("error", text, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_providers_html_rejection_reaches_the_client_in_openais_error_shape()
+    {
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(413, "text/html", "<html><center>413 Request Entity Too Large</center></html>"));
+
+        using var response = await AskAsync("a request the proxy finds too large");
+        var error = await TestJson.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("provider_rejected", error["code"]!.GetValue<string>());
+        Assert.DoesNotContain("<html>", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A provider client that throws (here: Entra ID with no identity to sign in with) fails its attempt over.</summary>
+public sealed class ProviderExceptionTests
+{
+    private sealed class NoIdentity : Azure.Core.TokenCredential
+    {
+        public int Calls;
+
+        public override Azure.Core.AccessToken GetToken(Azure.Core.TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            throw new Azure.Identity.CredentialUnavailableException("No managed identity endpoint found.");
+
+        public override ValueTask<Azure.Core.AccessToken> GetTokenAsync(Azure.Core.TokenRequestContext requestContext, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Calls);
+            throw new Azure.Identity.CredentialUnavailableException("No managed identity endpoint found.");
+        }
+    }
+
+    [Fact]
+    public async Task A_credential_that_cannot_be_obtained_fails_over_to_the_next_candidate()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var credential = new NoIdentity();
+        await using var router = await RouterServerHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Router:UseDefaultCatalog"] = "false",
+                ["Router:Providers:entra:Type"] = "AzureOpenAI",
+                ["Router:Providers:entra:Endpoint"] = simulator.BaseUrl.ToString(),
+                ["Router:Providers:sim:Endpoint"] = simulator.BaseUrl.ToString(),
+                ["Router:Models:az:Provider"] = "entra",
+                ["Router:Models:az:Tier"] = "Economy",
+                ["Router:Models:az:InputCostPerMillion"] = "0.05",
+                ["Router:Models:az:OutputCostPerMillion"] = "0.20",
+                ["Router:Models:alternate:Provider"] = "sim",
+                ["Router:Models:alternate:Tier"] = "Economy",
+                ["Router:Models:alternate:InputCostPerMillion"] = "0.15",
+                ["Router:Models:alternate:OutputCostPerMillion"] = "0.60",
+                ["Router:Audits:Enabled"] = "false",
+            },
+            builder => builder.Services.AddSingleton<Azure.Core.TokenCredential>(credential));
+
+        using var response = await TestJson.PostAsync(router.Http, "v1/chat/completions", TestJson.Chat("router/economy", "hello through a broken identity"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("alternate", response.Headers.GetValues("x-router-model").Single());
+        Assert.True(credential.Calls > 0, "the Entra ID deployment was never tried: the test proves nothing");
+    }
 }

@@ -17,6 +17,13 @@ public abstract record SimulatedFault
     /// <summary>Stream <paramref name="Chunks"/> chunks, then drop the connection without <c>[DONE]</c>.</summary>
     public sealed record CutStream(int Chunks) : SimulatedFault;
 
+    /// <summary>Answer with <paramref name="Code"/>, <paramref name="ContentType"/> and <paramref name="Body"/> as given
+    /// (an HTML page from a proxy, an empty body, an error object with status 200).</summary>
+    public sealed record Raw(int Code, string ContentType, string Body) : SimulatedFault;
+
+    /// <summary>Send 200 headers and the start of a body, then stall until the caller gives up, or reset when <paramref name="ThenReset"/>.</summary>
+    public sealed record PartialBody(bool ThenReset) : SimulatedFault;
+
     /// <summary>Stream <paramref name="Chunks"/> chunks, then an error payload (<c>data: {"error":…}</c>, as vLLM ends a
     /// generation that failed) and <c>[DONE]</c>.</summary>
     public sealed record ErrorInStream(int Chunks) : SimulatedFault;

@@ -163,6 +163,24 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
                 await WriteErrorAsync(context, status.Code, $"simulated failure {status.Code}");
                 return;
+            case SimulatedFault.Raw verbatim:
+                context.Response.StatusCode = verbatim.Code;
+                context.Response.ContentType = verbatim.ContentType;
+                await context.Response.WriteAsync(verbatim.Body, context.RequestAborted);
+                return;
+            case SimulatedFault.PartialBody partial:
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"id":"chatcmpl-partial","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"The begin""", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                if (partial.ThenReset)
+                {
+                    await Task.Delay(100, context.RequestAborted);
+                    context.Abort();
+                    return;
+                }
+
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return;
         }
 
         var messages = body["messages"]?.AsArray() ?? [];
