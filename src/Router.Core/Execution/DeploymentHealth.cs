@@ -77,6 +77,7 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
         private DateTimeOffset _openUntil;
         private DateTimeOffset _coolDownUntil;
         private bool _probeInFlight;
+        private int _consecutiveFailures;
 
         public CircuitState State { get; private set; } = CircuitState.Closed;
 
@@ -124,6 +125,7 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
                     {
                         Array.Clear(_successes);
                         Array.Clear(_failures);
+                        _consecutiveFailures = 0;
                         State = CircuitState.Closed;
                         return CircuitState.Closed;
                     }
@@ -152,10 +154,20 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
                 if (success)
                 {
                     _successes[slot]++;
+                    _consecutiveFailures = 0;
                     return null;
                 }
 
                 _failures[slot]++;
+                _consecutiveFailures++;
+                if (settings.BreakerConsecutiveFailures > 0 && _consecutiveFailures >= settings.BreakerConsecutiveFailures)
+                {
+                    _consecutiveFailures = 0;
+                    _openUntil = now + settings.BreakerBreakDuration;
+                    State = CircuitState.Open;
+                    return CircuitState.Open;
+                }
+
                 int total = 0, failed = 0;
                 for (var i = 0; i < Buckets; i++)
                 {

@@ -36,6 +36,12 @@ public sealed class ExecutionOptions
     [Range(1, 10_000)]
     public int BreakerMinimumThroughput { get; set; } = 10;
 
+    /// <summary>Failed calls in a row that open a deployment's breaker whatever the traffic (default 5; 0 turns the rule
+    /// off). At low traffic a deployment that hangs never reaches <see cref="BreakerMinimumThroughput"/> within the
+    /// window, since each call takes the whole attempt timeout.</summary>
+    [Range(0, 10_000)]
+    public int BreakerConsecutiveFailures { get; set; } = 5;
+
     /// <summary>Window over which failures are counted (default 30 s).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan BreakerSamplingWindow { get; set; } = TimeSpan.FromSeconds(30);

@@ -13,7 +13,10 @@ public sealed class DeploymentHealthTests
     private readonly DeploymentHealthRegistry _health;
 
     public DeploymentHealthTests() =>
-        _health = new DeploymentHealthRegistry(Options.Create(new ExecutionOptions()), _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<DeploymentHealthRegistry>.Instance);
+        _health = Registry(new ExecutionOptions { BreakerConsecutiveFailures = 0 });
+
+    private DeploymentHealthRegistry Registry(ExecutionOptions options) =>
+        new(Options.Create(options), _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<DeploymentHealthRegistry>.Instance);
 
     private void Fail(string deployment, int times)
     {
@@ -89,6 +92,33 @@ public sealed class DeploymentHealthTests
         Fail("m", 1);
 
         Assert.Equal(CircuitState.Closed, _health.StateOf("m"));
+    }
+
+    [Fact]
+    public void Failures_in_a_row_open_the_circuit_at_low_traffic_and_a_success_resets_the_count()
+    {
+        var health = Registry(new ExecutionOptions());
+
+        // Four failures, a success, four more: never five in a row, and far below the ratio rule's ten calls.
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                health.Report("slow", health.TryAcquire("slow"), success: false);
+                _time.Advance(TimeSpan.FromSeconds(60));
+            }
+
+            Assert.Equal(CircuitState.Closed, health.StateOf("slow"));
+            if (round == 0)
+            {
+                health.Report("slow", health.TryAcquire("slow"), success: true);
+            }
+        }
+
+        health.Report("slow", health.TryAcquire("slow"), success: false);
+
+        Assert.Equal(CircuitState.Open, health.StateOf("slow"));
+        Assert.False(health.TryAcquire("slow").Allowed);
     }
 }
 
