@@ -270,6 +270,13 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
         sink.SetHeader(RouterHeaders.Risk, usage.Risk);
 
+        // Until a model answers, the headers name the decision and no cost: a refusal or a failure after routing is still
+        // a routed response, and the contract promises these headers on every one.
+        sink.SetHeader(RouterHeaders.Model, decision.Model.Id);
+        sink.SetHeader(RouterHeaders.Tier, decision.Tier.ToWire());
+        sink.SetHeader(RouterHeaders.CostUsd, "0");
+        sink.SetHeader(RouterHeaders.SavingsUsd, "0");
+
         if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span)) is { } refused)
         {
             await WriteErrorAsync(sink, refused, cancellationToken);
