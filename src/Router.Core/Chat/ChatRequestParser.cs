@@ -299,7 +299,7 @@ public static class ChatRequestParser
         }
 
         var text = new StringBuilder();
-        var attachments = new StringBuilder();
+        StringBuilder? attachments = null;   // only requests with images, files or tool calls need one
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             var index = messages.Count;
@@ -313,7 +313,7 @@ public static class ChatRequestParser
             var images = 0;
             var toolCalls = false;
             text.Clear();
-            attachments.Clear();
+            attachments?.Clear();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var property = reader.GetString();
@@ -330,7 +330,7 @@ public static class ChatRequestParser
                         role = reader.GetString();
                         break;
                     case "content":
-                        if (!TryReadContent(ref reader, body, index, text, attachments, ref images, out error))
+                        if (!TryReadContent(ref reader, body, index, text, ref attachments, ref images, out error))
                         {
                             return false;
                         }
@@ -340,7 +340,7 @@ public static class ChatRequestParser
                         toolCalls |= reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject;
                         var callsStart = (int)reader.TokenStartIndex;
                         reader.Skip();
-                        AddAttachment(attachments, property, body[callsStart..(int)reader.BytesConsumed]);
+                        AddAttachment(ref attachments, property, body[callsStart..(int)reader.BytesConsumed]);
                         break;
                     default:
                         reader.Skip();
@@ -362,13 +362,13 @@ public static class ChatRequestParser
                 return false;
             }
 
-            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments.Length == 0 ? "" : attachments.ToString()));
+            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments is not { Length: > 0 } ? "" : attachments.ToString()));
         }
 
         return true;
     }
 
-    private static bool TryReadContent(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, StringBuilder attachments, ref int images, out RouterError error)
+    private static bool TryReadContent(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, ref StringBuilder? attachments, ref int images, out RouterError error)
     {
         error = null!;
         switch (reader.TokenType)
@@ -428,7 +428,7 @@ public static class ChatRequestParser
                         images += type is "image_url" or "input_image" or "image" ? 1 : 0;
 
                         // An image, file or audio part: its bytes, not only its presence, decide what the answer is.
-                        AddAttachment(attachments, type, body[partStart..(int)reader.BytesConsumed]);
+                        AddAttachment(ref attachments, type, body[partStart..(int)reader.BytesConsumed]);
                     }
 
                     part++;
@@ -442,8 +442,9 @@ public static class ChatRequestParser
     }
 
     /// <summary>Appends a fingerprint of a non-text part (its type and a SHA-256 of its JSON) to the message's attachments.</summary>
-    private static void AddAttachment(StringBuilder attachments, string? type, ReadOnlySpan<byte> json)
+    private static void AddAttachment(ref StringBuilder? attachments, string? type, ReadOnlySpan<byte> json)
     {
+        attachments ??= new StringBuilder();
         Span<byte> hash = stackalloc byte[32];
         System.Security.Cryptography.SHA256.HashData(json, hash);
         attachments.Append(type).Append(':').Append(Convert.ToHexStringLower(hash[..16])).Append(';');
