@@ -202,10 +202,12 @@ public sealed partial class ChatPipeline(
 
         var started = Stopwatch.GetTimestamp();
         var threshold = StricterOf(prepared.Policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold);
-        // An answer from a model below the tier this request is routed to (a quality setting, a tenant rule) is not served.
-        var minimum = prepared.Decision.Tier;
+        // An answer from a model below the tier this request is routed to (a quality setting, a tenant rule) is not served,
+        // nor one from another model than a tenant rule pins (data residency holds for cached answers too).
+        var decision = prepared.Decision;
         var hit = await cache.LookupAsync(context.TenantId, request, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
-            answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= minimum);
+            answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= decision.Tier
+                && (!decision.PinnedByRule || decision.Candidates.Contains(model)));
         telemetry.Stage("cache", Stopwatch.GetElapsedTime(started));
         return (permission, hit);
     }

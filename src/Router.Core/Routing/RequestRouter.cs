@@ -84,14 +84,23 @@ public sealed class RequestRouter(
 
         var quality = input.Request.RouterOptions.Quality ?? policy.Quality ?? settings.DefaultQuality;
         var complexity = profile.ComplexityScore ?? profile.Complexity ?? 5;
-        if (cap is { } capped && complexity > capped)
+        var effective = Math.Clamp(complexity + (quality - 0.5) * 2 * settings.KnobRange, 1, 10);
+
+        // A cap bounds what the table sees after the knob: "batch jobs cheap" stays cheap at any quality setting.
+        if (cap is { } capped && effective > capped)
         {
-            complexity = capped;
+            effective = capped;
         }
 
-        var effective = Math.Clamp(complexity + (quality - 0.5) * 2 * settings.KnobRange, 1, 10);
         var task = profile.Task.Type;
         var risk = profile.Risk.Level;
+
+        var riskFloor = risk switch
+        {
+            RiskLevel.High => settings.HighRiskMinimumTier,
+            RiskLevel.Medium => settings.MediumRiskMinimumTier,
+            _ => ModelTier.Economy,
+        };
 
         ModelTier tier;
         ModelTier? raisedFrom = null;
@@ -117,20 +126,15 @@ public sealed class RequestRouter(
                 var (tableTier, row) = table.Lookup(task, effective, risk);
                 tier = tableTier;
                 reasons.Add(string.Create(CultureInfo.InvariantCulture, $"table: {row} (complexity {complexity:0.#}, knob {quality:0.##} -> {effective:0.#})"));
-                if (weights.Current.For(task, ComplexityBands.Of(effective)) is { } adjustment && adjustment.Floor > tier)
+                if (LearnedFloor(task, ComplexityBands.Of(effective)) is { } adjustment && adjustment.Floor > tier)
                 {
-                    reasons.Add($"weights: {RoutingWeights.Key(task, ComplexityBands.Of(effective))} {adjustment.Evidence} -> {adjustment.Floor.ToWire()}");
+                    reasons.Add($"weights: {adjustment.Key} {adjustment.Evidence} -> {adjustment.Floor.ToWire()}");
                     raisedFrom = tier;
                     tier = adjustment.Floor;
                 }
             }
 
-            var floor = risk switch
-            {
-                RiskLevel.High => settings.HighRiskMinimumTier,
-                RiskLevel.Medium => settings.MediumRiskMinimumTier,
-                _ => ModelTier.Economy,
-            };
+            var floor = riskFloor;
             if (tier < floor)
             {
                 tier = floor;
@@ -144,9 +148,9 @@ public sealed class RequestRouter(
             tier = ceiling;
         }
 
-        if (minTier is { } lowest && tier < lowest)
+        if (minTier is { } minimum && tier < minimum)
         {
-            tier = lowest;
+            tier = minimum;
         }
 
         if (pinnedModel is not null && pinnedModel.Tier != tier)
@@ -156,10 +160,34 @@ public sealed class RequestRouter(
             pinnedModel = null;
         }
 
-        var candidates = Candidates(input, pinnedModel, ref tier, reasons);
+        // The tiers the decision may use, whatever capabilities or failover would prefer: never below a tenant's
+        // min_tier, the risk floor or the tier asked for, never above a tenant's max_tier (which outranks the risk floor;
+        // min_tier outranks both).
+        var lowest = ModelTier.Economy;
+        if (rulePin is null && modelRequest.Pinned is null)
+        {
+            lowest = maxTier is { } top && riskFloor > top ? top : riskFloor;
+            if (modelRequest.Kind == ModelRequestKind.Tier && modelRequest.Tier!.Value > lowest)
+            {
+                lowest = modelRequest.Tier.Value;
+            }
+        }
+
+        if (minTier is { } required && required > lowest)
+        {
+            lowest = required;
+        }
+
+        var highest = maxTier is { } ceilingTier && ceilingTier >= lowest ? ceilingTier : ModelTier.Premium;
+        if (minTier is { } atLeast && maxTier is { } atMost && atLeast > atMost)
+        {
+            highest = atLeast;
+        }
+
+        var candidates = Candidates(input, pinnedModel, rulePin is not null, ref tier, lowest, highest, reasons);
         if (candidates.Count == 0)
         {
-            error = NoCapableModel(input);
+            error = NoCapableModel(input, pinnedModel, lowest, highest);
             return false;
         }
 
@@ -173,6 +201,7 @@ public sealed class RequestRouter(
             Quality = quality,
             EffectiveComplexity = effective,
             RaisedFrom = raisedFrom,
+            PinnedByRule = rulePin is not null && candidates.Count == 1 && candidates[0] == rulePin,
             CacheDisabled = disableCache,
             ForceAudit = forceAudit,
             EstimatedCostUsd = candidates[0].Cost(profile.PromptTokens, expectedOutput),
@@ -181,13 +210,84 @@ public sealed class RequestRouter(
         return true;
     }
 
+    /// <summary>
+    /// The learned tier floor for a task at a complexity band, made monotone across bands: a band's floor is at least
+    /// that of every band below it. Each band is learned on its own, and without this a higher knob setting could move
+    /// a request out of a band with a floor into a higher one without, and so to a cheaper tier.
+    /// </summary>
+    private (ModelTier Floor, string Key, string Evidence)? LearnedFloor(TaskType task, ComplexityBand band)
+    {
+        (ModelTier Floor, string Key, string Evidence)? best = null;
+        foreach (var b in (ReadOnlySpan<ComplexityBand>)[ComplexityBand.Low, ComplexityBand.Medium, ComplexityBand.High])
+        {
+            if (b > band)
+            {
+                break;
+            }
+
+            if (weights.Current.For(task, b) is { } adjustment && (best is null || adjustment.Floor > best.Value.Floor))
+            {
+                best = (adjustment.Floor, RoutingWeights.Key(task, b), adjustment.Evidence);
+            }
+        }
+
+        return best;
+    }
+
     // Names what no model in the catalog offers, so the client learns which part of its request to change: the context
     // it needs, images, tools, a JSON schema or streaming (in OpenAI's words, the parameter and an unsupported value).
-    private RouterError NoCapableModel(RuleInput input)
+    private RouterError NoCapableModel(RuleInput input, CatalogModel? pinned, ModelTier lowest, ModelTier highest)
     {
         var request = input.Request;
         var needed = input.Profile.PromptTokens + (request.MaxTokens ?? 0);
         var models = catalog.Models;
+        var lacks = new List<(string What, string Param, Func<CatalogModel, bool> Has)>(4);
+        if (input.Profile.HasImages)
+        {
+            lacks.Add(("images", "messages", m => m.SupportsVision));
+        }
+
+        if (request.HasTools)
+        {
+            lacks.Add(("tools", "tools", m => m.SupportsTools));
+        }
+
+        if (request.ResponseFormatType == "json_schema")
+        {
+            lacks.Add(("a JSON schema", "response_format", m => m.SupportsJsonSchema));
+        }
+
+        if (request.Stream)
+        {
+            lacks.Add(("streaming", "stream", m => m.SupportsStreaming));
+        }
+
+        bool Capable(CatalogModel m) => m.ContextWindow >= needed && lacks.All(l => l.Has(m));
+        var able = models.Where(Capable).Select(m => m.Id).ToList();
+        if (pinned is not null)
+        {
+            // Name what the pinned model lacks, and which models could serve the request instead.
+            var missing = lacks.FirstOrDefault(l => !l.Has(pinned));
+            var instead = able.Count > 0 ? $" Models that can: {string.Join(", ", able)}." : "";
+            return missing.What is not null
+                ? RouterError.InvalidRequest($"Model {pinned.Id} does not support {missing.What}.{instead}", missing.Param, "unsupported_value")
+                : RouterError.InvalidRequest(
+                    string.Create(CultureInfo.InvariantCulture, $"Model {pinned.Id} has a context window of {pinned.ContextWindow} tokens and this request needs {needed} (prompt and max_tokens).{instead}"),
+                    "messages",
+                    "context_length_exceeded");
+        }
+
+        if (able.Count > 0)
+        {
+            // Capable models exist, but not in the tiers this request may use (a tenant rule, the risk floor, the tier asked for).
+            var range = lowest == highest ? lowest.ToWire() : $"{lowest.ToWire()} to {highest.ToWire()}";
+            return RouterError.InvalidRequest(
+                $"No {range} model can serve this request{(lacks.Count > 0 ? " with " + string.Join(", ", lacks.Select(l => l.What)) : "")}; "
+                + $"the models that can ({string.Join(", ", able)}) are outside the tiers this request may use.",
+                lacks.Count > 0 ? lacks[0].Param : "messages",
+                lacks.Count > 0 ? "unsupported_value" : "context_length_exceeded");
+        }
+
         if (input.Profile.HasImages && !models.Any(m => m.SupportsVision))
         {
             return RouterError.InvalidRequest("No catalog model accepts images: remove the image parts or configure a vision model (SupportsVision).", "messages", "unsupported_value");
@@ -229,7 +329,7 @@ public sealed class RequestRouter(
             features.Count > 0 ? "unsupported_value" : "context_length_exceeded");
     }
 
-    private List<CatalogModel> Candidates(RuleInput input, CatalogModel? pinned, ref ModelTier tier, List<string> reasons)
+    private List<CatalogModel> Candidates(RuleInput input, CatalogModel? pinned, bool strictPin, ref ModelTier tier, ModelTier lowest, ModelTier highest, List<string> reasons)
     {
         var needed = input.Profile.PromptTokens + (input.Request.MaxTokens ?? 0);
         var demoted = weights.Current.DemotedModels;
@@ -284,16 +384,22 @@ public sealed class RequestRouter(
                 return [];
             }
 
+            if (strictPin)
+            {
+                // A tenant's pin (data residency, a contract) holds: that model or nothing, no failover elsewhere.
+                return [pinned];
+            }
+
             var sameTier = InTier(pinned.Tier).Where(m => m != pinned);
             return [pinned, .. sameTier];
         }
 
-        var chosen = tier;
+        var chosen = tier < lowest ? lowest : tier > highest ? highest : tier;
         var found = InTier(chosen);
         if (found.Count == 0)
         {
-            // Nearest tier with a capable model, going up first so quality never drops silently.
-            var order = Enumerable.Range((int)tier + 1, (int)ModelTier.Premium - (int)tier).Concat(Enumerable.Range(0, (int)tier).Reverse());
+            // Nearest tier with a capable model within the bounds, going up first so quality never drops silently.
+            var order = Enumerable.Range((int)chosen + 1, (int)highest - (int)chosen).Concat(Enumerable.Range((int)lowest, (int)chosen - (int)lowest).Reverse());
             foreach (var t in order.Select(i => (ModelTier)i))
             {
                 found = InTier(t);
@@ -312,7 +418,7 @@ public sealed class RequestRouter(
         }
 
         tier = chosen;
-        if (chosen < ModelTier.Premium)
+        if (found.Count > 0 && chosen < highest)
         {
             found.AddRange(InTier(chosen + 1));
         }

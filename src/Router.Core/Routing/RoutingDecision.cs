@@ -29,6 +29,9 @@ public sealed record RoutingDecision
     /// <summary>The tier the table chose when learned weights raised it (the tier audits keep probing), else null.</summary>
     public ModelTier? RaisedFrom { get; init; }
 
+    /// <summary>A tenant rule pinned the model: only <see cref="Candidates"/> may answer, from the provider or the cache.</summary>
+    public bool PinnedByRule { get; init; }
+
     /// <summary>A rule turned the cache off.</summary>
     public bool CacheDisabled { get; init; }
 

@@ -237,6 +237,127 @@ public sealed class RequestRouterTests
         Assert.Contains("no-legal", error.Message, StringComparison.Ordinal);
     }
 
+    // A catalog where only the economy and premium tiers have a vision model, and two economy models on two providers.
+    private static ModelCatalog VisionCatalog(bool premiumVision)
+    {
+        var options = ModelCatalogTests.Options();
+        options.Providers["eu"] = new ProviderOptions { Endpoint = "http://127.0.0.1:9/eu" };
+        options.Models["small"].SupportsVision = true;
+        options.Models["small-eu"] = new ModelOptions { Provider = "eu", Tier = ModelTier.Economy, InputCostPerMillion = 0.2m, OutputCostPerMillion = 0.8m };
+        options.Models["big"].SupportsVision = premiumVision;
+        return new ModelCatalog(options);
+    }
+
+    private (bool Ok, RoutingDecision Decision, RouterError Error) TryDecide(ModelCatalog catalog, RequestProfile profile, string model = "auto", string rules = "[]", string extra = "")
+    {
+        using var document = JsonDocument.Parse(rules);
+        Assert.True(RuleSetCompiler.TryParse(document.RootElement, catalog, out var compiled, out var errors), string.Join("; ", errors));
+        var options = new RoutingOptions();
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(options)), Options.Create(options), _weights);
+        Assert.True(ModelRequest.TryResolve(catalog, model, out var modelRequest, out _));
+        var ok = router.TryDecide(new RuleInput(profile, Context(), Request(model, extra)), modelRequest, TenantPolicy.Default("acme") with { Rules = compiled }, out var decision, out var error);
+        return (ok, decision, error);
+    }
+
+    [Fact]
+    public void A_required_tier_is_never_dropped_to_a_cheaper_one_for_a_capability()
+    {
+        var catalog = VisionCatalog(premiumVision: false);
+        var image = Profiles.Of(TaskType.KnowledgeQa, 2, images: true);
+
+        var rule = TryDecide(catalog, image, rules: """[{"name":"all-premium","when":{},"then":{"min_tier":"premium"}}]""");
+        var alias = TryDecide(catalog, image, model: "router/premium");
+        var risky = TryDecide(catalog, Profiles.Of(TaskType.Advice, 2, RiskLevel.High, [RiskCategory.SelfHarm], images: true));
+        var free = TryDecide(catalog, image);
+
+        foreach (var (ok, _, error) in new[] { rule, alias, risky })
+        {
+            Assert.False(ok);
+            Assert.Equal("unsupported_value", error.Code);
+            Assert.Contains("outside the tiers", error.Message, StringComparison.Ordinal);
+            Assert.Contains("small", error.Message, StringComparison.Ordinal);
+        }
+
+        // With no bound, the nearest capable tier still serves.
+        Assert.True(free.Ok);
+        Assert.Equal("small", free.Decision.Model.Id);
+    }
+
+    [Fact]
+    public void A_max_tier_holds_for_failover_and_for_capabilities()
+    {
+        var catalog = VisionCatalog(premiumVision: true);
+        const string Rules = """[{"name":"cheap","when":{},"then":{"max_tier":"economy"}}]""";
+
+        var text = TryDecide(catalog, Profiles.Of(TaskType.Chat, 2), rules: Rules);
+        var standardCap = TryDecide(catalog, Profiles.Of(TaskType.Chat, 2, images: true), rules: """[{"name":"mid","when":{},"then":{"max_tier":"standard"}}]""");
+
+        Assert.True(text.Ok);
+        Assert.All(text.Decision.Candidates, m => Assert.Equal(ModelTier.Economy, m.Tier));
+        Assert.True(standardCap.Ok);
+        Assert.All(standardCap.Decision.Candidates, m => Assert.True(m.Tier <= ModelTier.Standard, m.Id));
+    }
+
+    [Fact]
+    public void A_rule_pin_holds_without_failover_to_another_model()
+    {
+        var catalog = VisionCatalog(premiumVision: true);
+
+        var (ok, decision, _) = TryDecide(catalog, Profiles.Of(TaskType.Chat, 2), rules: """[{"name":"eu","when":{},"then":{"pin_model":"small-eu"}}]""");
+        var clientPin = TryDecide(catalog, Profiles.Of(TaskType.Chat, 2), model: "small-eu");
+
+        Assert.True(ok);
+        Assert.Equal(["small-eu"], decision.Candidates.Select(m => m.Id));
+        Assert.True(decision.PinnedByRule);
+        // A client's own pin may still fail over within its tier, as the contract says.
+        Assert.Equal(["small-eu", "small"], clientPin.Decision.Candidates.Select(m => m.Id));
+        Assert.False(clientPin.Decision.PinnedByRule);
+    }
+
+    [Fact]
+    public void A_pinned_model_without_a_capability_is_named_with_the_models_that_have_it()
+    {
+        var catalog = VisionCatalog(premiumVision: true);
+
+        var (ok, _, error) = TryDecide(catalog, Profiles.Of(TaskType.Chat, 2, images: true), model: "small-eu");
+
+        Assert.False(ok);
+        Assert.Equal("Model small-eu does not support images. Models that can: small, big.", error.Message);
+        Assert.Equal(("messages", "unsupported_value"), (error.Param, error.Code));
+    }
+
+    [Fact]
+    public void A_complexity_cap_holds_at_any_quality_setting()
+    {
+        const string Rules = """[{"name":"batch","when":{},"then":{"cap_complexity":3}}]""";
+
+        foreach (var quality in new[] { "0.5", "0.75", "1" })
+        {
+            var (ok, decision, _) = TryDecide(_catalog, Profiles.Of(TaskType.Coding, 8), rules: Rules, extra: $",\"router\":{{\"quality\":{quality}}}");
+            Assert.True(ok);
+            Assert.Equal(ModelTier.Economy, decision.Tier);
+        }
+    }
+
+    [Fact]
+    public void Learned_floors_keep_the_knob_monotone_across_bands()
+    {
+        // A floor learned for low-complexity chat only: a higher knob setting moves the request into the medium band,
+        // which has no floor of its own, and must not land on a cheaper tier for it.
+        _weights.TryUpdate(new RoutingWeights(1, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TierAdjustment> { [RoutingWeights.Key(TaskType.Chat, ComplexityBand.Low)] = new(ModelTier.Standard, "audited") },
+            new Dictionary<string, string>()));
+
+        var previous = ModelTier.Economy;
+        for (var q = 0.0; q <= 1.0001; q += 0.05)
+        {
+            var (ok, decision, _) = TryDecide(_catalog, Profiles.Of(TaskType.Chat, 2), extra: $",\"router\":{{\"quality\":{q.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}}}");
+            Assert.True(ok);
+            Assert.True(decision.Tier >= previous, $"q={q}: {decision.Tier} < {previous}");
+            previous = decision.Tier;
+        }
+    }
+
     private IReadOnlyList<TenantRule> Compile(string json)
     {
         using var document = JsonDocument.Parse(json);
