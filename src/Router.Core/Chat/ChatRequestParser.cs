@@ -514,7 +514,7 @@ public static class ChatRequestParser
             {
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out var value) || value < 0 || value > 1)
                 {
-                    error = RouterError.InvalidRequest($"router.{property} must be a number between 0 and 1.", "router." + property);
+                    error = RouterError.InvalidRequest($"router.{property} must be a number between 0 and 1.", "router." + property, "invalid_value");
                     return false;
                 }
 
@@ -529,7 +529,10 @@ public static class ChatRequestParser
             }
             else
             {
-                reader.Skip();
+                // A misspelt option ("qualty") would otherwise route at the default without a word.
+                error = RouterError.InvalidRequest(
+                    $"router.{Truncate(property ?? "")} is not a router option; expected quality or cache_threshold.", "router." + Truncate(property ?? ""), "unknown_parameter");
+                return false;
             }
         }
 

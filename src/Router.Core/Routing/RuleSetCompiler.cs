@@ -68,6 +68,21 @@ public static class RuleSetCompiler
             var categories = ParseSet<RiskCategory>(d.When.RiskCategories, $"{path}.when.risk_categories", errors,
                 s => Enum.GetValues<RiskCategory>().Cast<RiskCategory?>().FirstOrDefault(c => c!.Value.ToWireName() == s),
                 "medical, legal, financial, pii, security or self_harm");
+            // An empty list or map would match nothing for some conditions and everything for others: refused for all.
+            foreach (var (field, empty) in new[]
+            {
+                ("task", d.When.Task is { Count: 0 }), ("risk_level", d.When.RiskLevel is { Count: 0 }),
+                ("risk_categories", d.When.RiskCategories is { Count: 0 }), ("key_id", d.When.KeyId is { Count: 0 }),
+                ("user", d.When.User is { Count: 0 }), ("metadata", d.When.Metadata is { Count: 0 }),
+                ("headers", d.When.Headers is { Count: 0 }), ("session_prefix", d.When.SessionPrefix is { Length: 0 }),
+            })
+            {
+                if (empty)
+                {
+                    errors.Add($"{path}.when.{field}: is empty; give at least one value, or leave the condition out to match any.");
+                }
+            }
+
             CheckRange(d.When.Complexity, $"{path}.when.complexity", 1, 10, errors);
             CheckRange(d.When.PromptTokens, $"{path}.when.prompt_tokens", 0, int.MaxValue, errors);
 

@@ -54,6 +54,7 @@ public sealed class ChatRequestParserTests
     [InlineData("{\"model\":\"auto\",\"max_tokens\":-1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "max_tokens", "positive integer")]
     [InlineData("{\"model\":\"auto\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "temperature", "number")]
     [InlineData("{\"model\":\"auto\",\"router\":{\"quality\":3},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "router.quality", "between 0 and 1")]
+    [InlineData("{\"model\":\"auto\",\"router\":{\"qualty\":0.9},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "router.qualty", "not a router option")]
     public void Rejects_bad_input_with_a_400_naming_the_field(string json, string? param, string messageFragment)
     {
         var ok = Parse(json, out _, out var error);

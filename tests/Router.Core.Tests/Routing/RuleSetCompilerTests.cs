@@ -40,6 +40,21 @@ public sealed class RuleSetCompilerTests
     }
 
     [Fact]
+    public void Empty_condition_lists_are_refused_whatever_they_would_have_matched()
+    {
+        using var json = JsonDocument.Parse("""
+            [{"name":"a","when":{"key_id":[],"task":[],"metadata":{},"session_prefix":""},"then":{"deny":"no"}}]
+            """);
+
+        Assert.False(RuleSetCompiler.TryParse(json.RootElement, new ModelCatalog(ModelCatalogTests.Options()), out _, out var errors));
+
+        foreach (var field in new[] { "key_id", "task", "metadata", "session_prefix" })
+        {
+            Assert.Contains(errors, e => e.StartsWith($"rules[0].when.{field}: is empty", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public void Routing_tables_whose_tier_falls_with_complexity_are_rejected()
     {
         var errors = RoutingTable.Validate(
