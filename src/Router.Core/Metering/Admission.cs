@@ -1,3 +1,4 @@
+using Router.Core.Analysis;
 using Router.Core.Chat;
 using Router.Core.Pipeline;
 
@@ -20,14 +21,26 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
     {
         var (profile, decision, policy, _) = prepared;
 
-        // The worst case: every candidate could answer, with as many tokens as the request allows.
+        // The worst case: every candidate could answer, with as many tokens as the request allows, for each of its n
+        // choices; an image at the most a high-detail image costs (the analysis counts a low-detail one).
+        var images = request.Messages.Sum(m => m.ImageCount);
+        var prompt = profile.PromptTokens + (images * (WorstCaseImageTokens - PromptTokenCounter.PerImage));
         var estimate = decision.Candidates.Max(m =>
         {
-            var cost = m.Cost(profile.PromptTokens, request.MaxTokens ?? m.MaxOutputTokens);
+            var cost = m.Cost(prompt, (request.MaxTokens ?? m.MaxOutputTokens) * Math.Max(1, request.ChoiceCount));
             return cost + policy.FeeFor(cost);
         });
         return await budgets.ReserveAsync(policy, context.Caller, estimate, cancellationToken);
     }
+
+    /// <summary>Reserves a known amount (a cache hit's per-call fee), or returns the 402 that refuses it.</summary>
+    public Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+        RequestContext context, TenantPolicy policy, decimal amountUsd, CancellationToken cancellationToken) =>
+        budgets.ReserveAsync(policy, context.Caller, amountUsd, cancellationToken);
+
+    // OpenAI's price of a 2048 x 2048 high-detail image: 85 base tokens and 170 per 512-pixel tile, at most 6 tiles.
+    private const int WorstCaseImageTokens = 85 + (170 * 6);
+
 
     /// <summary>Settles the reservation with what the request really cost (fees included).</summary>
     public async Task SettleAsync(RequestContext context, BudgetReservation reservation, decimal billedUsd, CancellationToken cancellationToken)

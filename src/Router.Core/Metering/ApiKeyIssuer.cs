@@ -12,7 +12,7 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
 
     /// <summary>Issues a key; 400 when the tenant is unknown or a limit is invalid.</summary>
     public async Task<(ApiKeyRecord? Record, string? Key, RouterError? Error)> IssueAsync(
-        string? tenantId, string? name, DateTimeOffset? expiresAt, KeyLimits limits, CancellationToken cancellationToken)
+        string? tenantId, string? name, DateTimeOffset? expiresAt, KeyLimits limits, CancellationToken cancellationToken, string? limitsKeyId = null)
     {
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(tenantId))
@@ -52,6 +52,7 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
             CreatedAt = time.GetUtcNow(),
             ExpiresAt = expiresAt,
             Limits = limits,
+            LimitsKeyId = limitsKeyId,
         };
         await keys.CreateAsync(record, cancellationToken);
         authenticator.Forget(record.Hash);
@@ -75,7 +76,9 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
         return revoked;
     }
 
-    /// <summary>Issues a replacement with the same tenant, name and limits, then revokes the old key.</summary>
+    /// <summary>Issues a replacement with the same tenant, name, expiry and limits, then revokes the old key. The new key
+    /// shares the old one's budgets and rate limits (rotating is no way to a fresh allowance); an expired key is not
+    /// rotated (an expiry in the past would have been dropped, making a key that never expires).</summary>
     public async Task<(ApiKeyRecord? Record, string? Key, RouterError? Error)> RotateAsync(string id, CancellationToken cancellationToken)
     {
         var old = await keys.FindByIdAsync(id, cancellationToken);
@@ -84,7 +87,12 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
             return (null, null, RouterError.NotFound($"No active key with id '{id}'."));
         }
 
-        var issued = await IssueAsync(old.TenantId, old.Name, old.ExpiresAt is { } e && e > time.GetUtcNow() ? e : null, old.Limits, cancellationToken);
+        if (old.ExpiresAt is { } expired && expired <= time.GetUtcNow())
+        {
+            return (null, null, RouterError.InvalidRequest($"Key '{id}' expired at {expired:yyyy-MM-dd'T'HH:mm:ss'Z'}; issue a new key instead of rotating it.", "id", "key_expired"));
+        }
+
+        var issued = await IssueAsync(old.TenantId, old.Name, old.ExpiresAt, old.Limits, cancellationToken, old.LimitsKeyId ?? old.Id);
         if (issued.Error is null)
         {
             await RevokeAsync(id, cancellationToken);

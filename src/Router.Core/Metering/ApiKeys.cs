@@ -44,6 +44,10 @@ public sealed record ApiKeyRecord
 
     /// <summary>Limits of this key.</summary>
     public KeyLimits Limits { get; init; } = KeyLimits.None;
+
+    /// <summary>The key whose budgets and rate limits this one shares: the first key of a rotation chain, so a rotated
+    /// key does not start from a fresh allowance. Null for a key that was not rotated from another.</summary>
+    public string? LimitsKeyId { get; init; }
 }
 
 /// <summary>Stores API keys by hash, with a per-tenant listing.</summary>
@@ -72,7 +76,12 @@ public interface IApiKeyStore
 /// <param name="TenantId">The tenant.</param>
 /// <param name="KeyId">The key id, or null for the anonymous loopback tenant.</param>
 /// <param name="Limits">The key's limits.</param>
-public sealed record Caller(string TenantId, string? KeyId, KeyLimits? Limits = null);
+/// <param name="LimitsKeyId">The key id its budgets and rate limits are kept under (the first key of its rotation chain).</param>
+public sealed record Caller(string TenantId, string? KeyId, KeyLimits? Limits = null, string? LimitsKeyId = null)
+{
+    /// <summary>The id budgets and rate limits are counted under: <see cref="LimitsKeyId"/>, else <see cref="KeyId"/>.</summary>
+    public string? LimitsScope => LimitsKeyId ?? KeyId;
+}
 
 /// <summary>The shape of router keys: <c>rk_</c>, 32 random base62 characters and a 6-character checksum, so typos
 /// and foreign tokens are refused without a store lookup.</summary>
@@ -174,7 +183,7 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
             return null;
         }
 
-        return new Caller(record.TenantId, record.Id, record.Limits);
+        return new Caller(record.TenantId, record.Id, record.Limits, record.LimitsKeyId);
     }
 
     /// <summary>Forgets a cached key on this instance (after a local revocation or creation).</summary>

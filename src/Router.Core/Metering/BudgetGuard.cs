@@ -153,12 +153,12 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
             caps.Add(($"tenant|{policy.TenantId}|m{month}", tenantMonthly, "tenant's monthly"));
         }
 
-        if (caller.KeyId is { } keyId && caller.Limits?.DailyBudgetUsd is { } keyDaily)
+        if (caller.LimitsScope is { } keyId && caller.Limits?.DailyBudgetUsd is { } keyDaily)
         {
             caps.Add(($"key|{keyId}|d{day}", keyDaily, "key's daily"));
         }
 
-        if (caller.KeyId is { } id && caller.Limits?.MonthlyBudgetUsd is { } keyMonthly)
+        if (caller.LimitsScope is { } id && caller.Limits?.MonthlyBudgetUsd is { } keyMonthly)
         {
             caps.Add(($"key|{id}|m{month}", keyMonthly, "key's monthly"));
         }

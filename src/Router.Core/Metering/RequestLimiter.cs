@@ -14,7 +14,7 @@ public sealed class RequestLimiter : IDisposable
     /// <summary>Takes one request and <paramref name="tokens"/> tokens from the caller's allowance, or returns a 429.</summary>
     public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens)
     {
-        var partition = caller.KeyId ?? "tenant:" + caller.TenantId;
+        var partition = caller.LimitsScope ?? "tenant:" + caller.TenantId;
         if ((caller.Limits?.RequestsPerMinute ?? policy.RequestsPerMinute) is { } rpm
             && Acquire(partition, rpm, tokens: false, 1) is { } requestWait)
         {

@@ -288,6 +288,21 @@ public sealed partial class ChatPipeline(
         var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
         if (hit is not null)
         {
+            // A hit costs no provider money, but a tenant's per-call fee is billed on it: that fee counts against the
+            // budgets like any other charge, and a tenant or key past its cap is refused here too.
+            if (policy.FeeFor(0) is > 0 and var fee)
+            {
+                served.Usage = usage;
+                var (feeReservation, feeRefusal) = await admission.ReserveAsync(context, policy, fee, cancellationToken);
+                if (feeRefusal is not null)
+                {
+                    await WriteErrorAsync(sink, feeRefusal, cancellationToken);
+                    return Failed(usage, feeRefusal);
+                }
+
+                served.Reservation = feeReservation;
+            }
+
             return await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken);
         }
 
@@ -521,19 +536,30 @@ public sealed partial class ChatPipeline(
 
     private async Task RecordAsync(RequestContext context, UsageRecord usage, BudgetReservation? reservation)
     {
+        // The usage row is what the tenant is billed from: it is written first, and a failure to settle the budget
+        // counters afterwards cannot lose it.
         try
         {
             if (reservation is not null)
             {
                 await admission.SettleAsync(context, reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
             }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.SpendNotSettled(logger, usage.RequestId, usage.TenantId, usage.CostUsd + usage.FeeUsd, ex.GetType().Name);
+        }
 
+        try
+        {
             await ledger.RecordAsync(usage, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The answer has gone out; a ledger outage must not turn it into an error. The row is logged for replay.
-            Log.UsageNotRecorded(logger, usage.RequestId, usage.TenantId, ex.GetType().Name);
+            // The answer has gone out; a ledger outage must not turn it into an error. The row's billing figures are
+            // logged (no prompt text), so it can be re-entered.
+            Log.UsageNotRecorded(logger, usage.RequestId, usage.TenantId, usage.KeyId, usage.Timestamp, usage.Model, usage.PromptTokens,
+                usage.CompletionTokens, usage.CostUsd, usage.FeeUsd, usage.Outcome, ex.GetType().Name);
         }
     }
 
@@ -633,8 +659,13 @@ public sealed partial class ChatPipeline(
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Request {RequestId}: stream from {Model} ended with {End} after {Events} events")]
         public static partial void StreamBroken(ILogger logger, string requestId, string model, string end, int events);
 
-        [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Request {RequestId} of tenant {TenantId}: usage could not be recorded ({ExceptionType})")]
-        public static partial void UsageNotRecorded(ILogger logger, string requestId, string tenantId, string exceptionType);
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Request {RequestId} of tenant {TenantId} (key {KeyId}, at {Timestamp:o}, model {Model}, "
+            + "{PromptTokens}+{CompletionTokens} tokens, cost {CostUsd} USD, fee {FeeUsd} USD, {Outcome}): usage could not be recorded ({ExceptionType})")]
+        public static partial void UsageNotRecorded(ILogger logger, string requestId, string tenantId, string? keyId, DateTimeOffset timestamp, string? model,
+            int promptTokens, int completionTokens, decimal costUsd, decimal feeUsd, string outcome, string exceptionType);
+
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Request {RequestId} of tenant {TenantId}: {BilledUsd} USD could not be settled against its budgets ({ExceptionType})")]
+        public static partial void SpendNotSettled(ILogger logger, string requestId, string tenantId, decimal billedUsd, string exceptionType);
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Request {RequestId}: audit job could not be queued ({ExceptionType})")]
         public static partial void AuditNotQueued(ILogger logger, string requestId, string exceptionType);

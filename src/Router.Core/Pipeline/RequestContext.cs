@@ -17,6 +17,9 @@ public sealed record RequestContext
     /// <summary>Limits of the caller's key.</summary>
     public KeyLimits Limits { get; init; } = KeyLimits.None;
 
+    /// <summary>The key id the caller's budgets and rate limits are counted under (see <see cref="Caller.LimitsScope"/>).</summary>
+    public string? LimitsKeyId { get; init; }
+
     /// <summary><c>x-session-id</c>, grouping an agent's calls.</summary>
     public string? SessionId { get; init; }
 
@@ -36,7 +39,7 @@ public sealed record RequestContext
     public string SessionKey => SessionId is { } session ? $"{TenantId}|s|{session}" : KeyId is { } key ? $"{TenantId}|k|{key}" : $"{TenantId}|t";
 
     /// <summary>The caller as metering sees it.</summary>
-    public Caller Caller => new(TenantId, KeyId, Limits);
+    public Caller Caller => new(TenantId, KeyId, Limits, LimitsKeyId);
 
     private static readonly Dictionary<string, string> EmptyHeaders = [];
 }

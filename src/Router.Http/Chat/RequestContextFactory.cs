@@ -30,6 +30,7 @@ internal static class RequestContextFactory
             TenantId = caller.TenantId,
             KeyId = caller.KeyId,
             Limits = caller.Limits ?? KeyLimits.None,
+            LimitsKeyId = caller.LimitsKeyId,
             SessionId = headers["x-session-id"].ToString() is { Length: > 0 } session ? session : null,
             NoCache = cacheControl.Contains("no-cache", StringComparison.OrdinalIgnoreCase),
             NoStore = cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase),

@@ -86,6 +86,7 @@ internal sealed class TableApiKeyStore(RouterTables tables) : IApiKeyStore
         ["TokensPerMinute"] = key.Limits.TokensPerMinute,
         ["DailyBudgetUsd"] = key.Limits.DailyBudgetUsd?.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["MonthlyBudgetUsd"] = key.Limits.MonthlyBudgetUsd?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["LimitsKeyId"] = key.LimitsKeyId,
     };
 
     private static ApiKeyRecord ToRecord(TableEntity row) => new()
@@ -103,6 +104,7 @@ internal sealed class TableApiKeyStore(RouterTables tables) : IApiKeyStore
             row.GetInt32("TokensPerMinute"),
             TableValues.Decimal(row, "DailyBudgetUsd"),
             TableValues.Decimal(row, "MonthlyBudgetUsd")),
+        LimitsKeyId = row.GetString("LimitsKeyId"),
     };
 }
 

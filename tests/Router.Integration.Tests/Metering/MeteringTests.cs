@@ -127,6 +127,76 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Cache_hits_pay_their_per_call_fee_from_the_budget_and_stop_at_it()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-small:InputCostPerMillion"] = "1000";
+        settings["Router:Models:sim-small:OutputCostPerMillion"] = "1000";
+        settings["Router:LoopGuard:MaxRepeats"] = "10000";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "fees", ""","daily_budget_usd":0.2,"per_call_fee_usd":0.01""");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "fees");
+        var body = """{"model":"sim-small","max_tokens":20,"messages":[{"role":"user","content":"Name one colour of the rainbow."}]}""";
+
+        var outcomes = new List<(HttpStatusCode Status, string Cache)>();
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await MeteringHost.ChatAsync(router, key, body);
+            outcomes.Add((response.StatusCode, response.Headers.TryGetValues("x-router-cache", out var cache) ? cache.Single() : "-"));
+        }
+
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 40);
+        var billed = usage["totals"]!["billed_usd"]!.GetValue<decimal>();
+        output.WriteLine(string.Join(", ", outcomes.Select(o => $"{(int)o.Status}/{o.Cache}")) + $"; billed ${billed}");
+
+        Assert.Equal((HttpStatusCode.OK, "miss"), outcomes[0]);
+        Assert.Contains((HttpStatusCode.OK, "exact"), outcomes);
+        // The fees of the hits filled the budget: the hits stopped at it instead of going on for free.
+        var firstRefusal = outcomes.FindIndex(o => o.Status == HttpStatusCode.PaymentRequired);
+        Assert.True(firstRefusal > 1, "no cache hit was ever refused");
+        Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal(HttpStatusCode.PaymentRequired, o.Status));
+        // As for any request, the last one admitted may cross the cap by its own charge (here one fee), no more.
+        Assert.InRange(billed, 0.19m, 0.21m);
+    }
+
+    [Fact]
+    public async Task A_rotated_key_keeps_its_budget_and_an_expired_key_is_not_rotated()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-small:InputCostPerMillion"] = "1000";
+        settings["Router:Models:sim-small:OutputCostPerMillion"] = "1000";
+        settings["Router:LoopGuard:MaxRepeats"] = "10000";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<TimeProvider>(time));
+        await MeteringHost.CreateTenantAsync(router, "rotor");
+        var expires = time.GetUtcNow().AddHours(1).ToString("o", System.Globalization.CultureInfo.InvariantCulture);
+        var (id, key) = await MeteringHost.CreateKeyAsync(router, "rotor", $$""","daily_budget_usd":0.05,"expires_at":"{{expires}}" """);
+
+        HttpStatusCode last = default;
+        for (var i = 0; i < 20 && last != HttpStatusCode.PaymentRequired; i++)
+        {
+            using var response = await MeteringHost.ChatAsync(router, key, $$"""{"model":"sim-small","max_tokens":20,"messages":[{"role":"user","content":"spend call {{i}}"}]}""");
+            last = response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, last);
+        using var rotated = await MeteringHost.AdminAsync(router, HttpMethod.Post, $"admin/keys/{id}/rotate");
+        Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await rotated.Content.ReadAsStringAsync())!;
+        var newKey = SensitiveValues.Register(document["key"]!.GetValue<string>());
+        using var afterRotation = await MeteringHost.ChatAsync(router, newKey, """{"model":"sim-small","max_tokens":20,"messages":[{"role":"user","content":"a fresh allowance?"}]}""");
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, afterRotation.StatusCode);
+        Assert.Equal(expires[..19], document["expires_at"]!.ToString()[..19]);
+
+        time.Advance(TimeSpan.FromHours(2));
+        using var expired = await MeteringHost.AdminAsync(router, HttpMethod.Post, $"admin/keys/{document["id"]!.GetValue<string>()}/rotate");
+        var error = await TestJson.ErrorAsync(expired);
+        Assert.Equal(HttpStatusCode.BadRequest, expired.StatusCode);
+        Assert.Equal("key_expired", error["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Clients_that_hang_up_before_the_answer_release_their_budget_reservation()
     {
         var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
