@@ -26,6 +26,63 @@ public static class StrictOptionsBinding
         return builder.ValidateOnStart();
     }
 
+    /// <summary>
+    /// Every key inside a dictionary entry or list element of <paramref name="type"/> (a model, a provider, a tenant, a
+    /// rule) that names no setting: the binder ignores it, so <c>Router:Tenants:acme:Qualty</c> or a misspelt rule
+    /// condition would otherwise vanish, and a rule whose only condition is misspelt would match every request. Keys at
+    /// the top of a section are not checked, since several options types share one section.
+    /// </summary>
+    internal static List<string> UnknownKeys(IConfiguration section, Type type)
+    {
+        var errors = new List<string>();
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var child = section.GetSection(KeyOf(property));
+            if (property.GetIndexParameters().Length == 0 && child.Exists() && ElementType(property.PropertyType) is { } element && IsObject(element))
+            {
+                foreach (var item in child.GetChildren())
+                {
+                    CheckKeys(item, element, errors, depth: 0);
+                }
+            }
+        }
+
+        return errors;
+    }
+
+    private static void CheckKeys(IConfigurationSection section, Type type, List<string> errors, int depth)
+    {
+        if (depth > 8)
+        {
+            return;
+        }
+
+        var known = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0)
+            .ToDictionary(KeyOf, StringComparer.OrdinalIgnoreCase);
+        foreach (var child in section.GetChildren())
+        {
+            if (!known.TryGetValue(child.Key, out var property))
+            {
+                errors.Add($"'{child.Path}' is not a setting; {section.Path} takes {string.Join(", ", known.Keys)}.");
+            }
+            else if (IsObject(property.PropertyType))
+            {
+                CheckKeys(child, property.PropertyType, errors, depth + 1);
+            }
+            else if (ElementType(property.PropertyType) is { } element && IsObject(element))
+            {
+                foreach (var item in child.GetChildren())
+                {
+                    CheckKeys(item, element, errors, depth + 1);
+                }
+            }
+        }
+    }
+
+    private static string KeyOf(PropertyInfo property) =>
+        property.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? property.Name;
+
     /// <summary>The binder's message for every value under <paramref name="section"/> that binding <paramref name="type"/> drops.</summary>
     internal static List<string> DroppedValues(IConfiguration section, Type type)
     {
@@ -48,7 +105,7 @@ public static class StrictOptionsBinding
                 continue;
             }
 
-            var child = section.GetSection(property.Name);
+            var child = section.GetSection(KeyOf(property));
             if (!child.Exists())
             {
                 continue;
@@ -128,6 +185,7 @@ public static class StrictOptionsBinding
             }
 
             var errors = DroppedValues(section, typeof(TOptions));
+            errors.AddRange(UnknownKeys(section, typeof(TOptions)));
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

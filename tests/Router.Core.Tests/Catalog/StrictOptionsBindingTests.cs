@@ -55,6 +55,29 @@ public sealed class StrictOptionsBindingTests
         Assert.Contains(failure.Failures, f => f.Contains("'Router:Tenants:acme:Rules:0:When:Complexity:Min'", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Router:Tenants:acme:Qualty", "0.9", "Router:Tenants:acme")]
+    [InlineData("Router:Tenants:acme:Rules:0:When:risk_categorie:0", "self_harm", "Router:Tenants:acme:Rules:0:When")]
+    [InlineData("Router:Models:good:Teir", "Premium", "Router:Models:good")]
+    public void A_misspelt_setting_inside_an_entry_fails_instead_of_vanishing(string key, string value, string owner)
+    {
+        var settings = new Dictionary<string, string?>(Catalog)
+        {
+            ["Router:Tenants:acme:Rules:0:Then:deny"] = "Not here.",
+            [key] = value,
+        };
+        using var services = Services(settings);
+
+        var failure = Assert.Throws<OptionsValidationException>(() =>
+        {
+            _ = services.GetRequiredService<IOptions<RouterOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<TenantsOptions>>().Value;
+        });
+        Assert.Contains(failure.Failures, f => f.Contains($"'{TrimIndex(key)}' is not a setting; {owner} takes", StringComparison.Ordinal));
+
+        static string TrimIndex(string k) => k.EndsWith(":0", StringComparison.Ordinal) ? k[..^2] : k;
+    }
+
     [Fact]
     public void Valid_collections_bind_as_before()
     {
@@ -64,6 +87,9 @@ public sealed class StrictOptionsBindingTests
             ["Router:Models:other:Tier"] = "Premium",
             ["Router:Models:other:InputCostPerMillion"] = "2.5",
             ["Router:Tenants:acme:Quality"] = "0.3",
+            ["Router:Tenants:acme:Rules:0:When:risk_categories:0"] = "medical",
+            ["Router:Tenants:acme:Rules:0:When:metadata:any-key"] = "any value",
+            ["Router:Tenants:acme:Rules:0:Then:min_tier"] = "premium",
         };
         using var services = Services(settings);
 
