@@ -161,16 +161,13 @@ public sealed class RequestRouter(
         }
 
         // The tiers the decision may use, whatever capabilities or failover would prefer: never below a tenant's
-        // min_tier, the risk floor or the tier asked for, never above a tenant's max_tier (which outranks the risk floor;
-        // min_tier outranks both).
+        // min_tier or the tier the client asked for, never above a tenant's max_tier (min_tier outranks it). The risk
+        // floor has raised the tier already but is no bound: where the catalog has no capable model at or above it, the
+        // nearest capable tier below serves rather than refusing, say, a self-harm question that comes with an image.
         var lowest = ModelTier.Economy;
-        if (rulePin is null && modelRequest.Pinned is null)
+        if (rulePin is null && modelRequest.Pinned is null && modelRequest.Kind == ModelRequestKind.Tier)
         {
-            lowest = maxTier is { } top && riskFloor > top ? top : riskFloor;
-            if (modelRequest.Kind == ModelRequestKind.Tier && modelRequest.Tier!.Value > lowest)
-            {
-                lowest = modelRequest.Tier.Value;
-            }
+            lowest = modelRequest.Tier!.Value;
         }
 
         if (minTier is { } required && required > lowest)

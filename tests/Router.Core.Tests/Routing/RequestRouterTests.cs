@@ -270,7 +270,7 @@ public sealed class RequestRouterTests
         var risky = TryDecide(catalog, Profiles.Of(TaskType.Advice, 2, RiskLevel.High, [RiskCategory.SelfHarm], images: true));
         var free = TryDecide(catalog, image);
 
-        foreach (var (ok, _, error) in new[] { rule, alias, risky })
+        foreach (var (ok, _, error) in new[] { rule, alias })
         {
             Assert.False(ok);
             Assert.Equal("unsupported_value", error.Code);
@@ -278,9 +278,13 @@ public sealed class RequestRouterTests
             Assert.Contains("small", error.Message, StringComparison.Ordinal);
         }
 
-        // With no bound, the nearest capable tier still serves.
+        // With no bound, the nearest capable tier still serves; the risk floor raises the tier but yields to the catalog
+        // rather than refusing a high-risk question that comes with an image.
         Assert.True(free.Ok);
         Assert.Equal("small", free.Decision.Model.Id);
+        Assert.True(risky.Ok);
+        Assert.Equal("small", risky.Decision.Model.Id);
+        Assert.Contains(risky.Decision.Reasons, r => r.StartsWith("catalog: no capable premium model", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -64,6 +64,10 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         {
             using var response = await AskAsync($"request {i}");
             statuses.Add(response.StatusCode);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                output.WriteLine($"request {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            }
         });
 
         var succeeded = statuses.Count(s => s == HttpStatusCode.OK);
