@@ -50,6 +50,10 @@ public static class RouterInfrastructureServiceCollectionExtensions
                 AutomaticDecompression = DecompressionMethods.None,
                 UseCookies = false,
                 MaxConnectionsPerServer = int.MaxValue,
+
+                // A redirect would carry the provider's key (Azure's api-key header survives one, unlike Authorization)
+                // and the prompt to wherever it points; a provider endpoint that redirects is a misconfiguration.
+                AllowAutoRedirect = false,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // Every call is already timed, traced and metered by the router; the factory's per-request log scopes are

@@ -63,12 +63,12 @@ internal sealed class PromptTokenCounter
         var tokenizer = SharedTokenizer.Value;
         if (text.Length <= _exactMaxChars)
         {
-            return tokenizer.CountTokens(TextWindow.Sanitize(text));
+            return BoundedTokenCount.Count(tokenizer, TextWindow.Sanitize(text));
         }
 
         // Beyond the exact limit, count a head and a tail sample and extrapolate by characters.
         var sample = TextWindow.HeadAndTail(text, SampleChars, SampleChars);
-        var sampled = tokenizer.CountTokens(TextWindow.Sanitize(sample));
+        var sampled = BoundedTokenCount.Count(tokenizer, TextWindow.Sanitize(sample));
         return (int)Math.Min(int.MaxValue, (long)Math.Ceiling(sampled * ((double)text.Length / sample.Length)));
     }
 }

@@ -8,5 +8,5 @@ public sealed class TokenCounter
     private readonly Tokenizer _encoding = TiktokenTokenizer.CreateForEncoding("o200k_base");
 
     /// <summary>Tokens in <paramref name="text"/>.</summary>
-    public int Count(string text) => string.IsNullOrEmpty(text) ? 0 : _encoding.CountTokens(text);
+    public int Count(string text) => string.IsNullOrEmpty(text) ? 0 : BoundedTokenCount.Count(_encoding, text);
 }

@@ -152,7 +152,10 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
     /// <summary>The caller for <paramref name="presentedKey"/>, or null.</summary>
     public async ValueTask<Caller?> AuthenticateAsync(string? presentedKey, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(presentedKey) || presentedKey.Length > 512)
+        // An issued key with a typo fails its checksum here, without a store read. (Keys given in configuration may have
+        // any shape.)
+        if (string.IsNullOrWhiteSpace(presentedKey) || presentedKey.Length > 512
+            || (presentedKey.StartsWith(ApiKeyFormat.Prefix, StringComparison.Ordinal) && !ApiKeyFormat.IsWellFormed(presentedKey)))
         {
             return null;
         }

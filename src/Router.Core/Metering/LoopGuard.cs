@@ -28,6 +28,12 @@ public sealed class LoopGuardOptions
     /// <summary>How long a session's spend is remembered after its last request (default 1 h).</summary>
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
     public TimeSpan SessionIdleExpiry { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Sessions tracked at most (default 100,000). Past it, sessions idle longer than <see cref="Window"/> are
+    /// dropped, and if that is not enough a new session goes untracked: a client inventing a session id per request must
+    /// not grow the router's memory without bound.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10_000_000)]
+    public int MaxSessions { get; set; } = 100_000;
 }
 
 /// <summary>Stops an agent that repeats itself: more than <see cref="LoopGuardOptions.MaxRepeats"/> near-identical
@@ -48,15 +54,31 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _checks;
 
+    /// <summary>Sessions tracked now.</summary>
+    internal int SessionCount => _sessions.Count;
+
     /// <summary>Records the request and refuses it when it is one repeat too many or the session's spend cap is reached.</summary>
     public RouterError? Check(string sessionKey, TenantPolicy policy, ulong requestHash, ReadOnlyMemory<float> embedding)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var session = _sessions.GetOrAdd(sessionKey, static _ => new Session());
         if (Interlocked.Increment(ref _checks) % 4096 == 0)
         {
             Sweep(now - settings.SessionIdleExpiry);
+        }
+
+        if (!_sessions.TryGetValue(sessionKey, out var session))
+        {
+            if (_sessions.Count >= settings.MaxSessions)
+            {
+                Sweep(now - settings.Window);
+                if (_sessions.Count >= settings.MaxSessions)
+                {
+                    return null;
+                }
+            }
+
+            session = _sessions.GetOrAdd(sessionKey, static _ => new Session());
         }
 
         lock (session)

@@ -498,7 +498,13 @@ public sealed partial class ChatPipeline(
     private async Task SampleAuditAsync(RequestContext context, ChatRequest request, PreparedRequest prepared, CatalogModel model, string cache, string? answer)
     {
         var (profile, decision, policy, _) = prepared;
+
+        // An audit copies the conversation to the reference and judge models, which may sit with another provider, and
+        // keeps it queued for days: not for a client that said no-store, and, unless a tenant rule forces the audit, not
+        // for personal data or for traffic a tenant rule holds to one model (data residency).
         if (string.IsNullOrEmpty(answer)
+            || context.NoStore
+            || (!decision.ForceAudit && (profile.Risk.Categories.Contains(RiskCategory.Pii) || decision.PinnedByRule))
             || auditSampler.Choose(context.RequestId, policy, profile, decision, model.Tier, cache) is not { } reason)
         {
             return;

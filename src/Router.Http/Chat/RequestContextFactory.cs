@@ -31,11 +31,22 @@ internal static class RequestContextFactory
             KeyId = caller.KeyId,
             Limits = caller.Limits ?? KeyLimits.None,
             LimitsKeyId = caller.LimitsKeyId,
-            SessionId = headers["x-session-id"].ToString() is { Length: > 0 } session ? session : null,
+            SessionId = SessionIdOf(headers["x-session-id"].ToString()),
             NoCache = cacheControl.Contains("no-cache", StringComparison.OrdinalIgnoreCase),
             NoStore = cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase),
             Headers = visible,
             ReceivedAt = time.GetUtcNow(),
         };
     }
+
+    /// <summary>Longest <c>x-session-id</c> kept as sent; a longer one is replaced by a hash of it, so an id stays the same
+    /// session while its size (held by the loop guard, written in every usage row) stays bounded.</summary>
+    public const int MaxSessionIdLength = 128;
+
+    private static string? SessionIdOf(string value) => value.Length switch
+    {
+        0 => null,
+        <= MaxSessionIdLength => value,
+        _ => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value))),
+    };
 }

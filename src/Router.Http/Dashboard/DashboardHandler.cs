@@ -31,6 +31,17 @@ public sealed class DashboardHandler(
     /// <summary>How long a dashboard sign-in lasts; the server checks it, not only the browser.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromHours(8);
 
+    private const int MaxLoginFormBytes = 4096;
+
+    private static readonly Microsoft.AspNetCore.Http.Features.FormOptions LoginFormLimits = new()
+    {
+        BufferBody = false,
+        ValueCountLimit = 4,
+        KeyLengthLimit = 64,
+        ValueLengthLimit = MaxLoginFormBytes,
+        MultipartBodyLengthLimit = MaxLoginFormBytes,
+    };
+
     private static readonly Lazy<byte[]> Page = new(() => Resource("dashboard.html"));
     private static readonly Lazy<byte[]> Login = new(() => Resource("login.html"));
 
@@ -46,7 +57,21 @@ public sealed class DashboardHandler(
     public async Task LoginAsync(HttpContext context)
     {
         RouterHttpContext.Begin(context, time);
-        var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(context.RequestAborted) : null;
+
+        // Anyone may post here: the form is read only up to a small size, and anything larger is the login form again.
+        Microsoft.AspNetCore.Http.IFormCollection? form = null;
+        if (context.Request.HasFormContentType && context.Request.ContentLength is null or <= MaxLoginFormBytes)
+        {
+            try
+            {
+                form = await context.Request.ReadFormAsync(LoginFormLimits, context.RequestAborted);
+            }
+            catch (InvalidDataException)
+            {
+                form = null;
+            }
+        }
+
         var key = form?["key"].ToString();
         var adminKey = options.CurrentValue.AdminKey;
         if (string.IsNullOrEmpty(adminKey) || string.IsNullOrEmpty(key)

@@ -20,4 +20,23 @@ public sealed class PromptTokenCounterTests
         Assert.Equal(counter.Count(request), total);
         Assert.Equal(total, absent);
     }
+
+    [Fact]
+    public void Long_runs_without_spaces_are_counted_in_slices_close_to_the_exact_count()
+    {
+        var tokenizer = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base");
+        const string Prose = "The quick brown fox jumps over the lazy dog, then writes a limerick about it.";
+        var letters = new string('a', 6_000);
+        var cjk = string.Concat(Enumerable.Range(0, 6_000).Select(i => (char)(0x4E00 + ((i * 7919) % 20_000))));
+        var base64 = Convert.ToBase64String(Enumerable.Range(0, 4_500).Select(i => (byte)(i * 31)).ToArray());
+
+        // Text with ordinary words takes the tokenizer's own path, unchanged.
+        Assert.Equal(tokenizer.CountTokens(Prose), BoundedTokenCount.Count(tokenizer, Prose));
+        foreach (var run in new[] { letters, cjk, base64, Prose + " " + letters })
+        {
+            var exact = tokenizer.CountTokens(run);
+            var bounded = BoundedTokenCount.Count(tokenizer, run);
+            Assert.InRange(bounded, exact * 0.97, exact * 1.03 + 2);
+        }
+    }
 }

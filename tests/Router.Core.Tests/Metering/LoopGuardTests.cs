@@ -89,4 +89,28 @@ public sealed class LoopGuardTests
         Assert.NotNull(refused);
         Assert.Equal(402, refused.Status);
     }
+
+    [Fact]
+    public void A_client_inventing_a_session_per_request_cannot_grow_the_tracked_sessions_past_the_bound()
+    {
+        var guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1), MaxSessions = 100 }), _time);
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.Null(guard.Check($"tenant|s|invented-{i}", Policy, (ulong)i, default));
+        }
+
+        Assert.Equal(100, guard.SessionCount);
+
+        // Once the tracked sessions have been idle past the window, new ones take their places.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Null(guard.Check("tenant|s|real", Policy, 1, default));
+        Assert.Equal(1, guard.SessionCount);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Null(guard.Check("tenant|s|real", Policy, 7, default));
+        }
+
+        Assert.Equal("loop_detected", guard.Check("tenant|s|real", Policy, 7, default)?.Code);
+    }
 }

@@ -86,4 +86,23 @@ public sealed class DashboardSessionTests
         using var data = await http.GetAsync("admin/dashboard/data");
         Assert.Equal(HttpStatusCode.Unauthorized, data.StatusCode);
     }
+
+    [Fact]
+    public async Task An_oversized_login_form_is_the_login_form_again_not_a_500()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:AdminKey"] = AdminKey;
+        await using var router = await RouterServerHost.StartAsync(settings);
+        using var handler = new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false };
+        using var http = new HttpClient(handler) { BaseAddress = router.BaseUrl };
+
+        using var huge = await http.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", new string('k', 5_000_000))]));
+        using var many = await http.PostAsync("dashboard/login", new FormUrlEncodedContent(Enumerable.Range(0, 1000).Select(i => new KeyValuePair<string, string>("f" + i, "v"))));
+        using var right = await http.PostAsync("dashboard/login", new FormUrlEncodedContent([new("key", AdminKey)]));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, huge.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, many.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, right.StatusCode);
+    }
 }

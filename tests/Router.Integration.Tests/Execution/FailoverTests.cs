@@ -271,6 +271,19 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_provider_redirect_is_not_followed_with_the_prompt_and_fails_over()
+    {
+        await using var elsewhere = await SimulatedProvider.StartAsync();
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(307, "text/plain", "", new Uri(elsewhere.BaseUrl, "chat/completions").ToString()));
+
+        using var response = await AskAsync("a prompt that must not travel");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("alternate", Served(response));
+        Assert.Empty(elsewhere.Received);
+    }
+
+    [Fact]
     public async Task A_providers_html_rejection_reaches_the_client_in_openais_error_shape()
     {
         _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(413, "text/html", "<html><center>413 Request Entity Too Large</center></html>"));

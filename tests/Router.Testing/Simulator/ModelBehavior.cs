@@ -18,8 +18,8 @@ public abstract record SimulatedFault
     public sealed record CutStream(int Chunks) : SimulatedFault;
 
     /// <summary>Answer with <paramref name="Code"/>, <paramref name="ContentType"/> and <paramref name="Body"/> as given
-    /// (an HTML page from a proxy, an empty body, an error object with status 200).</summary>
-    public sealed record Raw(int Code, string ContentType, string Body) : SimulatedFault;
+    /// (an HTML page from a proxy, an empty body, an error object with status 200), and a <c>Location</c> when set.</summary>
+    public sealed record Raw(int Code, string ContentType, string Body, string? Location = null) : SimulatedFault;
 
     /// <summary>Send 200 headers and the start of a body, then stall until the caller gives up, or reset when <paramref name="ThenReset"/>.</summary>
     public sealed record PartialBody(bool ThenReset) : SimulatedFault;

@@ -166,6 +166,11 @@ public sealed class SimulatedProvider : IAsyncDisposable
             case SimulatedFault.Raw verbatim:
                 context.Response.StatusCode = verbatim.Code;
                 context.Response.ContentType = verbatim.ContentType;
+                if (verbatim.Location is not null)
+                {
+                    context.Response.Headers.Location = verbatim.Location;
+                }
+
                 await context.Response.WriteAsync(verbatim.Body, context.RequestAborted);
                 return;
             case SimulatedFault.PartialBody partial:
