@@ -11,7 +11,11 @@ public sealed record RouterError(int Status, string Type, string? Code, string M
 {
     /// <summary>Whether sending the same request again cannot help (a loop refused, a budget spent, a rule that denies):
     /// sent as <c>x-should-retry: false</c>, which OpenAI's SDKs obey instead of retrying a 429 after its Retry-After.</summary>
-    public bool RetryIsFutile => Code is "loop_detected" or "budget_exceeded" or "denied_by_rule";
+    public bool RetryIsFutile => Code is "loop_detected" or "denied_by_rule" || (Code == "budget_exceeded" && RetryAfter is null);
+
+    /// <summary>A refusal that a later retry will likely pass although its status is one OpenAI's SDKs never retry (a 402
+    /// while the budget is only reserved by requests in flight): sent as <c>x-should-retry: true</c>.</summary>
+    public bool RetryWillHelp => Code == "budget_exceeded" && RetryAfter is not null;
 
     /// <summary>400: the body or a field is invalid.</summary>
     public static RouterError InvalidRequest(string message, string? param = null, string? code = null) =>

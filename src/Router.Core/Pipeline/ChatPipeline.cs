@@ -656,6 +656,10 @@ public sealed partial class ChatPipeline(
             // OpenAI's SDKs retry a 429 by default, sleeping through Retry-After: a runaway agent would never see it.
             sink.SetHeader("x-should-retry", "false");
         }
+        else if (error.RetryWillHelp)
+        {
+            sink.SetHeader("x-should-retry", "true");
+        }
 
         return sink.WriteJsonAsync(error.Status, ErrorEnvelope.Serialize(error), cancellationToken);
     }

@@ -27,6 +27,10 @@ public static class ErrorResponse
         {
             response.Headers["x-should-retry"] = "false";
         }
+        else if (error.RetryWillHelp)
+        {
+            response.Headers["x-should-retry"] = "true";
+        }
 
         if (error.Status == 401)
         {
