@@ -272,16 +272,10 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
         sink.SetHeader(RouterHeaders.Risk, usage.Risk);
 
-        // Until a model answers, the headers name the decision and no cost: a refusal or a failure after routing is still
-        // a routed response, and the contract promises these headers on every one.
-        sink.SetHeader(RouterHeaders.Model, decision.Model.Id);
-        sink.SetHeader(RouterHeaders.Tier, decision.Tier.ToWire());
-        sink.SetHeader(RouterHeaders.CostUsd, "0");
-        sink.SetHeader(RouterHeaders.SavingsUsd, "0");
 
         if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span)) is { } refused)
         {
-            await WriteErrorAsync(sink, refused, cancellationToken);
+            await RefuseAfterRoutingAsync(sink, decision, refused, cancellationToken);
             return Failed(usage, refused);
         }
 
@@ -296,7 +290,7 @@ public sealed partial class ChatPipeline(
                 var (feeReservation, feeRefusal) = await admission.ReserveAsync(context, policy, fee, cancellationToken);
                 if (feeRefusal is not null)
                 {
-                    await WriteErrorAsync(sink, feeRefusal, cancellationToken);
+                    await RefuseAfterRoutingAsync(sink, decision, feeRefusal, cancellationToken);
                     return Failed(usage, feeRefusal);
                 }
 
@@ -313,7 +307,7 @@ public sealed partial class ChatPipeline(
         var (reservation, refusal) = await admission.ReserveAsync(context, request, prepared, cancellationToken);
         if (refusal is not null)
         {
-            await WriteErrorAsync(sink, refusal, cancellationToken);
+            await RefuseAfterRoutingAsync(sink, decision, refusal, cancellationToken);
             return Failed(usage, refusal);
         }
 
@@ -326,7 +320,7 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Fallbacks, result.Fallbacks.ToString(CultureInfo.InvariantCulture));
         if (result.Error is { } failure)
         {
-            await WriteErrorAsync(sink, failure, cancellationToken);
+            await RefuseAfterRoutingAsync(sink, decision, failure, cancellationToken);
             return Failed(usage, failure);
         }
 
@@ -643,6 +637,17 @@ public sealed partial class ChatPipeline(
 
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>
     public static string FormatUsd(decimal value) => value.ToString("0.########", CultureInfo.InvariantCulture);
+
+    // A refusal or a failure after routing is still a routed response, and the contract promises its headers on every
+    // one: they name the decision and no cost.
+    private static Task RefuseAfterRoutingAsync(IResponseSink sink, RoutingDecision decision, RouterError error, CancellationToken cancellationToken)
+    {
+        sink.SetHeader(RouterHeaders.Model, decision.Model.Id);
+        sink.SetHeader(RouterHeaders.Tier, decision.Tier.ToWire());
+        sink.SetHeader(RouterHeaders.CostUsd, "0");
+        sink.SetHeader(RouterHeaders.SavingsUsd, "0");
+        return WriteErrorAsync(sink, error, cancellationToken);
+    }
 
     private static Task WriteErrorAsync(IResponseSink sink, RouterError error, CancellationToken cancellationToken)
     {

@@ -214,6 +214,12 @@ public sealed class RequestRouter(
     /// </summary>
     private (ModelTier Floor, string Key, string Evidence)? LearnedFloor(TaskType task, ComplexityBand band)
     {
+        var current = weights.Current;
+        if (current.Adjustments.Count == 0)
+        {
+            return null;
+        }
+
         (ModelTier Floor, string Key, string Evidence)? best = null;
         foreach (var b in (ReadOnlySpan<ComplexityBand>)[ComplexityBand.Low, ComplexityBand.Medium, ComplexityBand.High])
         {
@@ -222,7 +228,7 @@ public sealed class RequestRouter(
                 break;
             }
 
-            if (weights.Current.For(task, b) is { } adjustment && (best is null || adjustment.Floor > best.Value.Floor))
+            if (current.For(task, b) is { } adjustment && (best is null || adjustment.Floor > best.Value.Floor))
             {
                 best = (adjustment.Floor, RoutingWeights.Key(task, b), adjustment.Evidence);
             }
