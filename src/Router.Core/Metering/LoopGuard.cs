@@ -53,6 +53,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
     private long _checks;
+    private long _lastFullSweepTicks;
 
     /// <summary>Sessions tracked now.</summary>
     internal int SessionCount => _sessions.Count;
@@ -71,7 +72,14 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         {
             if (_sessions.Count >= settings.MaxSessions)
             {
-                Sweep(now - settings.Window);
+                // At most one sweep a second: with the table full of live sessions, each new one would otherwise pay a
+                // walk over all of them.
+                var last = Interlocked.Read(ref _lastFullSweepTicks);
+                if (now.UtcTicks - last >= TimeSpan.TicksPerSecond && Interlocked.CompareExchange(ref _lastFullSweepTicks, now.UtcTicks, last) == last)
+                {
+                    Sweep(now - settings.Window);
+                }
+
                 if (_sessions.Count >= settings.MaxSessions)
                 {
                     return null;
