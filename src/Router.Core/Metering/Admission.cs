@@ -8,11 +8,11 @@ namespace Router.Core.Metering;
 public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGuard budgets)
 {
     /// <summary>Rate limits and the runaway-agent guard; null when the request may proceed.</summary>
-    public RouterError? Admit(RequestContext context, PreparedRequest prepared, ulong requestHash)
+    public RouterError? Admit(RequestContext context, PreparedRequest prepared, ulong requestHash, ulong agentStep = 0)
     {
         var (profile, _, policy, embedding) = prepared;
         return limiter.TryAcquire(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens)
-            ?? loops.Check(context.SessionKey, policy, requestHash, embedding);
+            ?? loops.Check(context.SessionKey, policy, requestHash, embedding, agentStep);
     }
 
     /// <summary>Reserves the request's worst-case cost against the budgets, or returns the 402 that refuses it.</summary>

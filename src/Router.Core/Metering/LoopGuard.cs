@@ -59,7 +59,14 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     internal int SessionCount => _sessions.Count;
 
     /// <summary>Records the request and refuses it when it is one repeat too many or the session's spend cap is reached.</summary>
-    public RouterError? Check(string sessionKey, TenantPolicy policy, ulong requestHash, ReadOnlyMemory<float> embedding)
+    /// <param name="sessionKey">The session.</param>
+    /// <param name="policy">The tenant's policy.</param>
+    /// <param name="requestHash">A hash of the whole body: equal hashes are exact repeats.</param>
+    /// <param name="embedding">The request's embedding: near-identical ones count as repeats too.</param>
+    /// <param name="step">A hash of the agent step the request reports (its latest tool calls and their results), 0 for
+    /// none: two requests are near-identical only when their steps are the same, since an agent that makes progress sends
+    /// the same task (and so the same embedding) with new tool results every round.</param>
+    public RouterError? Check(string sessionKey, TenantPolicy policy, ulong requestHash, ReadOnlyMemory<float> embedding, ulong step = 0)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
@@ -99,7 +106,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
             }
 
             session.Expire(now - settings.Window);
-            var (repeats, oldestRepeat) = session.Repeats(requestHash, embedding, settings.SimilarityThreshold, now);
+            var (repeats, oldestRepeat) = session.Repeats(requestHash, step, embedding, settings.SimilarityThreshold, now);
             if (repeats >= settings.MaxRepeats)
             {
                 var retryAfter = oldestRepeat + settings.Window - now;
@@ -108,7 +115,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                     RetryAfter: retryAfter > TimeSpan.Zero ? retryAfter : TimeSpan.FromSeconds(1));
             }
 
-            session.Add(now, requestHash, embedding);
+            session.Add(now, requestHash, step, embedding);
             return null;
         }
     }
@@ -136,7 +143,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         }
     }
 
-    private readonly record struct Seen(DateTimeOffset At, ulong Hash, ReadOnlyMemory<float> Embedding);
+    private readonly record struct Seen(DateTimeOffset At, ulong Hash, ulong Step, ReadOnlyMemory<float> Embedding);
 
     /// <summary>One session's recent requests; every member is called under the session's lock.</summary>
     private sealed class Session
@@ -166,7 +173,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
         /// <summary>Exact repeats within the window, plus near-identical requests among the most recent ones whose hash
         /// differs (so nothing is counted twice), and the time of the oldest of them.</summary>
-        public (int Count, DateTimeOffset Oldest) Repeats(ulong hash, ReadOnlyMemory<float> embedding, double threshold, DateTimeOffset now)
+        public (int Count, DateTimeOffset Oldest) Repeats(ulong hash, ulong step, ReadOnlyMemory<float> embedding, double threshold, DateTimeOffset now)
         {
             var count = 0;
             var oldest = now;
@@ -184,7 +191,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
             var windowStart = _order.TryPeek(out var first) ? first.At : now;
             foreach (var previous in _recent)
             {
-                if (previous.Hash != hash && previous.At >= windowStart && previous.Embedding.Length == embedding.Length
+                if (previous.Hash != hash && previous.Step == step && previous.At >= windowStart && previous.Embedding.Length == embedding.Length
                     && TensorPrimitives.CosineSimilarity(previous.Embedding.Span, embedding.Span) >= threshold)
                 {
                     count++;
@@ -195,9 +202,9 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
             return (count, oldest);
         }
 
-        public void Add(DateTimeOffset at, ulong hash, ReadOnlyMemory<float> embedding)
+        public void Add(DateTimeOffset at, ulong hash, ulong step, ReadOnlyMemory<float> embedding)
         {
-            var seen = new Seen(at, hash, embedding);
+            var seen = new Seen(at, hash, step, embedding);
             _order.Enqueue(seen);
             if (!_byHash.TryGetValue(hash, out var times))
             {

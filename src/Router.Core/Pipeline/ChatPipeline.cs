@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -273,7 +274,7 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Risk, usage.Risk);
 
 
-        if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span)) is { } refused)
+        if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span), AgentStepOf(request)) is { } refused)
         {
             await RefuseAfterRoutingAsync(sink, decision, refused, cancellationToken);
             return Failed(usage, refused);
@@ -637,6 +638,40 @@ public sealed partial class ChatPipeline(
 
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>
     public static string FormatUsd(decimal value) => value.ToString("0.########", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A hash of the agent step a request reports: the last assistant message with tool calls and the tool results after
+    /// it, when no user turn follows them; 0 when there is none. The runaway-agent guard compares it, because every round
+    /// of one task has the same task text (and so the same embedding) while its tool calls and results move on.
+    /// </summary>
+    internal static ulong AgentStepOf(ChatRequest request)
+    {
+        var messages = request.Messages;
+        var start = -1;
+        for (var i = messages.Count - 1; i >= 0 && messages[i].Role != "user"; i--)
+        {
+            if (messages[i].Role == "assistant" && messages[i].HasToolCalls)
+            {
+                start = i;
+                break;
+            }
+        }
+
+        if (start < 0)
+        {
+            return 0;
+        }
+
+        var hasher = new XxHash3();
+        for (var i = start; i < messages.Count; i++)
+        {
+            hasher.Append(MemoryMarshal.AsBytes(messages[i].Role.AsSpan()));
+            hasher.Append(MemoryMarshal.AsBytes(messages[i].Text.AsSpan()));
+            hasher.Append(MemoryMarshal.AsBytes(messages[i].Attachments.AsSpan()));
+        }
+
+        return hasher.GetCurrentHashAsUInt64();
+    }
 
     // A refusal or a failure after routing is still a routed response, and the contract promises its headers on every
     // one: they name the decision and no cost.

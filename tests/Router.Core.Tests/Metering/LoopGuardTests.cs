@@ -113,4 +113,24 @@ public sealed class LoopGuardTests
 
         Assert.Equal("loop_detected", guard.Check("tenant|s|real", Policy, 7, default)?.Code);
     }
+
+    [Fact]
+    public void The_same_task_with_new_tool_results_each_round_is_progress_and_the_same_step_again_is_a_loop()
+    {
+        var task = Direction(2);
+
+        // An agent's rounds: one task (one embedding), a new body and a new tool step every time.
+        for (var round = 0; round < 10; round++)
+        {
+            Assert.Null(_guard.Check("agent", Policy, (ulong)(1000 + round), task, step: (ulong)(50 + round)));
+        }
+
+        // The same step sent again and again, its body growing each time: an agent stuck in a loop.
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.Null(_guard.Check("stuck", Policy, (ulong)(2000 + round), task, step: 77));
+        }
+
+        Assert.Equal("loop_detected", _guard.Check("stuck", Policy, 2003, task, step: 77)?.Code);
+    }
 }

@@ -297,4 +297,38 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
         Assert.Equal("bypass", Header(logprobsAgain, "x-router-cache"));
         Assert.Equal("exact", Header(plainAgain, "x-router-cache"));
     }
+
+    [Fact]
+    public async Task An_agent_making_progress_through_tool_calls_is_not_taken_for_a_loop()
+    {
+        var messages = new JsonArray(
+            new JsonObject { ["role"] = "system", ["content"] = "You are a coding agent with file tools." },
+            new JsonObject { ["role"] = "user", ["content"] = "Find why the unit test test_parse_dates fails in src/dates.py and fix it." });
+        var statuses = new List<HttpStatusCode>();
+        for (var round = 0; round < 12; round++)
+        {
+            var body = new JsonObject { ["model"] = "router/economy", ["messages"] = messages.DeepClone() };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "cache-tenant-a-key-01");
+            request.Headers.Add("x-session-id", "agent-run-progress");
+            using var response = await fixture.Router.Http.SendAsync(request);
+            statuses.Add(response.StatusCode);
+
+            // The agent reads another file each round and gets its content back.
+            var call = $"call_{round}";
+            messages.Add(new JsonObject
+            {
+                ["role"] = "assistant",
+                ["content"] = null,
+                ["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = call, ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = "read_file", ["arguments"] = $$"""{"path":"src/module_{{round}}.py"}""" },
+                }),
+            });
+            messages.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = call, ["content"] = $"def helper_{round}(): return {round}" });
+        }
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
+    }
 }
