@@ -42,6 +42,10 @@ public sealed record ChatRequest
     /// <summary>Whether <c>tools</c> or <c>functions</c> are present and non-empty.</summary>
     public bool HasTools { get; init; }
 
+    /// <summary>Bytes of JSON in tool definitions (<c>tools</c>, <c>functions</c>) and in earlier tool calls, which the
+    /// provider bills as prompt tokens though no message text holds them.</summary>
+    public int ToolJsonBytes { get; init; }
+
     /// <summary>The request asks for token log probabilities (<c>logprobs: true</c> or <c>top_logprobs</c>), which a cached answer cannot give.</summary>
     public bool WantsLogprobs { get; init; }
 

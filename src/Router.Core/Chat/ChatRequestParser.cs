@@ -70,6 +70,7 @@ public static class ChatRequestParser
         BodyRange modelRange = default, streamOptionsRange = default, routerRange = default;
         List<ChatMessage>? messages = null;
         bool stream = false, hasTools = false, logprobs = false;
+        var toolJsonBytes = 0;
         bool? includeUsage = null;
         string? responseFormatType = null, user = null;
         int? maxTokens = null, maxCompletionTokens = null;
@@ -97,7 +98,7 @@ public static class ChatRequestParser
                     modelRange = new BodyRange(valueStart, (int)reader.BytesConsumed - valueStart);
                     break;
                 case "messages":
-                    if (!TryReadMessages(ref reader, body.Span, out messages, out error))
+                    if (!TryReadMessages(ref reader, body.Span, out messages, ref toolJsonBytes, out error))
                     {
                         return false;
                     }
@@ -177,6 +178,7 @@ public static class ChatRequestParser
                                 return false;
                             }
 
+                            toolJsonBytes += (int)reader.BytesConsumed - valueStart;
                             break;
                         case "response_format":
                             if (reader.TokenType == JsonTokenType.StartObject)
@@ -273,6 +275,7 @@ public static class ChatRequestParser
             IncludeUsage = includeUsage,
             HasTools = hasTools,
             WantsLogprobs = logprobs,
+            ToolJsonBytes = toolJsonBytes,
             ResponseFormatType = responseFormatType,
             MaxTokens = maxCompletionTokens ?? maxTokens,
             ChoiceCount = choices,
@@ -288,7 +291,7 @@ public static class ChatRequestParser
         return true;
     }
 
-    private static bool TryReadMessages(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, out List<ChatMessage> messages, out RouterError error)
+    private static bool TryReadMessages(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, out List<ChatMessage> messages, ref int toolJsonBytes, out RouterError error)
     {
         messages = [];
         error = null!;
@@ -340,6 +343,7 @@ public static class ChatRequestParser
                         toolCalls |= reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject;
                         var callsStart = (int)reader.TokenStartIndex;
                         reader.Skip();
+                        toolJsonBytes += (int)reader.BytesConsumed - callsStart;
                         AddAttachment(ref attachments, property, body[callsStart..(int)reader.BytesConsumed]);
                         break;
                     default:

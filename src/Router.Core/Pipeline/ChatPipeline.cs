@@ -109,6 +109,13 @@ public sealed partial class ChatPipeline(
             }
         }
 
+        if (request.ToolJsonBytes > 0)
+        {
+            // Tool definitions and earlier tool calls are prompt tokens the provider bills, outside any message text: a
+            // JSON schema runs about four bytes a token. (Added here, not in the memo: they vary with the request.)
+            profile = profile with { PromptTokens = profile.PromptTokens + ((request.ToolJsonBytes + 3) / 4) };
+        }
+
         telemetry.Stage("analysis", Stopwatch.GetElapsedTime(started));
         var policy = await policies.GetAsync(context.TenantId, cancellationToken);
         if (!router.TryDecide(new RuleInput(profile, context, request), modelRequest, policy, out var decision, out error))

@@ -90,6 +90,49 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tool_definitions_and_earlier_tool_calls_count_as_prompt_tokens()
+    {
+        var description = string.Join(' ', Enumerable.Repeat("Looks a customer record up by id and returns its fields.", 40));
+        var tools = new JsonArray(new JsonObject
+        {
+            ["type"] = "function",
+            ["function"] = new JsonObject
+            {
+                ["name"] = "lookup",
+                ["description"] = description,
+                ["parameters"] = JsonNode.Parse("""{"type":"object","properties":{"id":{"type":"string"}}}"""),
+            },
+        }).ToJsonString();
+        var arguments = JsonValue.Create(System.Text.Json.JsonSerializer.Serialize(new { query = new string('x', 4000) }))!.ToJsonString();
+        string Body(string extra, string history = "") =>
+            $$$"""{"model":"auto"{{{extra}}},"messages":[{"role":"user","content":"Find the customer with id 42."}{{{history}}}]}""";
+        async Task<int> PromptTokensAsync(string json)
+        {
+            using var response = await SendAsync(HttpMethod.Post, "v1/route", json, TenantKey);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["prompt_tokens"]!.GetValue<int>();
+        }
+
+        var plain = await PromptTokensAsync(Body(""));
+        var withTools = await PromptTokensAsync(Body(",\"tools\":" + tools));
+        var call = new JsonObject
+        {
+            ["role"] = "assistant",
+            ["content"] = null,
+            ["tool_calls"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "c1", ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = "search", ["arguments"] = JsonNode.Parse(arguments) },
+            }),
+        };
+        var withCalls = await PromptTokensAsync(Body("", "," + call.ToJsonString() + ",{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"none\"}"));
+
+        // About four bytes of JSON a token: the 2,400-character description alone is some 500 tokens.
+        Assert.InRange(withTools - plain, tools.Length / 5, tools.Length / 3);
+        Assert.True(withCalls - plain > 4000 / 5, $"{withCalls} vs {plain}");
+    }
+
+    [Fact]
     public async Task Route_explains_the_decision_without_calling_a_model()
     {
         var before = _simulator.Received.Count;
