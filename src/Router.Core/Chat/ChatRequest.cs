@@ -42,6 +42,10 @@ public sealed record ChatRequest
     /// <summary>Whether <c>tools</c> or <c>functions</c> are present and non-empty.</summary>
     public bool HasTools { get; init; }
 
+    /// <summary>The request needs a model that supports tools: it offers tools, or its history holds tool calls or tool
+    /// results (a model without tool support often rejects those, and frameworks drop <c>tools</c> on a final call).</summary>
+    public bool NeedsTools { get; init; }
+
     /// <summary>Bytes of JSON in tool definitions (<c>tools</c>, <c>functions</c>) and in earlier tool calls, which the
     /// provider bills as prompt tokens though no message text holds them.</summary>
     public int ToolJsonBytes { get; init; }

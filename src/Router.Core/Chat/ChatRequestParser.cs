@@ -274,6 +274,7 @@ public static class ChatRequestParser
             Stream = stream,
             IncludeUsage = includeUsage,
             HasTools = hasTools,
+            NeedsTools = hasTools || messages.Exists(m => m.HasToolCalls || m.Role is "tool" or "function"),
             WantsLogprobs = logprobs,
             ToolJsonBytes = toolJsonBytes,
             ResponseFormatType = responseFormatType,

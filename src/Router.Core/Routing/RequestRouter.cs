@@ -250,7 +250,7 @@ public sealed class RequestRouter(
             lacks.Add(("images", "messages", m => m.SupportsVision));
         }
 
-        if (request.HasTools)
+        if (request.NeedsTools)
         {
             lacks.Add(("tools", "tools", m => m.SupportsTools));
         }
@@ -296,9 +296,11 @@ public sealed class RequestRouter(
             return RouterError.InvalidRequest("No catalog model accepts images: remove the image parts or configure a vision model (SupportsVision).", "messages", "unsupported_value");
         }
 
-        if (request.HasTools && !models.Any(m => m.SupportsTools))
+        if (request.NeedsTools && !models.Any(m => m.SupportsTools))
         {
-            return RouterError.InvalidRequest("No catalog model supports tools: remove 'tools' or configure a model with SupportsTools.", "tools", "unsupported_value");
+            return RouterError.InvalidRequest(
+                "No catalog model supports tools, which this request uses ('tools', or tool calls in its messages): configure a model with SupportsTools.",
+                request.HasTools ? "tools" : "messages", "unsupported_value");
         }
 
         if (request.ResponseFormatType == "json_schema" && !models.Any(m => m.SupportsJsonSchema))
@@ -322,7 +324,7 @@ public sealed class RequestRouter(
 
         var features = new[]
         {
-            request.HasTools ? "tools" : null, input.Profile.HasImages ? "images" : null,
+            request.NeedsTools ? "tools" : null, input.Profile.HasImages ? "images" : null,
             request.ResponseFormatType == "json_schema" ? "a JSON schema" : null, request.Stream ? "streaming" : null,
         }.OfType<string>().ToList();
         return RouterError.InvalidRequest(
@@ -338,7 +340,7 @@ public sealed class RequestRouter(
         var demoted = weights.Current.DemotedModels;
         bool Capable(CatalogModel m) =>
             m.ContextWindow >= needed
-            && (!input.Request.HasTools || m.SupportsTools)
+            && (!input.Request.NeedsTools || m.SupportsTools)
             && (!input.Profile.HasImages || m.SupportsVision)
             && (input.Request.ResponseFormatType != "json_schema" || m.SupportsJsonSchema)
             && (!input.Request.Stream || m.SupportsStreaming);

@@ -331,6 +331,28 @@ public sealed class RequestRouterTests
     }
 
     [Fact]
+    public void Tool_calls_in_the_history_need_a_tool_capable_model_even_without_a_tools_field()
+    {
+        var options = ModelCatalogTests.Options();
+        options.Models["small"].SupportsTools = false;
+        var catalog = new ModelCatalog(options);
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(new RoutingOptions())), Options.Create(new RoutingOptions()), _weights);
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+        RoutingDecision DecideFor(string json)
+        {
+            Assert.True(ChatRequestParser.TryParse(Encoding.UTF8.GetBytes(json), out var request, out var parseError), parseError?.Message);
+            Assert.True(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 2), Context(), request), auto, TenantPolicy.Default("acme"), out var decision, out var error), error?.Message);
+            return decision;
+        }
+
+        var plain = DecideFor("""{"model":"auto","messages":[{"role":"user","content":"weather in Oslo?"}]}""");
+        var history = DecideFor("""{"model":"auto","messages":[{"role":"user","content":"weather in Oslo?"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"weather","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"4 C"}]}""");
+
+        Assert.Equal("small", plain.Model.Id);
+        Assert.DoesNotContain(history.Candidates, m => m.Id == "small");
+    }
+
+    [Fact]
     public void A_complexity_cap_holds_at_any_quality_setting()
     {
         const string Rules = """[{"name":"batch","when":{},"then":{"cap_complexity":3}}]""";
