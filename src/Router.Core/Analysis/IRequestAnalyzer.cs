@@ -13,9 +13,9 @@ public interface IRequestAnalyzer
     string GetEmbeddingText(AnalysisRequest request);
 
     /// <summary>
-    /// The bounded text of the final user turn, which the semantic cache compares (its scope holds the rest of the
-    /// conversation). It differs from <see cref="GetEmbeddingText"/> when analysis reads more than that turn: a persona
-    /// system prompt, or the earlier turn a follow-up edits. Empty when there is nothing to embed.
+    /// <see cref="GetEmbeddingText"/> and, read from the same pass over the conversation, the bounded text of the final
+    /// user turn, which the semantic cache compares (its scope holds the rest of the conversation). They differ when
+    /// analysis reads more than that turn: a persona system prompt, or the earlier turn a follow-up edits.
     /// </summary>
-    string GetCacheEmbeddingText(AnalysisRequest request);
+    (string Analysis, string Cache) GetEmbeddingTexts(AnalysisRequest request);
 }

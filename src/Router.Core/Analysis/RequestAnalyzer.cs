@@ -152,17 +152,19 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
         return (TextWindow.ScanWindow(taskText, options.ScanHeadChars, options.ScanTailChars), embeddingText);
     }
 
-    public string GetCacheEmbeddingText(AnalysisRequest request)
+    public (string Analysis, string Cache) GetEmbeddingTexts(AnalysisRequest request)
     {
         try
         {
-            var last = ConversationContext.Create(request, _options).LastUserText;
-            return string.IsNullOrWhiteSpace(last) ? "" : TextWindow.HeadAndTail(last.Trim(), _options.EmbeddingHeadChars, _options.EmbeddingTailChars);
+            var context = ConversationContext.Create(request, _options);
+            var last = context.LastUserText;
+            return (EmbeddingText(context),
+                string.IsNullOrWhiteSpace(last) ? "" : TextWindow.HeadAndTail(last.Trim(), _options.EmbeddingHeadChars, _options.EmbeddingTailChars));
         }
         catch (Exception ex)
         {
             Log.AnalysisFailed(_logger, ex);
-            return "";
+            return ("", "");
         }
     }
 

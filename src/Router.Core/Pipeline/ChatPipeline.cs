@@ -98,9 +98,12 @@ public sealed partial class ChatPipeline(
         var started = Stopwatch.GetTimestamp();
         var analysisRequest = ToAnalysisRequest(request);
         var memoKey = memo.Enabled ? AnalysisMemo.KeyOf(analysisRequest) : default;
+
+        // What analysis and the semantic cache embed, read in one pass; nothing without an embedding model.
+        var texts = embeddings is null ? ("", "") : analyzer.GetEmbeddingTexts(analysisRequest);
         if (!memo.TryGet(memoKey, out var profile, out var embedding))
         {
-            (embedding, var embeddingFailed) = await EmbedAsync(analysisRequest, cancellationToken);
+            (embedding, var embeddingFailed) = await EmbedAsync(texts.Item1, cancellationToken);
             profile = analyzer.Analyze(analysisRequest, embedding);
             if (!embeddingFailed)
             {
@@ -128,18 +131,13 @@ public sealed partial class ChatPipeline(
         Activity.Current?.SetTag("router.risk", profile.Risk.Level.ToWireName());
         Activity.Current?.SetTag("router.tier", decision.Tier.ToWire());
 
-        return (new PreparedRequest(profile, decision, policy, embedding) { CacheVector = CacheVectorOf(analysisRequest, embedding) }, null);
+        return (new PreparedRequest(profile, decision, policy, embedding) { CacheVector = CacheVectorOf(texts, embedding) }, null);
     }
 
-    private SemanticVector CacheVectorOf(AnalysisRequest request, ReadOnlyMemory<float> analysisEmbedding)
+    private SemanticVector CacheVectorOf((string Analysis, string Cache) texts, ReadOnlyMemory<float> analysisEmbedding)
     {
-        if (embeddings is null)
-        {
-            return SemanticVector.None;
-        }
-
-        var text = analyzer.GetCacheEmbeddingText(request);
-        if (text.Length == 0)
+        var text = texts.Cache;
+        if (embeddings is null || text.Length == 0)
         {
             return SemanticVector.None;
         }
@@ -147,7 +145,7 @@ public sealed partial class ChatPipeline(
         // Usually analysis embedded this very text. With a persona system prompt, or for a follow-up edit ("now make it
         // shorter", embedded as the turn it edits), it did not: comparing that vector would make every question under
         // one long system prompt, or every follow-up to one conversation, look alike.
-        if (text == analyzer.GetEmbeddingText(request))
+        if (text == texts.Analysis)
         {
             return analysisEmbedding.IsEmpty ? SemanticVector.None : SemanticVector.Ready(analysisEmbedding);
         }
@@ -280,11 +278,26 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
         sink.SetHeader(RouterHeaders.Risk, usage.Risk);
 
-
         if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span), AgentStepOf(request)) is { } refused)
         {
             await RefuseAfterRoutingAsync(sink, decision, refused, cancellationToken);
             return Failed(usage, refused);
+        }
+
+        // Reserves against the budgets (kept in served, so however the request ends the reservation is settled), or
+        // refuses: returns the usage to record when the refusal went out, else null.
+        async Task<UsageRecord?> ReserveAsync(Task<(BudgetReservation? Reservation, RouterError? Error)> reserving)
+        {
+            served.Usage = usage;
+            var (reservation, refusal) = await reserving;
+            if (refusal is not null)
+            {
+                await RefuseAfterRoutingAsync(sink, decision, refusal, cancellationToken);
+                return Failed(usage, refusal);
+            }
+
+            served.Reservation = reservation;
+            return null;
         }
 
         var (permission, hit) = await LookupAsync(context, request, prepared, cancellationToken);
@@ -292,17 +305,10 @@ public sealed partial class ChatPipeline(
         {
             // A hit costs no provider money, but a tenant's per-call fee is billed on it: that fee counts against the
             // budgets like any other charge, and a tenant or key past its cap is refused here too.
-            if (policy.FeeFor(0) is > 0 and var fee)
+            if (policy.FeeFor(0) is > 0 and var fee
+                && await ReserveAsync(admission.ReserveAsync(context, policy, fee, cancellationToken)) is { } feeRefused)
             {
-                served.Usage = usage;
-                var (feeReservation, feeRefusal) = await admission.ReserveAsync(context, policy, fee, cancellationToken);
-                if (feeRefusal is not null)
-                {
-                    await RefuseAfterRoutingAsync(sink, decision, feeRefusal, cancellationToken);
-                    return Failed(usage, feeRefusal);
-                }
-
-                served.Reservation = feeReservation;
+                return feeRefused;
             }
 
             return await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken);
@@ -311,15 +317,10 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Cache, permission.Read ? "miss" : "bypass");
         usage = usage with { Cache = permission.Read ? "miss" : "bypass" };
 
-        served.Usage = usage;
-        var (reservation, refusal) = await admission.ReserveAsync(context, request, prepared, cancellationToken);
-        if (refusal is not null)
+        if (await ReserveAsync(admission.ReserveAsync(context, request, prepared, cancellationToken)) is { } budgetRefused)
         {
-            await RefuseAfterRoutingAsync(sink, decision, refusal, cancellationToken);
-            return Failed(usage, refusal);
+            return budgetRefused;
         }
-
-        served.Reservation = reservation;
 
         var providerStarted = Stopwatch.GetTimestamp();
         await using var result = await executor.ExecuteAsync(context.RequestId, request, decision.Candidates, cancellationToken);
@@ -599,15 +600,9 @@ public sealed partial class ChatPipeline(
     private static UsageRecord Failed(UsageRecord usage, RouterError error) =>
         usage with { Outcome = UsageOutcomes.Error, ErrorCode = error.Code };
 
-    private async Task<(ReadOnlyMemory<float> Vector, bool Failed)> EmbedAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    private async Task<(ReadOnlyMemory<float> Vector, bool Failed)> EmbedAsync(string text, CancellationToken cancellationToken)
     {
-        if (embeddings is null)
-        {
-            return (default, false);
-        }
-
-        var text = analyzer.GetEmbeddingText(request);
-        if (text.Length == 0)
+        if (embeddings is null || text.Length == 0)
         {
             return (default, false);
         }
