@@ -1,3 +1,5 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -79,10 +81,21 @@ public static class ChatRequestParser
         SortedDictionary<string, string>? shaping = null;
         RouterRequestOptions routerOptions = RouterRequestOptions.None;
 
+        // Names seen so far, as 64-bit hashes: a property sent twice is refused, since the router would read the last
+        // value (the model, max_tokens, the messages it analyses and bills) while the provider may take the first.
+        Span<ulong> seen = stackalloc ulong[32];
+        var seenCount = 0;
+        HashSet<string>? seenMore = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var propertyStart = (int)reader.TokenStartIndex;
             var name = reader.GetString()!;
+            if (!FirstTimeSeen(name, seen, ref seenCount, ref seenMore))
+            {
+                error = RouterError.InvalidRequest($"'{name}' appears more than once in the request body.", name);
+                return false;
+            }
+
             reader.Read();
             var valueStart = (int)reader.TokenStartIndex;
             switch (name)
@@ -290,6 +303,24 @@ public static class ChatRequestParser
         };
         error = null!;
         return true;
+    }
+
+    private static bool FirstTimeSeen(string name, Span<ulong> seen, ref int count, ref HashSet<string>? more)
+    {
+        var hash = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(name.AsSpan()));
+        if (seen[..count].Contains(hash))
+        {
+            return false;
+        }
+
+        if (count < seen.Length)
+        {
+            seen[count++] = hash;
+            return true;
+        }
+
+        more ??= new HashSet<string>(StringComparer.Ordinal);
+        return more.Add(name);
     }
 
     private static bool TryReadMessages(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, out List<ChatMessage> messages, ref int toolJsonBytes, out RouterError error)

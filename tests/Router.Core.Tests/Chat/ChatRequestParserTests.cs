@@ -55,6 +55,10 @@ public sealed class ChatRequestParserTests
     [InlineData("{\"model\":\"auto\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "temperature", "number")]
     [InlineData("{\"model\":\"auto\",\"router\":{\"quality\":3},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "router.quality", "between 0 and 1")]
     [InlineData("{\"model\":\"auto\",\"router\":{\"qualty\":0.9},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "router.qualty", "not a router option")]
+    [InlineData("{\"model\":\"gpt-4.1\",\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "model", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":100000}", "max_tokens", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"m\\u0065ssages\":[{\"role\":\"user\",\"content\":\"other\"}]}", "messages", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"top_k\":1,\"top_k\":40,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_k", "more than once")]
     public void Rejects_bad_input_with_a_400_naming_the_field(string json, string? param, string messageFragment)
     {
         var ok = Parse(json, out _, out var error);
@@ -102,6 +106,27 @@ public sealed class ChatRequestParserTests
         Assert.Equal(400, error.Status);
         Assert.Equal("invalid_json", error.Code);
         Assert.Contains("UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(40, null)]
+    [InlineData(40, 3)]
+    [InlineData(40, 37)]
+    public void A_property_sent_twice_is_refused_however_many_properties_the_body_has(int properties, int? repeated)
+    {
+        var fields = Enumerable.Range(0, properties).Select(i => $"\"x_{i}\":{i}").ToList();
+        if (repeated is { } r)
+        {
+            fields.Add($"\"x_{r}\":0");
+        }
+
+        var ok = Parse("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," + string.Join(',', fields) + "}", out _, out var error);
+
+        Assert.Equal(repeated is null, ok);
+        if (repeated is { } name)
+        {
+            Assert.Equal($"x_{name}", error.Param);
+        }
     }
 
     [Fact]
