@@ -15,6 +15,7 @@ using Router.Infrastructure.Audits;
 using Router.Infrastructure.Weights;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Execution;
@@ -94,9 +95,12 @@ public static class RouterInfrastructureServiceCollectionExtensions
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-            return storage.QueueServiceUri is { } uri
+            QueueServiceClient? client = null;
+            options.MessageDecodingFailed += args => AuditQueueWorker.MoveUndecodableAsync(client!, args, sp.GetRequiredService<ILogger<AuditQueueWorker>>());
+            client = storage.QueueServiceUri is { } uri
                 ? new QueueServiceClient(uri, sp.GetRequiredService<TokenCredential>(), options)
                 : new QueueServiceClient(storage.ConnectionString, options);
+            return client;
         });
         services.TryAddSingleton(sp =>
         {

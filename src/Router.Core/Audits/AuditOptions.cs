@@ -54,6 +54,11 @@ public sealed class AuditOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a job taken by the self-hosted server's worker stays invisible to other instances; renewed at
+    /// half this interval while the audit runs, so a slow judge does not hand the job to a second instance (default 2 min).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Longest prompt or answer kept in a job, in characters (default 32,000; longer text is cut in the middle).</summary>
     [Range(1000, 1_000_000)]
     public int MaxTextChars { get; set; } = 32_000;

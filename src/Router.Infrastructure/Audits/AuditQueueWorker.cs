@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.Hosting;
@@ -59,55 +60,242 @@ internal sealed partial class AuditQueueWorker(
         var settings = options.Value;
         var queue = queues.GetQueueClient(settings.QueueName);
         var poison = queues.GetQueueClient(settings.QueueName + "-poison");
-        await queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
-        await poison.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
-            QueueMessage[] messages;
             try
             {
-                messages = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromMinutes(2), stoppingToken)).Value;
+                await queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
+                await poison.CreateIfNotExistsAsync(cancellationToken: stoppingToken);
+                break;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 Log.QueueUnavailable(logger, ex.GetType().Name);
                 await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
-                continue;
             }
+        }
 
-            if (messages.Length == 0)
+        // Jobs run as slots free up, each under a lease renewed until it is done; the loop itself never throws, since an
+        // exception escaping a BackgroundService stops the whole server.
+        using var slots = new SemaphoreSlim(Concurrency, Concurrency);
+        var running = new List<Task>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
-                continue;
-            }
-
-            await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = stoppingToken }, async (message, ct) =>
-            {
-                if (message.DequeueCount > settings.MaxDequeueCount)
+                await slots.WaitAsync(stoppingToken);
+                var free = 1;
+                while (free < Concurrency && slots.Wait(0, CancellationToken.None))
                 {
-                    await poison.SendMessageAsync(message.MessageText, ct);
-                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
-                    Log.Poisoned(logger, message.MessageId, (int)message.DequeueCount - 1, "too many deliveries");
-                    return;
+                    free++;
                 }
 
+                QueueMessage[] messages;
                 try
                 {
-                    var job = await codec.DecodeAsync(message.MessageText, ct);
-                    await processor.ProcessAsync(job, ct);
-                    await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                    messages = (await queue.ReceiveMessagesAsync(free, settings.VisibilityTimeout, stoppingToken)).Value;
                 }
-                catch (Exception ex) when (!ct.IsCancellationRequested)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    Log.Failed(logger, message.MessageId, (int)message.DequeueCount, ex.GetType().Name);
-                    await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: Backoff((int)message.DequeueCount), cancellationToken: ct);
+                    slots.Release(free);
+                    Log.QueueUnavailable(logger, ex.GetType().Name);
+                    await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+                    continue;
                 }
-            });
+
+                if (messages.Length < free)
+                {
+                    slots.Release(free - messages.Length);
+                }
+
+                running.RemoveAll(t => t.IsCompleted);
+                foreach (var message in messages)
+                {
+                    running.Add(RunLeasedAsync(queue, poison, message, slots, stoppingToken));
+                }
+
+                if (messages.Length == 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken);
+                }
+            }
         }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    private async Task RunLeasedAsync(QueueClient queue, QueueClient poison, QueueMessage message, SemaphoreSlim slots, CancellationToken stoppingToken)
+    {
+        var lease = new Lease(message.MessageId, message.PopReceipt);
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var renewal = RenewAsync(queue, lease, renewing.Token);
+        try
+        {
+            await HandleAsync(queue, poison, message, lease, renewal, renewing, stoppingToken);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            Log.Unhandled(logger, message.MessageId, ex.GetType().Name);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the message becomes visible again when its lease runs out.
+        }
+        finally
+        {
+            await renewing.CancelAsync();
+            await renewal;
+            slots.Release();
+        }
+    }
+
+    private async Task HandleAsync(
+        QueueClient queue, QueueClient poison, QueueMessage message, Lease lease, Task renewal, CancellationTokenSource renewing, CancellationToken ct)
+    {
+        if (message.DequeueCount > options.Value.MaxDequeueCount)
+        {
+            await poison.SendMessageAsync(message.Body, cancellationToken: ct);
+            await EndLeaseAsync(renewal, renewing);
+            await DeleteAsync(queue, lease, ct);
+            Log.Poisoned(logger, message.MessageId, (int)message.DequeueCount - 1, "too many deliveries");
+            return;
+        }
+
+        try
+        {
+            var job = await codec.DecodeAsync(message.MessageText, ct);
+            await processor.ProcessAsync(job, ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            Log.Failed(logger, message.MessageId, (int)message.DequeueCount, ex.GetType().Name);
+            await EndLeaseAsync(renewal, renewing);
+            if (lease.Lost)
+            {
+                return;
+            }
+
+            try
+            {
+                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: Backoff((int)message.DequeueCount), cancellationToken: ct);
+            }
+            catch (RequestFailedException update) when (IsLeaseGone(update))
+            {
+                Log.LeaseLost(logger, message.MessageId, update.ErrorCode);
+            }
+
+            return;
+        }
+
+        await EndLeaseAsync(renewal, renewing);
+        await DeleteAsync(queue, lease, ct);
+    }
+
+    private async Task DeleteAsync(QueueClient queue, Lease lease, CancellationToken ct)
+    {
+        if (lease.Lost)
+        {
+            return;
+        }
+
+        try
+        {
+            await queue.DeleteMessageAsync(lease.MessageId, lease.PopReceipt, ct);
+        }
+        catch (RequestFailedException ex) when (IsLeaseGone(ex))
+        {
+            // Another instance took the job after a lease renewal failed; its delivery decides what happens to it.
+            Log.LeaseLost(logger, lease.MessageId, ex.ErrorCode);
+        }
+    }
+
+    private static async Task EndLeaseAsync(Task renewal, CancellationTokenSource renewing)
+    {
+        await renewing.CancelAsync();
+        await renewal;
+    }
+
+    // Keeps the job invisible while it runs (as the Functions queue listener does), renewing at half the timeout; the
+    // pop receipt changes with every renewal, and delete and update use the latest.
+    private async Task RenewAsync(QueueClient queue, Lease lease, CancellationToken ct)
+    {
+        var timeout = options.Value.VisibilityTimeout;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(timeout / 2, ct);
+                try
+                {
+                    var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: timeout, cancellationToken: ct);
+                    lease.PopReceipt = receipt.Value.PopReceipt;
+                }
+                catch (RequestFailedException ex) when (IsLeaseGone(ex))
+                {
+                    lease.Lost = true;
+                    Log.LeaseLost(logger, lease.MessageId, ex.ErrorCode);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A transient failure: try again at the next interval, while the lease still holds.
+                    Log.RenewalFailed(logger, lease.MessageId, ex.GetType().Name);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static bool IsLeaseGone(RequestFailedException ex) =>
+        ex.Status == 404 || ex.ErrorCode is "PopReceiptMismatch" or "MessageNotFound";
+
+    /// <summary>
+    /// A received message that is not base64 (sent with <c>az storage message put</c>, or by a client without the
+    /// encoding) cannot be decoded, and the SDK would fail the whole batch with it. It goes to the poison queue as received
+    /// and leaves the queue, as the Functions host treats it.
+    /// </summary>
+    internal static async Task MoveUndecodableAsync(QueueServiceClient queues, QueueMessageDecodingFailedEventArgs args, ILogger logger)
+    {
+        if (args.ReceivedMessage is not { } message)
+        {
+            return;
+        }
+
+        var poison = queues.GetQueueClient(args.Queue.Name + "-poison");
+        if (args.IsRunningSynchronously)
+        {
+            poison.CreateIfNotExists(cancellationToken: args.CancellationToken);
+            poison.SendMessage(message.Body, cancellationToken: args.CancellationToken);
+            args.Queue.DeleteMessage(message.MessageId, message.PopReceipt, args.CancellationToken);
+        }
+        else
+        {
+            await poison.CreateIfNotExistsAsync(cancellationToken: args.CancellationToken);
+            await poison.SendMessageAsync(message.Body, cancellationToken: args.CancellationToken);
+            await args.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, args.CancellationToken);
+        }
+
+        Log.Undecodable(logger, message.MessageId);
     }
 
     private TimeSpan Backoff(int attempt) =>
         TimeSpan.FromMilliseconds(Math.Min(options.Value.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1), 60_000));
+
+    private const int Concurrency = 4;
+
+    private sealed class Lease(string messageId, string popReceipt)
+    {
+        public string MessageId { get; } = messageId;
+
+        public string PopReceipt { get; set; } = popReceipt;
+
+        public bool Lost { get; set; }
+    }
 
     private static partial class Log
     {
@@ -119,5 +307,17 @@ internal sealed partial class AuditQueueWorker(
 
         [LoggerMessage(EventId = 1503, Level = LogLevel.Warning, Message = "Audit queue unavailable ({ExceptionType}); retrying")]
         public static partial void QueueUnavailable(ILogger logger, string exceptionType);
+
+        [LoggerMessage(EventId = 1504, Level = LogLevel.Warning, Message = "Audit {Id}: the queue lease was lost ({ErrorCode}); another delivery owns the job now")]
+        public static partial void LeaseLost(ILogger logger, string id, string? errorCode);
+
+        [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Audit {Id}: renewing the queue lease failed ({ExceptionType}); retrying")]
+        public static partial void RenewalFailed(ILogger logger, string id, string exceptionType);
+
+        [LoggerMessage(EventId = 1506, Level = LogLevel.Error, Message = "Audit {Id}: handling the queue message failed ({ExceptionType}); it becomes visible again when its lease ends")]
+        public static partial void Unhandled(ILogger logger, string id, string exceptionType);
+
+        [LoggerMessage(EventId = 1507, Level = LogLevel.Error, Message = "Audit queue message {Id} is not base64 text; moved to the poison queue as received")]
+        public static partial void Undecodable(ILogger logger, string id);
     }
 }
