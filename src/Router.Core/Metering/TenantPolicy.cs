@@ -47,8 +47,16 @@ public sealed record TenantPolicy
     /// <summary>The tenant's semantic-cache threshold; null uses the router's (it can only be stricter).</summary>
     public float? CacheSimilarityThreshold { get; init; }
 
-    /// <summary>When audits of semantic hits last raised <see cref="CacheSimilarityThreshold"/>; only newer audits count towards the next raise.</summary>
+    /// <summary>The threshold that audits of the tenant's semantic hits arrived at (raised when too many were false,
+    /// lowered again when they stop being so); kept apart from the tenant's own settings, which it never replaces.</summary>
+    public float? LearnedCacheSimilarityThreshold { get; init; }
+
+    /// <summary>When audits last changed <see cref="LearnedCacheSimilarityThreshold"/>; only newer audits count towards the next change.</summary>
     public DateTimeOffset? CacheThresholdRaisedAt { get; init; }
+
+    /// <summary>The stricter of the tenant's own and the learned threshold (null: the router's).</summary>
+    public float? EffectiveCacheSimilarityThreshold =>
+        LearnedCacheSimilarityThreshold is { } learned ? Math.Max(learned, CacheSimilarityThreshold ?? 0) : CacheSimilarityThreshold;
 
     /// <summary>How long the tenant's answers stay cached; null uses <c>Router:Cache:TimeToLive</c>.</summary>
     public TimeSpan? CacheTimeToLive { get; init; }
@@ -71,4 +79,8 @@ public interface ITenantPolicyStore
 
     /// <summary>Every registered tenant.</summary>
     IAsyncEnumerable<TenantPolicy> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Records the semantic-cache threshold learned from audits (null: none), without touching the tenant's
+    /// own settings or registering it; <see cref="GetAsync"/> returns it as <see cref="TenantPolicy.LearnedCacheSimilarityThreshold"/>.</summary>
+    ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken);
 }

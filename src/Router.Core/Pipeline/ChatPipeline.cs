@@ -207,7 +207,7 @@ public sealed partial class ChatPipeline(
         }
 
         var started = Stopwatch.GetTimestamp();
-        var threshold = StricterOf(prepared.Policy.CacheSimilarityThreshold, request.RouterOptions.CacheThreshold);
+        var threshold = StricterOf(prepared.Policy.EffectiveCacheSimilarityThreshold, request.RouterOptions.CacheThreshold);
         // An answer from a model below the tier this request is routed to (a quality setting, a tenant rule) is not served,
         // nor one from another model than a tenant rule pins (data residency holds for cached answers too).
         var decision = prepared.Decision;

@@ -56,26 +56,53 @@ public sealed partial class WeightsRecomputer(
         return (true, next);
     }
 
-    // Audited semantic hits judged worse than a fresh premium answer are false hits: a tenant with too many gets a
-    // stricter threshold. Only audits after the last raise count, so one bad batch raises it once.
+    // Audited semantic hits judged worse than a fresh premium answer are false hits, less the share the model that wrote
+    // the cached answer loses to premium anyway on fresh answers of the same task and band (an economy answer can be
+    // worse without the hit being wrong). A tenant whose excess passes the bound gets a stricter threshold; one whose
+    // hits since the last change show no excess gets a step back, down to no learned threshold. Only audits after the
+    // last change count, so one batch of evidence moves it once.
     private async Task TightenCachesAsync(List<AuditResult> recent, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        var baseline = recent.Where(a => a.Reason != AuditReasons.SemanticHit)
+            .GroupBy(a => (a.Model, a.Task, a.Band))
+            .ToDictionary(g => g.Key, g => (Worse: g.Count(a => a.Verdict == AuditVerdict.Worse), Count: g.Count()));
+        var byModel = baseline.GroupBy(p => p.Key.Model)
+            .ToDictionary(g => g.Key, g => (Worse: g.Sum(p => p.Value.Worse), Count: g.Sum(p => p.Value.Count)), StringComparer.Ordinal);
+
         foreach (var tenant in recent.Where(a => a.Reason == AuditReasons.SemanticHit).GroupBy(a => a.TenantId))
         {
             var policy = await tenants.GetAsync(tenant.Key, cancellationToken);
-            var counted = tenant.Where(a => policy.CacheThresholdRaisedAt is not { } raised || a.AuditedAt > raised).ToArray();
-            var falseHits = counted.Count(a => a.Verdict == AuditVerdict.Worse);
-            if (counted.Length < settings.CacheMinAudits || falseHits <= settings.CacheFalseHitBound * counted.Length)
+            var counted = tenant.Where(a => policy.CacheThresholdRaisedAt is not { } changed || a.AuditedAt > changed).ToArray();
+            if (counted.Length < settings.CacheMinAudits)
             {
                 continue;
             }
 
-            var current = policy.CacheSimilarityThreshold ?? cacheOptions.Value.SimilarityThreshold;
-            var raised = Math.Min(0.99f, current + settings.CacheThresholdStep);
-            await tenants.UpsertAsync(policy with { Registered = true, CacheSimilarityThreshold = raised, CacheThresholdRaisedAt = now }, cancellationToken);
-            Log.CacheTightened(logger, tenant.Key, falseHits, counted.Length, raised);
+            var falseHits = counted.Count(a => a.Verdict == AuditVerdict.Worse);
+            var expected = counted.Sum(a => WorseRate(a));
+            var excess = falseHits - expected;
+            var start = Math.Max(policy.LearnedCacheSimilarityThreshold ?? 0, policy.CacheSimilarityThreshold ?? cacheOptions.Value.SimilarityThreshold);
+            if (excess > settings.CacheFalseHitBound * counted.Length)
+            {
+                var raised = Math.Min(0.99f, start + settings.CacheThresholdStep);
+                await tenants.SetLearnedCacheThresholdAsync(tenant.Key, raised, now, cancellationToken);
+                Log.CacheTightened(logger, tenant.Key, falseHits, counted.Length, expected, raised);
+            }
+            else if (policy.LearnedCacheSimilarityThreshold is { } learned && excess <= 0)
+            {
+                var floor = policy.CacheSimilarityThreshold ?? cacheOptions.Value.SimilarityThreshold;
+                float? relaxed = learned - settings.CacheThresholdStep > floor + 1e-4f ? learned - settings.CacheThresholdStep : null;
+                await tenants.SetLearnedCacheThresholdAsync(tenant.Key, relaxed, now, cancellationToken);
+                Log.CacheRelaxed(logger, tenant.Key, falseHits, counted.Length, relaxed ?? floor);
+            }
         }
+
+        // Fresh answers of the same model, task and band; of the same model when fewer than five; none: no allowance.
+        double WorseRate(AuditResult hit) =>
+            baseline.TryGetValue((hit.Model, hit.Task, hit.Band), out var cell) && cell.Count >= 5 ? (double)cell.Worse / cell.Count
+            : byModel.TryGetValue(hit.Model, out var model) && model.Count >= 5 ? (double)model.Worse / model.Count
+            : 0;
     }
 
     /// <summary>Loads the stored snapshot into this router if it is newer.</summary>
@@ -96,8 +123,11 @@ public sealed partial class WeightsRecomputer(
         [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Weights version {Version} was written by another run first; keeping it")]
         public static partial void Lost(ILogger logger, long version);
 
-        [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Tenant {TenantId}: {FalseHits} of {Audits} audited semantic hits were false; semantic threshold raised to {Threshold:0.00}")]
-        public static partial void CacheTightened(ILogger logger, string tenantId, int falseHits, int audits, float threshold);
+        [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Tenant {TenantId}: {FalseHits} of {Audits} audited semantic hits were worse than premium ({Expected:0.0} expected from fresh answers); semantic threshold raised to {Threshold:0.00}")]
+        public static partial void CacheTightened(ILogger logger, string tenantId, int falseHits, int audits, double expected, float threshold);
+
+        [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Tenant {TenantId}: {FalseHits} of {Audits} audited semantic hits were worse than premium, no more than fresh answers; semantic threshold relaxed to {Threshold:0.00}")]
+        public static partial void CacheRelaxed(ILogger logger, string tenantId, int falseHits, int audits, float threshold);
 
         [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "Loaded weights version {Version}")]
         public static partial void Loaded(ILogger logger, long version);

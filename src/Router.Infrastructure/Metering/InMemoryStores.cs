@@ -121,6 +121,7 @@ public sealed class ConfiguredApiKey
 internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
 {
     private readonly ConcurrentDictionary<string, TenantPolicy> _policies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (float? Threshold, DateTimeOffset ChangedAt)> _learned = new(StringComparer.Ordinal);
 
     public InMemoryTenantPolicyStore(IOptions<TenantsOptions> tenants, ModelCatalog catalog)
     {
@@ -130,8 +131,19 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
         }
     }
 
-    public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId));
+    public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        var policy = _policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId);
+        return ValueTask.FromResult(_learned.TryGetValue(tenantId, out var learned)
+            ? policy with { LearnedCacheSimilarityThreshold = learned.Threshold, CacheThresholdRaisedAt = learned.ChangedAt }
+            : policy);
+    }
+
+    public ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken)
+    {
+        _learned[tenantId] = (threshold, changedAt);
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
     {

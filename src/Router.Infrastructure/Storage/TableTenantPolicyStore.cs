@@ -13,6 +13,7 @@ namespace Router.Infrastructure.Storage;
 internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog catalog, IOptions<TenantsOptions> configured, TimeProvider time) : ITenantPolicyStore
 {
     private const string Table = "tenants";
+    private const string LearnedPartition = "learned";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TenantPolicy Policy, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
 
@@ -28,6 +29,16 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         var policy = row.HasValue
             ? ToPolicy(row.Value!)
             : configured.Value.Tenants.TryGetValue(tenantId, out var settings) ? settings.ToPolicy(tenantId, catalog) : TenantPolicy.Default(tenantId);
+        var learned = await table.GetEntityIfExistsAsync<TableEntity>(LearnedPartition, tenantId, cancellationToken: cancellationToken);
+        if (learned.HasValue)
+        {
+            policy = policy with
+            {
+                LearnedCacheSimilarityThreshold = learned.Value!.GetDouble("CacheSimilarityThreshold") is { } t ? (float)t : null,
+                CacheThresholdRaisedAt = learned.Value.GetDateTimeOffset("ChangedAt"),
+            };
+        }
+
         _cache[tenantId] = (policy, time.GetUtcNow());
         return policy;
     }
@@ -37,6 +48,19 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         var table = await tables.GetAsync(Table, cancellationToken);
         await table.UpsertEntityAsync(ToEntity(policy with { Registered = true }), TableUpdateMode.Replace, cancellationToken);
         _cache.TryRemove(policy.TenantId, out _);
+    }
+
+    // Learned settings live in their own entity, so a tenant defined in configuration stays defined there and an
+    // admin's replace of the tenant row does not erase them.
+    public async ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        await table.UpsertEntityAsync(new TableEntity(LearnedPartition, tenantId)
+        {
+            ["CacheSimilarityThreshold"] = threshold is { } t ? (double)t : null,
+            ["ChangedAt"] = changedAt,
+        }, TableUpdateMode.Replace, cancellationToken);
+        _cache.TryRemove(tenantId, out _);
     }
 
     public async IAsyncEnumerable<TenantPolicy> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)

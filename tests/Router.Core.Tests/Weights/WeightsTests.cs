@@ -79,8 +79,54 @@ public sealed class WeightsTests
         _time.Advance(TimeSpan.FromMinutes(5));
         await recomputer.RecomputeAsync(CancellationToken.None);
 
-        Assert.Equal(0.88f, (await tenants.GetAsync("acme", CancellationToken.None)).CacheSimilarityThreshold!.Value, 3);
-        Assert.Null((await tenants.GetAsync("calm", CancellationToken.None)).CacheSimilarityThreshold);
+        var acme = await tenants.GetAsync("acme", CancellationToken.None);
+        Assert.Equal(0.88f, acme.LearnedCacheSimilarityThreshold!.Value, 3);
+        Assert.Equal(0.88f, acme.EffectiveCacheSimilarityThreshold!.Value, 3);
+        Assert.Null(acme.CacheSimilarityThreshold);
+        Assert.Null((await tenants.GetAsync("calm", CancellationToken.None)).EffectiveCacheSimilarityThreshold);
+    }
+
+    [Fact]
+    public async Task Cached_answers_no_worse_than_the_same_models_fresh_answers_do_not_raise_the_threshold_and_a_clean_batch_relaxes_it()
+    {
+        var audits = new InMemoryAuditStore();
+        var tenants = new TenantStore();
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), new RoutingWeightsHolder(),
+            tenants, Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
+
+        // The economy model loses to premium on 20% of fresh chat/low answers; 25% of acme's cached economy answers do.
+        for (var i = 0; i < 20; i++)
+        {
+            await audits.TryAddAsync(Audit("chat", "low", "economy", i < 4 ? AuditVerdict.Worse : AuditVerdict.Equivalent, tenant: "other"), CancellationToken.None);
+        }
+
+        for (var i = 0; i < 12; i++)
+        {
+            await audits.TryAddAsync(Audit("chat", "low", "economy", i < 3 ? AuditVerdict.Worse : AuditVerdict.Equivalent, AuditReasons.SemanticHit, "acme"), CancellationToken.None);
+        }
+
+        await recomputer.RecomputeAsync(CancellationToken.None);
+        Assert.Null((await tenants.GetAsync("acme", CancellationToken.None)).LearnedCacheSimilarityThreshold);
+
+        // Half of the next hits are worse: well past what the model explains, so the threshold goes up one step.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 12; i++)
+        {
+            await audits.TryAddAsync(Audit("chat", "low", "economy", i < 6 ? AuditVerdict.Worse : AuditVerdict.Equivalent, AuditReasons.SemanticHit, "acme"), CancellationToken.None);
+        }
+
+        await recomputer.RecomputeAsync(CancellationToken.None);
+        Assert.Equal(0.88f, (await tenants.GetAsync("acme", CancellationToken.None)).LearnedCacheSimilarityThreshold!.Value, 3);
+
+        // Only audits after the raise count next: a clean batch steps it back to the router's own threshold.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 12; i++)
+        {
+            await audits.TryAddAsync(Audit("chat", "low", "economy", AuditVerdict.Equivalent, AuditReasons.SemanticHit, "acme"), CancellationToken.None);
+        }
+
+        await recomputer.RecomputeAsync(CancellationToken.None);
+        Assert.Null((await tenants.GetAsync("acme", CancellationToken.None)).LearnedCacheSimilarityThreshold);
     }
 
     private sealed class TenantStore : ITenantPolicyStore
@@ -103,6 +149,16 @@ public sealed class WeightsTests
             {
                 yield return policy;
             }
+        }
+
+        public ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken)
+        {
+            _policies[tenantId] = (_policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId)) with
+            {
+                LearnedCacheSimilarityThreshold = threshold,
+                CacheThresholdRaisedAt = changedAt,
+            };
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.DependencyInjection;
+using Router.Core.Metering;
+using Router.Integration.Tests.Metering;
+using Router.Integration.Tests.Storage;
+using Router.Testing.Simulator;
+
+namespace Router.Integration.Tests.Audits;
+
+/// <summary>The semantic-cache threshold learned from audits, stored in Azure Tables beside the tenant's own settings.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class LearnedCacheThresholdTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task A_learned_threshold_neither_freezes_a_configured_tenant_nor_is_erased_by_an_admin_update()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var settings = MeteringHost.Settings(simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Tenants:acme:MonthlyBudgetUsd"] = "100";
+        await using (var first = await RouterServerHost.StartAsync(settings))
+        {
+            var store = first.Services.GetRequiredService<ITenantPolicyStore>();
+            await store.SetLearnedCacheThresholdAsync("acme", 0.90f, DateTimeOffset.UtcNow, CancellationToken.None);
+            var learned = await store.GetAsync("acme", CancellationToken.None);
+            Assert.Equal(0.90f, learned.EffectiveCacheSimilarityThreshold!.Value, 3);
+            Assert.Equal(100m, learned.MonthlyBudgetUsd);
+        }
+
+        // The operator lowers the budget in configuration: it takes effect, and the learned threshold stays.
+        settings["Router:Tenants:acme:MonthlyBudgetUsd"] = "5";
+        await using var second = await RouterServerHost.StartAsync(settings);
+        var tenants = second.Services.GetRequiredService<ITenantPolicyStore>();
+        var policy = await tenants.GetAsync("acme", CancellationToken.None);
+        Assert.Equal(5m, policy.MonthlyBudgetUsd);
+        Assert.Equal(0.90f, policy.LearnedCacheSimilarityThreshold!.Value, 3);
+
+        // An admin replaces the tenant's settings: the learned threshold is not part of them and survives.
+        await tenants.UpsertAsync(policy with { LearnedCacheSimilarityThreshold = null, CacheSimilarityThreshold = 0.87f, Quality = 0.7 }, CancellationToken.None);
+        policy = await tenants.GetAsync("acme", CancellationToken.None);
+        Assert.Equal(0.7, policy.Quality);
+        Assert.Equal(0.87f, policy.CacheSimilarityThreshold!.Value, 3);
+        Assert.Equal(0.90f, policy.EffectiveCacheSimilarityThreshold!.Value, 3);
+    }
+}
