@@ -15,6 +15,7 @@ public sealed class BackgroundFunctions(AuditProcessor audits, AuditJobDecoder d
     {
         var job = await decoder.DecodeAsync(message, cancellationToken);
         await audits.ProcessAsync(job, cancellationToken);
+        await decoder.ReleaseAsync(job, cancellationToken);
     }
 
     /// <summary>Recomputes routing weights on the schedule in <c>Router:Weights:Schedule</c>; overlapping or duplicate

@@ -29,6 +29,11 @@ public sealed partial class AuditProcessor(
             return false;
         }
 
+        if (job.PayloadBlob is { } blob && job.Messages.Count == 0)
+        {
+            throw new InvalidDataException($"The payload of audit {job.RequestId} (blob {blob}) is gone: it expired before the job ran.");
+        }
+
         var settings = options.Value;
         var reference = Resolve(settings.ReferenceModel) ?? throw new InvalidOperationException("No premium model is configured to write audit references.");
         var judge = Resolve(settings.JudgeModel) ?? reference;

@@ -1,13 +1,16 @@
 using System.Text;
 using System.Text.Json;
+using Azure;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Options;
 using Router.Core.Audits;
 
 namespace Router.Infrastructure.Audits;
 
 /// <summary>Turns audit jobs into queue messages and back. A job too large for a queue message (64 KiB, base64) has
-/// its prompt and answer moved to the <c>audit-payloads</c> container (deleted after 7 days by a lifecycle rule).</summary>
+/// its prompt and answer moved to the <c>audit-payloads</c> container, deleted once the job is done (and after 7 days by
+/// the deployment's lifecycle rule in any case).</summary>
 internal sealed class AuditJobCodec(IOptions<AuditOptions> options, BlobServiceClient? blobs = null)
 {
     // Base64 grows text by a third; keep well under the 64 KiB queue message limit.
@@ -47,8 +50,37 @@ internal sealed class AuditJobCodec(IOptions<AuditOptions> options, BlobServiceC
             throw new InvalidOperationException("The audit job's payload is in blob storage, which is not configured.");
         }
 
-        var content = await blobs.GetBlobContainerClient(options.Value.PayloadContainer).GetBlobClient(name).DownloadContentAsync(cancellationToken);
-        return JsonSerializer.Deserialize(content.Value.Content.ToString(), AuditJsonContext.Default.AuditJob)
+        BlobDownloadResult content;
+        try
+        {
+            content = await blobs.GetBlobContainerClient(options.Value.PayloadContainer).GetBlobClient(name).DownloadContentAsync(cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // Done and released already (a redelivered message), or expired: the job without its payload, which the
+            // processor treats as a duplicate when its row exists and as an error otherwise.
+            return job;
+        }
+
+        var full = JsonSerializer.Deserialize(content.Content.ToString(), AuditJsonContext.Default.AuditJob)
             ?? throw new InvalidDataException("The audit payload blob is empty.");
+        return full with { PayloadBlob = name };
+    }
+
+    /// <summary>Deletes a finished job's payload blob; a failure is left to the container's lifecycle rule.</summary>
+    public async Task ReleaseAsync(AuditJob job, CancellationToken cancellationToken)
+    {
+        if (job.PayloadBlob is not { } name || blobs is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await blobs.GetBlobContainerClient(options.Value.PayloadContainer).GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException)
+        {
+        }
     }
 }

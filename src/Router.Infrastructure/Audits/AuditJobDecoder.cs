@@ -11,4 +11,7 @@ public sealed class AuditJobDecoder
 
     /// <summary>The job in <paramref name="message"/>.</summary>
     public Task<AuditJob> DecodeAsync(string message, CancellationToken cancellationToken) => _codec.DecodeAsync(message, cancellationToken);
+
+    /// <summary>Deletes the payload blob of a job that is done.</summary>
+    public Task ReleaseAsync(AuditJob job, CancellationToken cancellationToken) => _codec.ReleaseAsync(job, cancellationToken);
 }

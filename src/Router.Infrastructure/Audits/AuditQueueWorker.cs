@@ -168,6 +168,7 @@ internal sealed partial class AuditQueueWorker(
         {
             var job = await codec.DecodeAsync(message.MessageText, ct);
             await processor.ProcessAsync(job, ct);
+            await codec.ReleaseAsync(job, ct);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {
