@@ -80,15 +80,17 @@ public sealed partial class AuditProcessor(
             PositionDisagreement = disagreement,
             CostUsd = cost,
         };
+        // The usage row's score first: setting it again is harmless, while a failure after the audit row was added
+        // would leave the retry to stop at the duplicate check with the score never written.
+        if (job.Reason != AuditReasons.Probe && !await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken))
+        {
+            Log.NoUsageRow(logger, job.RequestId);
+        }
+
         if (!await store.TryAddAsync(result, cancellationToken))
         {
             Log.Duplicate(logger, job.RequestId);
             return false;
-        }
-
-        if (job.Reason != AuditReasons.Probe)
-        {
-            await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken);
         }
 
         telemetry.Audit(job.Task, judgedModel, score);
@@ -109,6 +111,9 @@ public sealed partial class AuditProcessor(
 
         [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Audited request {RequestId}: {Model} on {Task}/{Band} was {Verdict} (score {Score:0.00})")]
         public static partial void Audited(ILogger logger, string requestId, string model, string task, string band, AuditVerdict verdict, double score);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: its usage row was not found, so usage will not show this score")]
+        public static partial void NoUsageRow(ILogger logger, string requestId);
 
         [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Probe audit {RequestId}: no model in tier {Tier} to test")]
         public static partial void NoChallenger(ILogger logger, string requestId, string tier);
