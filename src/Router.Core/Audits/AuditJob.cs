@@ -70,6 +70,10 @@ public enum AuditVerdict
 
     /// <summary>Better than the reference.</summary>
     Better,
+
+    /// <summary>The judge's reply held no verdict (empty, a refusal, error text, JSON without <c>better</c>): the row
+    /// records the audit and its cost, but it is no evidence either way.</summary>
+    Unjudged,
 }
 
 /// <summary>An audit's outcome: one row per request id.</summary>
@@ -110,6 +114,10 @@ public sealed record AuditResult
 
     /// <summary>The two judge passes (original and swapped order) disagreed.</summary>
     public bool PositionDisagreement { get; init; }
+
+    /// <summary>Whether the audit is evidence of quality: the judge gave a verdict in both passes and they agreed. An
+    /// unjudged audit, or one whose verdict depends on the answers' order, is kept but counts for nothing.</summary>
+    public bool Conclusive => Verdict != AuditVerdict.Unjudged && !PositionDisagreement;
 
     /// <summary>What the audit cost (reference and judge calls), metered apart from the tenant's usage.</summary>
     public decimal CostUsd { get; init; }

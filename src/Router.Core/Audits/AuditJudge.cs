@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 
 namespace Router.Core.Audits;
@@ -12,7 +13,7 @@ public readonly record struct JudgePass(string Better, double ScoreA, double Sco
 
 /// <summary>Compares a candidate answer with a premium reference: two passes with the answers' positions swapped, so
 /// a judge's preference for the first (or second) slot cancels out.</summary>
-public sealed class AuditJudge
+public sealed partial class AuditJudge
 {
     /// <summary>The rubric the judge is given.</summary>
     public const string Rubric =
@@ -21,36 +22,35 @@ public sealed class AuditJudge
         + "own sake. Reply with JSON only: {\"better\": \"A\" | \"B\" | \"tie\", \"score_a\": 1-10, \"score_b\": 1-10}.";
 
     /// <summary>Judges <paramref name="candidate"/> against <paramref name="reference"/>; returns the verdict for the
-    /// candidate, its score (0–1), whether the passes disagreed, and the judge's usage.</summary>
+    /// candidate, its score (0–1, 0 when unjudged), whether the passes disagreed, and the judge's usage. A pass whose
+    /// reply holds no verdict makes the audit <see cref="AuditVerdict.Unjudged"/> (the second pass is then not asked).</summary>
     public static async Task<(AuditVerdict Verdict, double Score, bool Disagreement, UsageDetails Usage)> JudgeAsync(
         IChatClient judge, IReadOnlyList<AuditMessage> conversation, string candidate, string reference, CancellationToken cancellationToken)
     {
-        var first = await PassAsync(judge, conversation, candidate, reference, cancellationToken);
-        var second = await PassAsync(judge, conversation, reference, candidate, cancellationToken);
+        var usage = new UsageDetails();
+        var first = await PassAsync(judge, conversation, candidate, reference, usage, cancellationToken);
+        var second = first is null ? null : await PassAsync(judge, conversation, reference, candidate, usage, cancellationToken);
+        if (first is not { } one || second is not { } two)
+        {
+            return (AuditVerdict.Unjudged, 0, false, usage);
+        }
 
         // Candidate preference in each pass: +1 better, -1 worse, 0 tie.
-        var pass1 = first.Pass.Better switch { "A" => 1, "B" => -1, _ => 0 };
-        var pass2 = second.Pass.Better switch { "B" => 1, "A" => -1, _ => 0 };
+        var pass1 = one.Better switch { "A" => 1, "B" => -1, _ => 0 };
+        var pass2 = two.Better switch { "B" => 1, "A" => -1, _ => 0 };
         var verdict = (pass1 + pass2) switch
         {
             >= 1 => AuditVerdict.Better,
             <= -1 => AuditVerdict.Worse,
             _ => AuditVerdict.Equivalent,
         };
-        var score = Math.Clamp((first.Pass.ScoreA + second.Pass.ScoreB) / 20.0, 0, 1);
-        var usage = new UsageDetails();
-        foreach (var part in new[] { first.Usage, second.Usage })
-        {
-            if (part is not null)
-            {
-                usage.Add(part);
-            }
-        }
+        var score = Math.Clamp((one.ScoreA + two.ScoreB) / 20.0, 0, 1);
         return (verdict, score, pass1 != pass2, usage);
     }
 
-    /// <summary>Reads the judge's JSON; tolerates prose around it and missing scores.</summary>
-    public static JudgePass Parse(string text)
+    /// <summary>Reads the judge's JSON (prose around it is tolerated, and missing scores); null when the reply names
+    /// no verdict: empty, a refusal, error text, JSON without <c>better</c> or with another value.</summary>
+    public static JudgePass? Parse(string text)
     {
         var start = text.IndexOf('{', StringComparison.Ordinal);
         var end = text.LastIndexOf('}');
@@ -60,27 +60,39 @@ public sealed class AuditJudge
             {
                 using var json = JsonDocument.Parse(text[start..(end + 1)]);
                 var root = json.RootElement;
-                var better = root.TryGetProperty("better", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString()!.Trim() : "tie";
-                better = better.ToUpperInvariant() switch { "A" => "A", "B" => "B", _ => "tie" };
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("better", out var b) || b.ValueKind != JsonValueKind.String
+                    || Verdict(b.GetString()!) is not { } better)
+                {
+                    return null;
+                }
+
                 return new JudgePass(better, Score(root, "score_a", better == "A" ? 8 : 5), Score(root, "score_b", better == "B" ? 8 : 5));
             }
             catch (JsonException)
             {
-                // Fall through to the plain-text reading.
+                // Fall through to the reading of broken JSON.
             }
         }
 
-        var upper = text.ToUpperInvariant();
-        var verdict = upper.Contains("\"A\"", StringComparison.Ordinal) || upper.Contains("ANSWER A", StringComparison.Ordinal) ? "A"
-            : upper.Contains("\"B\"", StringComparison.Ordinal) || upper.Contains("ANSWER B", StringComparison.Ordinal) ? "B" : "tie";
-        return new JudgePass(verdict, verdict == "A" ? 8 : 5, verdict == "B" ? 8 : 5);
+        // JSON cut short or malformed around an intact "better" field. Prose is not read: "B is better than answer A"
+        // names both answers, and a guess would be stored as evidence.
+        var match = BetterField().Match(text);
+        return match.Success && Verdict(match.Groups[1].Value) is { } found ? new JudgePass(found, found == "A" ? 8 : 5, found == "B" ? 8 : 5) : null;
     }
+
+    private static string? Verdict(string value) => value.Trim().ToUpperInvariant() switch
+    {
+        "A" or "ANSWER A" => "A",
+        "B" or "ANSWER B" => "B",
+        "TIE" => "tie",
+        _ => null,
+    };
 
     private static double Score(JsonElement root, string name, double fallback) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? Math.Clamp(value.GetDouble(), 1, 10) : fallback;
 
-    private static async Task<(JudgePass Pass, UsageDetails? Usage)> PassAsync(
-        IChatClient judge, IReadOnlyList<AuditMessage> conversation, string answerA, string answerB, CancellationToken cancellationToken)
+    private static async Task<JudgePass?> PassAsync(
+        IChatClient judge, IReadOnlyList<AuditMessage> conversation, string answerA, string answerB, UsageDetails usage, CancellationToken cancellationToken)
     {
         var prompt = new StringBuilder("[Conversation]\n");
         foreach (var message in conversation)
@@ -93,6 +105,14 @@ public sealed class AuditJudge
             [new ChatMessage(ChatRole.System, Rubric), new ChatMessage(ChatRole.User, prompt.ToString())],
             new ChatOptions { Temperature = 0, ResponseFormat = ChatResponseFormat.Json },
             cancellationToken);
-        return (Parse(response.Text), response.Usage);
+        if (response.Usage is not null)
+        {
+            usage.Add(response.Usage);
+        }
+
+        return Parse(response.Text);
     }
+
+    [GeneratedRegex("\"better\"\\s*:\\s*\"([^\"]{1,10})\"", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex BetterField();
 }

@@ -9,7 +9,8 @@ using Router.Core.Telemetry;
 namespace Router.Core.Audits;
 
 /// <summary>Runs one audit job: a premium reference answer (or, for probes, the lower tier's answer), two judge passes,
-/// one result row. A duplicate job is a no-op; a transient failure throws so the queue retries and finally poisons it.</summary>
+/// one result row. A duplicate job is a no-op; a transient failure throws so the queue retries and finally poisons it; a
+/// judge reply without a verdict is recorded as <see cref="AuditVerdict.Unjudged"/>.</summary>
 public sealed partial class AuditProcessor(
     ModelCatalog catalog,
     IChatClientProvider clients,
@@ -82,7 +83,7 @@ public sealed partial class AuditProcessor(
         };
         // The usage row's score first: setting it again is harmless, while a failure after the audit row was added
         // would leave the retry to stop at the duplicate check with the score never written.
-        if (job.Reason != AuditReasons.Probe && !await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken))
+        if (verdict != AuditVerdict.Unjudged && job.Reason != AuditReasons.Probe && !await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken))
         {
             Log.NoUsageRow(logger, job.RequestId);
         }
@@ -91,6 +92,14 @@ public sealed partial class AuditProcessor(
         {
             Log.Duplicate(logger, job.RequestId);
             return false;
+        }
+
+        if (verdict == AuditVerdict.Unjudged)
+        {
+            // Kept as a row (its cost was spent, and an operator counts them), but no score is reported: retrying would
+            // buy the reference and the judge again for a reply that, a refusal say, would most likely be the same.
+            Log.Unjudged(logger, job.RequestId, judge.Id);
+            return true;
         }
 
         telemetry.Audit(job.Task, judgedModel, score);
@@ -112,10 +121,13 @@ public sealed partial class AuditProcessor(
         [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Audited request {RequestId}: {Model} on {Task}/{Band} was {Verdict} (score {Score:0.00})")]
         public static partial void Audited(ILogger logger, string requestId, string model, string task, string band, AuditVerdict verdict, double score);
 
-        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: its usage row was not found, so usage will not show this score")]
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: its usage row was not found, so usage will not show this score")]
         public static partial void NoUsageRow(ILogger logger, string requestId);
 
         [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Probe audit {RequestId}: no model in tier {Tier} to test")]
         public static partial void NoChallenger(ILogger logger, string requestId, string tier);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: judge {Judge} gave no readable verdict; recorded as unjudged")]
+        public static partial void Unjudged(ILogger logger, string requestId, string judge);
     }
 }

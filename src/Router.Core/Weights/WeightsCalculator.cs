@@ -8,7 +8,7 @@ using Router.Core.Routing;
 namespace Router.Core.Weights;
 
 /// <summary>Turns audits into a weights snapshot. Per (task, band, model), a Beta posterior over "at least as good as
-/// premium" with each audit's weight halving every <see cref="WeightsOptions.HalfLife"/>. A band's floor rises past a
+/// premium" over conclusive audits (<see cref="AuditResult.Conclusive"/>), each audit's weight halving every <see cref="WeightsOptions.HalfLife"/>. A band's floor rises past a
 /// tier when that tier is confidently below target (upper bound under it, enough audits) and falls back once its
 /// mean is at target again, so nothing flips on a handful of audits and a recovered model is rehabilitated.</summary>
 public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
@@ -20,7 +20,9 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
         var stats = new Dictionary<(string Key, string Model, ModelTier Tier), Posterior>();
         foreach (var audit in audits)
         {
-            if (audit.Reason == AuditReasons.SemanticHit || !ModelTierNames.TryParse(audit.Tier, out var tier) || tier == ModelTier.Premium)
+            // An unjudged audit says nothing, and one whose verdict flips with the answers' order measured the judge's
+            // taste for a slot: counted, a judge that always picks A would make every audit a success.
+            if (!audit.Conclusive || audit.Reason == AuditReasons.SemanticHit || !ModelTierNames.TryParse(audit.Tier, out var tier) || tier == ModelTier.Premium)
             {
                 continue;
             }

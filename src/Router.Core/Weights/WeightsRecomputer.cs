@@ -64,7 +64,7 @@ public sealed partial class WeightsRecomputer(
     private async Task TightenCachesAsync(List<AuditResult> recent, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var baseline = recent.Where(a => a.Reason != AuditReasons.SemanticHit)
+        var baseline = recent.Where(a => a.Reason != AuditReasons.SemanticHit && a.Conclusive)
             .GroupBy(a => (a.Model, a.Task, a.Band))
             .ToDictionary(g => g.Key, g => (Worse: g.Count(a => a.Verdict == AuditVerdict.Worse), Count: g.Count()));
         var byModel = baseline.GroupBy(p => p.Key.Model)
@@ -73,7 +73,7 @@ public sealed partial class WeightsRecomputer(
         foreach (var tenant in recent.Where(a => a.Reason == AuditReasons.SemanticHit).GroupBy(a => a.TenantId))
         {
             var policy = await tenants.GetAsync(tenant.Key, cancellationToken);
-            var counted = tenant.Where(a => policy.CacheThresholdRaisedAt is not { } changed || a.AuditedAt > changed).ToArray();
+            var counted = tenant.Where(a => a.Conclusive && (policy.CacheThresholdRaisedAt is not { } changed || a.AuditedAt > changed)).ToArray();
             if (counted.Length < settings.CacheMinAudits)
             {
                 continue;

@@ -63,6 +63,20 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public void Unjudged_audits_and_audits_whose_passes_disagree_are_no_evidence_of_quality()
+    {
+        var bad = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse));
+        var unjudged = Enumerable.Range(0, 40).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Unjudged));
+        var slotBiased = Enumerable.Range(0, 40).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Equivalent) with { PositionDisagreement = true });
+
+        var weights = Compute(RoutingWeights.Empty, bad.Concat(unjudged).Concat(slotBiased));
+
+        Assert.Equal(ModelTier.Standard, weights.Adjustments["coding/low"].Floor);
+        var evidence = Assert.Single(weights.Evidence);
+        Assert.Equal(20, evidence.Audits);
+    }
+
+    [Fact]
     public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
     {
         var audits = new InMemoryAuditStore();

@@ -124,6 +124,32 @@ public sealed class BackgroundFunctionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QualityAudit_records_a_judge_reply_without_a_verdict_as_unjudged()
+    {
+        _simulator.Model("sim-large").Responder = chat => chat.LastUserMessage.Contains("[Answer A]", StringComparison.Ordinal)
+            ? "I'm sorry, but I can't compare these answers."
+            : "A correct, complete reference answer.";
+        var functions = _host.Get<BackgroundFunctions>();
+
+        await functions.QualityAudit("""
+            {"request_id":"req_fn_refused","tenant":"acme","timestamp":"2026-11-27T10:00:00Z","task":"coding","band":"low",
+             "model":"sim-small","tier":"economy","reason":"sampled",
+             "messages":[{"role":"user","content":"reverse a string in C#"}],"answer":"BAD ANSWER: no idea"}
+            """, CancellationToken.None);
+
+        var stored = new List<Router.Core.Audits.AuditResult>();
+        await foreach (var result in _host.Get<Router.Core.Audits.IAuditStore>().QueryAsync(DateTimeOffset.MinValue, CancellationToken.None))
+        {
+            stored.Add(result);
+        }
+
+        var audit = Assert.Single(stored);
+        Assert.Equal(Router.Core.Audits.AuditVerdict.Unjudged, audit.Verdict);
+        Assert.False(audit.Conclusive);
+        Assert.Equal(2, _simulator.ReceivedFor("sim-large"));   // the reference and one judge pass
+    }
+
+    [Fact]
     public async Task QualityAudit_rethrows_transient_failures_so_the_host_retries()
     {
         _simulator.Model("sim-large").FailureRate = 1.0;
