@@ -7,6 +7,14 @@ internal static partial class PiiDetector
 {
     private const int MaxEvidencePerRule = 3;
 
+    /// <summary>Whether <paramref name="text"/> holds any personal data the risk scan would report.</summary>
+    public static bool Finds(string text)
+    {
+        var evidence = new List<RiskEvidence>();
+        Detect(text, evidence);
+        return evidence.Count > 0;
+    }
+
     public static void Detect(string text, List<RiskEvidence> evidence)
     {
         Span<char> buffer = stackalloc char[32];

@@ -514,6 +514,17 @@ public sealed partial class ChatPipeline(
         }
 
         var limit = auditOptions.Value.MaxTextChars;
+        var messages = request.Messages.Select(m => new AuditMessage(m.Role, Bound(m.Text, limit))).ToArray();
+        var boundedAnswer = Bound(answer, limit);
+
+        // The risk scan reads a window of each prompt message and no assistant turn, so personal data past it (or in
+        // the answer) would still be copied: what the job carries is checked whole, on the sampled path only.
+        if (!decision.ForceAudit && (PiiDetector.Finds(boundedAnswer) || messages.Any(m => PiiDetector.Finds(m.Content))))
+        {
+            Log.AuditSkippedPersonalData(logger, context.RequestId);
+            return;
+        }
+
         var job = new AuditJob
         {
             RequestId = context.RequestId,
@@ -525,8 +536,8 @@ public sealed partial class ChatPipeline(
             Tier = model.Tier.ToWire(),
             Reason = reason,
             ChallengerTier = reason == AuditReasons.Probe ? decision.RaisedFrom?.ToWire() : null,
-            Messages = request.Messages.Select(m => new AuditMessage(m.Role, Bound(m.Text, limit))).ToArray(),
-            Answer = Bound(answer, limit),
+            Messages = messages,
+            Answer = boundedAnswer,
         };
         try
         {
@@ -721,6 +732,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Request {RequestId}: audit job could not be queued ({ExceptionType})")]
         public static partial void AuditNotQueued(ILogger logger, string requestId, string exceptionType);
+
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit but not audited, the copied text holds personal data")]
+        public static partial void AuditSkippedPersonalData(ILogger logger, string requestId);
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Request {RequestId}: answer could not be cached ({ExceptionType})")]
         public static partial void CacheNotStored(ILogger logger, string requestId, string exceptionType);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Router.Core.Audits;
 using Router.Testing.Simulator;
@@ -60,5 +61,50 @@ public sealed class AuditPrivacyTests
         Assert.DoesNotContain(noStore, audited);
         Assert.DoesNotContain(personal, audited);
         Assert.DoesNotContain(pinned, audited);
+    }
+
+    [Fact]
+    public async Task Personal_data_past_the_risk_scan_in_an_earlier_answer_or_in_the_answer_is_not_audited()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        simulator.Model("sim-small").Responder = chat => chat.LastUserMessage.Contains("refund", StringComparison.Ordinal)
+            ? "Refund issued to card 4111 1111 1111 1111."
+            : SimulatedProvider.DefaultAnswer(chat.Model, chat.LastUserMessage);
+        var queue = new RecordingQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Audits:SampleRate"] = "1";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+
+        async Task<(string RequestId, string Risk)> AskAsync(params (string Role, string Content)[] messages)
+        {
+            var body = new JsonObject
+            {
+                ["model"] = "router/economy",
+                ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
+            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
+            using var response = await router.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (response.Headers.GetValues("x-router-request-id").Single(), response.Headers.GetValues("x-router-risk").Single());
+        }
+
+        static string Report(int chars) =>
+            string.Concat(Enumerable.Repeat("The quarterly report lists revenue, churn and hiring plans. ", (chars / 59) + 1))[..chars];
+        const string Customer = " Customer Jane Roe, card 4111 1111 1111 1111. ";
+
+        // 60,000 characters: the risk scan reads the first 32 KB and the last 8 KB, the audit keeps the first and last 16,000.
+        var control = await AskAsync(("user", "Summarize:\n" + Report(60_000)));
+        var middle = await AskAsync(("user", "Summarize:\n" + Report(47_000) + Customer + Report(13_000)));
+        var earlierAnswer = await AskAsync(("user", "Who is the customer?"), ("assistant", Customer), ("user", "Write them a thank-you note."));
+        var inAnswer = await AskAsync(("user", "Confirm the refund for order 1182."));
+
+        var audited = queue.Jobs.Select(j => j.RequestId).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains(control.RequestId, audited);
+        Assert.Equal(control.Risk, middle.Risk);   // the risk scan did not see the card; the audit must
+        Assert.DoesNotContain(middle.RequestId, audited);
+        Assert.DoesNotContain(earlierAnswer.RequestId, audited);
+        Assert.DoesNotContain(inAnswer.RequestId, audited);
+        Assert.DoesNotContain(queue.Jobs, j => j.Answer.Contains("4111", StringComparison.Ordinal) || j.Messages.Any(m => m.Content.Contains("4111", StringComparison.Ordinal)));
     }
 }
