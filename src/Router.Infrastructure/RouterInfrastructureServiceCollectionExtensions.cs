@@ -7,6 +7,7 @@ using Microsoft.Azure.Cosmos;
 using Router.Core.Caching;
 using Router.Infrastructure.Caching;
 using Router.Infrastructure.Embeddings;
+using Router.Infrastructure.Hosting;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Router.Core.Audits;
@@ -144,6 +145,7 @@ public static class RouterInfrastructureServiceCollectionExtensions
                 : (IResponseCacheStore)inProcess!.ImplementationFactory!(sp)));
         services.TryAddSingleton<StoreInventory>();
 
+        services.AddHostedService<StartupWarmUp>();
         services.AddHostedService<WeightsRefreshService>();
         if (hosting.RunBackgroundWork)
         {
