@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
@@ -40,10 +41,15 @@ internal sealed class InMemoryWeightsStore : IWeightsStore
 }
 
 /// <summary>The weights snapshot in Table Storage: row <c>current</c> is replaced only if its ETag is unchanged, so
-/// overlapping recomputes write one version; every version is also kept as its own row.</summary>
+/// overlapping recomputes write one version; every version is also kept as its own row. The snapshot's JSON is stored
+/// gzip'd, split over binary properties; rows of the older single <c>Json</c> property are still read.</summary>
 internal sealed class TableWeightsStore(RouterTables tables) : IWeightsStore
 {
     private const string Table = "weights";
+
+    // A binary property holds 64 KB and a row 1 MB: 15 parts leave room for the keys and the other properties.
+    private const int PartBytes = 64 * 1024;
+    private const int MaxParts = 15;
 
     public async ValueTask<(RoutingWeights Weights, string? ETag)> GetAsync(CancellationToken cancellationToken)
     {
@@ -54,15 +60,14 @@ internal sealed class TableWeightsStore(RouterTables tables) : IWeightsStore
             return (RoutingWeights.Empty, null);
         }
 
-        var document = JsonSerializer.Deserialize(row.Value!.GetString("Json"), WeightsJsonContext.Default.WeightsDocument)!;
-        return (document.ToWeights(), row.Value.ETag.ToString());
+        return (Read(row.Value!).ToWeights(), row.Value!.ETag.ToString());
     }
 
     public async ValueTask<bool> TryWriteAsync(RoutingWeights weights, string? expectedETag, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(Table, cancellationToken);
-        var json = JsonSerializer.Serialize(WeightsDocument.From(weights), WeightsJsonContext.Default.WeightsDocument);
-        var entity = new TableEntity("snapshot", "current") { ["Version"] = weights.Version, ["Json"] = json };
+        var compressed = Compress(weights);
+        var entity = Entity("snapshot", "current", weights.Version, compressed);
         try
         {
             if (expectedETag is null)
@@ -79,9 +84,61 @@ internal sealed class TableWeightsStore(RouterTables tables) : IWeightsStore
             return false;
         }
 
-        await table.UpsertEntityAsync(new TableEntity("history", weights.Version.ToString("D19", CultureInfo.InvariantCulture)) { ["Json"] = json }, TableUpdateMode.Replace, cancellationToken);
+        await table.UpsertEntityAsync(Entity("history", weights.Version.ToString("D19", CultureInfo.InvariantCulture), weights.Version, compressed), TableUpdateMode.Replace, cancellationToken);
         return true;
     }
+
+    // The JSON as gzip in binary properties of at most 64 KB each (a string property holds 32K UTF-16 characters,
+    // which the evidence of 7 models in every task and band already passed, and every write then failed).
+    private static byte[] Compress(RoutingWeights weights)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            JsonSerializer.Serialize(gzip, WeightsDocument.From(weights), WeightsJsonContext.Default.WeightsDocument);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static TableEntity Entity(string partitionKey, string rowKey, long version, byte[] compressed)
+    {
+        var parts = (compressed.Length + PartBytes - 1) / PartBytes;
+        if (parts > MaxParts)
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Weights version {version} is {compressed.Length} bytes compressed; a table row holds at most {MaxParts * PartBytes}."));
+        }
+
+        var entity = new TableEntity(partitionKey, rowKey) { ["Version"] = version, ["Parts"] = parts };
+        for (var i = 0; i < parts; i++)
+        {
+            entity[Part(i)] = compressed[(i * PartBytes)..Math.Min(compressed.Length, (i + 1) * PartBytes)];
+        }
+
+        return entity;
+    }
+
+    private static WeightsDocument Read(TableEntity row)
+    {
+        if (row.GetString("Json") is { } json)
+        {
+            // Written before the snapshot was compressed.
+            return JsonSerializer.Deserialize(json, WeightsJsonContext.Default.WeightsDocument)!;
+        }
+
+        using var compressed = new MemoryStream();
+        for (var i = 0; i < (row.GetInt32("Parts") ?? 0); i++)
+        {
+            compressed.Write(row.GetBinary(Part(i)));
+        }
+
+        compressed.Position = 0;
+        using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
+        return JsonSerializer.Deserialize(gzip, WeightsJsonContext.Default.WeightsDocument)!;
+    }
+
+    private static string Part(int index) => "Gzip" + index.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>A weights snapshot as JSON (stored, and shown by <c>GET /admin/weights</c>).</summary>
