@@ -23,8 +23,8 @@ public sealed class AuditOptions
     [Range(0.0, 1.0)]
     public double SemanticHitSampleRate { get; set; } = 0.02;
 
-    /// <summary>Share of premium answers in bands that learned weights raised, re-tested against the lower tier so the
-    /// band can be rehabilitated (default 0.1).</summary>
+    /// <summary>Share of answers in bands that learned weights raised, whatever tier served them, re-tested against the
+    /// tier the band was raised from so it can be rehabilitated (default 0.1).</summary>
     [Range(0.0, 1.0)]
     public double ProbeSampleRate { get; set; } = 0.10;
 

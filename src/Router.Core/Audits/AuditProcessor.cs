@@ -8,9 +8,10 @@ using Router.Core.Telemetry;
 
 namespace Router.Core.Audits;
 
-/// <summary>Runs one audit job: a premium reference answer (or, for probes, the lower tier's answer), two judge passes,
-/// one result row. A duplicate job is a no-op; a transient failure throws so the queue retries and finally poisons it; a
-/// judge reply without a verdict is recorded as <see cref="AuditVerdict.Unjudged"/>.</summary>
+/// <summary>Runs one audit job: a premium reference answer (for probes, also the lower tier's answer; the served answer is
+/// the reference when premium served it), two judge passes, one result row. A duplicate job is a no-op; a transient
+/// failure throws so the queue retries and finally poisons it; a judge reply without a verdict is recorded as
+/// <see cref="AuditVerdict.Unjudged"/>.</summary>
 public sealed partial class AuditProcessor(
     ModelCatalog catalog,
     IChatClientProvider clients,
@@ -55,6 +56,14 @@ public sealed partial class AuditProcessor(
             var generated = await clients.For(challenger).GetResponseAsync(messages, cancellationToken: cancellationToken);
             (candidate, referenceAnswer, judgedModel, judgedTier) = (generated.Text, job.Answer, challenger.Id, challenger.Tier.ToWire());
             cost = Cost(challenger, generated.Usage);
+            if (!ModelTierNames.TryParse(job.Tier, out var served) || served < ModelTier.Premium)
+            {
+                // A band raised to standard was served by standard: every verdict is against a premium answer, so the
+                // lower tier is judged by the same measure as in sampled audits.
+                var premium = await clients.For(reference).GetResponseAsync(messages, cancellationToken: cancellationToken);
+                referenceAnswer = premium.Text;
+                cost += Cost(reference, premium.Usage);
+            }
         }
         else
         {

@@ -13,6 +13,8 @@ namespace Router.Core.Audits;
 /// choice, so tests and replays are repeatable.</summary>
 public sealed class AuditSampler(IOptions<AuditOptions> options)
 {
+    private const int ProbeSalt = 0x5EED9A0B;
+
     /// <summary>The reason to audit an answer, or null to leave it alone.</summary>
     /// <param name="requestId">The request id (the sampling key).</param>
     /// <param name="policy">The tenant's policy (opt-out, rate).</param>
@@ -44,17 +46,25 @@ public sealed class AuditSampler(IOptions<AuditOptions> options)
             return AuditReasons.Rule;
         }
 
-        if (servedTier == ModelTier.Premium)
+        if (servedTier < ModelTier.Premium)
         {
-            return decision.RaisedFrom is not null && roll < settings.ProbeSampleRate ? AuditReasons.Probe : null;
+            if (profile.Risk.Level >= RiskLevel.Medium && roll < settings.RiskSampleRate)
+            {
+                return AuditReasons.Risk;
+            }
+
+            if (roll < (policy.AuditSampleRate ?? settings.SampleRate))
+            {
+                return AuditReasons.Sampled;
+            }
         }
 
-        if (profile.Risk.Level >= RiskLevel.Medium && roll < settings.RiskSampleRate)
-        {
-            return AuditReasons.Risk;
-        }
-
-        return roll < (policy.AuditSampleRate ?? settings.SampleRate) ? AuditReasons.Sampled : null;
+        // A band the weights raised is served above the tier the table chose, so that tier gets no sampled audits there
+        // any more: probes re-test it, whatever tier served, or the band could never come down again. Their own roll
+        // keeps the sampled and risk rates of the serving tier as configured.
+        return decision.RaisedFrom is { } raisedFrom && servedTier > raisedFrom && Roll(requestId, settings.Seed ^ ProbeSalt) < settings.ProbeSampleRate
+            ? AuditReasons.Probe
+            : null;
     }
 
     /// <summary>A uniform number in [0, 1) from the request id and seed.</summary>

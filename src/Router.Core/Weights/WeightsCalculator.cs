@@ -10,7 +10,8 @@ namespace Router.Core.Weights;
 /// <summary>Turns audits into a weights snapshot. Per (task, band, model), a Beta posterior over "at least as good as
 /// premium" over conclusive audits (<see cref="AuditResult.Conclusive"/>), each audit's weight halving every <see cref="WeightsOptions.HalfLife"/>. A band's floor rises past a
 /// tier when that tier is confidently below target (upper bound under it, enough audits) and falls back once its
-/// mean is at target again, so nothing flips on a handful of audits and a recovered model is rehabilitated.</summary>
+/// mean is at target again, or once no audit of that tier is left in the window, so nothing flips on a handful of
+/// audits, a recovered model is rehabilitated and a raise never outlives its evidence.</summary>
 public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
 {
     /// <summary>The next snapshot (version <paramref name="previous"/>.Version + 1).</summary>
@@ -54,8 +55,12 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
                 var estimate = pooled.Estimate(key, "*", tier, settings.Confidence);
                 var wasRaisedPast = previous.Adjustments.TryGetValue(key, out var before) && before.Floor > tier;
                 var enough = estimate.EffectiveAudits >= settings.MinAudits;
+
+                // A raised band comes down on enough fresh evidence at target (probes keep testing the tier it was
+                // raised from), or when no audit of that tier is left in the window: a raise lasts as long as its
+                // evidence, and a tier that fails again is raised again on new audits.
                 var bad = wasRaisedPast
-                    ? !(enough && estimate.Mean >= settings.Target)
+                    ? estimate.Audits > 0 && !(enough && estimate.Mean >= settings.Target)
                     : enough && estimate.Upper < settings.Target;
                 if (!bad)
                 {

@@ -77,6 +77,38 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public void A_band_raised_to_standard_comes_down_when_probes_find_economy_fixed()
+    {
+        var bad = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse)).ToList();
+        var raised = Compute(RoutingWeights.Empty, bad);
+        Assert.Equal(ModelTier.Standard, raised.Adjustments["coding/low"].Floor);
+
+        // Standard serves the band now: its sampled audits say nothing about economy, the probes do.
+        _time.Advance(TimeSpan.FromDays(21));
+        var standard = Enumerable.Range(0, 40).Select(_ => Audit("coding", "low", "standard", AuditVerdict.Equivalent));
+        var probes = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Equivalent, AuditReasons.Probe));
+        Assert.Equal(ModelTier.Standard, Compute(raised, bad.Concat(standard)).Adjustments["coding/low"].Floor);
+        Assert.False(Compute(raised, bad.Concat(standard).Concat(probes)).Adjustments.ContainsKey("coding/low"));
+    }
+
+    [Fact]
+    public void A_raise_expires_once_no_audit_of_the_lower_tier_is_left_in_the_window()
+    {
+        var bad = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse)).ToList();
+        var raised = Compute(RoutingWeights.Empty, bad);
+
+        // 29 days on, the old failures still count (if only a little): the band stays raised.
+        _time.Advance(TimeSpan.FromDays(29));
+        var standard = Enumerable.Range(0, 40).Select(_ => Audit("coding", "low", "standard", AuditVerdict.Equivalent)).ToList();
+        var stillRaised = Compute(raised, bad.Concat(standard));
+        Assert.Equal(ModelTier.Standard, stillRaised.Adjustments["coding/low"].Floor);
+
+        // Past the window nothing says economy fails this band: the raise goes, and new failures would raise it again.
+        _time.Advance(TimeSpan.FromDays(2));
+        Assert.False(Compute(stillRaised, bad.Concat(standard)).Adjustments.ContainsKey("coding/low"));
+    }
+
+    [Fact]
     public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
     {
         var audits = new InMemoryAuditStore();

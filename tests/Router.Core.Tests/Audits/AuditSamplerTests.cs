@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
+using Router.Core.Audits;
+using Router.Core.Catalog;
+using Router.Core.Metering;
+using Router.Core.Routing;
+using Router.Core.Tests.Routing;
+
+namespace Router.Core.Tests.Audits;
+
+public sealed class AuditSamplerTests
+{
+    private static readonly TenantPolicy Policy = TenantPolicy.Default("acme");
+
+    private static RoutingDecision Decision(ModelTier tier, ModelTier? raisedFrom) =>
+        new() { Tier = tier, Candidates = [], Reasons = [], EffectiveComplexity = 2, RaisedFrom = raisedFrom };
+
+    private static string[] Reasons(AuditOptions options, ModelTier served, ModelTier? raisedFrom, int requests = 2000) =>
+        Enumerable.Range(0, requests)
+            .Select(i => new AuditSampler(Options.Create(options)).Choose($"req_{i}", Policy, Profiles.Of(TaskType.Coding, 2), Decision(served, raisedFrom), served, "miss"))
+            .OfType<string>()
+            .ToArray();
+
+    [Theory]
+    [InlineData(ModelTier.Standard)]
+    [InlineData(ModelTier.Premium)]
+    public void Answers_in_a_band_raised_from_economy_are_probed_against_economy_whatever_tier_served(ModelTier served)
+    {
+        var reasons = Reasons(new AuditOptions { SampleRate = 0, ProbeSampleRate = 1 }, served, ModelTier.Economy);
+
+        Assert.Equal(2000, reasons.Length);
+        Assert.All(reasons, r => Assert.Equal(AuditReasons.Probe, r));
+    }
+
+    [Fact]
+    public void Probes_come_on_top_of_the_serving_tiers_sampled_audits()
+    {
+        var options = new AuditOptions { SampleRate = 0.05, ProbeSampleRate = 0.10 };
+        var raised = Reasons(options, ModelTier.Standard, ModelTier.Economy, 20_000);
+        var unraised = Reasons(options, ModelTier.Standard, null, 20_000);
+
+        Assert.DoesNotContain(AuditReasons.Probe, unraised);
+        Assert.InRange(raised.Count(r => r == AuditReasons.Sampled), unraised.Length * 0.95, unraised.Length * 1.05);
+        Assert.InRange(raised.Count(r => r == AuditReasons.Probe), 20_000 * 0.95 * 0.08, 20_000 * 0.95 * 0.12);
+    }
+
+    [Fact]
+    public void An_answer_from_the_tier_the_band_was_raised_from_is_no_probe()
+    {
+        // Capabilities can send a raised request back down; that answer is the lower tier's own evidence.
+        var reasons = Reasons(new AuditOptions { SampleRate = 0, ProbeSampleRate = 1 }, ModelTier.Economy, ModelTier.Economy);
+
+        Assert.Empty(reasons);
+    }
+}
