@@ -181,7 +181,8 @@ public sealed class RequestRouter(
             highest = atLeast;
         }
 
-        var candidates = Candidates(input, pinnedModel, rulePin is not null, ref tier, lowest, highest, reasons);
+        var demoted = weights.Current.DemotedIn(task, ComplexityBands.Of(effective));
+        var candidates = Candidates(input, pinnedModel, rulePin is not null, demoted, ref tier, lowest, highest, reasons);
         if (candidates.Count == 0)
         {
             error = NoCapableModel(input, pinnedModel, lowest, highest);
@@ -334,10 +335,11 @@ public sealed class RequestRouter(
             features.Count > 0 ? "unsupported_value" : "context_length_exceeded");
     }
 
-    private List<CatalogModel> Candidates(RuleInput input, CatalogModel? pinned, bool strictPin, ref ModelTier tier, ModelTier lowest, ModelTier highest, List<string> reasons)
+    // demoted: the models learned weights put last in this request's (task, band).
+    private List<CatalogModel> Candidates(
+        RuleInput input, CatalogModel? pinned, bool strictPin, IReadOnlyDictionary<string, string> demoted, ref ModelTier tier, ModelTier lowest, ModelTier highest, List<string> reasons)
     {
         var needed = input.Profile.PromptTokens + (input.Request.MaxTokens ?? 0);
-        var demoted = weights.Current.DemotedModels;
         bool Capable(CatalogModel m) =>
             m.ContextWindow >= needed
             && (!input.Request.NeedsTools || m.SupportsTools)

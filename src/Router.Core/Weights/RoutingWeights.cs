@@ -25,15 +25,31 @@ public sealed record QualityEstimate(string Key, string Model, ModelTier Tier, i
 /// <param name="Version">Monotonic version; 0 is the empty snapshot.</param>
 /// <param name="ComputedAt">When it was computed.</param>
 /// <param name="Adjustments">Tier floors keyed by <see cref="Key"/>.</param>
-/// <param name="DemotedModels">Model ids that go last among their tier's candidates, with the evidence.</param>
+/// <param name="DemotedModels">Models that go last among their tier's candidates in one (task, band), keyed by
+/// <see cref="DemotionKey"/>, with the evidence.</param>
 public sealed record RoutingWeights(
     long Version,
     DateTimeOffset ComputedAt,
     IReadOnlyDictionary<string, TierAdjustment> Adjustments,
     IReadOnlyDictionary<string, string> DemotedModels)
 {
+    private static readonly IReadOnlyDictionary<string, string> NoDemotions = new Dictionary<string, string>();
+    private readonly IReadOnlyDictionary<string, string> _demotedModels = DemotedModels;
+    private readonly Dictionary<(TaskType, ComplexityBand), IReadOnlyDictionary<string, string>> _demotedByCell = ByCell(DemotedModels);
+
     /// <summary>No learned adjustments.</summary>
     public static RoutingWeights Empty { get; } = new(0, DateTimeOffset.MinValue, new Dictionary<string, TierAdjustment>(), new Dictionary<string, string>());
+
+    /// <summary>Models that go last among their tier's candidates in one (task, band), keyed by <see cref="DemotionKey"/>.</summary>
+    public IReadOnlyDictionary<string, string> DemotedModels
+    {
+        get => _demotedModels;
+        init
+        {
+            _demotedModels = value;
+            _demotedByCell = ByCell(value);
+        }
+    }
 
     /// <summary>The estimates the snapshot was computed from (for <c>GET /admin/weights</c>).</summary>
     public IReadOnlyList<QualityEstimate> Evidence { get; init; } = [];
@@ -43,6 +59,39 @@ public sealed record RoutingWeights(
 
     /// <summary>The adjustment for a (task, band), if any.</summary>
     public TierAdjustment? For(TaskType task, ComplexityBand band) => Adjustments.GetValueOrDefault(Key(task, band));
+
+    /// <summary>The key of a model's demotion in a (task, band), e.g. <c>extraction/high/gpt-4o-mini</c>.</summary>
+    public static string DemotionKey(string key, string model) => key + "/" + model;
+
+    /// <summary>Model ids demoted in a (task, band), with the evidence; a model weak at one task stays first at others.</summary>
+    public IReadOnlyDictionary<string, string> DemotedIn(TaskType task, ComplexityBand band) =>
+        _demotedByCell.GetValueOrDefault((task, band)) ?? NoDemotions;
+
+    // Task and band names hold no '/', so the model id is whatever follows the second one (ids such as azure/gpt-4o
+    // have their own). Keys of another shape, such as a model id alone from an older snapshot, demote nothing.
+    private static Dictionary<(TaskType, ComplexityBand), IReadOnlyDictionary<string, string>> ByCell(IReadOnlyDictionary<string, string> demoted)
+    {
+        var cells = new Dictionary<(TaskType, ComplexityBand), Dictionary<string, string>>();
+        foreach (var (key, evidence) in demoted)
+        {
+            var first = key.IndexOf('/', StringComparison.Ordinal);
+            var second = first < 0 ? -1 : key.IndexOf('/', first + 1);
+            if (second < 0 || second == key.Length - 1
+                || !TaskTypeNames.TryParse(key[..first], out var task) || !ComplexityBands.TryParse(key[(first + 1)..second], out var band))
+            {
+                continue;
+            }
+
+            if (!cells.TryGetValue((task, band), out var models))
+            {
+                cells[(task, band)] = models = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            }
+
+            models[key[(second + 1)..]] = evidence;
+        }
+
+        return cells.ToDictionary(c => c.Key, c => (IReadOnlyDictionary<string, string>)c.Value);
+    }
 }
 
 /// <summary>The snapshot routers use now; the weights stage replaces it.</summary>

@@ -44,6 +44,21 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
             .OrderBy(e => e.Key, StringComparer.Ordinal).ThenBy(e => e.Tier).ThenBy(e => e.Model, StringComparer.Ordinal)
             .ToArray();
 
+        // A model is demoted where the evidence is, in one (task, band): weak at extraction/high says nothing about chat.
+        var demoted = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var group in evidence.GroupBy(e => (e.Key, e.Tier)))
+        {
+            var sound = group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Mean >= settings.Target).ToArray();
+            foreach (var weak in group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Upper < settings.Target))
+            {
+                if (sound.Length > 0)
+                {
+                    demoted[RoutingWeights.DemotionKey(weak.Key, weak.Model)] = string.Create(CultureInfo.InvariantCulture,
+                        $"{weak.Key}: quality {weak.Mean:0.00} vs {sound[0].Model} {sound[0].Mean:0.00}");
+                }
+            }
+        }
+
         var adjustments = new Dictionary<string, TierAdjustment>(StringComparer.Ordinal);
         foreach (var key in evidence.Select(e => e.Key).Concat(previous.Adjustments.Keys).Distinct(StringComparer.Ordinal))
         {
@@ -51,7 +66,11 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
             string? why = null;
             foreach (var tier in new[] { ModelTier.Economy, ModelTier.Standard })
             {
-                var pooled = stats.Where(s => s.Key.Key == key && s.Key.Tier == tier).Aggregate(default(Posterior), (a, s) => a.Merge(s.Value));
+                // A tier is judged as routing will use it: a demoted model serves only after its sound peers, so its
+                // failures are no reason to raise the band (the demotion alone fixes that).
+                var pooled = stats
+                    .Where(s => s.Key.Key == key && s.Key.Tier == tier && !demoted.ContainsKey(RoutingWeights.DemotionKey(key, s.Key.Model)))
+                    .Aggregate(default(Posterior), (a, s) => a.Merge(s.Value));
                 var estimate = pooled.Estimate(key, "*", tier, settings.Confidence);
                 var wasRaisedPast = previous.Adjustments.TryGetValue(key, out var before) && before.Floor > tier;
                 var enough = estimate.EffectiveAudits >= settings.MinAudits;
@@ -75,20 +94,6 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
             if (floor > ModelTier.Economy)
             {
                 adjustments[key] = new TierAdjustment(floor, why!);
-            }
-        }
-
-        var demoted = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var group in evidence.GroupBy(e => (e.Key, e.Tier)))
-        {
-            var sound = group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Mean >= settings.Target).ToArray();
-            foreach (var weak in group.Where(e => e.EffectiveAudits >= settings.MinAudits && e.Upper < settings.Target))
-            {
-                if (sound.Length > 0 && !demoted.ContainsKey(weak.Model))
-                {
-                    demoted[weak.Model] = string.Create(CultureInfo.InvariantCulture,
-                        $"{weak.Key}: quality {weak.Mean:0.00} vs {sound[0].Model} {sound[0].Mean:0.00}");
-                }
             }
         }
 

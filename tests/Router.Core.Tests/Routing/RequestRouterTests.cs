@@ -139,7 +139,7 @@ public sealed class RequestRouterTests
         options.Models["small2"] = new ModelOptions { Provider = "sim", Tier = ModelTier.Economy, InputCostPerMillion = 0.2m, OutputCostPerMillion = 0.8m };
         var catalog = new ModelCatalog(options);
         var routing = new RoutingOptions();
-        _weights.TryUpdate(RoutingWeights.Empty with { Version = 2, DemotedModels = new Dictionary<string, string> { ["small"] = "3 of 10 audits worse" } });
+        _weights.TryUpdate(RoutingWeights.Empty with { Version = 2, DemotedModels = new Dictionary<string, string> { ["chat/low/small"] = "3 of 10 audits worse" } });
         var router = new RequestRouter(catalog, new RoutingTable(Options.Create(routing)), Options.Create(routing), _weights);
         Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
 
@@ -147,6 +147,28 @@ public sealed class RequestRouterTests
 
         Assert.Equal(["small2", "small", "mid"], decision.Candidates.Select(m => m.Id));
         Assert.Contains(decision.Reasons, r => r.Contains("small demoted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_demotion_holds_only_in_the_task_and_band_it_was_learned_in()
+    {
+        var options = ModelCatalogTests.Options();
+        options.Models["small2"] = new ModelOptions { Provider = "sim", Tier = ModelTier.Economy, InputCostPerMillion = 0.2m, OutputCostPerMillion = 0.8m };
+        var catalog = new ModelCatalog(options);
+        var routing = new RoutingOptions();
+        _weights.TryUpdate(RoutingWeights.Empty with { Version = 2, DemotedModels = new Dictionary<string, string> { ["extraction/high/small"] = "weak at long extractions" } });
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(routing)), Options.Create(routing), _weights);
+        Assert.True(ModelRequest.TryResolve(catalog, "router/economy", out var economy, out _));
+
+        Assert.Equal(["small2", "small", "mid"], Candidates(TaskType.Extraction, 8));
+        Assert.Equal(["small", "small2", "mid"], Candidates(TaskType.Extraction, 2));
+        Assert.Equal(["small", "small2", "mid"], Candidates(TaskType.Chat, 8));
+
+        string[] Candidates(TaskType task, double complexity)
+        {
+            Assert.True(router.TryDecide(new RuleInput(Profiles.Of(task, complexity), Context(), Request("router/economy")), economy, TenantPolicy.Default("acme"), out var decision, out var error), error?.Message);
+            return decision.Candidates.Select(m => m.Id).ToArray();
+        }
     }
 
     [Fact]

@@ -1,10 +1,12 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Router.Core.Analysis;
 using Router.Core.Audits;
 using Router.Core.Caching;
 using Router.Core.Catalog;
 using Router.Core.Metering;
+using Router.Core.Routing;
 using Router.Core.Weights;
 using Router.Infrastructure.Audits;
 using Router.Infrastructure.Weights;
@@ -16,7 +18,7 @@ public sealed class WeightsTests
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly WeightsOptions _options = new() { MinAudits = 10 };
 
-    private AuditResult Audit(string task, string band, string tier, AuditVerdict verdict, string reason = AuditReasons.Sampled, string tenant = "t", TimeSpan? age = null) => new()
+    private AuditResult Audit(string task, string band, string tier, AuditVerdict verdict, string reason = AuditReasons.Sampled, string tenant = "t", TimeSpan? age = null, string? model = null) => new()
     {
         RequestId = Guid.NewGuid().ToString("N"),
         TenantId = tenant,
@@ -24,7 +26,7 @@ public sealed class WeightsTests
         AuditedAt = _time.GetUtcNow() - (age ?? TimeSpan.Zero),
         Task = task,
         Band = band,
-        Model = tier + "-model",
+        Model = model ?? tier + "-model",
         Tier = tier,
         Reason = reason,
         Verdict = verdict,
@@ -106,6 +108,44 @@ public sealed class WeightsTests
         // Past the window nothing says economy fails this band: the raise goes, and new failures would raise it again.
         _time.Advance(TimeSpan.FromDays(2));
         Assert.False(Compute(stillRaised, bad.Concat(standard)).Adjustments.ContainsKey("coding/low"));
+    }
+
+    [Fact]
+    public void A_model_weak_in_one_task_and_band_is_demoted_there_only_and_its_sound_peer_keeps_the_band()
+    {
+        var audits = Enumerable.Range(0, 20).SelectMany(_ => new[]
+        {
+            Audit("extraction", "high", "economy", AuditVerdict.Worse, model: "azure/cheap-a"),
+            Audit("extraction", "high", "economy", AuditVerdict.Equivalent, model: "cheap-b"),
+            Audit("chat", "low", "economy", AuditVerdict.Equivalent, model: "azure/cheap-a"),
+        });
+
+        var weights = Compute(RoutingWeights.Empty, audits);
+
+        Assert.Equal(["extraction/high/azure/cheap-a"], weights.DemotedModels.Keys);
+        Assert.Equal(["azure/cheap-a"], weights.DemotedIn(TaskType.Extraction, ComplexityBand.High).Keys);
+        Assert.Empty(weights.DemotedIn(TaskType.Chat, ComplexityBand.Low));
+        Assert.Empty(weights.DemotedIn(TaskType.Extraction, ComplexityBand.Medium));
+
+        // Routing serves cheap-b first there, so the demotion alone fixes the band: economy keeps it.
+        Assert.Empty(weights.Adjustments);
+    }
+
+    [Fact]
+    public void A_demotion_survives_the_stored_document_and_an_old_model_only_key_demotes_nothing()
+    {
+        var weights = Compute(RoutingWeights.Empty, Enumerable.Range(0, 20).SelectMany(_ => new[]
+        {
+            Audit("coding", "low", "economy", AuditVerdict.Worse, model: "cheap-a"),
+            Audit("coding", "low", "economy", AuditVerdict.Equivalent, model: "cheap-b"),
+        }));
+
+        var stored = WeightsDocument.From(weights);
+        stored.DemotedModels["cheap-a"] = "from a snapshot written before demotions had a task and band";
+        var loaded = stored.ToWeights();
+
+        Assert.Equal(["cheap-a"], loaded.DemotedIn(TaskType.Coding, ComplexityBand.Low).Keys);
+        Assert.Empty(loaded.DemotedIn(TaskType.Chat, ComplexityBand.Low));
     }
 
     [Fact]
