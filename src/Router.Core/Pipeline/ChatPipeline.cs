@@ -531,7 +531,9 @@ public sealed partial class ChatPipeline(
             TenantId = context.TenantId,
             Timestamp = context.ReceivedAt,
             Task = profile.Task.Type.ToWireName(),
-            Band = AuditSampler.Band(decision.EffectiveComplexity),
+            // The prompt's own band: a tenant's knob, tier alias or pin says what it will pay, not how hard the prompt
+            // is, and filing a hard prompt served cheaply at quality 0 as a low-band failure would raise every tenant's floor.
+            Band = AuditSampler.Band(decision.Complexity),
             Model = model.Id,
             Tier = model.Tier.ToWire(),
             Reason = reason,

@@ -197,6 +197,7 @@ public sealed class RequestRouter(
             Reasons = reasons,
             RulesFired = fired,
             Quality = quality,
+            Complexity = complexity,
             EffectiveComplexity = effective,
             RaisedFrom = raisedFrom,
             PinnedByRule = rulePin is not null && candidates.Count == 1 && candidates[0] == rulePin,

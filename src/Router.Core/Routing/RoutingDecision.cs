@@ -23,6 +23,9 @@ public sealed record RoutingDecision
     /// <summary>The cost/quality knob used.</summary>
     public double Quality { get; init; }
 
+    /// <summary>The prompt's own complexity, before the knob and rule caps: the band audits are filed under.</summary>
+    public double Complexity { get; init; }
+
     /// <summary>Complexity after rule caps and the knob, as looked up in the table.</summary>
     public double EffectiveComplexity { get; init; }
 
