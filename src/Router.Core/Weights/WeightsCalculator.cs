@@ -11,14 +11,17 @@ namespace Router.Core.Weights;
 /// premium" over conclusive audits (<see cref="AuditResult.Conclusive"/>), each audit's weight halving every <see cref="WeightsOptions.HalfLife"/>. A band's floor rises past a
 /// tier when that tier is confidently below target (upper bound under it, enough audits) and falls back once its
 /// mean is at target again, or once no audit of that tier is left in the window, so nothing flips on a handful of
-/// audits, a recovered model is rehabilitated and a raise never outlives its evidence.</summary>
+/// audits, a recovered model is rehabilitated and a raise never outlives its evidence. A tenant's audits count at most as
+/// much as the other tenants' in a cell (and at least <see cref="WeightsOptions.MinAudits"/>), so one tenant's volume
+/// cannot outvote the rest.</summary>
 public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
 {
     /// <summary>The next snapshot (version <paramref name="previous"/>.Version + 1).</summary>
     public RoutingWeights Compute(RoutingWeights previous, IEnumerable<AuditResult> audits, DateTimeOffset now)
     {
         var settings = options.Value;
-        var stats = new Dictionary<(string Key, string Model, ModelTier Tier), Posterior>();
+        var counted = new List<(string Key, string Model, ModelTier Tier, string Tenant, bool Good, double Weight)>();
+        var tenantWeight = new Dictionary<(string Key, ModelTier Tier, string Tenant), double>();
         foreach (var audit in audits)
         {
             // An unjudged audit says nothing, and one whose verdict flips with the answers' order measured the judge's
@@ -35,8 +38,29 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
             }
 
             var weight = Math.Pow(0.5, Math.Max(0, age.TotalSeconds) / settings.HalfLife.TotalSeconds);
-            var key = (audit.Task + "/" + audit.Band, audit.Model, tier);
-            stats[key] = stats.GetValueOrDefault(key).Add(audit.Verdict != AuditVerdict.Worse, weight);
+            var key = audit.Task + "/" + audit.Band;
+            counted.Add((key, audit.Model, tier, audit.TenantId, audit.Verdict != AuditVerdict.Worse, weight));
+            tenantWeight[(key, tier, audit.TenantId)] = tenantWeight.GetValueOrDefault((key, tier, audit.TenantId)) + weight;
+        }
+
+        // Weights are shared by every tenant, so no tenant's volume may outvote the others: in a (task, band, tier) a
+        // tenant's audits count at most as much as all other tenants' together, but never less than MinAudits' worth, and
+        // fully when no other tenant has audits there, so a deployment with one tenant (or one large one) still learns.
+        var cellWeight = new Dictionary<(string Key, ModelTier Tier), double>();
+        foreach (var ((key, tier, _), weight) in tenantWeight)
+        {
+            cellWeight[(key, tier)] = cellWeight.GetValueOrDefault((key, tier)) + weight;
+        }
+
+        var stats = new Dictionary<(string Key, string Model, ModelTier Tier), Posterior>();
+        foreach (var audit in counted)
+        {
+            var own = tenantWeight[(audit.Key, audit.Tier, audit.Tenant)];
+            var others = cellWeight[(audit.Key, audit.Tier)] - own;
+            var cap = Math.Max(others, settings.MinAudits);
+            var weight = others > 0 && own > cap ? audit.Weight * cap / own : audit.Weight;
+            var key = (audit.Key, audit.Model, audit.Tier);
+            stats[key] = stats.GetValueOrDefault(key).Add(audit.Good, weight);
         }
 
         var evidence = stats

@@ -149,6 +149,34 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public void One_tenants_volume_cannot_outvote_the_other_tenants_evidence()
+    {
+        // A tenant whose prompts economy handles 60% of the time sends 100 audits; two others, 15 each, all fine.
+        var loud = Enumerable.Range(0, 100).Select(i => Audit("coding", "low", "economy", i < 60 ? AuditVerdict.Equivalent : AuditVerdict.Worse, tenant: "loud"));
+        var others = Enumerable.Range(0, 30).Select(i => Audit("coding", "low", "economy", AuditVerdict.Equivalent, tenant: i % 2 == 0 ? "calm" : "quiet"));
+
+        var weights = Compute(RoutingWeights.Empty, loud.Concat(others).ToList());
+
+        // Counted at face value, 90 of 130 is confidently below 0.8; with loud counted as much as the others, it is not.
+        Assert.False(weights.Adjustments.ContainsKey("coding/low"));
+        var economy = Assert.Single(weights.Evidence, e => e.Key == "coding/low");
+        Assert.Equal(130, economy.Audits);
+        Assert.Equal(60, economy.EffectiveAudits, 3);
+    }
+
+    [Fact]
+    public void A_tenant_alone_in_a_cell_still_moves_it()
+    {
+        var audits = Enumerable.Range(0, 25).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse, tenant: "solo"))
+            .Concat(Enumerable.Range(0, 25).Select(_ => Audit("chat", "low", "economy", AuditVerdict.Equivalent, tenant: "other")));
+
+        var weights = Compute(RoutingWeights.Empty, audits);
+
+        Assert.Equal(ModelTier.Standard, weights.Adjustments["coding/low"].Floor);
+        Assert.Equal(25, Assert.Single(weights.Evidence, e => e.Key == "coding/low").EffectiveAudits, 3);
+    }
+
+    [Fact]
     public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
     {
         var audits = new InMemoryAuditStore();
