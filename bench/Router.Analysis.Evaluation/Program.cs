@@ -8,6 +8,7 @@ using Router.Infrastructure.Embeddings;
 // Scores request analysis on labelled JSON Lines files.
 //   dotnet run -c Release --project eval -- --data /work/shared/data            (2-fold cross-fit, with and without embedding)
 //   dotnet run -c Release --project eval -- --data file.jsonl --shipped         (the embedded model as shipped)
+//   dotnet run -c Release --project eval -- --data /work/shared/data --split-seed 1   (the same cross-fit on another split)
 var arguments = CommandLine.Parse(args);
 var data = arguments.GetValueOrDefault("data", "/work/shared/data");
 var cache = arguments.GetValueOrDefault("cache", Path.Combine(Path.GetTempPath(), "router-analysis-cache"));
@@ -59,6 +60,11 @@ if (arguments.TryGetValue("keyword-boost", out var boost))
 if (arguments.TryGetValue("inner-folds", out var innerFolds))
 {
     TaskModelTrainer.InnerFolds = int.Parse(innerFolds, CultureInfo.InvariantCulture);
+}
+
+if (arguments.TryGetValue("split-seed", out var splitSeed))
+{
+    LabelledRow.FoldSalt = splitSeed + ":";
 }
 
 TaskRules.Enabled = !arguments.ContainsKey("no-rules");
@@ -113,7 +119,7 @@ foreach (var useEmbedding in generator is null ? new[] { false } : [true, false]
     {
         for (var fold = 0; fold < folds && folds == 2; fold++)
         {
-            Report.Task($"{title} — fold {fold} (model fitted on fold {1 - fold})", predictions.Where(p => p.Example.Row.Fold == fold).Select(p => (p.Example.Row.Task!.Value, p.Profile.Task.Type)).ToList(), full: false);
+            Report.Task($"{title} — fold {fold} (model fitted on fold {1 - fold})", predictions.Where(p => p.Example.Row.FoldOf(2) == fold).Select(p => (p.Example.Row.Task!.Value, p.Profile.Task.Type)).ToList(), full: false);
         }
     }
 

@@ -20,8 +20,11 @@ internal sealed record LabelledRow(
     /// <summary>Fold 0 or 1 from the FNV-1a hash of the id: stable across runs, machines and row order.</summary>
     public int Fold => FoldOf(2);
 
+    /// <summary>Prefix of the id before hashing, for repeating a cross-fit on other splits (empty: the reported split).</summary>
+    public static string FoldSalt { get; set; } = "";
+
     /// <summary>Fold among <paramref name="folds"/> from the same hash (for 2 folds: its parity).</summary>
-    public int FoldOf(int folds) => (int)(Fnv1a(Id) % (uint)folds);
+    public int FoldOf(int folds) => (int)((FoldSalt.Length == 0 ? Fnv1a(Id) : Mix(Fnv1a(FoldSalt + Id))) % (uint)folds);
 
     public static uint Fnv1a(string text)
     {
@@ -33,6 +36,9 @@ internal sealed record LabelledRow(
 
         return hash;
     }
+
+    // FNV-1a's low bit is the parity of the bytes' low bits, so a salt alone would only swap the two folds.
+    private static uint Mix(uint h) => unchecked((h ^ (h >> 16)) * 0x45D9F3Bu) ^ (h >> 13);
 }
 
 /// <summary>Reads the labelled JSON Lines files (prompts_labelled_dev and task_types_dev shapes).</summary>
