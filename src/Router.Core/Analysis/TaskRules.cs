@@ -124,7 +124,7 @@ internal static partial class TaskRules
 
         internal static readonly Regex TranslateInstruction = RegexFactory.Create(@"^((can|could|would) you |please |pls )?(translate|übersetze?|traduz[ae]?|traduce|tradui[st]|traduire|localize)\b|^(把|请把|请将|将).{0,60}(翻译|译成)|^.{0,80}(翻译成|に翻訳|を英訳|का .{0,20} में अनुवाद)|^.{0,200}\btranslate (this|these|it|the following|that)\b|^(tu peux|peux-tu|puedes|você pode|kannst du) (traduire|traducir|traduzir|übersetzen)", Options);
 
-        internal static readonly Regex HowDoYouSay = RegexFactory.Create(@"\b(how (do|would|can) (you|i) say|what does ['""‘“«].{1,40}['""’”»] mean in|wie sagt man|was heißt .{1,40} auf|c[oó]mo se dice|comment (dit-on|on dit)|como se diz)\b", Options);
+        internal static readonly Regex HowDoYouSay = RegexFactory.Create(@"\b(how (do|would|can) (you|i) say|what does ['""‘“«].{1,40}['""’”»] mean in (english|spanish|french|german|italian|portuguese|dutch|russian|chinese|mandarin|japanese|korean|hindi|arabic|turkish|polish)|wie sagt man|was heißt .{1,40} auf|c[oó]mo se dice|comment (dit-on|on dit)|como se diz)\b", Options);
 
         internal static readonly Regex SummarizeInstruction = RegexFactory.Create(@"^((can|could) you |please |pls )?(summari[sz]e|tl;?dr|give me the gist|condense|sum up|recap)\b|^(fasse|resuma|resume|résume|résumez|请用一句话总结|总结|要約)", Options);
 
@@ -134,7 +134,7 @@ internal static partial class TaskRules
 
         internal static readonly Regex ExtractInstruction = RegexFactory.Create(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following) .{0,60}(extract|pull out|build a (table|json))", Options);
 
-        internal static readonly Regex RoleplayInstruction = RegexFactory.Create(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be)|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are [\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options);
+        internal static readonly Regex RoleplayInstruction = RegexFactory.Create(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be|yourself to be)|imagine (yourself as|you'?re|you are) (a|an|my) [\w\s-]{2,40}(,|\.|—|-| and| who)|if you were (a|an|my) [\w\s'-]{2,40}, (how|what)|as (a|an) [\w\s'-]{2,40}, (how|what) would you|(assume|embrace|take on) the (role|persona|part) of|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are [\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options);
 
         internal static readonly Regex ChatTurn = RegexFactory.Create(@"^(hi|hey|hello|hiya|yo|good (morning|evening|night|afternoon)|thanks|thank you|thx|ty|lol|haha|bye|ok bye|sorry|ugh|happy (friday|monday)|i just got|you'?re a lifesaver|do you ever|can we just chat|hallo|bonjour|bonsoir|salut|hola|olá|obrigad[oa]|gracias|muchas gracias|merci|danke|namaste|नमस्ते|你好|谢谢|こんにちは|ありがとう)\b", Options);
 
