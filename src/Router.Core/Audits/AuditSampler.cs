@@ -46,25 +46,21 @@ public sealed class AuditSampler(IOptions<AuditOptions> options)
             return AuditReasons.Rule;
         }
 
-        if (servedTier < ModelTier.Premium)
+        if (servedTier < ModelTier.Premium && profile.Risk.Level >= RiskLevel.Medium && roll < settings.RiskSampleRate)
         {
-            if (profile.Risk.Level >= RiskLevel.Medium && roll < settings.RiskSampleRate)
-            {
-                return AuditReasons.Risk;
-            }
-
-            if (roll < (policy.AuditSampleRate ?? settings.SampleRate))
-            {
-                return AuditReasons.Sampled;
-            }
+            return AuditReasons.Risk;
         }
 
         // A band the weights raised is served above the tier the table chose, so that tier gets no sampled audits there
-        // any more: probes re-test it, whatever tier served, or the band could never come down again. Their own roll
-        // keeps the sampled and risk rates of the serving tier as configured.
-        return decision.RaisedFrom is { } raisedFrom && servedTier > raisedFrom && Roll(requestId, settings.Seed ^ ProbeSalt) < settings.ProbeSampleRate
-            ? AuditReasons.Probe
-            : null;
+        // any more: probes re-test it, whatever tier served, or the band could never come down again. They come before
+        // sampled audits (a tenant sampling every answer would starve them) on a roll of their own, so the serving
+        // tier keeps all but the probe rate's share of its sampled audits.
+        if (decision.RaisedFrom is { } raisedFrom && servedTier > raisedFrom && Roll(requestId, settings.Seed ^ ProbeSalt) < settings.ProbeSampleRate)
+        {
+            return AuditReasons.Probe;
+        }
+
+        return servedTier < ModelTier.Premium && roll < (policy.AuditSampleRate ?? settings.SampleRate) ? AuditReasons.Sampled : null;
     }
 
     /// <summary>A uniform number in [0, 1) from the request id and seed.</summary>

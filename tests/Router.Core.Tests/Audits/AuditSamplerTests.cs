@@ -33,15 +33,23 @@ public sealed class AuditSamplerTests
     }
 
     [Fact]
-    public void Probes_come_on_top_of_the_serving_tiers_sampled_audits()
+    public void Probes_take_only_their_share_of_the_serving_tiers_sampled_audits()
     {
         var options = new AuditOptions { SampleRate = 0.05, ProbeSampleRate = 0.10 };
         var raised = Reasons(options, ModelTier.Standard, ModelTier.Economy, 20_000);
         var unraised = Reasons(options, ModelTier.Standard, null, 20_000);
 
         Assert.DoesNotContain(AuditReasons.Probe, unraised);
-        Assert.InRange(raised.Count(r => r == AuditReasons.Sampled), unraised.Length * 0.95, unraised.Length * 1.05);
-        Assert.InRange(raised.Count(r => r == AuditReasons.Probe), 20_000 * 0.95 * 0.08, 20_000 * 0.95 * 0.12);
+        Assert.InRange(raised.Count(r => r == AuditReasons.Probe), 20_000 * 0.08, 20_000 * 0.12);
+        Assert.InRange(raised.Count(r => r == AuditReasons.Sampled), unraised.Length * 0.85, unraised.Length * 0.95);
+    }
+
+    [Fact]
+    public void A_tenant_that_samples_every_answer_still_gets_probes()
+    {
+        var reasons = Reasons(new AuditOptions { SampleRate = 1, ProbeSampleRate = 1 }, ModelTier.Standard, ModelTier.Economy);
+
+        Assert.All(reasons, r => Assert.Equal(AuditReasons.Probe, r));
     }
 
     [Fact]
