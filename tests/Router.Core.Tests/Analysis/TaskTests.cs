@@ -35,6 +35,22 @@ public sealed class TaskTests
         Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
     }
 
+    [Theory]
+    [InlineData("If you were a medieval blacksmith, how would you greet a knight who walks into your forge?", TaskType.Roleplay)]
+    [InlineData("Imagine yourself as a ship's captain in a storm and tell your crew what to do.", TaskType.Roleplay)]
+    [InlineData("Take on the role of a grumpy innkeeper and answer my questions in character.", TaskType.Roleplay)]
+    [InlineData("What does 'merci beaucoup' mean in English?", TaskType.Translation)]
+    public void Persona_framings_are_roleplay_and_a_meaning_in_a_language_is_translation(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Fact]
+    public void A_meaning_in_a_field_rather_than_a_language_is_not_translation()
+    {
+        Assert.NotEqual(TaskType.Translation, AnalyzerFactory.Analyze("What does 'offside' mean in football?").Task.Type);
+    }
+
     [Fact]
     public void A_short_edit_instruction_inherits_the_task_of_the_earlier_turn()
     {
