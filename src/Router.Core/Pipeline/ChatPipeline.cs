@@ -505,10 +505,16 @@ public sealed partial class ChatPipeline(
         // An audit copies the conversation to the reference and judge models, which may sit with another provider, and
         // keeps it queued for days: not for a client that said no-store, and, unless a tenant rule forces the audit, not
         // for personal data or for traffic a tenant rule holds to one model (data residency).
+        // Only an audit the rule itself asked for (not a probe or a sample of the same request) passes those checks.
         if (string.IsNullOrEmpty(answer)
             || context.NoStore
-            || (!decision.ForceAudit && (profile.Risk.Categories.Contains(RiskCategory.Pii) || decision.PinnedByRule))
             || auditSampler.Choose(context.RequestId, policy, profile, decision, model.Tier, cache) is not { } reason)
+        {
+            return;
+        }
+
+        var forced = reason == AuditReasons.Rule;
+        if (!forced && (profile.Risk.Categories.Contains(RiskCategory.Pii) || decision.PinnedByRule))
         {
             return;
         }
@@ -519,7 +525,7 @@ public sealed partial class ChatPipeline(
 
         // The risk scan reads a window of each prompt message and no assistant turn, so personal data past it (or in
         // the answer) would still be copied: what the job carries is checked whole, on the sampled path only.
-        if (!decision.ForceAudit && (PiiDetector.Finds(boundedAnswer) || messages.Any(m => PiiDetector.Finds(m.Content))))
+        if (!forced && (PiiDetector.Finds(boundedAnswer) || messages.Any(m => PiiDetector.Finds(m.Content))))
         {
             Log.AuditSkippedPersonalData(logger, context.RequestId);
             return;

@@ -172,13 +172,13 @@ public sealed class DashboardHandler(
             Tiers = Mix(rows, r => r.Tier ?? "(none)"),
             Tasks = Mix(rows, r => r.Task ?? "(none)"),
             Cache = new CacheMix(rows.Count(r => r.Cache == "exact"), rows.Count(r => r.Cache == "semantic"), rows.Count(r => r.Cache == "miss"), rows.Count(r => r.Cache == "bypass")),
-            // Unjudged audits have no score; an answer judged equivalent only in one order is not counted as good.
+            // Unjudged audits have no score, and an answer judged differently in the two orders is no evidence either way.
             AuditQuality = auditRows
-                .Where(a => a.Verdict != AuditVerdict.Unjudged)
+                .Where(a => a.Conclusive)
                 .GroupBy(a => (a.Task, a.Model))
                 .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Model, StringComparer.Ordinal)
                 .Select(g => new AuditQualityRow(g.Key.Task, g.Key.Model, g.Count(), Math.Round(g.Average(a => a.Score), 3),
-                    Math.Round(g.Count(a => a.Conclusive && a.Verdict != AuditVerdict.Worse) / (double)g.Count(), 3), g.Sum(a => a.CostUsd)))
+                    Math.Round(g.Count(a => a.Verdict != AuditVerdict.Worse) / (double)g.Count(), 3), g.Sum(a => a.CostUsd)))
                 .ToArray(),
             Recent = recent.Snapshot().Take(50).Select(d => new RecentRow(
                 d.Usage.RequestId, d.Usage.Timestamp, d.Usage.TenantId, d.Usage.Task, d.Usage.Complexity, d.Usage.Risk, d.Usage.Model, d.Usage.Tier,

@@ -67,6 +67,23 @@ internal sealed class AuditJobCodec(IOptions<AuditOptions> options, BlobServiceC
         return full with { PayloadBlob = name };
     }
 
+    /// <summary>Deletes the payload blob named in a queue message (a job given up to the poison queue: the conversation
+    /// is not kept for it); a message that cannot be read names none.</summary>
+    public Task ReleasePayloadAsync(string message, CancellationToken cancellationToken)
+    {
+        AuditJob? job;
+        try
+        {
+            job = JsonSerializer.Deserialize(message, AuditJsonContext.Default.AuditJob);
+        }
+        catch (JsonException)
+        {
+            return Task.CompletedTask;
+        }
+
+        return job is null ? Task.CompletedTask : ReleaseAsync(job, cancellationToken);
+    }
+
     /// <summary>Deletes a finished job's payload blob; a failure is left to the container's lifecycle rule.</summary>
     public async Task ReleaseAsync(AuditJob job, CancellationToken cancellationToken)
     {

@@ -131,7 +131,7 @@ internal sealed partial class AuditQueueWorker(
     {
         var lease = new Lease(message.MessageId, message.PopReceipt);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var renewal = RenewAsync(queue, lease, renewing.Token);
+        var renewal = RenewAsync(queue, lease, renewing.Token, stoppingToken);
         try
         {
             await HandleAsync(queue, poison, message, lease, renewal, renewing, stoppingToken);
@@ -158,6 +158,7 @@ internal sealed partial class AuditQueueWorker(
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
             await poison.SendMessageAsync(message.Body, cancellationToken: ct);
+            await codec.ReleasePayloadAsync(message.MessageText, ct);
             await EndLeaseAsync(renewal, renewing);
             await DeleteAsync(queue, lease, ct);
             Log.Poisoned(logger, message.MessageId, (int)message.DequeueCount - 1, "too many deliveries");
@@ -220,19 +221,23 @@ internal sealed partial class AuditQueueWorker(
     }
 
     // Keeps the job invisible while it runs (as the Functions queue listener does), renewing at half the timeout; the
-    // pop receipt changes with every renewal, and delete and update use the latest.
-    private async Task RenewAsync(QueueClient queue, Lease lease, CancellationToken ct)
+    // pop receipt changes with every renewal, and delete and update use the latest. Ending the lease stops the wait
+    // between renewals, never a renewal in flight, whose new receipt the delete that follows needs; a renewal that
+    // failed is tried again soon, while the lease still holds.
+    private async Task RenewAsync(QueueClient queue, Lease lease, CancellationToken stop, CancellationToken stoppingToken)
     {
         var timeout = options.Value.VisibilityTimeout;
+        var wait = timeout / 2;
         try
         {
             while (true)
             {
-                await Task.Delay(timeout / 2, ct);
+                await Task.Delay(wait, stop);
                 try
                 {
-                    var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: timeout, cancellationToken: ct);
+                    var receipt = await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: timeout, cancellationToken: stoppingToken);
                     lease.PopReceipt = receipt.Value.PopReceipt;
+                    wait = timeout / 2;
                 }
                 catch (RequestFailedException ex) when (IsLeaseGone(ex))
                 {
@@ -242,8 +247,8 @@ internal sealed partial class AuditQueueWorker(
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // A transient failure: try again at the next interval, while the lease still holds.
                     Log.RenewalFailed(logger, lease.MessageId, ex.GetType().Name);
+                    wait = timeout / 8;
                 }
             }
         }

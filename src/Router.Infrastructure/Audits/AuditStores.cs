@@ -88,7 +88,8 @@ internal sealed class TableAuditStore(RouterTables tables, TimeProvider time) : 
                 Model = row.GetString("Model"),
                 Tier = row.GetString("Tier"),
                 Reason = row.GetString("Reason"),
-                Verdict = Enum.Parse<AuditVerdict>(row.GetString("Verdict")),
+                // A verdict this build does not know (written by a newer one) is read as no verdict.
+                Verdict = Enum.TryParse<AuditVerdict>(row.GetString("Verdict"), out var verdict) ? verdict : AuditVerdict.Unjudged,
                 Score = row.GetDouble("Score") ?? 0,
                 PositionDisagreement = row.GetBoolean("PositionDisagreement") ?? false,
                 CostUsd = TableValues.Decimal(row, "CostUsd") ?? 0,

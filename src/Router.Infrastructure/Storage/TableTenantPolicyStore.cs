@@ -30,6 +30,13 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             ? ToPolicy(row.Value!)
             : configured.Value.Tenants.TryGetValue(tenantId, out var settings) ? settings.ToPolicy(tenantId, catalog) : TenantPolicy.Default(tenantId);
         var learned = await table.GetEntityIfExistsAsync<TableEntity>(LearnedPartition, tenantId, cancellationToken: cancellationToken);
+        if (row.HasValue && policy.CacheThresholdRaisedAt is not null)
+        {
+            // Written before learned thresholds had their own row: the tenant row's threshold is the learned one (and a
+            // learned row written since replaces it).
+            policy = policy with { LearnedCacheSimilarityThreshold = policy.CacheSimilarityThreshold, CacheSimilarityThreshold = null };
+        }
+
         if (learned.HasValue)
         {
             policy = policy with
@@ -96,7 +103,6 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         ["AuditOptOut"] = p.AuditOptOut,
         ["AuditSampleRate"] = p.AuditSampleRate,
         ["CacheSimilarityThreshold"] = p.CacheSimilarityThreshold is { } c ? (double)c : null,
-        ["CacheThresholdRaisedAt"] = p.CacheThresholdRaisedAt,
         ["CacheTimeToLiveSeconds"] = p.CacheTimeToLive is { } t ? (long)t.TotalSeconds : null,
     };
 

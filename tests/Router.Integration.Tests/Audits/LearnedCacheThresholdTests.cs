@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Router.Core.Metering;
 using Router.Integration.Tests.Metering;
@@ -39,5 +40,33 @@ public sealed class LearnedCacheThresholdTests(AzuriteFixture azurite)
         Assert.Equal(0.7, policy.Quality);
         Assert.Equal(0.87f, policy.CacheSimilarityThreshold!.Value, 3);
         Assert.Equal(0.90f, policy.EffectiveCacheSimilarityThreshold!.Value, 3);
+    }
+
+    [Fact]
+    public async Task A_threshold_learned_into_the_tenant_row_by_an_earlier_version_is_read_as_learned_and_can_relax()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var settings = MeteringHost.Settings(simulator, azurite.Azurite.ConnectionString);
+        var table = new TableClient(azurite.Azurite.ConnectionString, settings["Router:Storage:TablePrefix"] + "tenants");
+        await table.CreateIfNotExistsAsync();
+        await table.UpsertEntityAsync(new TableEntity("tenant", "acme")
+        {
+            ["Quality"] = 0.5,
+            ["Rules"] = "[]",
+            ["PerCallFeeUsd"] = "0",
+            ["MarkupPercent"] = "0",
+            ["AuditOptOut"] = false,
+            ["CacheSimilarityThreshold"] = 0.99,
+            ["CacheThresholdRaisedAt"] = DateTimeOffset.UtcNow.AddDays(-1),
+        });
+
+        await using var router = await RouterServerHost.StartAsync(settings);
+        var tenants = router.Services.GetRequiredService<ITenantPolicyStore>();
+        var policy = await tenants.GetAsync("acme", CancellationToken.None);
+        Assert.Null(policy.CacheSimilarityThreshold);
+        Assert.Equal(0.99f, policy.LearnedCacheSimilarityThreshold!.Value, 3);
+
+        await tenants.SetLearnedCacheThresholdAsync("acme", 0.97f, DateTimeOffset.UtcNow, CancellationToken.None);
+        Assert.Equal(0.97f, (await tenants.GetAsync("acme", CancellationToken.None)).EffectiveCacheSimilarityThreshold!.Value, 3);
     }
 }
