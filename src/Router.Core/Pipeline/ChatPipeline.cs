@@ -539,7 +539,8 @@ public sealed partial class ChatPipeline(
             Task = profile.Task.Type.ToWireName(),
             // The prompt's own band: a tenant's knob, tier alias or pin says what it will pay, not how hard the prompt
             // is, and filing a hard prompt served cheaply at quality 0 as a low-band failure would raise every tenant's floor.
-            Band = AuditSampler.Band(decision.Complexity),
+            // A probe tests a raise, so it is filed in the band whose floor raised the tier.
+            Band = reason == AuditReasons.Probe && decision.RaisedIn is { } raisedIn ? raisedIn.ToWire() : AuditSampler.Band(decision.Complexity),
             Model = model.Id,
             Tier = model.Tier.ToWire(),
             Reason = reason,

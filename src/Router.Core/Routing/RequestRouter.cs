@@ -104,6 +104,7 @@ public sealed class RequestRouter(
 
         ModelTier tier;
         ModelTier? raisedFrom = null;
+        ComplexityBand? raisedIn = null;
         CatalogModel? pinnedModel = rulePin ?? modelRequest.Pinned;
         if (rulePin is not null)
         {
@@ -130,6 +131,7 @@ public sealed class RequestRouter(
                 {
                     reasons.Add($"weights: {adjustment.Key} {adjustment.Evidence} -> {adjustment.Floor.ToWire()}");
                     raisedFrom = tier;
+                    raisedIn = adjustment.Band;
                     tier = adjustment.Floor;
                 }
             }
@@ -200,6 +202,7 @@ public sealed class RequestRouter(
             Complexity = complexity,
             EffectiveComplexity = effective,
             RaisedFrom = raisedFrom,
+            RaisedIn = raisedIn,
             PinnedByRule = rulePin is not null && candidates.Count == 1 && candidates[0] == rulePin,
             CacheDisabled = disableCache,
             ForceAudit = forceAudit,
@@ -214,7 +217,7 @@ public sealed class RequestRouter(
     /// that of every band below it. Each band is learned on its own, and without this a higher knob setting could move
     /// a request out of a band with a floor into a higher one without, and so to a cheaper tier.
     /// </summary>
-    private (ModelTier Floor, string Key, string Evidence)? LearnedFloor(TaskType task, ComplexityBand band)
+    private (ModelTier Floor, ComplexityBand Band, string Key, string Evidence)? LearnedFloor(TaskType task, ComplexityBand band)
     {
         var current = weights.Current;
         if (current.Adjustments.Count == 0)
@@ -222,7 +225,7 @@ public sealed class RequestRouter(
             return null;
         }
 
-        (ModelTier Floor, string Key, string Evidence)? best = null;
+        (ModelTier Floor, ComplexityBand Band, string Key, string Evidence)? best = null;
         foreach (var b in (ReadOnlySpan<ComplexityBand>)[ComplexityBand.Low, ComplexityBand.Medium, ComplexityBand.High])
         {
             if (b > band)
@@ -232,7 +235,7 @@ public sealed class RequestRouter(
 
             if (current.For(task, b) is { } adjustment && (best is null || adjustment.Floor > best.Value.Floor))
             {
-                best = (adjustment.Floor, RoutingWeights.Key(task, b), adjustment.Evidence);
+                best = (adjustment.Floor, b, RoutingWeights.Key(task, b), adjustment.Evidence);
             }
         }
 

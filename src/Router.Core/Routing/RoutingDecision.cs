@@ -32,6 +32,10 @@ public sealed record RoutingDecision
     /// <summary>The tier the table chose when learned weights raised it (the tier audits keep probing), else null.</summary>
     public ModelTier? RaisedFrom { get; init; }
 
+    /// <summary>The band whose learned floor raised the tier (it can be a lower band than the request's, whose floor holds
+    /// for the bands above it): probes are filed there, as evidence for that raise.</summary>
+    public ComplexityBand? RaisedIn { get; init; }
+
     /// <summary>A tenant rule pinned the model: only <see cref="Candidates"/> may answer, from the provider or the cache.</summary>
     public bool PinnedByRule { get; init; }
 

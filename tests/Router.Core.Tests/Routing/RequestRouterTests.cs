@@ -406,6 +406,32 @@ public sealed class RequestRouterTests
         }
     }
 
+    [Fact]
+    public void A_raise_names_the_band_whose_floor_raised_it_for_probes_to_be_filed_in()
+    {
+        _weights.TryUpdate(new RoutingWeights(1, DateTimeOffset.UnixEpoch,
+            new Dictionary<string, TierAdjustment> { [RoutingWeights.Key(TaskType.Chat, ComplexityBand.Low)] = new(ModelTier.Standard, "audited") },
+            new Dictionary<string, string>()));
+
+        var raised = 0;
+        for (var q = 0.0; q <= 1.0001; q += 0.05)
+        {
+            var (ok, decision, _) = TryDecide(_catalog, Profiles.Of(TaskType.Chat, 2), extra: $",\"router\":{{\"quality\":{q.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}}}");
+            Assert.True(ok);
+            if (decision.RaisedFrom is not null)
+            {
+                raised++;
+                Assert.Equal(ComplexityBand.Low, decision.RaisedIn);
+            }
+            else
+            {
+                Assert.Null(decision.RaisedIn);
+            }
+        }
+
+        Assert.True(raised > 0);
+    }
+
     private IReadOnlyList<TenantRule> Compile(string json)
     {
         using var document = JsonDocument.Parse(json);
