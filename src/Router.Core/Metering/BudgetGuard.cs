@@ -68,7 +68,7 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
                     var scope = Get(scopeKey);
                     if (scope.Spent >= cap)
                     {
-                        exhausted = $"The {label} budget of ${cap.ToString("0.##", CultureInfo.InvariantCulture)} is spent (${scope.Spent.ToString("0.####", CultureInfo.InvariantCulture)}).";
+                        exhausted = $"The {label} budget of ${cap.ToString("0.00######", CultureInfo.InvariantCulture)} is spent (${scope.Spent.ToString("0.00######", CultureInfo.InvariantCulture)}).";
                         break;
                     }
 
@@ -125,14 +125,23 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
             }
         }
 
-        foreach (var scopeKey in reservation.Scopes)
+        // Every scope's waiters are woken whatever happens to the shared counters: the local view above is settled.
+        try
         {
-            if (actualUsd > 0)
+            foreach (var scopeKey in reservation.Scopes)
             {
-                await store.AddAsync(scopeKey, actualUsd, cancellationToken);
+                if (actualUsd > 0)
+                {
+                    await store.AddAsync(scopeKey, actualUsd, cancellationToken);
+                }
             }
-
-            Get(scopeKey).Signal();
+        }
+        finally
+        {
+            foreach (var scopeKey in reservation.Scopes)
+            {
+                Get(scopeKey).Signal();
+            }
         }
     }
 

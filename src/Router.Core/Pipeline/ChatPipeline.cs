@@ -569,18 +569,6 @@ public sealed partial class ChatPipeline(
         // counters afterwards cannot lose it.
         try
         {
-            if (reservation is not null)
-            {
-                await admission.SettleAsync(context, reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            Log.SpendNotSettled(logger, usage.RequestId, usage.TenantId, usage.CostUsd + usage.FeeUsd, ex.GetType().Name);
-        }
-
-        try
-        {
             await ledger.RecordAsync(usage, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -589,6 +577,18 @@ public sealed partial class ChatPipeline(
             // logged (no prompt text), so it can be re-entered.
             Log.UsageNotRecorded(logger, usage.RequestId, usage.TenantId, usage.KeyId, usage.Timestamp, usage.Model, usage.PromptTokens,
                 usage.CompletionTokens, usage.CostUsd, usage.FeeUsd, usage.Outcome, ex.GetType().Name);
+        }
+
+        try
+        {
+            if (reservation is not null)
+            {
+                await admission.SettleAsync(context, reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.SpendNotSettled(logger, usage.RequestId, usage.TenantId, usage.CostUsd + usage.FeeUsd, ex.GetType().Name);
         }
     }
 

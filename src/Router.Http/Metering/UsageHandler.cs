@@ -26,9 +26,11 @@ public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedg
 
         var query = context.Request.Query;
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (!TryDate(query["from"], new DateOnly(today.Year, today.Month, 1), out var from) || !TryDate(query["to"], today, out var to))
+        // Without 'from', the month of 'to' (the current month by default): "?to=2026-11-30" is November's usage.
+        var toValid = TryDate(query["to"], today, out var to);
+        if (!toValid || !TryDate(query["from"], new DateOnly(to.Year, to.Month, 1), out var from))
         {
-            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'from' and 'to' must be ISO dates (yyyy-MM-dd).", query.ContainsKey("from") ? "from" : "to"));
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'from' and 'to' must be ISO dates (yyyy-MM-dd).", toValid ? "from" : "to"));
             return;
         }
 

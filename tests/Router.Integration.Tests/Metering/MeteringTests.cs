@@ -434,6 +434,13 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         Assert.Equal(3, groups["sim-small"]);
         Assert.Equal(1, groups["sim-large"]);
         Assert.True(totals["savings_usd"]!.GetValue<decimal>() > 0);
+
+        // An invoice query: only 'to', at the end of last month, means that whole month (not a range ending before it starts).
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var lastMonthEnd = new DateOnly(today.Year, today.Month, 1).AddDays(-1);
+        var lastMonth = await MeteringHost.UsageAsync(router, key, "?to=" + lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(new DateOnly(lastMonthEnd.Year, lastMonthEnd.Month, 1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), lastMonth["from"]!.GetValue<string>());
+        Assert.Equal(0, lastMonth["totals"]!["requests"]!.GetValue<long>());
     }
 
     [Fact]
