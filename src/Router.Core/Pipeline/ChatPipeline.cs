@@ -386,7 +386,7 @@ public sealed partial class ChatPipeline(
             r =>
             {
                 var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
-                return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)}\n\n");
+                return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(final.CostUsd + final.FeeUsd)}\n\n");
             },
             cancellationToken);
 
@@ -656,6 +656,7 @@ public sealed partial class ChatPipeline(
     {
         sink.SetHeader(RouterHeaders.CostUsd, FormatUsd(usage.CostUsd));
         sink.SetHeader(RouterHeaders.SavingsUsd, FormatUsd(usage.SavingsUsd));
+        sink.SetHeader(RouterHeaders.BilledUsd, FormatUsd(usage.CostUsd + usage.FeeUsd));
     }
 
     /// <summary>USD with up to 8 decimals, invariant culture.</summary>

@@ -33,6 +33,9 @@ public static class RouterHeaders
     /// <summary>Cost of this request in USD.</summary>
     public const string CostUsd = "x-router-cost-usd";
 
-    /// <summary>Savings against the baseline model in USD.</summary>
+    /// <summary>Savings against the baseline model in USD (provider prices; the router's own fee is not part of them).</summary>
     public const string SavingsUsd = "x-router-savings-usd";
+
+    /// <summary>What the tenant is billed for this request in USD: the cost plus the tenant's per-call fee and markup.</summary>
+    public const string BilledUsd = "x-router-billed-usd";
 }

@@ -419,10 +419,15 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             Assert.Equal(HttpStatusCode.OK, small.StatusCode);
         }
 
+        decimal largeBilled, largeCost;
         using (var large = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-large", "large model call")))
         {
             Assert.Equal(HttpStatusCode.OK, large.StatusCode);
+            largeCost = decimal.Parse(large.Headers.GetValues("x-router-cost-usd").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            largeBilled = decimal.Parse(large.Headers.GetValues("x-router-billed-usd").Single(), System.Globalization.CultureInfo.InvariantCulture);
         }
+
+        Assert.InRange(largeBilled - (largeCost + 0.002m + (largeCost * 0.10m)), -0.00000002m, 0.00000002m);
 
         var usage = await MeteringHost.UsageAsync(router, key, "?group_by=model");
         var totals = usage["totals"]!;
