@@ -330,6 +330,13 @@ public sealed partial class ChatPipeline(
         if (result.Error is { } failure)
         {
             await RefuseAfterRoutingAsync(sink, decision, failure, cancellationToken);
+
+            // The row names the model last tried, as documented, not the first candidate.
+            if (result.Attempts.LastOrDefault(a => a.Called) is { } last && catalog.TryGet(last.Model, out var tried))
+            {
+                usage = usage with { Model = tried.Id, Tier = tried.Tier.ToWire() };
+            }
+
             return Failed(usage, failure);
         }
 

@@ -120,6 +120,21 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Assert.Equal(expected, response.Headers.GetValues(name).Single());
         }
+
+        // The usage row names the model tried last.
+        var requestId = response.Headers.GetValues("x-router-request-id").Single();
+        var ledger = _router.Services.GetRequiredService<Router.Core.Metering.IUsageLedger>();
+        var day = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
+        Router.Core.Metering.UsageRecord? row = null;
+        for (var i = 0; i < 100 && row is null; i++)
+        {
+            row = await ledger.QueryAsync("local", day.AddDays(-1), day.AddDays(1), CancellationToken.None).FirstOrDefaultAsync(r => r.RequestId == requestId);
+            await Task.Delay(row is null ? 50 : 0);
+        }
+
+        Assert.NotNull(row);
+        Assert.Equal("upper", row.Model);
+        Assert.Equal("error", row.Outcome);
     }
 
     [Fact]
