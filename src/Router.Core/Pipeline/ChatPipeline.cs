@@ -510,9 +510,9 @@ public sealed partial class ChatPipeline(
         var (profile, decision, policy, _) = prepared;
 
         // An audit copies the conversation to the reference and judge models, which may sit with another provider, and
-        // keeps it queued for days: not for a client that said no-store, and, unless a tenant rule forces the audit, not
-        // for personal data or for traffic a tenant rule holds to one model (data residency).
-        // Only an audit the rule itself asked for (not a probe or a sample of the same request) passes those checks.
+        // keeps it queued for days: never for a client that said no-store, and not for personal data or for traffic a
+        // tenant rule holds to one model (data residency) unless the audit is the one a rule asked for (a probe or a
+        // sample of the same request is not).
         if (string.IsNullOrEmpty(answer)
             || context.NoStore
             || auditSampler.Choose(context.RequestId, policy, profile, decision, model.Tier, cache) is not { } reason)
