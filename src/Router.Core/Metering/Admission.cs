@@ -4,14 +4,18 @@ using Router.Core.Pipeline;
 
 namespace Router.Core.Metering;
 
-/// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the budget reservation, in that order.</summary>
+/// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the budget reservation, in that order. The
+/// requests-per-minute limit is asked before the analysis (<see cref="AdmitRequest"/>), the rest after it.</summary>
 public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGuard budgets)
 {
-    /// <summary>Rate limits and the runaway-agent guard; null when the request may proceed.</summary>
+    /// <summary>The requests-per-minute limit, before any analysis; null when the request may proceed.</summary>
+    public RouterError? AdmitRequest(RequestContext context, TenantPolicy policy) => limiter.TryAcquireRequest(policy, context.Caller);
+
+    /// <summary>The tokens-per-minute limit and the runaway-agent guard, once the request is analysed; null when it may proceed.</summary>
     public RouterError? Admit(RequestContext context, PreparedRequest prepared, ulong requestHash, ulong agentStep = 0)
     {
         var (profile, _, policy, embedding) = prepared;
-        return limiter.TryAcquire(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens)
+        return limiter.TryAcquireTokens(policy, context.Caller, profile.PromptTokens + profile.ExpectedOutputTokens)
             ?? loops.Check(context.SessionKey, policy, requestHash, embedding, agentStep);
     }
 

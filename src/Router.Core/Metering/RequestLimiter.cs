@@ -12,23 +12,36 @@ public sealed class RequestLimiter : IDisposable
     private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), RateLimiter> _limiters = new();
 
     /// <summary>Takes one request and <paramref name="tokens"/> tokens from the caller's allowance, or returns a 429.</summary>
-    public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens)
+    public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens) =>
+        TryAcquireRequest(policy, caller) ?? TryAcquireTokens(policy, caller, tokens);
+
+    /// <summary>Takes one request from the caller's allowance, or returns a 429. It needs nothing from the analysis, so the
+    /// pipeline asks it first: a key past its limit does not cost the router an analysis (or an embedding) per request.</summary>
+    public RouterError? TryAcquireRequest(TenantPolicy policy, Caller caller)
     {
-        var partition = caller.LimitsScope ?? "tenant:" + caller.TenantId;
         if ((caller.Limits?.RequestsPerMinute ?? policy.RequestsPerMinute) is { } rpm
-            && Acquire(partition, rpm, tokens: false, 1) is { } requestWait)
+            && Acquire(PartitionOf(caller), rpm, tokens: false, 1) is { } requestWait)
         {
             return Limited($"Rate limit of {rpm} requests per minute reached.", requestWait);
         }
 
+        return null;
+    }
+
+    /// <summary>Takes <paramref name="tokens"/> tokens (the analysis's prompt and expected output) from the caller's
+    /// allowance, or returns a 429.</summary>
+    public RouterError? TryAcquireTokens(TenantPolicy policy, Caller caller, int tokens)
+    {
         if ((caller.Limits?.TokensPerMinute ?? policy.TokensPerMinute) is { } tpm
-            && Acquire(partition, tpm, tokens: true, Math.Clamp(tokens, 1, tpm)) is { } tokenWait)
+            && Acquire(PartitionOf(caller), tpm, tokens: true, Math.Clamp(tokens, 1, tpm)) is { } tokenWait)
         {
             return Limited($"Rate limit of {tpm} tokens per minute reached.", tokenWait);
         }
 
         return null;
     }
+
+    private static string PartitionOf(Caller caller) => caller.LimitsScope ?? "tenant:" + caller.TenantId;
 
     private TimeSpan? Acquire(string partition, int limit, bool tokens, int permits)
     {

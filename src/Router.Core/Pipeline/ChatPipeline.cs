@@ -256,6 +256,13 @@ public sealed partial class ChatPipeline(
         RequestContext context, ChatRequest request, IResponseSink sink, ServeProgress served, Action<IReadOnlyList<string>> explain, CancellationToken cancellationToken)
     {
         var usage = served.Usage;
+        // A key past its requests-per-minute limit is refused before the analysis and any embedding are paid for.
+        if (admission.AdmitRequest(context, await policies.GetAsync(context.TenantId, cancellationToken)) is { } limited)
+        {
+            await WriteErrorAsync(sink, limited, cancellationToken);
+            return Failed(usage, limited);
+        }
+
         var (prepared, error) = await PrepareAsync(context, request, cancellationToken);
         if (prepared is null)
         {

@@ -46,4 +46,18 @@ public sealed class RequestLimiterTests
         Assert.NotNull(limiter.TryAcquire(policy, new Caller("acme", "key-a"), 1));
         Assert.Null(limiter.TryAcquire(policy, new Caller("acme", "key-b"), 1));
     }
+
+    [Fact]
+    public void The_request_check_before_analysis_takes_no_tokens_and_the_token_check_after_it_takes_no_request()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 2, TokensPerMinute = 100 };
+        var caller = new Caller("acme", "key-3");
+
+        Assert.Null(limiter.TryAcquireRequest(policy, caller));
+        Assert.Null(limiter.TryAcquireTokens(policy, caller, 100));   // the request permit took none of the 100 tokens
+        Assert.Equal("Rate limit of 100 tokens per minute reached.", limiter.TryAcquireTokens(policy, caller, 1)!.Message.Split(" Retry")[0]);
+        Assert.Null(limiter.TryAcquireRequest(policy, caller));        // nor did the token checks take request permits
+        Assert.NotNull(limiter.TryAcquireRequest(policy, caller));
+    }
 }

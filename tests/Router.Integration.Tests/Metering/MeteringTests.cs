@@ -401,6 +401,12 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
             {
                 Assert.NotNull(response.Headers.RetryAfter);
                 Assert.Equal("rate_limit_exceeded", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+                // Refused before the analysis: a key past its limit costs the router no analysis or embedding.
+                Assert.False(response.Headers.Contains("x-router-task"));
+            }
+            else
+            {
+                Assert.True(response.Headers.Contains("x-router-task"));
             }
         }
 
