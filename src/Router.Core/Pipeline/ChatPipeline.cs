@@ -336,14 +336,12 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Fallbacks, result.Fallbacks.ToString(CultureInfo.InvariantCulture));
         if (result.Error is { } failure)
         {
-            await RefuseAfterRoutingAsync(sink, decision, failure, cancellationToken);
-
-            // The row names the model last tried, as documented, not the first candidate.
-            if (result.Attempts.LastOrDefault(a => a.Called) is { } last && catalog.TryGet(last.Model, out var tried))
-            {
-                usage = usage with { Model = tried.Id, Tier = tried.Tier.ToWire() };
-            }
-
+            // The row and the x-router-model header name the model last tried, as documented, not the first candidate.
+            var tried = result.Attempts.LastOrDefault(a => a.Called) is { } last && catalog.TryGet(last.Model, out var lastModel)
+                ? lastModel
+                : decision.Model;
+            usage = usage with { Model = tried.Id, Tier = tried.Tier.ToWire() };
+            await RefuseAfterRoutingAsync(sink, tried.Id, tried.Tier, failure, cancellationToken);
             return Failed(usage, failure);
         }
 
@@ -712,10 +710,13 @@ public sealed partial class ChatPipeline(
 
     // A refusal or a failure after routing is still a routed response, and the contract promises its headers on every
     // one: they name the decision and no cost.
-    private static Task RefuseAfterRoutingAsync(IResponseSink sink, RoutingDecision decision, RouterError error, CancellationToken cancellationToken)
+    private static Task RefuseAfterRoutingAsync(IResponseSink sink, RoutingDecision decision, RouterError error, CancellationToken cancellationToken) =>
+        RefuseAfterRoutingAsync(sink, decision.Model.Id, decision.Tier, error, cancellationToken);
+
+    private static Task RefuseAfterRoutingAsync(IResponseSink sink, string model, ModelTier tier, RouterError error, CancellationToken cancellationToken)
     {
-        sink.SetHeader(RouterHeaders.Model, decision.Model.Id);
-        sink.SetHeader(RouterHeaders.Tier, decision.Tier.ToWire());
+        sink.SetHeader(RouterHeaders.Model, model);
+        sink.SetHeader(RouterHeaders.Tier, tier.ToWire());
         sink.SetHeader(RouterHeaders.CostUsd, "0");
         sink.SetHeader(RouterHeaders.SavingsUsd, "0");
         return WriteErrorAsync(sink, error, cancellationToken);

@@ -115,8 +115,9 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
         Assert.Contains("HTTP 429", (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
 
-        // Still a routed response: the contract's headers say what was decided, and that nothing was charged.
-        foreach (var (name, expected) in new[] { ("x-router-model", "primary"), ("x-router-tier", "economy"), ("x-router-cost-usd", "0"), ("x-router-savings-usd", "0"), ("x-router-fallbacks", "3") })
+        // Still a routed response: the contract's headers name the model tried last (as the usage row does), and say
+        // that nothing was charged.
+        foreach (var (name, expected) in new[] { ("x-router-model", "upper"), ("x-router-tier", "standard"), ("x-router-cost-usd", "0"), ("x-router-savings-usd", "0"), ("x-router-fallbacks", "3") })
         {
             Assert.Equal(expected, response.Headers.GetValues(name).Single());
         }
