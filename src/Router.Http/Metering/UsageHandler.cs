@@ -12,6 +12,7 @@ namespace Router.Http.Metering;
 public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedger ledger, TimeProvider time)
 {
     private const int MaxDays = 366;
+    private const string InvalidValue = "invalid_value";
 
     /// <summary>Handles the request and writes the response.</summary>
     public async Task HandleAsync(HttpContext context)
@@ -30,19 +31,19 @@ public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedg
         var toValid = TryDate(query["to"], today, out var to);
         if (!toValid || !TryDate(query["from"], new DateOnly(to.Year, to.Month, 1), out var from))
         {
-            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'from' and 'to' must be ISO dates (yyyy-MM-dd).", toValid ? "from" : "to"));
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'from' and 'to' must be ISO dates (yyyy-MM-dd).", toValid ? "from" : "to", InvalidValue));
             return;
         }
 
         if (to < from || to.DayNumber - from.DayNumber >= MaxDays)
         {
-            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"'to' must not be before 'from', and the range must be at most {MaxDays} days.", "to"));
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"'to' must not be before 'from', and the range must be at most {MaxDays} days.", "to", InvalidValue));
             return;
         }
 
         if (!UsageReport.TryParseGrouping(query["group_by"].ToString(), out var grouping))
         {
-            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'group_by' must be day, model, task or tier.", "group_by"));
+            await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("'group_by' must be day, model, task or tier.", "group_by", InvalidValue));
             return;
         }
 

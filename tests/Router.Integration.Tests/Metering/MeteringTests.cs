@@ -452,6 +452,18 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         var lastMonth = await MeteringHost.UsageAsync(router, key, "?to=" + lastMonthEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(new DateOnly(lastMonthEnd.Year, lastMonthEnd.Month, 1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), lastMonth["from"]!.GetValue<string>());
         Assert.Equal(0, lastMonth["totals"]!["requests"]!.GetValue<long>());
+
+        // A bad query is a 400 in OpenAI's shape that names the parameter and carries a code a client can branch on.
+        foreach (var (query, param) in new[] { ("?from=yesterday", "from"), ("?to=2026-13-01", "to"), ("?from=2026-02-01&to=2026-01-01", "to"), ("?group_by=colour", "group_by") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "v1/usage" + query);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            using var response = await router.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = await TestJson.ErrorAsync(response);
+            Assert.Equal(param, error["param"]!.GetValue<string>());
+            Assert.Equal("invalid_value", error["code"]!.GetValue<string>());
+        }
     }
 
     [Fact]
