@@ -414,6 +414,26 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Usage_counts_every_parsed_request_including_refusals_and_no_body_that_failed_to_parse()
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "rows");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "rows");
+
+        using (var malformed = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","messages":[""")) { Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode); }
+        using (var noMessages = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small"}""")) { Assert.Equal(HttpStatusCode.BadRequest, noMessages.StatusCode); }
+        using (var badKey = await MeteringHost.ChatAsync(router, key + "x", TestJson.Chat("sim-small", "who am I"))) { Assert.Equal(HttpStatusCode.Unauthorized, badKey.StatusCode); }
+        using (var unknownModel = await MeteringHost.ChatAsync(router, key, TestJson.Chat("no-such-model", "which model"))) { Assert.Equal(HttpStatusCode.BadRequest, unknownModel.StatusCode); }
+        using (var answered = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-small", "count me once"))) { Assert.Equal(HttpStatusCode.OK, answered.StatusCode); }
+
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 2);
+        await Task.Delay(300);   // a row that should not exist has had time to be written
+        usage = await MeteringHost.UsageAsync(router, key);
+        Assert.Equal(2, usage["totals"]!["requests"]!.GetValue<long>());
+        Assert.Equal(1, usage["totals"]!["errors"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task Per_call_fees_and_markup_are_billed_apart_from_provider_cost_and_grouped_in_usage()
     {
         await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
