@@ -607,7 +607,10 @@ public sealed partial class ChatPipeline(
     private UsageRecord Priced(UsageRecord usage, CatalogModel model, TokenUsage tokenUsage, bool reported, TenantPolicy policy)
     {
         var cost = model.Cost(tokenUsage.PromptTokens, tokenUsage.CompletionTokens, tokenUsage.CachedPromptTokens);
-        var baseline = catalog.Baseline?.Cost(tokenUsage.PromptTokens, tokenUsage.CompletionTokens) ?? cost;
+        // Like for like: the baseline model is priced with the same cached prompt tokens (the prefix would have been
+        // cached there too), so a request the baseline model itself served saves nothing; and a request that cost more
+        // than the baseline (a pinned or rule-chosen model pricier than it) shows the negative saving it is.
+        var baseline = catalog.Baseline?.Cost(tokenUsage.PromptTokens, tokenUsage.CompletionTokens, tokenUsage.CachedPromptTokens) ?? cost;
         return usage with
         {
             PromptTokens = tokenUsage.PromptTokens,
@@ -615,7 +618,7 @@ public sealed partial class ChatPipeline(
             CachedPromptTokens = tokenUsage.CachedPromptTokens,
             UsageSource = reported ? "provider" : "counted",
             CostUsd = cost,
-            BaselineCostUsd = Math.Max(baseline, cost),
+            BaselineCostUsd = baseline,
             FeeUsd = policy.FeeFor(cost),
         };
     }

@@ -434,6 +434,33 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Savings_compare_like_for_like_cached_input_on_both_sides_and_a_pricier_model_shows_a_negative_saving()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-large:CachedInputCostPerMillion"] = "1.25";
+        settings["Router:Models:sim-medium:CachedInputCostPerMillion"] = "0.10";
+        settings["Router:BaselineModel"] = "sim-medium";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "likeforlike");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "likeforlike");
+
+        // The baseline model itself answers with 800 of 1,000 prompt tokens cached: it saved nothing.
+        const string body = """{"id":"chatcmpl-cached","object":"chat.completion","created":1,"model":"sim-medium","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000,"completion_tokens":10,"total_tokens":1010,"prompt_tokens_details":{"cached_tokens":800}}}""";
+        _simulator.Model("sim-medium").Script.Enqueue(new SimulatedFault.Raw(200, "application/json", body));
+        using (var baselineServed = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-medium", "a long shared prefix"))) { Assert.Equal(HttpStatusCode.OK, baselineServed.StatusCode); }
+        var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 1);
+        var cost = usage["totals"]!["cost_usd"]!.GetValue<decimal>();
+        Assert.Equal((200 * 0.40m + 800 * 0.10m + 10 * 1.60m) / 1_000_000m, cost);
+        Assert.Equal(cost, usage["totals"]!["baseline_cost_usd"]!.GetValue<decimal>());
+        Assert.Equal(0m, usage["totals"]!["savings_usd"]!.GetValue<decimal>());
+
+        // A model pricier than the baseline, asked for by name: the saving is negative, not hidden as zero.
+        using (var pricier = await MeteringHost.ChatAsync(router, key, TestJson.Chat("sim-large", "the expensive one please"))) { Assert.Equal(HttpStatusCode.OK, pricier.StatusCode); }
+        usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 2);
+        Assert.True(usage["totals"]!["savings_usd"]!.GetValue<decimal>() < 0);
+    }
+
+    [Fact]
     public async Task Per_call_fees_and_markup_are_billed_apart_from_provider_cost_and_grouped_in_usage()
     {
         await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
