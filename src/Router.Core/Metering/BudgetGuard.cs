@@ -10,8 +10,9 @@ public interface ISpendStore
     /// <summary>Spend recorded so far for <paramref name="scope"/>.</summary>
     ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken);
 
-    /// <summary>Adds <paramref name="amount"/> to <paramref name="scope"/> (safe under concurrency).</summary>
-    ValueTask AddAsync(string scope, decimal amount, CancellationToken cancellationToken);
+    /// <summary>Adds <paramref name="amount"/> to <paramref name="scope"/> (safe under concurrency). <paramref name="operationId"/>
+    /// names this addition: a retry of one that committed but whose answer was lost is not added twice.</summary>
+    ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken);
 }
 
 /// <summary>Money set aside for a request in flight, released when it is settled.</summary>
@@ -21,7 +22,11 @@ public sealed class BudgetReservation
     {
         Scopes = scopes;
         Amount = amount;
+        Id = scopes.Count == 0 ? "" : Guid.NewGuid().ToString("N");
     }
+
+    /// <summary>Names the settlement in the spend store, so a retried write is not counted twice.</summary>
+    internal string Id { get; }
 
     internal IReadOnlyList<string> Scopes { get; }
 
@@ -132,7 +137,7 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
             {
                 if (actualUsd > 0)
                 {
-                    await store.AddAsync(scopeKey, actualUsd, cancellationToken);
+                    await store.AddAsync(scopeKey, actualUsd, reservation.Id, cancellationToken);
                 }
             }
         }

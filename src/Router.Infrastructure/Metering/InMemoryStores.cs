@@ -235,7 +235,7 @@ internal sealed class InMemorySpendStore : ISpendStore
 
     public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(_spent.GetValueOrDefault(scope));
 
-    public ValueTask AddAsync(string scope, decimal amount, CancellationToken cancellationToken)
+    public ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken)
     {
         _spent.AddOrUpdate(scope, amount, (_, current) => current + amount);
         return ValueTask.CompletedTask;

@@ -37,7 +37,7 @@ public sealed class SettlementOrderTests
 
         public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(0m);
 
-        public ValueTask AddAsync(string scope, decimal amount, CancellationToken cancellationToken)
+        public ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken)
         {
             if (RowsBeforeFirstAdd < 0)
             {
