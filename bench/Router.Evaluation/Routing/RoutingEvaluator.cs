@@ -116,6 +116,7 @@ internal sealed class RoutingEvaluator(Workbench bench)
         }
 
         policies.Add(Policy("complexity score alone (no table)", RoutingCurve.Compute([.. rows.Select(r => r.Profile.ComplexityScore ?? 0)], sq, wq, sc, wc)));
+        policies.Add(Policy("P(weak fails)·P(strong succeeds) alone (diagnostic)", RoutingCurve.Compute([.. rows.Select(r => WeakOnlyFailure(r.Profile))], sq, wq, sc, wc)));
         policies.Add(RandomPolicy(sq, wq, sc, wc));
 
         var fitKnob = FitHalfKnob(harness, data, fit, trained, knobFull, sq, wq, sc, wc);
