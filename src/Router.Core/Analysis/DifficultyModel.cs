@@ -13,7 +13,7 @@ namespace Router.Core.Analysis;
 public sealed class DifficultyModel
 {
     /// <summary>Schema version of the artefact this code reads.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     private const string ResourceName = "Router.Core.Analysis.difficulty-model.json";
     private static readonly Lazy<DifficultyModel> LazyDefault = new(LoadDefault);
@@ -35,6 +35,12 @@ public sealed class DifficultyModel
         if (_prototypes.Length != _prototypeCount * data.Dimensions)
         {
             throw new InvalidDataException("Difficulty model prototypes do not match their failure rates.");
+        }
+
+        if (data.FeatureMean.Length != StructuralFeatures.Count || data.FastWeakFail.Weights.Length != DifficultyFeatures.FastCount
+            || data.FullWeakFail.Weights.Length != DifficultyFeatures.FullCount)
+        {
+            throw new InvalidDataException("Difficulty model weights do not match this code's feature layout (retrain with Router.Evaluation train).");
         }
 
         if (data.FastGainPercentiles.Length < 2 || data.FullGainPercentiles.Length < 2)

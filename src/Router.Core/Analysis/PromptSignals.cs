@@ -48,6 +48,9 @@ public readonly record struct PromptSignals
     /// <summary>Answer options of a multiple-choice question ("A.", "B)").</summary>
     public int Choices { get; init; }
 
+    /// <summary>Answer options that are a number (with at most a short unit): a calculation item, not recall.</summary>
+    public int NumericChoices { get; init; }
+
     /// <summary>Extracts the signals from prompt text.</summary>
     public static PromptSignals Extract(ReadOnlySpan<char> text) => PromptSignalScanner.Scan(text);
 }
@@ -56,6 +59,9 @@ public readonly record struct PromptSignals
 internal static class PromptSignalScanner
 {
     private const int MaxWordLength = 32;
+
+    // An option with more letters than this is a phrase, not a number with a unit ("12 m/s", "$4.50 per hour").
+    private const int MaxUnitLetters = 8;
 
     [Flags]
     private enum WordKind : ushort
@@ -78,7 +84,9 @@ internal static class PromptSignalScanner
     public static PromptSignals Scan(ReadOnlySpan<char> text)
     {
         int words = 0, sentences = 0, quantities = 0, quantSentences = 0, relations = 0, math = 0, constraints = 0;
-        int code = 0, parts = 0, reasoning = 0, domain = 0, negations = 0, choices = 0, questions = 0;
+        int code = 0, parts = 0, reasoning = 0, domain = 0, negations = 0, choices = 0, questions = 0, numericChoices = 0;
+        int choiceLetters = 0, choiceDigits = 0;
+        var inChoice = false;
         var sentenceHasQuantity = false;
         var sentenceHasContent = false;
         var lineStart = true;
@@ -110,6 +118,12 @@ internal static class PromptSignalScanner
                 if (lineStart && word.Length == 1 && upper == 1 && i < text.Length && (text[i] == '.' || text[i] == ')'))
                 {
                     choices++;
+                    inChoice = true;
+                    choiceLetters = choiceDigits = 0;
+                }
+                else if (inChoice)
+                {
+                    choiceLetters += word.Length;
                 }
 
                 lineStart = false;
@@ -195,6 +209,11 @@ internal static class PromptSignalScanner
                     i++;
                 }
 
+                if (inChoice)
+                {
+                    choiceDigits++;
+                }
+
                 // "1." or "2)" at the start of a line numbers a part, not a quantity.
                 if (lineStart && i - start <= 2 && i < text.Length && (text[i] == '.' || text[i] == ')') && (i + 1 >= text.Length || text[i + 1] == ' '))
                 {
@@ -215,6 +234,12 @@ internal static class PromptSignalScanner
             switch (c)
             {
                 case '\n':
+                    if (inChoice && choiceDigits > 0 && choiceLetters <= MaxUnitLetters)
+                    {
+                        numericChoices++;
+                    }
+
+                    inChoice = false;
                     if (sentenceHasContent)
                     {
                         sentences++;
@@ -291,6 +316,11 @@ internal static class PromptSignalScanner
             }
         }
 
+        if (inChoice && choiceDigits > 0 && choiceLetters <= MaxUnitLetters)
+        {
+            numericChoices++;
+        }
+
         return new PromptSignals
         {
             Words = words,
@@ -306,6 +336,7 @@ internal static class PromptSignalScanner
             DomainTerms = domain,
             Negations = negations,
             Choices = choices,
+            NumericChoices = numericChoices,
         };
     }
 

@@ -10,11 +10,11 @@ public static class StructuralFeatures
     public static readonly IReadOnlyList<string> Names =
     [
         "length", "sentences", "quantities", "steps", "relations", "math", "constraints", "code", "parts",
-        "reasoning", "domain", "negations", "choices",
+        "reasoning", "domain", "negations", "choices", "numeric_choices",
     ];
 
     /// <summary>Number of structural features.</summary>
-    public const int Count = 13;
+    public const int Count = 14;
 
     /// <summary>Writes the features of <paramref name="s"/> into <paramref name="destination"/> (length ≥ <see cref="Count"/>).</summary>
     public static void Fill(in PromptSignals s, Span<double> destination)
@@ -33,5 +33,6 @@ public static class StructuralFeatures
         d[10] = 10.0 * s.DomainTerms / Math.Max(8, s.Words);
         d[11] = Math.Log(1 + s.Negations);
         d[12] = s.Choices >= 2 ? 1 : 0;
+        d[13] = s.Choices >= 2 ? Math.Min(1.0, s.NumericChoices / (double)s.Choices) : 0;
     }
 }

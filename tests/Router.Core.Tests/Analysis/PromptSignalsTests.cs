@@ -27,6 +27,16 @@ public sealed class PromptSignalsTests
     }
 
     [Fact]
+    public void Counts_options_that_are_numbers_with_at_most_a_short_unit()
+    {
+        var calculation = PromptSignals.Extract("A car travels 120 km in 2 hours. Its speed?\nA. 40 km/h\nB. 60 km/h\nC. $80\nD. 100.5 km/h");
+        var recall = PromptSignals.Extract("Which gas is most abundant?\nA. Oxygen\nB. Nitrogen\nC. Argon\nD. 2 of the noble gases combined");
+
+        Assert.Equal(4, calculation.NumericChoices);
+        Assert.Equal(0, recall.NumericChoices);
+    }
+
+    [Fact]
     public void Sees_code_and_math_notation()
     {
         var code = PromptSignals.Extract("Fix this: ```python\ndef f(x):\n    return {x: x*2}\n```");
