@@ -13,7 +13,10 @@ public readonly record struct TokenUsage(int PromptTokens, int CompletionTokens,
 /// <param name="FinishReason">The first choice's finish reason.</param>
 /// <param name="Content">The first choice's message content (non-streaming) or delta content (a stream chunk).</param>
 /// <param name="ChoiceCount">Number of entries in <c>choices</c>.</param>
-public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount);
+/// <param name="MessageExtras">The first choice's message (or delta) carries more than its role and text: a refusal,
+/// annotations (citations), tool or function calls, audio, reasoning. A cached answer replays the text alone, so such an
+/// answer is not cached. Null fields and empty arrays (OpenAI sends <c>"refusal": null, "annotations": []</c>) are not extras.</param>
+public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount, bool MessageExtras = false);
 
 /// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
 public static class CompletionReader
@@ -73,6 +76,7 @@ public static class CompletionReader
             TokenUsage? usage = null;
             string? finish = null, content = null;
             var choices = 0;
+            var extras = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("usage"u8))
@@ -89,7 +93,7 @@ public static class CompletionReader
                         {
                             if (choices++ == 0)
                             {
-                                ReadChoice(ref reader, out finish, out content);
+                                ReadChoice(ref reader, out finish, out content, out extras);
                             }
                             else
                             {
@@ -109,7 +113,7 @@ public static class CompletionReader
                 }
             }
 
-            summary = new CompletionSummary(usage, finish, content, choices);
+            summary = new CompletionSummary(usage, finish, content, choices, extras);
             return true;
         }
         catch (JsonException)
@@ -173,10 +177,11 @@ public static class CompletionReader
         return new TokenUsage(prompt, completion, cached);
     }
 
-    private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content)
+    private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content, out bool extras)
     {
         finish = null;
         content = null;
+        extras = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("finish_reason"u8))
@@ -196,13 +201,30 @@ public static class CompletionReader
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var isContent = reader.ValueTextEquals("content"u8);
+                    var isRole = reader.ValueTextEquals("role"u8);
                     reader.Read();
                     if (isContent && reader.TokenType == JsonTokenType.String)
                     {
                         content = reader.GetString();
                     }
+                    else if (isContent || isRole || reader.TokenType == JsonTokenType.Null)
+                    {
+                        reader.Skip();
+                    }
+                    else if (reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        var depth = reader.CurrentDepth;
+                        reader.Read();
+                        extras |= reader.TokenType != JsonTokenType.EndArray;
+                        while (!(reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == depth))
+                        {
+                            reader.Skip();
+                            reader.Read();
+                        }
+                    }
                     else
                     {
+                        extras = true;
                         reader.Skip();
                     }
                 }

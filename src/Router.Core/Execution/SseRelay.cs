@@ -28,7 +28,11 @@ public enum StreamEnd
 /// <param name="Content">The concatenated deltas (bounded).</param>
 /// <param name="ProviderError">The provider sent an error inside the stream (an <c>event: error</c>, or a data payload
 /// with a top-level <c>error</c>, as vLLM and others end a generation that failed): what was relayed is not a whole answer.</param>
-public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, TokenUsage? Usage, string? FinishReason, string Content, bool ProviderError = false);
+public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, TokenUsage? Usage, string? FinishReason, string Content, bool ProviderError = false)
+{
+    /// <summary>Some delta carried more than text (see <see cref="CompletionSummary.MessageExtras"/>).</summary>
+    public bool MessageExtras { get; init; }
+}
 
 /// <summary>Forwards a provider's server-sent events to the client event by event, as they arrive, reading usage
 /// and content on the way. Never invents a <c>[DONE]</c>.</summary>
@@ -50,6 +54,7 @@ public static class SseRelay
         TokenUsage? usage = null;
         string? finish = null;
         var providerError = false;
+        var extras = false;
         var content = new StringBuilder();
         try
         {
@@ -58,7 +63,7 @@ public static class SseRelay
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing.
-            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError);
+            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
         }
 
         async Task<StreamRelayResult> RelayCoreAsync()
@@ -68,10 +73,10 @@ public static class SseRelay
                 var (status, evt) = await reader.ReadAsync(cancellationToken);
                 if (status != SseReadStatus.Event)
                 {
-                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError);
+                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
                 }
 
-                var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, content);
+                var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, ref extras, content);
                 if (kind == EventKind.UsageOnly && !forwardUsageChunk)
                 {
                     continue;
@@ -79,7 +84,7 @@ public static class SseRelay
 
                 if (kind == EventKind.Done)
                 {
-                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError);
+                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
                     if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
                     {
                         await sink.WriteEventAsync(trailer, cancellationToken);
@@ -132,7 +137,7 @@ public static class SseRelay
         return [.. "event: error\ndata: "u8, .. json, .. "\n\n"u8];
     }
 
-    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, StringBuilder content)
+    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, ref bool extras, StringBuilder content)
     {
         var kind = EventKind.Other;
         while (!evt.IsEmpty)
@@ -176,6 +181,7 @@ public static class SseRelay
                 }
 
                 finish = chunk.FinishReason ?? finish;
+                extras |= chunk.MessageExtras;
                 if (chunk.Content is { } delta && content.Length < MaxContentChars)
                 {
                     content.Append(delta);

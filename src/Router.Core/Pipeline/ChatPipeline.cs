@@ -378,7 +378,8 @@ public sealed partial class ChatPipeline(
             served.Usage = usage;   // the provider has answered: a client that leaves now is still billed for it
             SetCostHeaders(sink, usage);
             await sink.WriteJsonAsync(200, body, cancellationToken);
-            if (permission.Write && summary.ChoiceCount == 1)
+            // An answer with more than text (a refusal, citations, tool calls) is not cached: a hit replays the text alone.
+            if (permission.Write && summary.ChoiceCount == 1 && !summary.MessageExtras)
             {
                 await StoreAsync(context, request, prepared, model, summary.Content, summary.FinishReason, counted);
             }
@@ -428,7 +429,7 @@ public sealed partial class ChatPipeline(
         }
         else
         {
-            if (permission.Write)
+            if (permission.Write && !relay.MessageExtras)
             {
                 await StoreAsync(context, request, prepared, model, relay.Content, relay.FinishReason, new TokenUsage(usage.PromptTokens, usage.CompletionTokens));
             }

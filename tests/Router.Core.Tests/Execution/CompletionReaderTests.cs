@@ -36,4 +36,30 @@ public sealed class CompletionReaderTests
 
         Assert.False(CompletionReader.TryRead(body, out _));
     }
+
+    [Theory]
+    [InlineData("""{"choices":[{"index":0,"message":{"role":"assistant","content":"Paris.","refusal":null,"annotations":[]},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2}}""", false)]
+    [InlineData("""{"choices":[{"delta":{"role":"assistant","content":"","refusal":null}}]}""", false)]
+    [InlineData("""{"choices":[{"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}""", true)]
+    [InlineData("""{"choices":[{"message":{"role":"assistant","content":"See [1].","annotations":[{"type":"url_citation","url_citation":{"url":"https://example.com"}}]},"finish_reason":"stop"}]}""", true)]
+    [InlineData("""{"choices":[{"message":{"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]}""", true)]
+    [InlineData("""{"choices":[{"delta":{"reasoning_content":"Let me think"}}]}""", true)]
+    public void A_message_with_more_than_role_and_text_is_flagged_so_its_answer_is_not_cached(string json, bool extras)
+    {
+        Assert.True(CompletionReader.TryRead(Encoding.UTF8.GetBytes(json), out var summary));
+        Assert.Equal(extras, summary.MessageExtras);
+        Assert.Equal(1, summary.ChoiceCount);
+    }
+
+    [Fact]
+    public void Reading_past_a_non_empty_array_in_the_message_keeps_the_rest_of_the_completion()
+    {
+        var json = """{"choices":[{"message":{"annotations":[{"a":[1,2]},3,[4]],"content":"kept"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":1}}""";
+
+        Assert.True(CompletionReader.TryRead(Encoding.UTF8.GetBytes(json), out var summary));
+        Assert.Equal("kept", summary.Content);
+        Assert.Equal("stop", summary.FinishReason);
+        Assert.Equal(7, summary.Usage!.Value.PromptTokens);
+        Assert.True(summary.MessageExtras);
+    }
 }

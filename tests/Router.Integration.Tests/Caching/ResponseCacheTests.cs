@@ -52,6 +52,29 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IClassFixture<Cac
     private static async Task<string> ContentAsync(HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["message"]!["content"]!.GetValue<string>();
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_answer_with_citations_is_not_cached_since_a_hit_would_replay_its_text_without_them(bool stream)
+    {
+        var prompt = $"What does the latest release note say? ({(stream ? "streamed" : "whole")})";
+        const string Message = """{"role":"assistant","content":"It adds caching [1].","refusal":null,"annotations":[{"type":"url_citation","url_citation":{"url":"https://example.com/notes","title":"Notes"}}]}""";
+        var body = stream
+            ? "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"sim-small\",\"choices\":[{\"index\":0,\"delta\":" + Message + "}]}\n\n"
+              + "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"sim-small\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"
+            : "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"sim-small\",\"choices\":[{\"index\":0,\"message\":" + Message + ",\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":6,\"total_tokens\":15}}";
+        fixture.Simulator.Model("sim-small").Script.Enqueue(new SimulatedFault.Raw(200, stream ? "text/event-stream" : "application/json", body));
+
+        using var first = await AskAsync(prompt, stream: stream);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Contains("url_citation", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await Task.Delay(200);   // the cache is written just after the answer goes out
+        using var second = await AskAsync(prompt, stream: stream);
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal("miss", Header(second, "x-router-cache"));
+    }
+
     [Fact]
     public async Task The_same_prompt_twice_is_an_exact_hit_served_without_calling_the_provider()
     {
