@@ -50,9 +50,10 @@ public sealed class AuditOptions
     [Range(1, 100)]
     public int MaxDequeueCount { get; set; } = 5;
 
-    /// <summary>First retry delay of a failed job in the self-hosted server; doubles per delivery (default 2 s).</summary>
+    /// <summary>First retry delay of a failed job in the self-hosted server; four times longer per failed delivery, at most
+    /// an hour (default 15 s: 15 s, 1, 4, 16 min, so a model outage of minutes delays audits rather than poisoning them).</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long a job taken by the self-hosted server's worker stays invisible to other instances; renewed at
     /// half this interval while the audit runs, so a slow judge does not hand the job to a second instance (default 2 min).</summary>

@@ -51,7 +51,7 @@ internal sealed partial class AuditQueueWorker(
 
     private async Task RequeueLaterAsync(ChannelAuditQueue channel, AuditJob job, int attempt, CancellationToken stoppingToken)
     {
-        await Task.Delay(Backoff(attempt), stoppingToken);
+        await Task.Delay(Backoff(options.Value.RetryBaseDelay, attempt), stoppingToken);
         await channel.Requeue(job, attempt + 1);
     }
 
@@ -182,7 +182,7 @@ internal sealed partial class AuditQueueWorker(
 
             try
             {
-                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: Backoff((int)message.DequeueCount), cancellationToken: ct);
+                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: Backoff(options.Value.RetryBaseDelay, (int)message.DequeueCount), cancellationToken: ct);
             }
             catch (RequestFailedException update) when (IsLeaseGone(update))
             {
@@ -289,8 +289,12 @@ internal sealed partial class AuditQueueWorker(
         Log.Undecodable(logger, message.MessageId);
     }
 
-    private TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(options.Value.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1), 60_000));
+    /// <summary>The wait before delivery <paramref name="attempt"/> + 1 of a failed job: the base delay times four per
+    /// failed delivery, at most an hour. With the defaults (15 s, 5 deliveries) a job is tried over about 21 minutes
+    /// (15 s, 1, 4 and 16 min) before it is poisoned, so an outage or a rate limit of the reference or judge model that
+    /// lasts minutes delays audits rather than losing them.</summary>
+    internal static TimeSpan Backoff(TimeSpan baseDelay, int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(baseDelay.TotalMilliseconds * Math.Pow(4, Math.Max(0, attempt - 1)), TimeSpan.FromHours(1).TotalMilliseconds));
 
     private const int Concurrency = 4;
 

@@ -50,6 +50,16 @@ public sealed class AuditQueueWorkerTests(AzuriteFixture azurite) : IAsyncLifeti
     }
 
     [Fact]
+    public void A_failed_job_backs_off_four_times_longer_per_delivery_so_a_model_outage_of_minutes_does_not_poison_it()
+    {
+        var waits = Enumerable.Range(1, 4).Select(attempt => Router.Infrastructure.Audits.AuditQueueWorker.Backoff(new Router.Core.Audits.AuditOptions().RetryBaseDelay, attempt)).ToArray();
+
+        Assert.Equal([TimeSpan.FromSeconds(15), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(4), TimeSpan.FromMinutes(16)], waits);
+        Assert.True(waits.Aggregate(TimeSpan.Zero, (a, b) => a + b) > TimeSpan.FromMinutes(20));
+        Assert.Equal(TimeSpan.FromHours(1), Router.Infrastructure.Audits.AuditQueueWorker.Backoff(TimeSpan.FromMinutes(10), 9));
+    }
+
+    [Fact]
     public async Task An_audit_slower_than_the_visibility_timeout_keeps_its_lease_and_runs_once()
     {
         // Reference plus two judge passes at 1.5 s each: twice the 2 s lease, which is renewed every second.

@@ -101,6 +101,8 @@ public sealed class FunctionsMetadataTests
 
         Assert.Equal("", host["extensions"]!["http"]!["routePrefix"]!.GetValue<string>());
         Assert.Equal(5, host["extensions"]!["queues"]!["maxDequeueCount"]!.GetValue<int>());
+        // Failed audits are retried 5 minutes apart: a judge outage of a few minutes must not poison them all.
+        Assert.Equal(TimeSpan.FromMinutes(5), TimeSpan.Parse(host["extensions"]!["queues"]!["visibilityTimeout"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
     internal static string RepositoryRoot()
