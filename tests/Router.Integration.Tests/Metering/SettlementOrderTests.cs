@@ -73,6 +73,12 @@ public sealed class SettlementOrderTests
 
         Assert.Equal(HttpStatusCode.OK, statuses[0]);
         Assert.Equal(1, spend.RowsBeforeFirstAdd);
+        // Rows are written just after each answer goes out: the second one may land a moment after its response.
+        for (var attempt = 0; attempt < 100 && ledger.Rows.Count < 2; attempt++)
+        {
+            await Task.Delay(50);
+        }
+
         Assert.Equal(2, ledger.Rows.Count);
     }
 }
