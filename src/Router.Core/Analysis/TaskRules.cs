@@ -30,6 +30,7 @@ internal static partial class TaskRules
         (TaskType.KnowledgeQa, FactualQuestion(), 1.0f, 80),
         (TaskType.Reasoning, ReasoningInstruction(), 1.0f, int.MaxValue),
         (TaskType.Advice, AdviceQuestion(), 1.0f, 120),
+        (TaskType.Coding, CodeInstruction(), 1.5f, int.MaxValue),
     ];
 
     public static void Apply(string instruction, StructuralSignals signals, IReadOnlyList<TaskType> classes, Span<float> probabilities)
@@ -48,12 +49,9 @@ internal static partial class TaskRules
         var changed = false;
         foreach (var (task, pattern, bonus, maxWords) in Rules)
         {
-            if (signals.WordCount <= maxWords && pattern.IsMatch(start)
-                && !(task == TaskType.Roleplay && AssistantPersona().IsMatch(start)))
+            if (signals.WordCount <= maxWords && pattern.IsMatch(start) && !Overruled(task, start))
             {
-                // "How do I …" about code or with code in it is a coding question: the advice bonus goes to coding.
-                var target = task == TaskType.Advice && (signals.HasCode || TaskFeatures.NamesCodeTopic(start)) ? TaskType.Coding : task;
-                var index = IndexOf(classes, target);
+                var index = IndexOf(classes, Target(task, start, signals));
                 probabilities[index] *= MathF.Exp(bonus);
                 changed = true;
             }
@@ -73,6 +71,30 @@ internal static partial class TaskRules
             }
         }
     }
+
+    /// <summary>Whether another phrasing in the start of the text cancels a matched rule.</summary>
+    private static bool Overruled(TaskType task, string start) => task switch
+    {
+        // "You are a helpful assistant" sets up the assistant, not a character.
+        TaskType.Roleplay => AssistantPersona().IsMatch(start),
+        // "What are the most effective ways to …" asks how to act, not what something is.
+        TaskType.KnowledgeQa => AdviceQuestion().IsMatch(start),
+        _ => false,
+    };
+
+    /// <summary>The class a matched rule's bonus goes to: some instructions name one task and ask for another.</summary>
+    private static TaskType Target(TaskType task, string start, StructuralSignals signals) => task switch
+    {
+        // "How do I …" about code or with code in it is a coding question.
+        TaskType.Advice when signals.HasCode || TaskFeatures.NamesCodeTopic(start) => TaskType.Coding,
+        // "Translate this legalese into plain English" rewrites within one language.
+        TaskType.Translation when PlainLanguage().IsMatch(start) => TaskType.Writing,
+        // "Summarize the dates in this thread — just list every date" asks for fields, not a summary.
+        TaskType.Summarization when FieldList().IsMatch(start) => TaskType.Extraction,
+        // A Python or bash script is a program, not a screenplay.
+        TaskType.CreativeWriting when CodeScript().IsMatch(start) => TaskType.Coding,
+        _ => task,
+    };
 
     private static int IndexOf(IReadOnlyList<TaskType> classes, TaskType task)
     {
@@ -115,6 +137,14 @@ internal static partial class TaskRules
 
     private static Regex FunctionalWriting() => Patterns.FunctionalWriting;
 
+    private static Regex CodeInstruction() => Patterns.CodeInstruction;
+
+    private static Regex PlainLanguage() => Patterns.PlainLanguage;
+
+    private static Regex FieldList() => Patterns.FieldList;
+
+    private static Regex CodeScript() => Patterns.CodeScript;
+
     /// <summary>The patterns, built once on first use.</summary>
     private static Regex AssistantPersona() => Patterns.AssistantPersona;
 
@@ -132,7 +162,7 @@ internal static partial class TaskRules
 
         internal static readonly Regex LabelQuestion = RegexFactory.Create(@"^(is this|does this|was this|is the following|ce tweet est-il|est-ce que ce) .{0,60}(phishing|spam|sarcastic|sarcastique|fake|genuine|legit|toxic|ai-generated|positive|negative)|^(what language is (this|it))\b|^what (category|genre|type of) ", Options);
 
-        internal static readonly Regex ExtractInstruction = RegexFactory.Create(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following) .{0,60}(extract|pull out|build a (table|json))", Options);
+        internal static readonly Regex ExtractInstruction = RegexFactory.Create(@"^((can|could) you |please )?(extract|pull (out|the|every|all)|parse|list (all|every)|get (all |the )?.{1,30} out of|find (all|every)|normali[sz]e|reformat|extrahiere|saca|extraia|extrae)\b|^(from|given) (this|these|the following|the [\w\s-]{1,30} (below|above)) .{0,60}(extract|pull out|build a (table|json))|^(turn|put|convert|organi[sz]e|format) (this|these|the following|that|the|my) [\w\s'-]{0,50}\b(into|in|as|to) (a |an )?([\w-]+ ){0,2}(csv|json|table|spreadsheet|yaml)\b|^(please )?(identify|list|find|name) (all |every |each )?(the )?[\w\s,-]{1,60}\b(in|from|mentioned in) (the |these |this )?(following|text|passage|sentences?|paragraph|article|document|email|thread|transcript|reviews)\b|^given (the following|this|these) [\w\s]{1,30}, (identify|extract|list)\b", Options);
 
         internal static readonly Regex RoleplayInstruction = RegexFactory.Create(@"^(let'?s )?(role-?\s?play|roleplay)\b|^(pretend (you'?re|you are|to be|yourself to be)|imagine (yourself as|you'?re|you are) (a|an|my) [\w\s-]{2,40}(,|\.|—|-| and| who)|if you were (a|an|my) [\w\s'-]{2,40}, (how|what)|as (a|an) [\w\s'-]{2,40}, (how|what) would you|(assume|embrace|take on) the (role|persona|part) of|act as (my|a|an|the) \w+|be (a|an|my) [\w\s-]{2,40}(and|who|,|\.|—|-)|you'?re (a|an|my) [\w\s-]{2,60}(\.|,|—|-)|you are [\w\s-]{2,40}\.|sei ein|run a text adventure|let'?s (practice|play|pretend|run)|あなたは.{1,30}です)", Options);
 
@@ -144,10 +174,18 @@ internal static partial class TaskRules
 
         internal static readonly Regex FactualQuestion = RegexFactory.Create(@"^(what is (a|an|the)\b|what are (the )?\w+|what'?s the difference|what does .{1,40} mean|explain (how|what|why|the)|how (does|do|did) [\w\s'-]{1,60} (work|happen|form|affect)|why (is|are|do|does|did) (the|a|an|some|people|we)\b|who (wrote|invented|discovered|was|is)|when (did|was)|where (is|was|do)|define\b|what happens when)", Options);
 
-        internal static readonly Regex ReasoningInstruction = RegexFactory.Create(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model)", Options);
+        internal static readonly Regex ReasoningInstruction = RegexFactory.Create(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model|how many .{3,160}\?\s*(try to |please )?explain your (answer|reasoning))", Options);
 
-        internal static readonly Regex AdviceQuestion = RegexFactory.Create(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t))\b", Options);
+        internal static readonly Regex AdviceQuestion = RegexFactory.Create(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t)|what are (some |the )?((most|best|good|effective|practical|proven|common|key) ){0,3}(ways|strategies|tips|steps|habits|methods|techniques) (to|for|i can|you can))\b", Options);
 
         internal static readonly Regex FunctionalWriting = RegexFactory.Create(@"^((can|could) you |please |help me )?(write|draft|compose) (me |us )?(a |an |the |my )?([\w-]+ ){0,4}(e-?mail|letter|cover letter|linkedin post|post|op-ed|essay|blog post|article|proposal|memo|announcement|speech|toast|bio|newsletter|press release|reply|message|note|review|narrative section)\b", Options);
+
+        internal static readonly Regex CodeInstruction = RegexFactory.Create(@"^((can|could) you |please |pls )?(write|create|make|build|implement|code|give me|generate)( me| us)? (a |an |the |some )?([\w#+.-]+ ){0,2}(function|method|class|program|regexp?|sql query|query|unit tests?|endpoint|cli|one-liner|(python|bash|shell|powershell|perl|ruby|php|node|js|javascript|typescript|lua|batch|sql|vba) script)\b|^regex (for|to|that)\b|^(用|请用|使用)\s*(python|java|javascript|typescript|c\+\+|c#|go|rust|sql|shell|bash)", Options);
+
+        internal static readonly Regex PlainLanguage = RegexFactory.Create(@"\b(in|into|to) (plain|simple|everyday|normal|layman'?s?|non-?technical|regular) (english|language|terms|words)\b", Options);
+
+        internal static readonly Regex FieldList = RegexFactory.Create(@"\b(just|only|simply) (list|pull out|extract|give me) (every|all|each|the)\b|\b(list|pull out|extract) (every|all|each) (date|name|number|amount|email|deadline|item|field|person|figure|price)s?\b|\bi (just|only) need (the )?[\w ]{1,30}, [\w ]{1,30},", Options);
+
+        internal static readonly Regex CodeScript = RegexFactory.Create(@"\b(python|bash|shell|powershell|perl|ruby|php|node|js|javascript|typescript|lua|batch|sql|vba) script\b", Options);
     }
 }

@@ -103,4 +103,67 @@ public sealed class TaskTests
 
         Assert.Contains("limerick", text, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("write me a bash script that renames every .txt file in a folder to .md")]
+    [InlineData("regex for 24-hour times like 23:59 or 07:05")]
+    [InlineData("用Python写一个函数，计算列表的平均值")]
+    public void An_instruction_to_write_code_is_coding(string prompt)
+    {
+        Assert.Equal(TaskType.Coding, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Fact]
+    public void A_script_for_a_comedy_sketch_is_creative_writing_not_code()
+    {
+        Assert.Equal(TaskType.CreativeWriting, AnalyzerFactory.Analyze("write me a script for a short comedy sketch about two pigeons arguing over a sandwich").Task.Type);
+    }
+
+    [Theory]
+    [InlineData("Translate this jargon into plain English: 'We leverage cross-functional synergies to operationalise our value chain.'", TaskType.Writing)]
+    [InlineData("Translate this into English: 'Je voudrais un café et deux croissants, s'il vous plaît.'", TaskType.Translation)]
+    public void Translating_into_plain_english_is_rewriting_and_into_a_language_is_translation(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Theory]
+    [InlineData("Summarize this email thread, actually just list every date mentioned: 'We met on 3 May, the draft is due 12 June and the launch is on 1 July.'", TaskType.Extraction)]
+    [InlineData("Summarize this email thread in two sentences: 'We met on 3 May, the draft is due 12 June and the launch is on 1 July.'", TaskType.Summarization)]
+    public void A_summary_request_that_asks_for_a_list_of_fields_is_extraction(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Theory]
+    [InlineData("Turn these notes into a CSV with columns name, phone, city: 'Ana 555-1234 Lisbon; Ben 555-9876 Porto; Chloe 555-4444 Faro'")]
+    [InlineData("Identify the people and the cities mentioned in the following text: 'Maria flew from Lima to Quito to meet Jorge, then drove on to Cuenca.'")]
+    public void Putting_a_text_into_a_table_or_naming_what_is_in_it_is_extraction(string prompt)
+    {
+        Assert.Equal(TaskType.Extraction, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Theory]
+    [InlineData("Turn this paragraph into a friendly tweet announcing our new opening hours: 'From Monday the shop opens at 8am and closes at 8pm.'")]
+    [InlineData("Identify the main causes of the First World War.")]
+    public void Rewriting_a_text_or_naming_causes_is_not_extraction(string prompt)
+    {
+        Assert.NotEqual(TaskType.Extraction, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Theory]
+    [InlineData("What are the most effective ways to deal with procrastination?", TaskType.Advice)]
+    [InlineData("What are the main causes of inflation?", TaskType.KnowledgeQa)]
+    public void Asking_for_ways_to_act_is_advice_and_asking_what_something_is_is_a_question(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
+
+    [Theory]
+    [InlineData("How many golf balls fit in a school bus? Explain your reasoning.", TaskType.Reasoning)]
+    [InlineData("How many apples are left if I have 12 and eat 5?", TaskType.Math)]
+    public void A_fermi_estimate_with_its_reasoning_is_reasoning_and_a_sum_is_math(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
 }
