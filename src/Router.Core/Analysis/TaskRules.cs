@@ -31,6 +31,7 @@ internal static partial class TaskRules
         (TaskType.Reasoning, ReasoningInstruction(), 1.0f, int.MaxValue),
         (TaskType.Advice, AdviceQuestion(), 1.0f, 120),
         (TaskType.Coding, CodeInstruction(), 1.5f, int.MaxValue),
+        (TaskType.Reasoning, LogicPuzzle(), 1.5f, 200),
     ];
 
     public static void Apply(string instruction, StructuralSignals signals, IReadOnlyList<TaskType> classes, Span<float> probabilities)
@@ -145,6 +146,8 @@ internal static partial class TaskRules
 
     private static Regex CodeScript() => Patterns.CodeScript;
 
+    private static Regex LogicPuzzle() => Patterns.LogicPuzzle;
+
     /// <summary>The patterns, built once on first use.</summary>
     private static Regex AssistantPersona() => Patterns.AssistantPersona;
 
@@ -174,7 +177,7 @@ internal static partial class TaskRules
 
         internal static readonly Regex FactualQuestion = RegexFactory.Create(@"^(what is (a|an|the)\b|what are (the )?\w+|what'?s the difference|what does .{1,40} mean|explain (how|what|why|the)|how (does|do|did) [\w\s'-]{1,60} (work|happen|form|affect)|why (is|are|do|does|did) (the|a|an|some|people|we)\b|who (wrote|invented|discovered|was|is)|when (did|was)|where (is|was|do)|define\b|what happens when)", Options);
 
-        internal static readonly Regex ReasoningInstruction = RegexFactory.Create(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model|how many .{3,160}\?\s*(try to |please )?explain your (answer|reasoning))", Options);
+        internal static readonly Regex ReasoningInstruction = RegexFactory.Create(@"^(evaluate|analy[sz]e|assess|find the flaw|is this argument|steelman|compare|what comes next|if every|if (today|tom|a|the) .{1,80}(what|is|can|how many)|help me (rank|decide|choose|weigh)|rank these|which (option|is better|should)|analyse|vergleiche|evaluate the claim|threat-model|why (might|would) (someone|people|a person|some people|anyone)\b|how many .{3,160}\?\s*(try to |please )?explain your (answer|reasoning))", Options);
 
         internal static readonly Regex AdviceQuestion = RegexFactory.Create(@"^(how (do|can|should) i|should i|what should i|any tips|tips (to|for|on)|best way to|how often (do|should) (you|i)|is it (worth|normal|okay|safe)|what'?s a good (way|structure|approach)|how would you plan|my \w+ (keeps|is|has|won'?t)|what are (some |the )?((most|best|good|effective|practical|proven|common|key) ){0,3}(ways|strategies|tips|steps|habits|methods|techniques) (to|for|i can|you can))\b", Options);
 
@@ -187,5 +190,7 @@ internal static partial class TaskRules
         internal static readonly Regex FieldList = RegexFactory.Create(@"\b(just|only|simply) (list|pull out|extract|give me) (every|all|each|the)\b|\b(list|pull out|extract) (every|all|each) (date|name|number|amount|email|deadline|item|field|person|figure|price)s?\b|\bi (just|only) need (the )?[\w ]{1,30}, [\w ]{1,30},", Options);
 
         internal static readonly Regex CodeScript = RegexFactory.Create(@"\b(python|bash|shell|powershell|perl|ruby|php|node|js|javascript|typescript|lua|batch|sql|vba) script\b", Options);
+
+        internal static readonly Regex LogicPuzzle = RegexFactory.Create(@"\b(does not belong|doesn'?t belong|odd one out|relationship between \w and \w|first two statements|true, false,? or uncertain|who is (lying|telling the truth)|knights? and knaves?|how many (brothers|sisters) does)\b", Options);
     }
 }

@@ -166,4 +166,15 @@ public sealed class TaskTests
     {
         Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
     }
+
+    [Theory]
+    [InlineData("Which of these does not belong with the others: apple, banana, carrot, cherry?", TaskType.Reasoning)]
+    [InlineData("P is the mother of Q. Q is the sister of R. What is the relationship between P and R?", TaskType.Reasoning)]
+    [InlineData("Why might someone choose a paper map over a phone app when hiking?", TaskType.Reasoning)]
+    [InlineData("What is the relationship between inflation and interest rates?", TaskType.KnowledgeQa)]
+    [InlineData("Why do leaves change colour in autumn?", TaskType.KnowledgeQa)]
+    public void Logic_puzzles_and_speculating_about_motives_are_reasoning_and_factual_whys_are_questions(string prompt, TaskType expected)
+    {
+        Assert.Equal(expected, AnalyzerFactory.Analyze(prompt).Task.Type);
+    }
 }
