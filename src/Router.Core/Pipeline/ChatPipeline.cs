@@ -83,7 +83,10 @@ public sealed partial class ChatPipeline(
         + "(see the README section: Point it at real providers).";
 
     /// <summary>Analyses and routes a request without calling a model.</summary>
-    public async Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken)
+    public Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken) =>
+        PrepareAsync(context, request, policy: null, cancellationToken);
+
+    private async Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, TenantPolicy? policy, CancellationToken cancellationToken)
     {
         if (catalog.IsEmpty)
         {
@@ -120,7 +123,7 @@ public sealed partial class ChatPipeline(
         }
 
         telemetry.Stage("analysis", Stopwatch.GetElapsedTime(started));
-        var policy = await policies.GetAsync(context.TenantId, cancellationToken);
+        policy ??= await policies.GetAsync(context.TenantId, cancellationToken);
         if (!router.TryDecide(new RuleInput(profile, context, request), modelRequest, policy, out var decision, out error))
         {
             return (null, error);
@@ -257,13 +260,14 @@ public sealed partial class ChatPipeline(
     {
         var usage = served.Usage;
         // A key past its requests-per-minute limit is refused before the analysis and any embedding are paid for.
-        if (admission.AdmitRequest(context, await policies.GetAsync(context.TenantId, cancellationToken)) is { } limited)
+        var tenantPolicy = await policies.GetAsync(context.TenantId, cancellationToken);
+        if (admission.AdmitRequest(context, tenantPolicy) is { } limited)
         {
             await WriteErrorAsync(sink, limited, cancellationToken);
             return Failed(usage, limited);
         }
 
-        var (prepared, error) = await PrepareAsync(context, request, cancellationToken);
+        var (prepared, error) = await PrepareAsync(context, request, tenantPolicy, cancellationToken);
         if (prepared is null)
         {
             await WriteErrorAsync(sink, error!, cancellationToken);

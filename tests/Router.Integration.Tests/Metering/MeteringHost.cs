@@ -74,10 +74,15 @@ public static class MeteringHost
 
     public static async Task<JsonNode> UsageAsync(RouterServerHost router, string key, string query = "")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/usage" + query);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await router.Http.SendAsync(request);
+        using var response = await UsageResponseAsync(router, key, query);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    public static async Task<HttpResponseMessage> UsageResponseAsync(RouterServerHost router, string key, string query)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/usage" + query);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await router.Http.SendAsync(request);
     }
 }

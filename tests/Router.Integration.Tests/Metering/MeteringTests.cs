@@ -503,9 +503,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         // A bad query is a 400 in OpenAI's shape that names the parameter and carries a code a client can branch on.
         foreach (var (query, param) in new[] { ("?from=yesterday", "from"), ("?to=2026-13-01", "to"), ("?from=2026-02-01&to=2026-01-01", "to"), ("?group_by=colour", "group_by") })
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "v1/usage" + query);
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-            using var response = await router.Http.SendAsync(request);
+            using var response = await MeteringHost.UsageResponseAsync(router, key, query);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             var error = await TestJson.ErrorAsync(response);
             Assert.Equal(param, error["param"]!.GetValue<string>());
