@@ -1,3 +1,4 @@
+using System.Globalization;
 using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
@@ -44,14 +45,14 @@ internal sealed partial class AuditQueueWorker(
                 }
 
                 Log.Failed(logger, job.RequestId, attempt, ex.GetType().Name);
-                _ = RequeueLaterAsync(channel, job, attempt, stoppingToken);
+                _ = RequeueLaterAsync(channel, job, attempt, ex, stoppingToken);
             }
         }
     }
 
-    private async Task RequeueLaterAsync(ChannelAuditQueue channel, AuditJob job, int attempt, CancellationToken stoppingToken)
+    private async Task RequeueLaterAsync(ChannelAuditQueue channel, AuditJob job, int attempt, Exception failure, CancellationToken stoppingToken)
     {
-        await Task.Delay(Backoff(options.Value.RetryBaseDelay, attempt), stoppingToken);
+        await Task.Delay(RetryDelay(failure, attempt), stoppingToken);
         await channel.Requeue(job, attempt + 1);
     }
 
@@ -182,7 +183,7 @@ internal sealed partial class AuditQueueWorker(
 
             try
             {
-                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: Backoff(options.Value.RetryBaseDelay, (int)message.DequeueCount), cancellationToken: ct);
+                await queue.UpdateMessageAsync(lease.MessageId, lease.PopReceipt, visibilityTimeout: RetryDelay(ex, (int)message.DequeueCount), cancellationToken: ct);
             }
             catch (RequestFailedException update) when (IsLeaseGone(update))
             {
@@ -289,12 +290,53 @@ internal sealed partial class AuditQueueWorker(
         Log.Undecodable(logger, message.MessageId);
     }
 
+    // The backoff, or longer when the model that failed said when to come back (a 429's Retry-After): retrying before it
+    // would spend a delivery on a refusal known in advance.
+    private TimeSpan RetryDelay(Exception failure, int attempt)
+    {
+        var backoff = Backoff(options.Value.RetryBaseDelay, attempt);
+        return RetryAfterOf(failure) is { } hint && hint > backoff ? (hint < MaxBackoff ? hint : MaxBackoff) : backoff;
+    }
+
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
+
+    /// <summary>The <c>Retry-After</c> (or <c>retry-after-ms</c>) a provider sent with the failure, if any.</summary>
+    internal static TimeSpan? RetryAfterOf(Exception failure)
+    {
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is System.ClientModel.ClientResultException { } result && result.GetRawResponse() is { } response)
+            {
+                if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
+                {
+                    return TimeSpan.FromMilliseconds(milliseconds);
+                }
+
+                if (response.Headers.TryGetValue("retry-after", out var value) && value is not null)
+                {
+                    if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+                    {
+                        return TimeSpan.FromSeconds(seconds);
+                    }
+
+                    if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                    {
+                        var wait = at - DateTimeOffset.UtcNow;
+                        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The wait before delivery <paramref name="attempt"/> + 1 of a failed job: the base delay times four per
     /// failed delivery, at most an hour. With the defaults (15 s, 5 deliveries) a job is tried over about 21 minutes
     /// (15 s, 1, 4 and 16 min) before it is poisoned, so an outage or a rate limit of the reference or judge model that
     /// lasts minutes delays audits rather than losing them.</summary>
     internal static TimeSpan Backoff(TimeSpan baseDelay, int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(baseDelay.TotalMilliseconds * Math.Pow(4, Math.Max(0, attempt - 1)), TimeSpan.FromHours(1).TotalMilliseconds));
+        TimeSpan.FromMilliseconds(Math.Min(baseDelay.TotalMilliseconds * Math.Pow(4, Math.Max(0, attempt - 1)), MaxBackoff.TotalMilliseconds));
 
     private const int Concurrency = 4;
 

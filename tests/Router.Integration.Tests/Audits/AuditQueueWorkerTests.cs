@@ -60,6 +60,25 @@ public sealed class AuditQueueWorkerTests(AzuriteFixture azurite) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task A_job_refused_with_retry_after_waits_that_long_instead_of_spending_its_deliveries()
+    {
+        // The reference model is rate limited for two minutes; the backoff alone would retry after 50 ms.
+        _simulator.Model("sim-large").Script.Enqueue(new SimulatedFault.Status(429, RetryAfter: "120"));
+        var queue = Queue();
+        await queue.CreateIfNotExistsAsync();
+        await queue.SendMessageAsync(Job.Replace("REQ", "req_throttled", StringComparison.Ordinal));
+
+        await using var router = await RouterServerHost.StartAsync(_settings);
+        await WaitUntilAsync(() => Task.FromResult(_simulator.ReceivedFor("sim-large") > 0), TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(1, _simulator.ReceivedFor("sim-large"));
+        Assert.Empty(await AuditRowsAsync());
+        Assert.Empty((await queue.PeekMessagesAsync(1)).Value);   // still queued, invisible until the hint has passed
+        Assert.Equal(1, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+    }
+
+    [Fact]
     public async Task An_audit_slower_than_the_visibility_timeout_keeps_its_lease_and_runs_once()
     {
         // Reference plus two judge passes at 1.5 s each: twice the 2 s lease, which is renewed every second.
