@@ -1,4 +1,3 @@
-using System.Globalization;
 using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
@@ -17,6 +16,7 @@ internal sealed partial class AuditQueueWorker(
     AuditProcessor processor,
     AuditJobCodec codec,
     IOptions<AuditOptions> options,
+    TimeProvider time,
     ILogger<AuditQueueWorker> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -295,36 +295,19 @@ internal sealed partial class AuditQueueWorker(
     private TimeSpan RetryDelay(Exception failure, int attempt)
     {
         var backoff = Backoff(options.Value.RetryBaseDelay, attempt);
-        return RetryAfterOf(failure) is { } hint && hint > backoff ? (hint < MaxBackoff ? hint : MaxBackoff) : backoff;
+        return RetryAfterOf(failure, time.GetUtcNow()) is { } hint && hint > backoff ? (hint < MaxBackoff ? hint : MaxBackoff) : backoff;
     }
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromHours(1);
 
-    /// <summary>The <c>Retry-After</c> (or <c>retry-after-ms</c>) a provider sent with the failure, if any.</summary>
-    internal static TimeSpan? RetryAfterOf(Exception failure)
+    /// <summary>The wait a provider asked for with the failure (<c>Retry-After</c> and the like), if any.</summary>
+    internal static TimeSpan? RetryAfterOf(Exception failure, DateTimeOffset now)
     {
         for (Exception? e = failure; e is not null; e = e.InnerException)
         {
             if (e is System.ClientModel.ClientResultException { } result && result.GetRawResponse() is { } response)
             {
-                if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds >= 0)
-                {
-                    return TimeSpan.FromMilliseconds(milliseconds);
-                }
-
-                if (response.Headers.TryGetValue("retry-after", out var value) && value is not null)
-                {
-                    if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
-                    {
-                        return TimeSpan.FromSeconds(seconds);
-                    }
-
-                    if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
-                    {
-                        var wait = at - DateTimeOffset.UtcNow;
-                        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-                    }
-                }
+                return Providers.RetryAfterHeader.Read(name => response.Headers.TryGetValue(name, out var value) ? value : null, now);
             }
         }
 

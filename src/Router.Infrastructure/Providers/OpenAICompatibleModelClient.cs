@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
@@ -83,31 +82,8 @@ internal sealed class OpenAICompatibleModelClient(
     }
 
     /// <summary>Reads <c>retry-after-ms</c>, <c>x-ms-retry-after-ms</c> and <c>Retry-After</c> (seconds or a date), in that order.</summary>
-    internal static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
-    {
-        foreach (var name in (ReadOnlySpan<string>)["retry-after-ms", "x-ms-retry-after-ms"])
-        {
-            if (response.Headers.TryGetValues(name, out var values)
-                && double.TryParse(values.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
-            {
-                return TimeSpan.FromMilliseconds(ms);
-            }
-        }
-
-        var retryAfter = response.Headers.RetryAfter;
-        if (retryAfter?.Delta is { } delta)
-        {
-            return delta;
-        }
-
-        if (retryAfter?.Date is { } date)
-        {
-            var wait = date - now;
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-
-        return null;
-    }
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now) =>
+        RetryAfterHeader.Read(name => response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null, now);
 
     private static UpstreamFailure Classify(HttpRequestException ex) => ex.HttpRequestError switch
     {
