@@ -241,25 +241,8 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
             Signals = signals,
             Complexity = complexity.Level,
             ComplexityScore = complexity.Scale,
-            ComplexitySignals = ComplexitySignalsOf(complexity),
+            ComplexitySignals = new ComplexitySignalMap(complexity),
         };
-    }
-
-    private static Dictionary<string, double> ComplexitySignalsOf(ComplexityEstimate estimate)
-    {
-        var named = new Dictionary<string, double>(estimate.Signals.Count + 4, StringComparer.Ordinal)
-        {
-            ["premium_gain"] = estimate.PremiumGain,
-            ["economy_failure"] = estimate.EconomyFailure,
-            ["premium_failure"] = estimate.PremiumFailure,
-            ["embedding"] = estimate.UsedEmbedding ? 1 : 0,
-        };
-        foreach (var signal in estimate.Signals)
-        {
-            named[signal.Name] = signal.Contribution;
-        }
-
-        return named;
     }
 
     /// <summary>The task probabilities (model and rules) of a single-turn request, as <see cref="Analyze(AnalysisRequest, ReadOnlyMemory{float})"/> ranks them; used by the trainer to calibrate on held-out rows.</summary>

@@ -38,5 +38,8 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
         return ValueTask.CompletedTask;
     }
 
-    private static string Key(string tenantId, string scope, string id) => tenantId + "\u001f" + scope + "\u001f" + id;
+    // A boxed struct, not a joined string: one small object per lookup instead of a copy of all three.
+    private static ExactKey Key(string tenantId, string scope, string id) => new(tenantId, scope, id);
+
+    private readonly record struct ExactKey(string TenantId, string Scope, string Id);
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -79,23 +81,89 @@ public sealed partial class ResponseCacheService(
     /// (the model asked for, the answer-shaping parameters, the earlier messages, every image, file and tool call).</summary>
     public static string ScopeOf(ChatRequest request)
     {
-        var text = new StringBuilder();
-        text.Append(request.Model.ToUpperInvariant()).Append('\u001f').Append(request.AnswerShapingJson).Append('\u001f');
-        var last = LastUserIndex(request);
-        for (var i = 0; i < request.Messages.Count; i++)
+        // Hashed as UTF-8 of: MODEL ␟ shaping ␟ then per message "role␞length:text␞attachments␝" ("last␞attachments␝" for
+        // the final user turn), written into one pooled buffer: stored answers are keyed by this, so the bytes must not change.
+        var text = new ScopeText(256 + request.Body.Length);
+        try
         {
-            var m = request.Messages[i];
-            if (i == last)
+            Span<char> model = request.Model.Length <= 128 ? stackalloc char[request.Model.Length] : new char[request.Model.Length];
+            request.Model.AsSpan().ToUpperInvariant(model);
+            text.Append(model);
+            text.Append("\u001f");
+            text.Append(request.AnswerShapingJson);
+            text.Append("\u001f");
+            var last = LastUserIndex(request);
+            for (var i = 0; i < request.Messages.Count; i++)
             {
-                // The final user turn's text is the key (exact) or is compared (semantic); what it attaches must be the same.
-                text.Append("last\u001e").Append(m.Attachments).Append('\u001d');
-                continue;
+                var m = request.Messages[i];
+                if (i == last)
+                {
+                    // The final user turn's text is the key (exact) or is compared (semantic); what it attaches must be the same.
+                    text.Append("last\u001e");
+                }
+                else
+                {
+                    text.Append(m.Role);
+                    text.Append("\u001e");
+                    text.Append(m.Text.Length);
+                    text.Append(":");
+                    text.Append(m.Text);
+                    text.Append("\u001e");
+                }
+
+                text.Append(m.Attachments);
+                text.Append("\u001d");
             }
 
-            text.Append(m.Role).Append('\u001e').Append(m.Text.Length).Append(':').Append(m.Text).Append('\u001e').Append(m.Attachments).Append('\u001d');
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(text.Written, hash);
+            return Convert.ToHexStringLower(hash[..16]);
+        }
+        finally
+        {
+            text.Dispose();
+        }
+    }
+
+    /// <summary>UTF-8 text written into a buffer rented from the shared pool, grown as needed.</summary>
+    private struct ScopeText(int capacity) : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        private int _length;
+
+        public readonly ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+
+        public void Append(ReadOnlySpan<char> chars)
+        {
+            Ensure(Encoding.UTF8.GetMaxByteCount(chars.Length));
+            _length += Encoding.UTF8.GetBytes(chars, _buffer.AsSpan(_length));
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
+        public void Append(int value)
+        {
+            Ensure(11);
+            value.TryFormat(_buffer.AsSpan(_length), out var written, default, CultureInfo.InvariantCulture);
+            _length += written;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+
+        private void Ensure(int more)
+        {
+            if (_buffer.Length - _length >= more)
+            {
+                return;
+            }
+
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + more));
+            Written.CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = grown;
+        }
     }
 
     /// <summary>The exact key of a request for <paramref name="tenantId"/>.</summary>

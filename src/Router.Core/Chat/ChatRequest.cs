@@ -100,7 +100,8 @@ public sealed record ChatRequest
         }
     }
 
-    private static readonly Dictionary<string, string> EmptyMetadata = [];
+    /// <summary>The metadata of a request that sent none (shared, never changed).</summary>
+    internal static IReadOnlyDictionary<string, string> EmptyMetadata { get; } = System.Collections.Frozen.FrozenDictionary<string, string>.Empty;
 }
 
 /// <summary>Router settings a client may send in the body's <c>router</c> object (removed before forwarding).</summary>

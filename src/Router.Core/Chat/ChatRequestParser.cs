@@ -294,7 +294,7 @@ public static class ChatRequestParser
             MaxTokens = maxCompletionTokens ?? maxTokens,
             ChoiceCount = choices,
             User = user,
-            Metadata = metadata ?? (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(),
+            Metadata = metadata ?? ChatRequest.EmptyMetadata,
             ModelValue = modelRange,
             StreamOptionsProperty = streamOptionsRange,
             RouterProperty = routerRange,

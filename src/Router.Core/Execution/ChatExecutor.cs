@@ -25,6 +25,10 @@ public sealed class ExecutionResult : IAsyncDisposable
     /// <summary>For a non-streaming request: the whole body of <see cref="Response"/>, read and checked within the attempt.</summary>
     public ReadOnlyMemory<byte> Body { get; init; }
 
+    /// <summary>For a successful non-streaming request: <see cref="Body"/> as <see cref="CompletionReader"/> read it when
+    /// the attempt checked it, so the body is read once.</summary>
+    public CompletionSummary Summary { get; init; }
+
     /// <summary>For streams: the reader positioned before the first event.</summary>
     public SseEventReader? Events { get; init; }
 
@@ -163,8 +167,9 @@ public sealed partial class ChatExecutor(
                 // Nothing has reached the client yet: a body that stalls, breaks off or is no completion fails this
                 // attempt over like a failed status would.
                 var (answer, problem) = await ReadBodyAsync(response, total.Token);
+                var summary = default(CompletionSummary);
                 problem ??= CompletionReader.IsErrorPayload(answer.Span) ? "an error body with HTTP " + status.ToString(CultureInfo.InvariantCulture)
-                    : !CompletionReader.TryRead(answer.Span, out var summary) || summary.ChoiceCount == 0 ? "not a chat completion"
+                    : !CompletionReader.TryRead(answer.Span, out summary) || summary.ChoiceCount == 0 ? "not a chat completion"
                     : null;
                 if (problem is not null)
                 {
@@ -185,7 +190,7 @@ public sealed partial class ChatExecutor(
 
                 health.Report(model.Id, lease, success: true);
                 attempts.Add(new AttemptRecord(model.Id, "ok", true));
-                return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = answer };
+                return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = answer, Summary = summary };
             }
 
             // A stream is committed to the client only once its first event has arrived; before that it can fail over.

@@ -351,7 +351,12 @@ public sealed partial class ChatPipeline(
 
         var model = result.Model!;
         var response = result.Response!;
-        usage = usage with { Model = model.Id, Tier = model.Tier.ToWire() };
+        if (usage.Model != model.Id || usage.Tier != model.Tier.ToWire())
+        {
+            // Failed over, or the routed tier had no model of its own: the row names the model that answered.
+            usage = usage with { Model = model.Id, Tier = model.Tier.ToWire() };
+        }
+
         served.Usage = usage;
         sink.SetHeader(RouterHeaders.Model, model.Id);
         sink.SetHeader(RouterHeaders.Tier, model.Tier.ToWire());
@@ -376,7 +381,8 @@ public sealed partial class ChatPipeline(
         if (!request.Stream)
         {
             var body = result.Body;
-            var reported = CompletionReader.TryRead(body.Span, out var summary) ? summary.Usage : null;
+            var summary = result.Summary;
+            var reported = summary.Usage;
             var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? ""));
             usage = Priced(usage, model, counted, reported is not null, policy);
             served.Usage = usage;   // the provider has answered: a client that leaves now is still billed for it

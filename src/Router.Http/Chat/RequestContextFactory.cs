@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Router.Core.Metering;
 using Router.Core.Pipeline;
@@ -17,7 +18,7 @@ internal static class RequestContextFactory
         var visible = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
         foreach (var (name, value) in headers)
         {
-            var lower = name.ToLowerInvariant();
+            var lower = LowerCase(name);
             if (Array.IndexOf(IgnoredHeaders, lower) < 0)
             {
                 visible[lower] = value.ToString();
@@ -37,6 +38,28 @@ internal static class RequestContextFactory
             Headers = visible,
             ReceivedAt = time.GetUtcNow(),
         };
+    }
+
+    // Kestrel hands the same name strings for the headers it knows and clients send the same few names, so their lower-case
+    // forms are kept (up to a bound, so a client inventing names cannot grow it) instead of being made again per request.
+    private const int MaxLowerCaseNames = 512;
+    private static readonly ConcurrentDictionary<string, string> LowerCaseNames = new(StringComparer.Ordinal);
+    private static int _lowerCaseNameCount;   // ConcurrentDictionary.Count takes every lock
+
+    private static string LowerCase(string name)
+    {
+        if (LowerCaseNames.TryGetValue(name, out var lower))
+        {
+            return lower;
+        }
+
+        lower = name.ToLowerInvariant();
+        if (Volatile.Read(ref _lowerCaseNameCount) < MaxLowerCaseNames && LowerCaseNames.TryAdd(name, lower))
+        {
+            Interlocked.Increment(ref _lowerCaseNameCount);
+        }
+
+        return lower;
     }
 
     /// <summary>Longest <c>x-session-id</c> kept as sent; a longer one is replaced by a hash of it, so an id stays the same

@@ -123,32 +123,52 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
     private readonly ConcurrentDictionary<string, TenantPolicy> _policies = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (float? Threshold, DateTimeOffset ChangedAt)> _learned = new(StringComparer.Ordinal);
 
+    // What GetAsync returns, the stored policy with its learned threshold, made when either changes (rarely) rather than on
+    // every request; tenants with neither share one default each. Writers hold the lock, so two changes cannot interleave.
+    private readonly ConcurrentDictionary<string, TenantPolicy> _effective = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TenantPolicy> _defaults = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
     public InMemoryTenantPolicyStore(IOptions<TenantsOptions> tenants, ModelCatalog catalog)
     {
         foreach (var (tenant, settings) in tenants.Value.Tenants)
         {
             _policies[tenant] = settings.ToPolicy(tenant, catalog);
+            _effective[tenant] = _policies[tenant];
         }
     }
 
-    public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken)
-    {
-        var policy = _policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId);
-        return ValueTask.FromResult(_learned.TryGetValue(tenantId, out var learned)
-            ? policy with { LearnedCacheSimilarityThreshold = learned.Threshold, CacheThresholdRaisedAt = learned.ChangedAt }
-            : policy);
-    }
+    public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_effective.TryGetValue(tenantId, out var policy) ? policy : _defaults.GetOrAdd(tenantId, TenantPolicy.Default));
 
     public ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken)
     {
-        _learned[tenantId] = (threshold, changedAt);
+        lock (_gate)
+        {
+            _learned[tenantId] = (threshold, changedAt);
+            Refresh(tenantId);
+        }
+
         return ValueTask.CompletedTask;
     }
 
     public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
     {
-        _policies[policy.TenantId] = policy with { Registered = true };
+        lock (_gate)
+        {
+            _policies[policy.TenantId] = policy with { Registered = true };
+            Refresh(policy.TenantId);
+        }
+
         return ValueTask.CompletedTask;
+    }
+
+    private void Refresh(string tenantId)
+    {
+        var policy = _policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId);
+        _effective[tenantId] = _learned.TryGetValue(tenantId, out var learned)
+            ? policy with { LearnedCacheSimilarityThreshold = learned.Threshold, CacheThresholdRaisedAt = learned.ChangedAt }
+            : policy;
     }
 
     public async IAsyncEnumerable<TenantPolicy> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -135,6 +135,34 @@ public sealed class ResponseCacheServiceTests
         Assert.NotEqual(ResponseCacheService.ScopeOf(Json(Earlier("https://example.com/a.jpg"))), ResponseCacheService.ScopeOf(Json(Earlier("https://example.com/b.jpg"))));
     }
 
+    [Theory]
+    [InlineData("""{"model":"auto","messages":[{"role":"user","content":"What is 2+2?"}]}""")]
+    [InlineData("""{"model":"gpt-4o-mini","temperature":0.2,"messages":[{"role":"system","content":"Answer in Ελληνικά, briefly 🙂"},{"role":"user","content":"Hi"},{"role":"assistant","content":"Γεια!"},{"role":"user","content":"How are you?"}]}""")]
+    [InlineData("""{"model":"Auto","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://example.com/a.jpg"}}]}]}""")]
+    public void The_scope_hashes_the_same_text_as_answers_already_stored_were_keyed_by(string json)
+    {
+        // Stored answers (Cosmos DB, Tables) carry the scope they were written under: a change in how it is computed
+        // would orphan every one of them. This is the definition, written out plainly.
+        var request = Json(json);
+        var text = new StringBuilder().Append(request.Model.ToUpperInvariant()).Append('\u001f').Append(request.AnswerShapingJson).Append('\u001f');
+        var last = -1;
+        for (var i = request.Messages.Count - 1; i >= 0 && last < 0; i--)
+        {
+            last = request.Messages[i].Role == "user" ? i : -1;
+        }
+
+        for (var i = 0; i < request.Messages.Count; i++)
+        {
+            var m = request.Messages[i];
+            _ = i == last
+                ? text.Append("last\u001e").Append(m.Attachments).Append('\u001d')
+                : text.Append(m.Role).Append('\u001e').Append(m.Text.Length).Append(':').Append(m.Text).Append('\u001e').Append(m.Attachments).Append('\u001d');
+        }
+
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..32];
+        Assert.Equal(expected, ResponseCacheService.ScopeOf(request));
+    }
+
     [Fact]
     public void The_parser_marks_requests_for_logprobs_which_a_cached_answer_cannot_replay()
     {
