@@ -4,8 +4,9 @@ using Router.Core.Pipeline;
 
 namespace Router.Core.Metering;
 
-/// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the budget reservation, in that order. The
-/// requests-per-minute limit is asked before the analysis (<see cref="AdmitRequest"/>), the rest after it.</summary>
+/// <summary>Stage 2 of the pipeline: rate limits, the runaway-agent guard and the reservation against the session's spend
+/// cap and the budgets, in that order. The requests-per-minute limit is asked before the analysis
+/// (<see cref="AdmitRequest"/>), the rest after it.</summary>
 public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGuard budgets)
 {
     /// <summary>The requests-per-minute limit, before any analysis; null when the request may proceed.</summary>
@@ -34,22 +35,50 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
             var cost = m.Cost(prompt, (request.MaxTokens ?? m.MaxOutputTokens) * Math.Max(1, request.ChoiceCount));
             return cost + policy.FeeFor(cost);
         });
-        return await budgets.ReserveAsync(policy, context.Caller, estimate, cancellationToken);
+        return await ReserveAsync(context, policy, estimate, cancellationToken);
     }
 
     /// <summary>Reserves a known amount (a cache hit's per-call fee), or returns the 402 that refuses it.</summary>
-    public Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
-        RequestContext context, TenantPolicy policy, decimal amountUsd, CancellationToken cancellationToken) =>
-        budgets.ReserveAsync(policy, context.Caller, amountUsd, cancellationToken);
+    public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+        RequestContext context, TenantPolicy policy, decimal amountUsd, CancellationToken cancellationToken)
+    {
+        // The session's cap first: it answers at once, where the budgets may wait for reservations to settle.
+        var (session, refused) = loops.Reserve(context.SessionKey, policy, amountUsd);
+        if (session is null)
+        {
+            return (null, refused);
+        }
+
+        var handedOver = false;
+        try
+        {
+            var (reservation, error) = await budgets.ReserveAsync(policy, context.Caller, amountUsd, cancellationToken);
+            if (reservation is not null)
+            {
+                reservation.Session = session;
+                handedOver = true;
+            }
+
+            return (reservation, error);
+        }
+        finally
+        {
+            // Refused by a budget, cancelled while waiting for one, or a spend store that failed: nothing was spent.
+            if (!handedOver)
+            {
+                loops.Settle(session, 0);
+            }
+        }
+    }
 
     // OpenAI's price of a 2048 x 2048 high-detail image: 85 base tokens and 170 per 512-pixel tile, at most 6 tiles.
     private const int WorstCaseImageTokens = 85 + (170 * 6);
 
-
-    /// <summary>Settles the reservation with what the request really cost (fees included).</summary>
-    public async Task SettleAsync(RequestContext context, BudgetReservation reservation, decimal billedUsd, CancellationToken cancellationToken)
+    /// <summary>Settles the reservation, against the session's cap and the budgets, with what the request really cost
+    /// (fees included; 0 for a request that failed before any cost).</summary>
+    public async Task SettleAsync(BudgetReservation reservation, decimal billedUsd, CancellationToken cancellationToken)
     {
-        loops.AddSpend(context.SessionKey, billedUsd);
+        loops.Settle(reservation.Session, billedUsd);
         await budgets.SettleAsync(reservation, billedUsd, cancellationToken);
     }
 }

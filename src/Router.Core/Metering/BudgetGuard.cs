@@ -15,7 +15,7 @@ public interface ISpendStore
     ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken);
 }
 
-/// <summary>Money set aside for a request in flight, released when it is settled.</summary>
+/// <summary>Money set aside for a request in flight (against the budgets and the session's cap), released when it is settled.</summary>
 public sealed class BudgetReservation
 {
     internal BudgetReservation(IReadOnlyList<string> scopes, decimal amount)
@@ -31,6 +31,9 @@ public sealed class BudgetReservation
     internal IReadOnlyList<string> Scopes { get; }
 
     internal decimal Amount { get; }
+
+    /// <summary>The part set aside against the session's spend cap, settled with the rest.</summary>
+    internal SessionReservation Session { get; set; } = SessionReservation.None;
 
     internal int Settled;
 }

@@ -38,7 +38,10 @@ public sealed class LoopGuardOptions
 
 /// <summary>Stops an agent that repeats itself: more than <see cref="LoopGuardOptions.MaxRepeats"/> near-identical
 /// requests (same body hash, or prompt embeddings at or above the similarity threshold) in a session within the window
-/// answer <c>429 loop_detected</c>; a session's spend can be capped too. Sessions are <c>x-session-id</c>, else the key.</summary>
+/// answer <c>429 loop_detected</c>; a session's spend can be capped too, by reservations: a request sets its worst-case
+/// cost aside before the provider is called (<see cref="Reserve"/>) and settles the actual cost after it
+/// (<see cref="Settle"/>), so concurrent requests of one session cannot pass the cap together. Sessions are
+/// <c>x-session-id</c>, else the key.</summary>
 /// <remarks>The work per request is constant, whatever the session's traffic: exact repeats are counted from a table of
 /// body hashes seen within the window (at most <see cref="MaxTrackedPerSession"/> requests per session are remembered,
 /// oldest first out), and near-identical ones are compared with the session's last <see cref="SimilarityDepth"/>
@@ -101,8 +104,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
             session.LastSeen = now;
             if (policy.SessionSpendCapUsd is { } cap && session.Spent >= cap)
             {
-                return new RouterError(402, "insufficient_quota", "budget_exceeded",
-                    $"This session has spent ${session.Spent.ToString("0.####", CultureInfo.InvariantCulture)}, its cap of ${cap.ToString("0.##", CultureInfo.InvariantCulture)}.");
+                return SessionCapReached(session.Spent, cap);
             }
 
             session.Expire(now - settings.Window);
@@ -120,23 +122,85 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         }
     }
 
-    /// <summary>Adds an answered request's cost to its session.</summary>
-    public void AddSpend(string sessionKey, decimal costUsd)
+    /// <summary>Sets <paramref name="estimateUsd"/> (the request's worst-case cost) aside against the session's spend cap,
+    /// or refuses the request when the session's settled spend, what its requests in flight have set aside and this
+    /// estimate would together pass the cap. Every reservation returned must be settled (<see cref="Settle"/>), on
+    /// failure paths too; a session with no cap, or one not tracked (see <see cref="LoopGuardOptions.MaxSessions"/>),
+    /// gets an empty reservation.</summary>
+    public (SessionReservation? Reservation, RouterError? Error) Reserve(string sessionKey, TenantPolicy policy, decimal estimateUsd)
     {
-        if (_sessions.TryGetValue(sessionKey, out var session))
+        if (policy.SessionSpendCapUsd is not { } cap || !_sessions.TryGetValue(sessionKey, out var session))
         {
-            lock (session)
+            return (SessionReservation.None, null);
+        }
+
+        lock (session)
+        {
+            if (session.Spent >= cap)
             {
-                session.Spent += costUsd;
+                return (null, SessionCapReached(session.Spent, cap));
             }
+
+            if (session.Spent + session.Reserved + estimateUsd > cap)
+            {
+                var spent = Usd(session.Spent);
+                var reserved = Usd(session.Reserved);
+                var estimate = Usd(estimateUsd);
+                var capText = Usd(cap);
+
+                // When it is only the requests in flight that stand in the way, a retry once they have settled may pass.
+                return session.Spent + estimateUsd <= cap
+                    ? (null, new RouterError(402, "insufficient_quota", "budget_exceeded",
+                        $"This session has spent ${spent} and its requests in flight may cost up to ${reserved} more; this request could cost up to ${estimate}, "
+                        + $"which would pass its cap of ${capText}. Try again once they have finished.",
+                        RetryAfter: TimeSpan.FromSeconds(5)))
+                    : (null, new RouterError(402, "insufficient_quota", "budget_exceeded",
+                        $"This session has spent ${spent}; this request could cost up to ${estimate}, which would pass its cap of ${capText} "
+                        + "(a lower max_tokens lowers what a request could cost)."));
+            }
+
+            session.Reserved += estimateUsd;
+            session.InFlight++;
+            return (new SessionReservation(session, estimateUsd), null);
         }
     }
+
+    /// <summary>Replaces a reservation with what the request really cost (0 when it failed before any cost). Only the
+    /// first call counts; later ones do nothing.</summary>
+    public void Settle(SessionReservation reservation, decimal actualUsd)
+    {
+        if (reservation.Session is not { } session || Interlocked.Exchange(ref reservation.Settled, 1) == 1)
+        {
+            return;
+        }
+
+        lock (session)
+        {
+            session.Reserved -= reservation.Amount;
+            session.InFlight--;
+            session.Spent += actualUsd;
+            session.LastSeen = time.GetUtcNow();
+        }
+    }
+
+    private static RouterError SessionCapReached(decimal spent, decimal cap) =>
+        new(402, "insufficient_quota", "budget_exceeded", $"This session has spent ${Usd(spent)}, its cap of ${cap.ToString("0.##", CultureInfo.InvariantCulture)}.");
+
+    private static string Usd(decimal value) => value.ToString("0.####", CultureInfo.InvariantCulture);
 
     private void Sweep(DateTimeOffset idleBefore)
     {
         foreach (var (key, session) in _sessions)
         {
-            if (session.LastSeen < idleBefore)
+            bool idle;
+            lock (session)
+            {
+                // A session with requests in flight is not idle, however long its stream runs: dropping it would forget
+                // the money those requests have set aside.
+                idle = session.InFlight == 0 && session.LastSeen < idleBefore;
+            }
+
+            if (idle)
             {
                 _sessions.TryRemove(key, out _);
             }
@@ -145,8 +209,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
     private readonly record struct Seen(DateTimeOffset At, ulong Hash, ulong Step, ReadOnlyMemory<float> Embedding);
 
-    /// <summary>One session's recent requests; every member is called under the session's lock.</summary>
-    private sealed class Session
+    /// <summary>One session's recent requests and its spend; every member is called under the session's lock.</summary>
+    internal sealed class Session
     {
         private readonly Queue<Seen> _order = new();
         private readonly Dictionary<ulong, Queue<DateTimeOffset>> _byHash = [];
@@ -156,6 +220,12 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         public DateTimeOffset LastSeen { get; set; }
 
         public decimal Spent { get; set; }
+
+        /// <summary>Worst-case costs set aside by the session's requests in flight.</summary>
+        public decimal Reserved { get; set; }
+
+        /// <summary>Reservations not settled yet.</summary>
+        public int InFlight { get; set; }
 
         public void Expire(DateTimeOffset before)
         {
@@ -216,4 +286,23 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
             _recentNext = (_recentNext + 1) % SimilarityDepth;
         }
     }
+}
+
+/// <summary>Money set aside against a session's spend cap for a request in flight, until <see cref="LoopGuard.Settle"/>.</summary>
+public sealed class SessionReservation
+{
+    internal SessionReservation(LoopGuard.Session? session, decimal amount)
+    {
+        Session = session;
+        Amount = amount;
+    }
+
+    /// <summary>No reservation: the session has no cap, or is not tracked.</summary>
+    internal static SessionReservation None { get; } = new(null, 0);
+
+    internal LoopGuard.Session? Session { get; }
+
+    internal decimal Amount { get; }
+
+    internal int Settled;
 }

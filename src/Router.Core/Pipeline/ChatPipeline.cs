@@ -251,7 +251,7 @@ public sealed partial class ChatPipeline(
             activity?.SetTag("router.cost_usd", (double)usage.CostUsd);
             telemetry.Request(usage);
             recent.Add(new DecisionRecord(usage, reasons));
-            await RecordAsync(context, usage, served.Reservation);
+            await RecordAsync(usage, served.Reservation);
         }
     }
 
@@ -586,7 +586,7 @@ public sealed partial class ChatPipeline(
     private static string Bound(string text, int limit) =>
         text.Length <= limit ? text : string.Concat(text.AsSpan(0, limit / 2), "\n…\n", text.AsSpan(text.Length - limit / 2));
 
-    private async Task RecordAsync(RequestContext context, UsageRecord usage, BudgetReservation? reservation)
+    private async Task RecordAsync(UsageRecord usage, BudgetReservation? reservation)
     {
         // The usage row is what the tenant is billed from: it is written first, and a failure to settle the budget
         // counters afterwards cannot lose it.
@@ -606,7 +606,7 @@ public sealed partial class ChatPipeline(
         {
             if (reservation is not null)
             {
-                await admission.SettleAsync(context, reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
+                await admission.SettleAsync(reservation, usage.CostUsd + usage.FeeUsd, CancellationToken.None);
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -84,10 +84,85 @@ public sealed class LoopGuardTests
     {
         var capped = Policy with { SessionSpendCapUsd = 0.5m };
         Assert.Null(_guard.Check("s", capped, 1, default));
-        _guard.AddSpend("s", 0.6m);
+        var (reservation, _) = _guard.Reserve("s", capped, 0.3m);
+        _guard.Settle(reservation!, 0.6m);   // a provider may bill past the estimate
         var refused = _guard.Check("s", capped, 2, default);
         Assert.NotNull(refused);
         Assert.Equal(402, refused.Status);
+        Assert.Equal("budget_exceeded", refused.Code);
+        Assert.True(refused.RetryIsFutile);
+    }
+
+    [Fact]
+    public void Concurrent_requests_of_a_session_reserve_their_worst_case_and_stop_before_the_cap()
+    {
+        var capped = Policy with { SessionSpendCapUsd = 1m };
+        Assert.Null(_guard.Check("s", capped, 1, default));
+
+        // Nothing is settled yet: the third request in flight would take the session past its cap.
+        var (first, _) = _guard.Reserve("s", capped, 0.4m);
+        var (second, _) = _guard.Reserve("s", capped, 0.4m);
+        var (third, refused) = _guard.Reserve("s", capped, 0.4m);
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(third);
+        Assert.Equal((402, "insufficient_quota", "budget_exceeded"), (refused!.Status, refused.Type, refused.Code));
+        // Only requests in flight stand in the way: once they settle a retry may pass, and the client is told so.
+        Assert.True(refused.RetryWillHelp);
+
+        // Settled at what it really cost, the first request gives back the rest of its reservation.
+        _guard.Settle(first!, 0.1m);
+        var (fourth, _) = _guard.Reserve("s", capped, 0.4m);
+        Assert.NotNull(fourth);
+        Assert.NotNull(_guard.Reserve("s", capped, 0.15m).Error);
+    }
+
+    [Fact]
+    public void A_request_whose_worst_case_alone_passes_the_cap_is_refused_for_good()
+    {
+        var capped = Policy with { SessionSpendCapUsd = 0.5m };
+        Assert.Null(_guard.Check("s", capped, 1, default));
+
+        var (reservation, refused) = _guard.Reserve("s", capped, 0.6m);
+
+        Assert.Null(reservation);
+        Assert.Equal("budget_exceeded", refused!.Code);
+        Assert.True(refused.RetryIsFutile);
+        Assert.Contains("max_tokens", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_reservation_settled_at_zero_after_a_failure_gives_the_whole_amount_back_and_settles_only_once()
+    {
+        var capped = Policy with { SessionSpendCapUsd = 1m };
+        Assert.Null(_guard.Check("s", capped, 1, default));
+        var (failed, _) = _guard.Reserve("s", capped, 0.6m);
+
+        _guard.Settle(failed!, 0m);
+        _guard.Settle(failed!, 0.6m);   // a second settlement of the same reservation changes nothing
+
+        var (next, error) = _guard.Reserve("s", capped, 0.9m);
+        Assert.Null(error);
+        Assert.NotNull(next);
+    }
+
+    [Fact]
+    public void A_session_with_a_request_in_flight_is_not_swept_and_forgets_nothing()
+    {
+        var guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1), MaxSessions = 1 }), _time);
+        var capped = Policy with { SessionSpendCapUsd = 1m };
+        Assert.Null(guard.Check("long-stream", capped, 1, default));
+        var (streaming, _) = guard.Reserve("long-stream", capped, 0.9m);
+
+        // The table is full and the session idle past the window, but its stream is still running.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Null(guard.Check("newcomer", capped, 2, default));
+        Assert.Equal(1, guard.SessionCount);
+        Assert.NotNull(guard.Reserve("long-stream", capped, 0.2m).Error);
+
+        guard.Settle(streaming!, 1m);
+        Assert.Equal("budget_exceeded", guard.Check("long-stream", capped, 3, default)?.Code);
     }
 
     [Fact]
