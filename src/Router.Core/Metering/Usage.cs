@@ -14,6 +14,11 @@ public static class UsageOutcomes
 
     /// <summary>The client went away before the answer was complete.</summary>
     public const string Cancelled = "cancelled";
+
+    /// <summary>Whether a row with <paramref name="outcome"/> counts as an error in usage (<see cref="Error"/> or
+    /// <see cref="ClientError"/>). Such a row carries no fee: the tenant pays the provider's cost of the tokens produced
+    /// and nothing on top for a call that failed.</summary>
+    public static bool IsError(string outcome) => outcome is Error or ClientError;
 }
 
 /// <summary>One row per routed request: what it cost and how it was served. No prompt or answer text.</summary>
@@ -70,7 +75,8 @@ public sealed record UsageRecord
     /// <summary>The same tokens on the baseline premium model.</summary>
     public decimal BaselineCostUsd { get; init; }
 
-    /// <summary>The router's per-call fee and markup, billed apart from provider cost.</summary>
+    /// <summary>The router's per-call fee and markup, billed apart from provider cost; 0 on an error row
+    /// (<see cref="UsageOutcomes.IsError"/>).</summary>
     public decimal FeeUsd { get; init; }
 
     /// <summary>Failed upstream attempts before the answer.</summary>

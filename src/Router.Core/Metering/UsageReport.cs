@@ -71,7 +71,7 @@ public sealed class UsageTotals
             SemanticCacheHits++;
         }
 
-        if (row.Outcome is UsageOutcomes.Error or UsageOutcomes.ClientError)
+        if (UsageOutcomes.IsError(row.Outcome))
         {
             Errors++;
         }

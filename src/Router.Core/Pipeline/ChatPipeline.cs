@@ -244,7 +244,15 @@ public sealed partial class ChatPipeline(
         {
             // Whatever ended the request (an unexpected exception too), its reservation is settled and its row written.
             usage ??= served.Usage with { Outcome = UsageOutcomes.Error, ErrorCode = "internal_error" };
-            usage = usage with { LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds };
+
+            // A call recorded as an error (a stream the provider cut or broke, a failure after the answer was priced) is
+            // billed the provider's cost of the tokens it produced, which the provider bills the router for, and no fee:
+            // the row's outcome and what it bills agree, here and in the budgets it settles.
+            usage = usage with
+            {
+                LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                FeeUsd = UsageOutcomes.IsError(usage.Outcome) ? 0 : usage.FeeUsd,
+            };
             activity?.SetTag("router.model", usage.Model);
             activity?.SetTag("router.cache", usage.Cache);
             activity?.SetTag("router.outcome", usage.Outcome);
@@ -409,7 +417,9 @@ public sealed partial class ChatPipeline(
             r =>
             {
                 var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
-                return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(final.CostUsd + final.FeeUsd)}\n\n");
+                // A provider that reported an error and then [DONE]: the row is an error, billed at cost with no fee.
+                var billed = r.ProviderError ? final.CostUsd : final.CostUsd + final.FeeUsd;
+                return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(billed)}\n\n");
             },
             cancellationToken);
 

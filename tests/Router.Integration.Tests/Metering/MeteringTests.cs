@@ -277,6 +277,63 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task A_stream_the_provider_breaks_mid_way_is_billed_its_tokens_at_cost_without_the_fee_and_counted_as_an_error()
+    {
+        var settings = MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString);
+        settings["Router:Models:sim-small:InputCostPerMillion"] = "1000";
+        settings["Router:Models:sim-small:OutputCostPerMillion"] = "1000";
+        await using var router = await RouterServerHost.StartAsync(settings);
+        await MeteringHost.CreateTenantAsync(router, "broken", ""","per_call_fee_usd":0.01,"markup_percent":10""");
+        var (_, key) = await MeteringHost.CreateKeyAsync(router, "broken");
+        var behavior = _simulator.Model("sim-small");
+        behavior.Responder = _ => string.Join(' ', Enumerable.Range(0, 40).Select(i => $"word{i}"));
+
+        // A stream the provider cuts off after content reached the client: the router ends it with an error event.
+        behavior.Script.Enqueue(new SimulatedFault.CutStream(6));
+        using (var cut = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"Count for me, stream 0."}]}"""))
+        {
+            var text = await cut.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, cut.StatusCode);
+            Assert.Contains("word1", text, StringComparison.Ordinal);
+            Assert.Contains("event: error", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        }
+
+        // One the provider ends with an error payload and its own [DONE] (as vLLM ends a generation that failed): the
+        // figures the router adds before that [DONE] bill what the row will, the cost and no fee.
+        behavior.Script.Enqueue(new SimulatedFault.ErrorInStream(6));
+        using (var failed = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"Count for me, stream 1."}]}"""))
+        {
+            var text = await failed.Content.ReadAsStringAsync();
+            Assert.Contains("word1", text, StringComparison.Ordinal);
+            Assert.Contains("generation_failed", text, StringComparison.Ordinal);
+            var figures = System.Text.RegularExpressions.Regex.Match(text, @"x-router-cost-usd=([0-9.]+) .* x-router-billed-usd=([0-9.]+)");
+            Assert.True(figures.Success, "no final cost comment");
+            Assert.Equal(figures.Groups[1].Value, figures.Groups[2].Value);
+        }
+
+        var broken = (await MeteringHost.UsageOnceRecordedAsync(router, key, 2))["totals"]!;
+        var brokenCost = broken["cost_usd"]!.GetValue<decimal>();
+        output.WriteLine($"broken streams: {broken.ToJsonString()}");
+        Assert.Equal(2, broken["errors"]!.GetValue<long>());
+        Assert.True(broken["completion_tokens"]!.GetValue<long>() > 0, "the tokens the provider produced were not counted");
+        Assert.True(brokenCost > 0, "the provider's cost of the tokens it produced was not passed through");
+        Assert.Equal(0m, broken["fees_usd"]!.GetValue<decimal>());
+        Assert.Equal(brokenCost, broken["billed_usd"]!.GetValue<decimal>());
+
+        // A stream that completes is billed its fee and markup on top of its cost, as before.
+        using (var complete = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"Count for me, to the end."}]}"""))
+        {
+            Assert.Contains("[DONE]", await complete.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var all = (await MeteringHost.UsageOnceRecordedAsync(router, key, 3))["totals"]!;
+        var completeCost = all["cost_usd"]!.GetValue<decimal>() - brokenCost;
+        Assert.Equal(2, all["errors"]!.GetValue<long>());
+        Assert.Equal(0.01m + (completeCost * 0.10m), all["fees_usd"]!.GetValue<decimal>());
+    }
+
+    [Fact]
     public async Task A_revoked_key_stops_working_on_every_instance_within_60_seconds()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
