@@ -7,6 +7,7 @@ using Router.Evaluation.Routing;
 //   routing   [--crossfit] [--out DIR] [--no-default-train]   the router's decisions under the knob: quality, cost, APGR, charts
 //   analysis  [--crossfit] [--out DIR]                         complexity AUC on routing files, correlation on prompts_labelled
 //   train     [--fold 0|1] [--out FILE]                        retrains the difficulty model shipped in Router.Core (default: all dev rows)
+//   dump      [--crossfit] [--out DIR] [--windows]             research aid: per-fold head inputs, outcomes, knob thresholds and embeddings per row
 // Common: --data DIR (default ../shared/data beside the repository, else /work/shared/data), --cache FILE (MiniLM vectors).
 var verb = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "routing";
 var repo = EvaluationPaths.RepositoryRoot();
@@ -65,6 +66,13 @@ switch (verb)
         }
 
         Console.WriteLine($"wrote {output} ({new FileInfo(output).Length / 1024} KiB)");
+        return 0;
+    }
+
+    case "dump":
+    {
+        new Router.Evaluation.Analysis.FeatureDump(bench).Run(inputs, settings.OutputDirectory, args.Contains("--windows"));
+        Console.WriteLine($"wrote {settings.OutputDirectory}");
         return 0;
     }
 

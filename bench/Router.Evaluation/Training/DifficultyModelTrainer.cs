@@ -59,7 +59,14 @@ internal sealed record TrainerOptions
 }
 
 /// <summary>Scores of the training rows themselves, computed out-of-fold for the neighbour part.</summary>
-internal sealed record TrainedModel(DifficultyModel Model, double[] FullComplexity, double[] FullGain, double[] FastComplexity, double[] FastGain);
+internal sealed record TrainedModel(DifficultyModel Model, double[] FullComplexity, double[] FullGain, double[] FastComplexity, double[] FastGain)
+{
+    /// <summary>Head inputs of the training rows as inference would build them (neighbour parts out-of-fold), before masking.</summary>
+    public double[][] FullFeatures { get; init; } = [];
+
+    /// <summary>Training weight of each row (files weighted equally).</summary>
+    public double[] Weight { get; init; } = [];
+}
 
 /// <summary>
 /// Fits <see cref="DifficultyModel"/>: topic prototypes by spherical k-means over the embeddings, their smoothed
@@ -214,6 +221,8 @@ internal static class DifficultyModelTrainer
             fastX.Add(x[..DifficultyFeatures.FastCount]);
         }
 
+        var unmasked = fullX.Select(x => (double[])x.Clone()).ToArray();
+
         // Columns not learned are zeroed in training, so the penalty leaves their weight at the prior (zero for the
         // premium head, the hand-set direction for the economy head) and inference needs no mask.
         var mcqKeep = Keep(options.ChoiceLearned);
@@ -286,7 +295,7 @@ internal static class DifficultyModelTrainer
             FullGainPercentiles = PercentileTable(fullGain, weight),
         };
 
-        return new TrainedModel(new DifficultyModel(data), fullComplexity, fullGain, fastComplexity, fastGain);
+        return new TrainedModel(new DifficultyModel(data), fullComplexity, fullGain, fastComplexity, fastGain) { FullFeatures = unmasked, Weight = weight };
     }
 
     /// <summary>
