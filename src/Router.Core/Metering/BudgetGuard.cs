@@ -48,6 +48,7 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, Scope> _scopes = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
 
     /// <summary>Reserves <paramref name="estimateUsd"/> against every cap that applies, or returns a 402 error.</summary>
     public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
@@ -157,6 +158,13 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
 
     private static List<(string Scope, decimal Cap, string Label)> Caps(TenantPolicy policy, Caller caller, DateTimeOffset now)
     {
+        var keyCapped = caller.LimitsScope is not null && caller.Limits is { DailyBudgetUsd: not null } or { MonthlyBudgetUsd: not null };
+        if (policy.DailyBudgetUsd is null && policy.MonthlyBudgetUsd is null && !keyCapped)
+        {
+            // Most requests: no budget applies, so no dates are formatted and no list is made.
+            return NoCaps;
+        }
+
         var day = now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
         var month = now.UtcDateTime.ToString("yyyyMM", CultureInfo.InvariantCulture);
         var caps = new List<(string, decimal, string)>(4);
