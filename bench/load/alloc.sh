@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Bytes the whole Router.Server process allocates per request (Kestrel, HttpClient and the router together) on the
+# routed cache-miss path and on exact hits, read from the runtime's own counter (dotnet.gc.heap.total_allocated, with
+# dotnet-counters) while autocannon drives each path against the simulated provider.
+# Usage: bench/load/alloc.sh   (env: ALLOC_DURATION=10 ALLOC_WARMUP=30)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd ../.. && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+tools="$root/.artifacts/tools"
+[ -x "$tools/dotnet-counters" ] || dotnet tool install --tool-path "$tools" dotnet-counters --version 10.0.750501 >/dev/null
+dotnet build "$root/src/Router.Server" -c Release -nologo -v quiet >/dev/null
+dotnet build "$root/tests/Router.Testing" -c Release -nologo -v quiet >/dev/null
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+sim=$(free_port); port=$(free_port)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+dotnet "$root/tests/Router.Testing/bin/Release/net10.0/Router.Testing.dll" --port "$sim" >/dev/null & pids+=($!)
+# The same configuration as run.sh's router-miss target.
+env Router__UseDefaultCatalog=false \
+  Router__Providers__sim__Endpoint="http://127.0.0.1:$sim/v1" \
+  Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy \
+  Router__Models__sim-small__InputCostPerMillion=0.15 Router__Models__sim-small__OutputCostPerMillion=0.6 \
+  Router__Models__sim-large__Provider=sim Router__Models__sim-large__Tier=Premium \
+  Router__Models__sim-large__InputCostPerMillion=2.5 Router__Models__sim-large__OutputCostPerMillion=10 \
+  Router__Embeddings__Provider=None Router__Audits__Enabled=false Router__LoopGuard__MaxRepeats=10000 Router__LoopGuard__Window=00:00:10 \
+  Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
+  dotnet "$root/src/Router.Server/bin/Release/net10.0/Router.Server.dll" --urls "http://127.0.0.1:$port" >/dev/null &
+router=$!; pids+=($router)
+for p in "$sim" "$port"; do
+  for _ in $(seq 1 150); do (echo >/dev/tcp/127.0.0.1/"$p") 2>/dev/null && break; sleep 0.2; done
+done
+
+# drive <seconds> <unique|fixed>: prints the number of requests answered 200.
+drive() {
+  node --input-type=module -e "
+    import autocannon from 'autocannon';
+    let n = 0;
+    const unique = process.argv[2] === 'unique';
+    const r = await autocannon({ url: 'http://127.0.0.1:$port/v1/chat/completions', method: 'POST', connections: 32, duration: Number(process.argv[1]),
+      headers: { 'content-type': 'application/json' },
+      requests: [{ setupRequest: (q) => ({ ...q, headers: { ...q.headers, 'x-session-id': 'alloc-' + (n % 256) },
+        body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: unique ? 'Summarise request ' + process.pid + '-' + (n++) + ' of the load test in one short sentence.' : (n++, 'Summarise the load test in one short sentence.') }] }) }) }] });
+    if (r.non2xx || r.errors) { console.error('non-2xx ' + r.non2xx + ', errors ' + r.errors); process.exit(1); }
+    console.log(r['2xx']);" "$1" "$2"
+}
+
+duration=${ALLOC_DURATION:-10}
+csv=$(mktemp --suffix .csv)
+for path in unique fixed; do
+  drive "${ALLOC_WARMUP:-30}" "$path" >/dev/null
+  sleep 3
+  rm -f "$csv"
+  # A fixed collection window (3 s idle, the run, 2 s idle): a background job cannot be stopped with Ctrl-C.
+  "$tools/dotnet-counters" collect -p "$router" --counters System.Runtime --format csv -o "$csv" --refresh-interval 1 \
+    --duration "00:00:00:$(printf '%02d' $((duration + 5)))" >/dev/null 2>&1 &
+  counters=$!
+  sleep 3
+  requests=$(drive "$duration" "$path")
+  wait "$counters" || true
+  bytes=$(grep 'total_allocated' "$csv" | awk -F, '{s += $5} END {printf "%.0f", s}')
+  name=$([ "$path" = unique ] && echo "cache miss (model auto)" || echo "exact hit")
+  echo "$name: $requests requests, $((bytes / requests)) bytes allocated per request (the ~5 s idle around the run included)"
+done
