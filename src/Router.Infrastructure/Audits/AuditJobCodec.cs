@@ -10,7 +10,7 @@ namespace Router.Infrastructure.Audits;
 
 /// <summary>Turns audit jobs into queue messages and back. A job too large for a queue message (64 KiB, base64) has
 /// its prompt and answer moved to the <c>audit-payloads</c> container, deleted once the job is done (and after 7 days by
-/// the deployment's lifecycle rule in any case).</summary>
+/// the deployment's lifecycle rule in any case). A poisoned job keeps its payload, so that a redrive can still run it.</summary>
 internal sealed class AuditJobCodec(IOptions<AuditOptions> options, BlobServiceClient? blobs = null)
 {
     // Base64 grows text by a third; keep well under the 64 KiB queue message limit.
@@ -67,21 +67,37 @@ internal sealed class AuditJobCodec(IOptions<AuditOptions> options, BlobServiceC
         return full with { PayloadBlob = name };
     }
 
-    /// <summary>Deletes the payload blob named in a queue message (a job given up to the poison queue: the conversation
-    /// is not kept for it); a message that cannot be read names none.</summary>
-    public Task ReleasePayloadAsync(string message, CancellationToken cancellationToken)
+    /// <summary>The job in a queue message as stored (base64 text, as the queue trigger reads it); null when the message is
+    /// not base64 JSON of a job.</summary>
+    public static AuditJob? TryRead(string storedText)
     {
-        AuditJob? job;
+        var bytes = new byte[storedText.Length];
+        if (!Convert.TryFromBase64String(storedText, bytes, out var length))
+        {
+            return null;
+        }
+
         try
         {
-            job = JsonSerializer.Deserialize(message, AuditJsonContext.Default.AuditJob);
+            return JsonSerializer.Deserialize(bytes.AsSpan(0, length), AuditJsonContext.Default.AuditJob);
         }
         catch (JsonException)
         {
-            return Task.CompletedTask;
+            return null;
+        }
+    }
+
+    /// <summary>Whether the job's payload was offloaded to a blob that no longer exists (expired, or deleted once an
+    /// earlier delivery of the job was done): such a job can never run again.</summary>
+    public async Task<bool> PayloadGoneAsync(AuditJob job, CancellationToken cancellationToken)
+    {
+        if (job.PayloadBlob is not { } name || job.Messages.Count > 0 || blobs is null)
+        {
+            return false;
         }
 
-        return job is null ? Task.CompletedTask : ReleaseAsync(job, cancellationToken);
+        var exists = await blobs.GetBlobContainerClient(options.Value.PayloadContainer).GetBlobClient(name).ExistsAsync(cancellationToken);
+        return !exists.Value;
     }
 
     /// <summary>Deletes a finished job's payload blob; a failure is left to the container's lifecycle rule.</summary>

@@ -158,8 +158,8 @@ internal sealed partial class AuditQueueWorker(
     {
         if (message.DequeueCount > options.Value.MaxDequeueCount)
         {
+            // The payload blob of a large job stays (until the lifecycle rule takes it), so a redrive finds it.
             await poison.SendMessageAsync(message.Body, cancellationToken: ct);
-            await codec.ReleasePayloadAsync(message.MessageText, ct);
             await EndLeaseAsync(renewal, renewing);
             await DeleteAsync(queue, lease, ct);
             Log.Poisoned(logger, message.MessageId, (int)message.DequeueCount - 1, "too many deliveries");
