@@ -94,13 +94,10 @@ public static class RouterInfrastructureServiceCollectionExtensions
             : new InMemorySpendStore());
         services.TryAddSingleton(sp =>
         {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
             QueueServiceClient? client = null;
             options.MessageDecodingFailed += args => AuditQueueWorker.MoveUndecodableAsync(client!, args, sp.GetRequiredService<ILogger<AuditQueueWorker>>());
-            client = storage.QueueServiceUri is { } uri
-                ? new QueueServiceClient(uri, sp.GetRequiredService<TokenCredential>(), options)
-                : new QueueServiceClient(storage.ConnectionString, options);
+            client = CreateQueueServiceClient(sp, options);
             return client;
         });
         services.TryAddSingleton(sp =>
@@ -117,6 +114,12 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton<IAuditQueue>(sp => UsesQueues(sp)
             ? ActivatorUtilities.CreateInstance<StorageAuditQueue>(sp)
             : new ChannelAuditQueue());
+
+        // The poison queue is read and written with a client that leaves message text as stored, so a redrive copies it
+        // exactly; the embedded channel keeps its own poison list (an audit queue swapped for another has none).
+        services.TryAddSingleton<IAuditPoisonQueue>(sp => UsesQueues(sp)
+            ? ActivatorUtilities.CreateInstance<StorageAuditPoisonQueue>(sp, CreateQueueServiceClient(sp, new QueueClientOptions()))
+            : sp.GetRequiredService<IAuditQueue>() as IAuditPoisonQueue ?? new ChannelAuditQueue());
         services.TryAddSingleton<IAuditStore>(sp => UsesTables(sp)
             ? ActivatorUtilities.CreateInstance<TableAuditStore>(sp)
             : new InMemoryAuditStore());
@@ -178,6 +181,14 @@ public static class RouterInfrastructureServiceCollectionExtensions
             default:
                 return new SharedMiniLm(services.GetRequiredService<IOptions<MiniLmEmbeddingOptions>>().Value);
         }
+    }
+
+    private static QueueServiceClient CreateQueueServiceClient(IServiceProvider services, QueueClientOptions options)
+    {
+        var storage = services.GetRequiredService<IOptions<StorageOptions>>().Value;
+        return storage.QueueServiceUri is { } uri
+            ? new QueueServiceClient(uri, services.GetRequiredService<TokenCredential>(), options)
+            : new QueueServiceClient(storage.ConnectionString, options);
     }
 
     private static bool UsesQueues(IServiceProvider services) =>

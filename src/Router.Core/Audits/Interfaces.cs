@@ -19,3 +19,16 @@ public interface IAuditStore
     /// <summary>Results of requests that arrived at or after <paramref name="since"/>.</summary>
     IAsyncEnumerable<AuditResult> QueryAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }
+
+/// <summary>Audit jobs given up after too many failed deliveries (the Storage queue <c>quality-audits-poison</c> in
+/// Azure, a bounded in-process list embedded), for an operator to put back once the reference or judge model is well.</summary>
+public interface IAuditPoisonQueue
+{
+    /// <summary>The approximate number of poisoned jobs and up to <paramref name="show"/> of the oldest, described by
+    /// ids and ages only (a job carries the conversation).</summary>
+    Task<AuditPoisonSummary> InspectAsync(int show, CancellationToken cancellationToken);
+
+    /// <summary>Moves up to <paramref name="max"/> poisoned jobs back to the audit queue unchanged, each enqueued there
+    /// before it leaves the poison queue (at worst a duplicate, which the processor skips by request id).</summary>
+    Task<AuditRedriveResult> RedriveAsync(int max, CancellationToken cancellationToken);
+}

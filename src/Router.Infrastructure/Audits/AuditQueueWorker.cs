@@ -10,7 +10,8 @@ namespace Router.Infrastructure.Audits;
 
 /// <summary>The self-hosted server's stand-in for the <c>QualityAudit</c> queue trigger: takes jobs from the Storage
 /// queue (or the in-process channel), runs them, and after <see cref="AuditOptions.MaxDequeueCount"/> failed
-/// deliveries moves a job to <c>quality-audits-poison</c>, as the Functions host does.</summary>
+/// deliveries moves a job to <c>quality-audits-poison</c>, as the Functions host does (embedded: to the channel's
+/// in-process poison list).</summary>
 internal sealed partial class AuditQueueWorker(
     IServiceProvider services,
     AuditProcessor processor,
@@ -40,6 +41,7 @@ internal sealed partial class AuditQueueWorker(
             {
                 if (attempt >= settings.MaxDequeueCount)
                 {
+                    channel.Poison(job, time.GetUtcNow());
                     Log.Poisoned(logger, job.RequestId, attempt, ex.GetType().Name);
                     continue;
                 }

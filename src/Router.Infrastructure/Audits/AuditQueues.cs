@@ -5,11 +5,18 @@ using Router.Core.Audits;
 
 namespace Router.Infrastructure.Audits;
 
-/// <summary>The embedded default: audit jobs wait in a bounded in-process channel (lost on restart).</summary>
-internal sealed class ChannelAuditQueue : IAuditQueue
+/// <summary>The embedded default: audit jobs wait in a bounded in-process channel, and jobs given up after too many
+/// failed deliveries in a bounded in-process poison list, the newest <see cref="PoisonCapacity"/> kept (both lost on
+/// restart).</summary>
+internal sealed class ChannelAuditQueue : IAuditQueue, IAuditPoisonQueue
 {
+    /// <summary>Poisoned jobs kept for a redrive; older ones are dropped.</summary>
+    public const int PoisonCapacity = 1000;
+
     private readonly Channel<(AuditJob Job, int Attempt)> _channel = Channel.CreateBounded<(AuditJob, int)>(
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    private readonly LinkedList<(AuditJob Job, DateTimeOffset PoisonedAt)> _poisoned = new();
 
     public ChannelReader<(AuditJob Job, int Attempt)> Reader => _channel.Reader;
 
@@ -19,6 +26,44 @@ internal sealed class ChannelAuditQueue : IAuditQueue
     {
         _channel.Writer.TryWrite((job, attempt));
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Keeps a job the worker gave up on.</summary>
+    public void Poison(AuditJob job, DateTimeOffset poisonedAt)
+    {
+        lock (_poisoned)
+        {
+            _poisoned.AddLast((job, poisonedAt));
+            if (_poisoned.Count > PoisonCapacity)
+            {
+                _poisoned.RemoveFirst();
+            }
+        }
+    }
+
+    public Task<AuditPoisonSummary> InspectAsync(int show, CancellationToken cancellationToken)
+    {
+        lock (_poisoned)
+        {
+            var oldest = _poisoned.Take(show).Select(p => new PoisonedAudit(p.Job.RequestId, p.Job.RequestId, p.PoisonedAt)).ToList();
+            return Task.FromResult(new AuditPoisonSummary("in-process", Durable: false, _poisoned.Count, oldest));
+        }
+    }
+
+    public Task<AuditRedriveResult> RedriveAsync(int max, CancellationToken cancellationToken)
+    {
+        var redriven = 0;
+        lock (_poisoned)
+        {
+            // A job goes back as a first delivery, with all its retries ahead of it; one the full channel refuses stays.
+            while (redriven < max && _poisoned.First is { } first && _channel.Writer.TryWrite((first.Value.Job, 1)))
+            {
+                _poisoned.RemoveFirst();
+                redriven++;
+            }
+
+            return Task.FromResult(new AuditRedriveResult(redriven, 0, _poisoned.Count));
+        }
     }
 }
 
