@@ -11,7 +11,7 @@ namespace Router.Functions;
 /// <summary>The admin HTTP triggers (admin key required), served by the same handlers as the self-hosted server.
 /// On Azure the host refuses the <c>admin/…</c> routes (it reserves them for its own management API); <see cref="Manage"/>
 /// serves the same API at <c>/manage/…</c> there.</summary>
-public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants, AdminWeightsHandler weights, TimeProvider time)
+public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler tenants, AdminWeightsHandler weights, AdminAuditsHandler audits, TimeProvider time)
 {
     /// <summary><c>/manage/{*path}</c>: every admin endpoint, under the prefix the Functions host allows.</summary>
     [Function(nameof(Manage))]
@@ -40,6 +40,22 @@ public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler te
     public async Task<IActionResult> RecomputeWeightsNow([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/weights/recompute")] HttpRequest request)
     {
         await weights.RecomputeAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>GET /admin/audits/poison</c>.</summary>
+    [Function(nameof(GetAuditPoison))]
+    public async Task<IActionResult> GetAuditPoison([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "admin/audits/poison")] HttpRequest request)
+    {
+        await audits.InspectAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    /// <summary><c>POST /admin/audits/redrive</c>.</summary>
+    [Function(nameof(RedriveAudits))]
+    public async Task<IActionResult> RedriveAudits([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "admin/audits/redrive")] HttpRequest request)
+    {
+        await audits.RedriveAsync(request.HttpContext);
         return new EmptyResult();
     }
 

@@ -18,4 +18,6 @@ namespace Router.Http;
 [JsonSerializable(typeof(KeyList))]
 [JsonSerializable(typeof(UsageDocument))]
 [JsonSerializable(typeof(DashboardData))]
+[JsonSerializable(typeof(AuditPoisonDocument))]
+[JsonSerializable(typeof(AuditRedriveDocument))]
 internal sealed partial class RouterHttpJsonContext : JsonSerializerContext;

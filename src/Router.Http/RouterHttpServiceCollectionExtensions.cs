@@ -32,6 +32,7 @@ public static class RouterHttpServiceCollectionExtensions
         services.TryAddSingleton<AdminKeysHandler>();
         services.TryAddSingleton<UsageHandler>();
         services.TryAddSingleton<AdminWeightsHandler>();
+        services.TryAddSingleton<AdminAuditsHandler>();
         services.TryAddSingleton<DashboardHandler>();
         return services;
     }

@@ -28,6 +28,8 @@ public static class AdminApi
         Endpoint("GET", "dashboard/data", (c, _) => Service<DashboardHandler>(c).DataAsync(c)),
         Endpoint("GET", "weights", (c, _) => Service<AdminWeightsHandler>(c).GetAsync(c)),
         Endpoint("POST", "weights/recompute", (c, _) => Service<AdminWeightsHandler>(c).RecomputeAsync(c)),
+        Endpoint("GET", "audits/poison", (c, _) => Service<AdminAuditsHandler>(c).InspectAsync(c)),
+        Endpoint("POST", "audits/redrive", (c, _) => Service<AdminAuditsHandler>(c).RedriveAsync(c)),
         Endpoint("POST", "tenants", (c, _) => Service<AdminTenantsHandler>(c).CreateAsync(c)),
         Endpoint("GET", "tenants", (c, _) => Service<AdminTenantsHandler>(c).ListAsync(c)),
         Endpoint("GET", "tenants/{tenant}", (c, v) => Service<AdminTenantsHandler>(c).GetAsync(c, Value(v, "tenant"))),

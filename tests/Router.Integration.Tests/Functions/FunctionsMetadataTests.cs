@@ -35,6 +35,8 @@ public sealed class FunctionsMetadataTests
     [InlineData("UpdateTenant", "admin/tenants/{tenant}", "put")]
     [InlineData("GetWeights", "admin/weights", "get")]
     [InlineData("RecomputeWeightsNow", "admin/weights/recompute", "post")]
+    [InlineData("GetAuditPoison", "admin/audits/poison", "get")]
+    [InlineData("RedriveAudits", "admin/audits/redrive", "post")]
     [InlineData("Dashboard", "dashboard", "get")]
     [InlineData("DashboardLogin", "dashboard/login", "post")]
     [InlineData("DashboardLogout", "dashboard/logout", "post")]
