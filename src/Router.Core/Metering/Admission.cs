@@ -21,7 +21,7 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
     }
 
     /// <summary>Reserves the request's worst-case cost against the budgets, or returns the 402 that refuses it.</summary>
-    public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+    public async ValueTask<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
         RequestContext context, ChatRequest request, PreparedRequest prepared, CancellationToken cancellationToken)
     {
         var (profile, decision, policy, _) = prepared;
@@ -39,7 +39,7 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
     }
 
     /// <summary>Reserves a known amount (a cache hit's per-call fee), or returns the 402 that refuses it.</summary>
-    public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+    public async ValueTask<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
         RequestContext context, TenantPolicy policy, decimal amountUsd, CancellationToken cancellationToken)
     {
         // The session's cap first: it answers at once, where the budgets may wait for reservations to settle.

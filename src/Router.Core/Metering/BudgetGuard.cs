@@ -51,7 +51,7 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
     private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
 
     /// <summary>Reserves <paramref name="estimateUsd"/> against every cap that applies, or returns a 402 error.</summary>
-    public async Task<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
+    public async ValueTask<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
         TenantPolicy policy, Caller caller, decimal estimateUsd, CancellationToken cancellationToken)
     {
         var caps = Caps(policy, caller, time.GetUtcNow());

@@ -305,7 +305,7 @@ public sealed partial class ChatPipeline(
 
         // Reserves against the budgets (kept in served, so however the request ends the reservation is settled), or
         // refuses: returns the usage to record when the refusal went out, else null.
-        async Task<UsageRecord?> ReserveAsync(Task<(BudgetReservation? Reservation, RouterError? Error)> reserving)
+        async ValueTask<UsageRecord?> ReserveAsync(ValueTask<(BudgetReservation? Reservation, RouterError? Error)> reserving)
         {
             served.Usage = usage;
             var (reservation, refusal) = await reserving;

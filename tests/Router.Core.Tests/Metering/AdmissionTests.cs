@@ -59,7 +59,7 @@ public sealed class AdmissionTests : IDisposable
         var context = Context("agent");
         Track(context, policy);
         using var leave = new CancellationTokenSource();
-        var waiting = _admission.ReserveAsync(context, policy, 0.8m, leave.Token);
+        var waiting = _admission.ReserveAsync(context, policy, 0.8m, leave.Token).AsTask();
         Assert.False(waiting.IsCompleted);
         await leave.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
@@ -75,7 +75,7 @@ public sealed class AdmissionTests : IDisposable
         Track(context, policy);
         _spend.Failure = new IOException("The spend table did not answer.");
 
-        await Assert.ThrowsAsync<IOException>(() => _admission.ReserveAsync(context, policy, 0.8m, CancellationToken.None));
+        await Assert.ThrowsAsync<IOException>(() => _admission.ReserveAsync(context, policy, 0.8m, CancellationToken.None).AsTask());
 
         Assert.Null(_loops.Reserve(context.SessionKey, policy, 0.9m).Error);
     }
