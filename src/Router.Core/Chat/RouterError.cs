@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Router.Core.Chat;
 
 /// <summary>An expected failure, rendered once, at the edge, as an OpenAI-style error body with <see cref="Status"/>.</summary>
@@ -44,6 +46,12 @@ public sealed record RouterError(int Status, string Type, string? Code, string M
     public static RouterError RequestTooLarge(long limitBytes) =>
         new(413, "invalid_request_error", "request_too_large",
             $"The request body exceeds the limit of {limitBytes} bytes (setting Router:MaxRequestBodyBytes).");
+
+    /// <summary>408: the body arrived slower than the server's minimum data rate and reading it was given up.</summary>
+    public static RouterError RequestBodyTimeout(double? minimumBytesPerSecond) =>
+        new(408, "invalid_request_error", "request_timeout", minimumBytesPerSecond is { } rate
+            ? string.Create(CultureInfo.InvariantCulture, $"The request body arrived too slowly: under the minimum of {rate:0.##} bytes a second, so reading it timed out.")
+            : "The request body arrived too slowly, so reading it timed out.");
 
     /// <summary>415: the body is not JSON.</summary>
     public static RouterError UnsupportedMediaType(string? contentType) =>

@@ -1,5 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Router.Core.Chat;
 
 namespace Router.Http.Chat;
@@ -24,6 +26,13 @@ internal sealed class RequestBody : IDisposable
         if (request.ContentLength > limit)
         {
             return (null, RouterError.RequestTooLarge(limit));
+        }
+
+        // Kestrel counts the body against its own limit (30,000,000 bytes unless configured) as it is read: make that
+        // limit the router's, so a larger setting is honoured and an over-large body is refused naming the setting.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } kestrelLimit)
+        {
+            kestrelLimit.MaxRequestBodySize = limit;
         }
 
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
@@ -61,11 +70,16 @@ internal sealed class RequestBody : IDisposable
         catch (BadHttpRequestException ex)
         {
             // The body ended before its declared length or was malformed on the wire (a client that went away while
-            // sending, most often): an invalid request, answered if the client still listens, not a server error.
+            // sending, most often), passed the limit, or arrived too slowly: the client's fault, answered if it still
+            // listens, not a server error.
             ArrayPool<byte>.Shared.Return(buffer);
-            return (null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? RouterError.RequestTooLarge(limit)
-                : RouterError.InvalidRequest("The request body could not be read: " + ex.Message));
+            return (null, ex.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => RouterError.RequestTooLarge(limit),
+                StatusCodes.Status408RequestTimeout => RouterError.RequestBodyTimeout(
+                    request.HttpContext.Features.Get<IHttpMinRequestBodyDataRateFeature>()?.MinDataRate?.BytesPerSecond),
+                _ => RouterError.InvalidRequest("The request body could not be read: " + ex.Message),
+            });
         }
         catch
         {
