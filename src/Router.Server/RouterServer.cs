@@ -2,6 +2,8 @@ using System.Net;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Chat;
 using OpenTelemetry.Metrics;
@@ -36,6 +38,7 @@ public static partial class RouterServer
         builder.Services.AddRouterHttp(hosting => hosting.RunBackgroundWork = true);
         var loopbackOnly = AllLoopback(builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
         builder.Services.Configure<RouterHttpOptions>(o => o.AnonymousLoopbackTenant = loopbackOnly ? LocalTenant : null);
+        AddRequestLimits(builder);
         AddTelemetry(builder);
         configure?.Invoke(builder);
 
@@ -47,9 +50,25 @@ public static partial class RouterServer
             Log.Unhandled(context.RequestServices.GetRequiredService<ILogger<WebApplication>>(), requestId, exception?.GetType().Name ?? "unknown");
             return ErrorResponse.WriteAsync(context, RouterError.Internal(requestId));
         }));
+        app.UseMiddleware<RequestHeaderLimits>();
         app.MapRouterEndpoints();
         app.Lifetime.ApplicationStarted.Register(() => _ = AnnounceAsync(app));
         return app;
+    }
+
+    // Kestrel refuses a request over its own line and header limits before any middleware runs, with no body. They are
+    // set to twice the router's, so a request up to that size reaches RequestHeaderLimits and gets an OpenAI-style 414
+    // or 431 naming the setting; beyond it Kestrel still refuses it, which keeps a request's header memory bounded.
+    private static void AddRequestLimits(WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RouterServerOptions>().BindConfigurationStrictly(RouterServerOptions.Section).ValidateDataAnnotations();
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<RouterServerOptions>>((kestrel, options) =>
+        {
+            var limits = options.Value;
+            kestrel.Limits.MaxRequestLineSize = 2 * limits.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 2 * limits.MaxRequestHeadersTotalBytes;
+            kestrel.Limits.MaxRequestHeaderCount = 2 * limits.MaxRequestHeaderCount;
+        });
     }
 
     // Metrics and traces of the Router meter and source; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set,
@@ -98,7 +117,7 @@ public static partial class RouterServer
         var catalog = app.Services.GetRequiredService<ModelCatalog>();
         var stores = app.Services.GetRequiredService<StoreInventory>();
         var keys = app.Services.GetRequiredService<IApiKeyStore>();
-        var anonymous = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<RouterHttpOptions>>().Value.AnonymousLoopbackTenant;
+        var anonymous = app.Services.GetRequiredService<IOptions<RouterHttpOptions>>().Value.AnonymousLoopbackTenant;
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var providers = catalog.Providers.Count == 0
             ? "no providers (chat requests answer 503 until one is configured; see README)"

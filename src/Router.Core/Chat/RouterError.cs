@@ -53,6 +53,21 @@ public sealed record RouterError(int Status, string Type, string? Code, string M
             ? string.Create(CultureInfo.InvariantCulture, $"The request body arrived too slowly: under the minimum of {rate:0.##} bytes a second, so reading it timed out.")
             : "The request body arrived too slowly, so reading it timed out.");
 
+    /// <summary>414: the request line (method, path and query, version) is longer than the server accepts.</summary>
+    public static RouterError RequestLineTooLong(int bytes, int limitBytes, string setting) =>
+        new(414, "invalid_request_error", "uri_too_long",
+            $"The request line is {bytes} bytes, over the limit of {limitBytes} bytes (setting {setting}); send long input in the body.");
+
+    /// <summary>431: the request headers are larger in total than the server accepts; names the largest, never a value.</summary>
+    public static RouterError RequestHeadersTooLarge(long bytes, int limitBytes, string setting, string largest, long largestBytes) =>
+        new(431, "invalid_request_error", "request_headers_too_large",
+            $"The request headers total {bytes} bytes, over the limit of {limitBytes} bytes (setting {setting}); the largest is '{largest}' ({largestBytes} bytes).");
+
+    /// <summary>431: the request has more header lines than the server accepts.</summary>
+    public static RouterError TooManyRequestHeaders(int count, int limit, string setting) =>
+        new(431, "invalid_request_error", "request_headers_too_large",
+            $"The request has {count} headers, over the limit of {limit} headers (setting {setting}).");
+
     /// <summary>415: the body is not JSON.</summary>
     public static RouterError UnsupportedMediaType(string? contentType) =>
         new(415, "invalid_request_error", "unsupported_media_type",

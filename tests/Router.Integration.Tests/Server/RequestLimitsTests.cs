@@ -40,6 +40,56 @@ public sealed class RequestLimitsTests(RequestLimitsFixture fixture) : IClassFix
     private RouterServerHost Router => fixture.Router;
 
     [Fact]
+    public async Task Headers_over_the_total_size_limit_get_a_431_in_openai_shape_naming_the_limit()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/models");
+        request.Headers.Add("x-padding", new string('a', 40 * 1024));
+
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        var error = await TestJson.ErrorAsync(response);
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Equal("request_headers_too_large", error["code"]!.GetValue<string>());
+        var message = error["message"]!.GetValue<string>();
+        Assert.Contains("32768 bytes", message, StringComparison.Ordinal);
+        Assert.Contains("x-padding", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("aaaa", message, StringComparison.Ordinal);
+        Assert.True(response.Headers.Contains("x-router-request-id"));
+        await AssertServesNextRequestAsync();
+    }
+
+    [Fact]
+    public async Task Too_many_headers_get_a_431_in_openai_shape_naming_the_limit()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/models");
+        for (var i = 0; i < 150; i++)
+        {
+            request.Headers.Add($"x-h{i}", "1");
+        }
+
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        var error = await TestJson.ErrorAsync(response);
+        Assert.Equal("request_headers_too_large", error["code"]!.GetValue<string>());
+        Assert.Contains("100 headers", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await AssertServesNextRequestAsync();
+    }
+
+    [Fact]
+    public async Task A_request_line_over_the_limit_gets_a_414_in_openai_shape_naming_the_limit()
+    {
+        using var response = await Router.Http.GetAsync("v1/usage?group_by=day&x=" + new string('q', 10 * 1024));
+
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, response.StatusCode);
+        var error = await TestJson.ErrorAsync(response);
+        Assert.Equal("uri_too_long", error["code"]!.GetValue<string>());
+        Assert.Contains("8192 bytes", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        await AssertServesNextRequestAsync();
+    }
+
+    [Fact]
     public async Task The_routers_body_limit_holds_above_kestrels_default_with_or_without_content_length()
     {
         // 31,000,000 bytes: past Kestrel's built-in 30,000,000, under Router:MaxRequestBodyBytes (32 MiB).
