@@ -42,10 +42,11 @@ public sealed record RouterError(int Status, string Type, string? Code, string M
     public static RouterError MethodNotAllowed(string method, string path) =>
         new(405, "invalid_request_error", "method_not_allowed", $"{method} is not supported on {path}.");
 
-    /// <summary>413: the body is larger than the configured limit.</summary>
-    public static RouterError RequestTooLarge(long limitBytes) =>
-        new(413, "invalid_request_error", "request_too_large",
-            $"The request body exceeds the limit of {limitBytes} bytes (setting Router:MaxRequestBodyBytes).");
+    /// <summary>413: the body is larger than the limit, the one <paramref name="setting"/> configures unless it is null.</summary>
+    public static RouterError RequestTooLarge(long limitBytes, string? setting = "Router:MaxRequestBodyBytes") =>
+        new(413, "invalid_request_error", "request_too_large", setting is null
+            ? $"The request body exceeds the limit of {limitBytes} bytes."
+            : $"The request body exceeds the limit of {limitBytes} bytes (setting {setting}).");
 
     /// <summary>408: the body arrived slower than the server's minimum data rate and reading it was given up.</summary>
     public static RouterError RequestBodyTimeout(double? minimumBytesPerSecond) =>

@@ -28,7 +28,7 @@ internal static class AdminRequests
 
     public static async Task<JsonDocument?> ReadJsonAsync(HttpContext context)
     {
-        var (body, error) = await RequestBody.ReadAsync(context.Request, MaxAdminBodyBytes, context.RequestAborted);
+        var (body, error) = await RequestBody.ReadAsync(context.Request, MaxAdminBodyBytes, setting: null, context.RequestAborted);
         if (error is not null)
         {
             await ErrorResponse.WriteAsync(context, error);

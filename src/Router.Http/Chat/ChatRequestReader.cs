@@ -24,7 +24,7 @@ public sealed class ChatRequestReader(CallerAuthentication authentication, IOpti
             return;
         }
 
-        var (body, error) = await RequestBody.ReadAsync(context.Request, options.CurrentValue.MaxRequestBodyBytes, context.RequestAborted);
+        var (body, error) = await RequestBody.ReadAsync(context.Request, options.CurrentValue.MaxRequestBodyBytes, RouterOptions.Section + ":" + nameof(RouterOptions.MaxRequestBodyBytes), context.RequestAborted);
         if (error is not null)
         {
             await ErrorResponse.WriteAsync(context, error);

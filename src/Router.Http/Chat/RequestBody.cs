@@ -21,11 +21,13 @@ internal sealed class RequestBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    public static async Task<(RequestBody? Body, RouterError? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    /// <summary>Reads the body up to <paramref name="limit"/> bytes; <paramref name="setting"/> names the setting that
+    /// configures the limit in a 413, null for a fixed limit.</summary>
+    public static async Task<(RequestBody? Body, RouterError? Error)> ReadAsync(HttpRequest request, int limit, string? setting, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
-            return (null, RouterError.RequestTooLarge(limit));
+            return (null, RouterError.RequestTooLarge(limit, setting));
         }
 
         // Kestrel counts the body against its own limit (30,000,000 bytes unless configured) as it is read: make that
@@ -75,7 +77,7 @@ internal sealed class RequestBody : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
             return (null, ex.StatusCode switch
             {
-                StatusCodes.Status413PayloadTooLarge => RouterError.RequestTooLarge(limit),
+                StatusCodes.Status413PayloadTooLarge => RouterError.RequestTooLarge(limit, setting),
                 StatusCodes.Status408RequestTimeout => RouterError.RequestBodyTimeout(
                     request.HttpContext.Features.Get<IHttpMinRequestBodyDataRateFeature>()?.MinDataRate?.BytesPerSecond),
                 _ => RouterError.InvalidRequest("The request body could not be read: " + ex.Message),
@@ -90,7 +92,7 @@ internal sealed class RequestBody : IDisposable
         if (length > limit)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            return (null, RouterError.RequestTooLarge(limit));
+            return (null, RouterError.RequestTooLarge(limit, setting));
         }
 
         return (new RequestBody(buffer, length), null);

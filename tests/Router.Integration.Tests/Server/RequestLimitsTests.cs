@@ -13,6 +13,8 @@ public sealed class RequestLimitsFixture : IAsyncLifetime
     /// <summary>Above Kestrel's own default body limit (30,000,000 bytes), so the router's setting is what decides.</summary>
     public const int BodyLimit = 32 * 1024 * 1024;
 
+    public const string AdminKey = "admin-key-request-limits";
+
     public SimulatedProvider Simulator { get; private set; } = null!;
 
     public RouterServerHost Router { get; private set; } = null!;
@@ -22,6 +24,7 @@ public sealed class RequestLimitsFixture : IAsyncLifetime
         Simulator = await SimulatedProvider.StartAsync();
         var settings = RouterServerHost.SimulatedCatalog(Simulator);
         settings["Router:MaxRequestBodyBytes"] = BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["Router:AdminKey"] = AdminKey;
 
         // A body that sends less than 100 bytes a second after a 2 s grace period times out (Kestrel: 240 after 5 s).
         Router = await RouterServerHost.StartAsync(settings, builder => builder.WebHost.ConfigureKestrel(kestrel =>
@@ -118,6 +121,19 @@ public sealed class RequestLimitsTests(RequestLimitsFixture fixture) : IClassFix
         Assert.Equal("request_too_large", error["code"]!.GetValue<string>());
         Assert.Contains($"limit of {RequestLimitsFixture.BodyLimit} bytes", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         await AssertServesNextRequestAsync();
+    }
+
+    [Fact]
+    public async Task An_admin_body_over_its_fixed_limit_gets_a_413_that_names_no_setting()
+    {
+        var body = "{\"tenant\": \"acme\", \"name\": \"" + new string('n', 300 * 1024) + "\"}";
+
+        using var response = await TestJson.PostAsync(Router.Http, "admin/keys", body, RequestLimitsFixture.AdminKey);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var message = (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>();
+        Assert.Contains("limit of 262144 bytes", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("MaxRequestBodyBytes", message, StringComparison.Ordinal);
     }
 
     [Fact]
