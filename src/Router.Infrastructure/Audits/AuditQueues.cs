@@ -13,8 +13,13 @@ internal sealed class ChannelAuditQueue : IAuditQueue, IAuditPoisonQueue
     /// <summary>Poisoned jobs kept for a redrive; older ones are dropped.</summary>
     public const int PoisonCapacity = 1000;
 
+    /// <summary>Jobs waiting at most. A job sampled while the channel is full is dropped: writers use TryWrite, which in
+    /// <see cref="BoundedChannelFullMode.Wait"/> mode returns false instead of waiting (in DropWrite mode it would return
+    /// true for a job it threw away, and a redrive would count jobs it lost).</summary>
+    public const int Capacity = 10_000;
+
     private readonly Channel<(AuditJob Job, int Attempt)> _channel = Channel.CreateBounded<(AuditJob, int)>(
-        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
     private readonly LinkedList<(AuditJob Job, DateTimeOffset PoisonedAt)> _poisoned = new();
 
