@@ -101,6 +101,12 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
         lock (session)
         {
+            if (session.Removed)
+            {
+                // A sweep dropped it as idle just before this request locked it: look the session up afresh.
+                return Check(sessionKey, policy, requestHash, embedding, step);
+            }
+
             session.LastSeen = now;
             if (policy.SessionSpendCapUsd is { } cap && session.Spent >= cap)
             {
@@ -136,6 +142,12 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
         lock (session)
         {
+            if (session.Removed)
+            {
+                // Swept between the lookup and the lock: whatever replaced it is the session now.
+                return Reserve(sessionKey, policy, estimateUsd);
+            }
+
             if (session.Spent >= cap)
             {
                 return (null, SessionCapReached(session.Spent, cap));
@@ -192,17 +204,15 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     {
         foreach (var (key, session) in _sessions)
         {
-            bool idle;
             lock (session)
             {
                 // A session with requests in flight is not idle, however long its stream runs: dropping it would forget
-                // the money those requests have set aside.
-                idle = session.InFlight == 0 && session.LastSeen < idleBefore;
-            }
-
-            if (idle)
-            {
-                _sessions.TryRemove(key, out _);
+                // the money those requests have set aside. Removed under its lock, so a request that finds it afterwards
+                // sees the mark rather than reserving against a session no longer in the table.
+                if (session.InFlight == 0 && session.LastSeen < idleBefore && _sessions.TryRemove(KeyValuePair.Create(key, session)))
+                {
+                    session.Removed = true;
+                }
             }
         }
     }
@@ -218,6 +228,9 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         private int _recentNext;
 
         public DateTimeOffset LastSeen { get; set; }
+
+        /// <summary>Dropped from the table by a sweep; a request that still holds it looks the session up again.</summary>
+        public bool Removed { get; set; }
 
         public decimal Spent { get; set; }
 
