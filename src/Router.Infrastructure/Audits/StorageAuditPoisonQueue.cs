@@ -81,7 +81,15 @@ internal sealed partial class StorageAuditPoisonQueue(
     private async Task<Outcome> MoveAsync(QueueClient queue, QueueClient poison, QueueMessage message)
     {
         var outcome = Outcome.Redriven;
-        if (AuditJobCodec.TryRead(message.MessageText) is { } job && await codec.PayloadGoneAsync(job, CancellationToken.None))
+        var job = AuditJobCodec.TryRead(message.MessageText);
+        if (job is null)
+        {
+            // Not a job at all (the worker poisons what it cannot decode): it would only come back here after five more
+            // failed deliveries. Its id is logged; its text is not (it may hold a conversation).
+            Log.Unreadable(logger, message.MessageId);
+            outcome = Outcome.Discarded;
+        }
+        else if (await codec.PayloadGoneAsync(job, CancellationToken.None))
         {
             // The conversation expired with its blob (the lifecycle rule's 7 days): the job can never run again.
             Log.PayloadGone(logger, message.MessageId, job.RequestId);
@@ -118,6 +126,9 @@ internal sealed partial class StorageAuditPoisonQueue(
 
         [LoggerMessage(EventId = 1511, Level = LogLevel.Warning, Message = "Poisoned audit {Id} (request {RequestId}) discarded: its payload blob is gone")]
         public static partial void PayloadGone(ILogger logger, string id, string requestId);
+
+        [LoggerMessage(EventId = 1513, Level = LogLevel.Warning, Message = "Poisoned audit {Id} discarded: it is not an audit job")]
+        public static partial void Unreadable(ILogger logger, string id);
 
         [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "Poisoned audit {Id} was copied back but could not be deleted ({ErrorCode}); the audit queue may hold it twice")]
         public static partial void DeleteFailed(ILogger logger, string id, string? errorCode);

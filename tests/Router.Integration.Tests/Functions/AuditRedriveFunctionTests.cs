@@ -46,7 +46,9 @@ public sealed class AuditRedriveFunctionTests(AzuriteFixture azurite)
             """{"request_id":"req_fn_small","tenant":"acme","timestamp":"2026-11-27T10:00:00Z","task":"coding","band":"low","model":"sim-small","tier":"economy","reason":"sampled","messages":[{"role":"user","content":"hi"}],"answer":"hello"}"""));
         var expired = Convert.ToBase64String(Encoding.UTF8.GetBytes(
             """{"request_id":"req_fn_expired","tenant":"acme","timestamp":"2026-11-20T10:00:00Z","task":"chat","band":"low","model":"sim-small","tier":"economy","reason":"sampled","messages":[],"answer":"","payload_blob":"req_fn_expired.json"}"""));
-        foreach (var message in new[] { offloaded.MessageText, small, expired })
+        // What the worker poisons when it cannot decode a message at all: not a job, so it can never run.
+        var unreadable = "not an audit job";
+        foreach (var message in new[] { offloaded.MessageText, small, expired, unreadable })
         {
             await poison.SendMessageAsync(message);
         }
@@ -58,13 +60,13 @@ public sealed class AuditRedriveFunctionTests(AzuriteFixture azurite)
         var refused = await ManageAsync(host, "POST", "audits/redrive", key: "not-the-admin-key");
 
         Assert.Equal(200, listing.Status);
-        Assert.Equal(3, JsonNode.Parse(listing.Body)!["approximate_count"]!.GetValue<long>());
+        Assert.Equal(4, JsonNode.Parse(listing.Body)!["approximate_count"]!.GetValue<long>());
         Assert.DoesNotContain(text[..100], listing.Body, StringComparison.Ordinal);
         Assert.Equal(200, viaTrigger.Response.StatusCode);
         Assert.Equal(2, JsonNode.Parse(first)!["redriven"]!.GetValue<int>());
-        Assert.Equal(1, JsonNode.Parse(first)!["remaining"]!.GetValue<long>());
+        Assert.Equal(2, JsonNode.Parse(first)!["remaining"]!.GetValue<long>());
         Assert.Equal(200, rest.Status);
-        Assert.Equal((0, 1, 0L), (JsonNode.Parse(rest.Body)!["redriven"]!.GetValue<int>(), JsonNode.Parse(rest.Body)!["discarded"]!.GetValue<int>(), JsonNode.Parse(rest.Body)!["remaining"]!.GetValue<long>()));
+        Assert.Equal((0, 2, 0L), (JsonNode.Parse(rest.Body)!["redriven"]!.GetValue<int>(), JsonNode.Parse(rest.Body)!["discarded"]!.GetValue<int>(), JsonNode.Parse(rest.Body)!["remaining"]!.GetValue<long>()));
         Assert.Equal(401, refused.Status);
         Assert.Equal("invalid_api_key", JsonNode.Parse(refused.Body)!["error"]!["code"]!.GetValue<string>());
         Assert.Empty((await poison.PeekMessagesAsync(1)).Value);
