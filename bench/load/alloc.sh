@@ -55,11 +55,12 @@ for path in unique fixed; do
   rm -f "$csv"
   # A fixed collection window (3 s idle, the run, 2 s idle): a background job cannot be stopped with Ctrl-C.
   "$tools/dotnet-counters" collect -p "$router" --counters System.Runtime --format csv -o "$csv" --refresh-interval 1 \
-    --duration "00:00:00:$(printf '%02d' $((duration + 5)))" >/dev/null 2>&1 &
+    --duration "$(window=$((duration + 5)); printf '00:%02d:%02d:%02d' $((window / 3600)) $((window % 3600 / 60)) $((window % 60)))" >/dev/null 2>&1 &
   counters=$!
   sleep 3
   requests=$(drive "$duration" "$path")
   wait "$counters" || true
+  [ -s "$csv" ] || { echo "dotnet-counters wrote nothing" >&2; exit 1; }
   bytes=$(grep 'total_allocated' "$csv" | awk -F, '{s += $5} END {printf "%.0f", s}')
   name=$([ "$path" = unique ] && echo "cache miss (model auto)" || echo "exact hit")
   echo "$name: $requests requests, $((bytes / requests)) bytes allocated per request (the ~5 s idle around the run included)"

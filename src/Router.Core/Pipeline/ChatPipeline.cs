@@ -251,7 +251,7 @@ public sealed partial class ChatPipeline(
             usage = usage with
             {
                 LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                FeeUsd = UsageOutcomes.IsError(usage.Outcome) ? 0 : usage.FeeUsd,
+                FeeUsd = FeeBilled(usage, UsageOutcomes.IsError(usage.Outcome)),
             };
             activity?.SetTag("router.model", usage.Model);
             activity?.SetTag("router.cache", usage.Cache);
@@ -418,7 +418,7 @@ public sealed partial class ChatPipeline(
             {
                 var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
                 // A provider that reported an error and then [DONE]: the row is an error, billed at cost with no fee.
-                var billed = r.ProviderError ? final.CostUsd : final.CostUsd + final.FeeUsd;
+                var billed = final.CostUsd + FeeBilled(final, error: r.ProviderError);
                 return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(billed)}\n\n");
             },
             cancellationToken);
@@ -652,6 +652,10 @@ public sealed partial class ChatPipeline(
 
         public BudgetReservation? Reservation { get; set; }
     }
+
+    /// <summary>The fee billed on a call: none when it is recorded as an error (the tokens it produced are still billed at
+    /// cost). The usage row and a stream's closing cost comment both ask here, so they agree.</summary>
+    private static decimal FeeBilled(UsageRecord usage, bool error) => error ? 0 : usage.FeeUsd;
 
     private static UsageRecord Failed(UsageRecord usage, RouterError error) =>
         usage with { Outcome = UsageOutcomes.Error, ErrorCode = error.Code };
