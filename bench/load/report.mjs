@@ -74,9 +74,10 @@ ${table}
 
 ${targets}
 
-Allocations per routed request are measured apart, by BenchmarkDotNet with the provider replaced by a canned answer:
-\`dotnet run -c Release --project bench/Router.Benchmarks -- --filter '*RoutedRequest*'\` (the router's own share;
-Kestrel's and HttpClient's come on top).
+Allocations per request are measured apart: the whole server process (Kestrel, HttpClient and the router) with
+\`bench/load/alloc.sh\` (the runtime's \`dotnet.gc.heap.total_allocated\` counter read with dotnet-counters while autocannon
+drives the routed miss, then exact hits), and the router's own share by BenchmarkDotNet with the provider replaced by a
+canned answer: \`dotnet run -c Release --project bench/Router.Benchmarks -- --filter '*RoutedRequest*'\`.
 
 Targets: **direct** is the simulated provider (no think time); **router-miss** is \`Router.Server\` routing \`model: auto\`
 with a unique prompt per request (analysis without the embedding, cache lookup, routing decision, usage recorded in
