@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
 using Router.Core.Chat;
@@ -30,6 +31,7 @@ public static partial class RouterServer
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        AddShippedSettings(builder);
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -54,6 +56,27 @@ public static partial class RouterServer
         app.MapRouterEndpoints();
         app.Lifetime.ApplicationStarted.Register(() => _ = AnnounceAsync(app));
         return app;
+    }
+
+    /// <summary>
+    /// The <c>appsettings.json</c> shipped beside the binary is the lowest configuration layer wherever the process was
+    /// started from. ASP.NET Core reads <c>appsettings.json</c> from the content root, which is the working directory, so
+    /// <c>dotnet /opt/router/Router.Server.dll</c> started anywhere else silently lost the shipped log levels (among them
+    /// the one that stops a hosting <c>Activity</c> per request). A file in the working directory, environment
+    /// variables and the command line still override it.
+    /// </summary>
+    internal static void AddShippedSettings(WebApplicationBuilder builder)
+    {
+        var shipped = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        var contentRoot = Path.Combine(builder.Environment.ContentRootPath, "appsettings.json");
+        if (!File.Exists(shipped) || string.Equals(Path.GetFullPath(shipped), Path.GetFullPath(contentRoot), StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var source = new JsonConfigurationSource { Path = shipped, Optional = true, ReloadOnChange = false };
+        source.ResolveFileProvider();
+        ((IConfigurationBuilder)builder.Configuration).Sources.Insert(0, source);
     }
 
     // Kestrel refuses a request over its own line and header limits before any middleware runs, with no body. They are

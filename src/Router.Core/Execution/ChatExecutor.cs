@@ -95,21 +95,35 @@ public sealed partial class ChatExecutor(
             using var attemptActivity = RouterTelemetry.Source.StartActivity("router.upstream", System.Diagnostics.ActivityKind.Client);
             attemptActivity?.SetTag("router.model", model.Id);
             attemptActivity?.SetTag("router.provider", model.Provider.Name);
+
+            // One timer per attempt bounds the wait for the response headers and, re-armed, the read of the body.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(total.Token);
+            attempt.CancelAfter(settings.AttemptTimeout);
             UpstreamResponse response;
             try
             {
-                response = await client.SendAsync(new UpstreamRequest(model, body, request.Stream, requestId), total.Token);
+                response = await client.SendAsync(new UpstreamRequest(model, body, request.Stream, requestId), attempt.Token);
             }
             catch (OperationCanceledException)
             {
-                health.Release(model.Id, lease);
-                if (cancellationToken.IsCancellationRequested)
+                if (cancellationToken.IsCancellationRequested || total.IsCancellationRequested)
                 {
-                    throw;
+                    health.Release(model.Id, lease);
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        throw;
+                    }
+
+                    attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
+                    break;
                 }
 
-                attempts.Add(new AttemptRecord(model.Id, "total timeout", true));
-                break;
+                // Only this attempt's time ran out: the deployment did not answer, and the next candidate may.
+                var outcome = Describe(UpstreamFailure.Timeout, string.Create(CultureInfo.InvariantCulture, $"no response within {settings.AttemptTimeout.TotalSeconds:0.###} s"));
+                health.Report(model.Id, lease, success: false);
+                attempts.Add(new AttemptRecord(model.Id, outcome, true));
+                Log.AttemptFailed(logger, requestId, model.Id, outcome);
+                continue;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -143,7 +157,7 @@ public sealed partial class ChatExecutor(
             {
                 // The provider rejected the request itself (context too long, a bad parameter): another model would too,
                 // and the client needs the reason.
-                var (rejected, _) = await ReadBodyAsync(response, total.Token);
+                var (rejected, _) = await ReadBodyAsync(response, attempt);
                 health.Report(model.Id, lease, success: true);
                 attempts.Add(new AttemptRecord(model.Id, "HTTP " + status.ToString(CultureInfo.InvariantCulture), true));
                 return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = rejected };
@@ -166,7 +180,7 @@ public sealed partial class ChatExecutor(
             {
                 // Nothing has reached the client yet: a body that stalls, breaks off or is no completion fails this
                 // attempt over like a failed status would.
-                var (answer, problem) = await ReadBodyAsync(response, total.Token);
+                var (answer, problem) = await ReadBodyAsync(response, attempt);
                 var summary = default(CompletionSummary);
                 problem ??= CompletionReader.IsErrorPayload(answer.Span) ? "an error body with HTTP " + status.ToString(CultureInfo.InvariantCulture)
                     : !CompletionReader.TryRead(answer.Span, out summary) || summary.ChoiceCount == 0 ? "not a chat completion"
@@ -270,11 +284,11 @@ public sealed partial class ChatExecutor(
         }
     }
 
-    /// <summary>Reads a whole body within one attempt's time; the problem, if any, says why it could not.</summary>
-    private async Task<(ReadOnlyMemory<byte> Body, string? Problem)> ReadBodyAsync(UpstreamResponse response, CancellationToken total)
+    /// <summary>Reads a whole body within one attempt's time (the attempt's timer re-armed, so the headers' wait does not
+    /// count against it); the problem, if any, says why it could not.</summary>
+    private async Task<(ReadOnlyMemory<byte> Body, string? Problem)> ReadBodyAsync(UpstreamResponse response, CancellationTokenSource attempt)
     {
         var timeout = options.Value.AttemptTimeout;
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(total);
         attempt.CancelAfter(timeout);
         try
         {

@@ -65,7 +65,8 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
     /// <summary>The current circuit state of a deployment.</summary>
     public CircuitState StateOf(string deployment) => Get(deployment).State;
 
-    private Deployment Get(string deployment) => _deployments.GetOrAdd(deployment, _ => new Deployment(options.Value));
+    private Deployment Get(string deployment) =>
+        _deployments.TryGetValue(deployment, out var known) ? known : _deployments.GetOrAdd(deployment, static (_, settings) => new Deployment(settings), options.Value);
 
     private sealed class Deployment(ExecutionOptions settings)
     {

@@ -5,7 +5,12 @@ namespace Router.Core.Execution;
 /// <summary>Sends one chat completion attempt to a provider; never retries (the router's execution policy owns retries).</summary>
 public interface IModelClient
 {
-    /// <summary>Sends <paramref name="request"/>; transport failures come back as a failed <see cref="UpstreamResponse"/>, not as exceptions.</summary>
+    /// <summary>
+    /// Sends <paramref name="request"/>; transport failures come back as a failed <see cref="UpstreamResponse"/>, not as
+    /// exceptions. <paramref name="cancellationToken"/> carries the attempt's deadline as well as the caller's
+    /// cancellation (the executor arms it with the attempt timeout); when it fires before the response headers arrive,
+    /// the call throws <see cref="OperationCanceledException"/> and the executor decides what the cancellation meant.
+    /// </summary>
     Task<UpstreamResponse> SendAsync(UpstreamRequest request, CancellationToken cancellationToken);
 }
 
@@ -25,7 +30,7 @@ public enum UpstreamFailure
     /// <summary>The connection could not be made (DNS, refused, TLS).</summary>
     Unreachable,
 
-    /// <summary>No response headers within the attempt timeout.</summary>
+    /// <summary>No response headers within the attempt timeout (set by the executor when the attempt's deadline passes).</summary>
     Timeout,
 
     /// <summary>The connection broke while the request or response headers were in flight.</summary>

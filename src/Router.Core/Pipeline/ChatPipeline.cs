@@ -333,8 +333,12 @@ public sealed partial class ChatPipeline(
             return await ServeHitAsync(context, request, prepared, hit, sink, usage, cancellationToken);
         }
 
-        sink.SetHeader(RouterHeaders.Cache, permission.Read ? "miss" : "bypass");
-        usage = usage with { Cache = permission.Read ? "miss" : "bypass" };
+        var cacheStatus = permission.Read ? "miss" : "bypass";
+        sink.SetHeader(RouterHeaders.Cache, cacheStatus);
+        if (usage.Cache != cacheStatus)
+        {
+            usage = usage with { Cache = cacheStatus };
+        }
 
         if (await ReserveAsync(admission.ReserveAsync(context, request, prepared, cancellationToken)) is { } budgetRefused)
         {
@@ -344,7 +348,10 @@ public sealed partial class ChatPipeline(
         var providerStarted = Stopwatch.GetTimestamp();
         await using var result = await executor.ExecuteAsync(context.RequestId, request, decision.Candidates, cancellationToken);
         telemetry.Stage("provider", Stopwatch.GetElapsedTime(providerStarted));
-        usage = usage with { Fallbacks = result.Fallbacks };
+        if (usage.Fallbacks != result.Fallbacks)
+        {
+            usage = usage with { Fallbacks = result.Fallbacks };
+        }
         sink.SetHeader(RouterHeaders.Fallbacks, result.Fallbacks.ToString(CultureInfo.InvariantCulture));
         if (result.Error is { } failure)
         {

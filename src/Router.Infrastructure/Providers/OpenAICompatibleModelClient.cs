@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using Microsoft.Extensions.Options;
+using System.Runtime.CompilerServices;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 
@@ -11,7 +11,6 @@ namespace Router.Infrastructure.Providers;
 /// forwarding the prepared body as is.</summary>
 internal sealed class OpenAICompatibleModelClient(
     IHttpClientFactory httpClientFactory,
-    IOptions<ExecutionOptions> options,
     IProviderCredentials credentials,
     TimeProvider time) : IModelClient
 {
@@ -20,10 +19,13 @@ internal sealed class OpenAICompatibleModelClient(
 
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
+    // Each catalog model's endpoint, built once: catalog entries are immutable, and one rebuilt by a reload is a new key.
+    private static readonly ConditionalWeakTable<CatalogModel, Uri> CompletionsUris = new();
+
     public async Task<UpstreamResponse> SendAsync(UpstreamRequest request, CancellationToken cancellationToken)
     {
         var provider = request.Model.Provider;
-        using var message = new HttpRequestMessage(HttpMethod.Post, ChatCompletionsUri(provider, request.Model.UpstreamModel))
+        using var message = new HttpRequestMessage(HttpMethod.Post, CompletionsUris.GetValue(request.Model, static model => ChatCompletionsUri(model.Provider, model.UpstreamModel)))
         {
             Content = new ReadOnlyMemoryContent(request.Body),
             Version = HttpVersion.Version11,
@@ -37,17 +39,12 @@ internal sealed class OpenAICompatibleModelClient(
 
         await credentials.ApplyAsync(provider, message, cancellationToken);
 
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        attempt.CancelAfter(options.Value.AttemptTimeout);
         HttpResponseMessage response;
         try
         {
+            // The caller's token carries the attempt's deadline (ChatExecutor arms it with Router:Execution:AttemptTimeout).
             response = await httpClientFactory.CreateClient(HttpClientName)
-                .SendAsync(message, HttpCompletionOption.ResponseHeadersRead, attempt.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamResponse.Failed(UpstreamFailure.Timeout, $"no response within {options.Value.AttemptTimeout.TotalSeconds:0.###} s");
+                .SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
         catch (HttpRequestException ex)
         {

@@ -285,7 +285,21 @@ public sealed class PassThroughTests(PassThroughFixture fixture) : IClassFixture
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var error = await TestJson.ErrorAsync(response);
         Assert.Equal("upstream_timeout", error["code"]!.GetValue<string>());
-        Assert.Contains("sim-large", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("sim-large (timeout: no response within 0.5 s)", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_deployment_that_does_not_answer_within_the_attempt_timeout_is_failed_over_not_the_whole_request()
+    {
+        // sim-medium hangs; its same-tier alternate is tried after the attempt's 0.5 s, not abandoned as a total timeout.
+        Simulator.Model("sim-medium").Script.Enqueue(new SimulatedFault.Hang());
+
+        using var response = await TestJson.PostAsync(Router.Http, "v1/chat/completions", TestJson.Chat("sim-medium", "hang then fail over"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var message = (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>();
+        Assert.Contains("sim-medium (timeout: no response within 0.5 s)", message, StringComparison.Ordinal);
+        Assert.Contains("unreachable-model (unreachable: connection failed", message, StringComparison.Ordinal);
     }
 
     [Fact]
