@@ -83,14 +83,14 @@ internal static partial class TaskFeatures
     public static void Compute(string window, StructuralSignals signals, string script, Span<float> features)
     {
         window = SeparateScripts(window);
-        var start = window.AsSpan().TrimStart(LeadingPunctuation).ToString();
+        var start = window.AsSpan().TrimStart(LeadingPunctuation);
         start = start.Length <= StartChars ? start : start[..StartChars];
         Span<sbyte> unionState = stackalloc sbyte[WindowCueUnions.Count];
         unionState.Fill(-1);
         var i = 0;
         foreach (var (_, pattern, atStart) in Cues)
         {
-            features[i] = WindowCueUnions.MayMatch(i, window, unionState) && pattern.IsMatch(atStart ? start : window) ? 1f : 0f;
+            features[i] = WindowCueUnions.MayMatch(i, window, unionState) && pattern.IsMatch(atStart ? start : window.AsSpan()) ? 1f : 0f;
             i++;
         }
 
@@ -119,7 +119,7 @@ internal static partial class TaskFeatures
     }
 
     /// <summary>Whether the text names a programming topic (the <c>code_word</c> cue): "how do I …" about code is a coding question.</summary>
-    internal static bool NamesCodeTopic(string text) => Patterns.CodeWord.IsMatch(text);
+    internal static bool NamesCodeTopic(ReadOnlySpan<char> text) => Patterns.CodeWord.IsMatch(text);
 
     private const string LeadingPunctuation = " \t\r\n¡¿\"'“‘«„「*#>-_([{";
 

@@ -41,7 +41,7 @@ internal static partial class TaskRules
             return;
         }
 
-        var start = instruction.AsSpan().TrimStart(" \t\r\n¡¿\"'“‘«„「*#>-_([{").ToString();
+        var start = instruction.AsSpan().TrimStart(" \t\r\n¡¿\"'“‘«„「*#>-_([{");
         if (start.Length > 240)
         {
             start = start[..240];
@@ -74,7 +74,7 @@ internal static partial class TaskRules
     }
 
     /// <summary>Whether another phrasing in the start of the text cancels a matched rule.</summary>
-    private static bool Overruled(TaskType task, string start) => task switch
+    private static bool Overruled(TaskType task, ReadOnlySpan<char> start) => task switch
     {
         // "You are a helpful assistant" sets up the assistant, not a character.
         TaskType.Roleplay => AssistantPersona().IsMatch(start),
@@ -84,7 +84,7 @@ internal static partial class TaskRules
     };
 
     /// <summary>The class a matched rule's bonus goes to: some instructions name one task and ask for another.</summary>
-    private static TaskType Target(TaskType task, string start, StructuralSignals signals) => task switch
+    private static TaskType Target(TaskType task, ReadOnlySpan<char> start, StructuralSignals signals) => task switch
     {
         // "How do I …" about code or with code in it is a coding question.
         TaskType.Advice when signals.HasCode || TaskFeatures.NamesCodeTopic(start) => TaskType.Coding,
