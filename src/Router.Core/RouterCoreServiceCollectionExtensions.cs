@@ -61,6 +61,7 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<TokenCounter>();
         services.TryAddSingleton<RequestLimiter>();
         services.TryAddSingleton<LoopGuard>();
+        services.AddOptions<BudgetOptions>().BindConfigurationStrictly(BudgetOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton<BudgetGuard>();
         services.TryAddSingleton<Admission>();
         services.AddOptions<AuditOptions>().BindConfigurationStrictly(AuditOptions.Section).ValidateDataAnnotations();

@@ -1,26 +1,19 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Router.Core.Chat;
 
 namespace Router.Core.Metering;
 
-/// <summary>Settled spend per budget scope (tenant or key, per UTC day or month), shared by every router instance.</summary>
-public interface ISpendStore
-{
-    /// <summary>Spend recorded so far for <paramref name="scope"/>.</summary>
-    ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken);
-
-    /// <summary>Adds <paramref name="amount"/> to <paramref name="scope"/> (safe under concurrency). <paramref name="operationId"/>
-    /// names this addition: a retry of one that committed but whose answer was lost is not added twice.</summary>
-    ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken);
-}
-
 /// <summary>Money set aside for a request in flight (against the budgets and the session's cap), released when it is settled.</summary>
 public sealed class BudgetReservation
 {
-    internal BudgetReservation(IReadOnlyList<string> scopes, decimal amount)
+    internal BudgetReservation(IReadOnlyList<string> scopes, decimal amount, IReadOnlyList<decimal>? caps = null)
     {
         Scopes = scopes;
+        Caps = caps ?? [];
         Amount = amount;
         Id = scopes.Count == 0 ? "" : Guid.NewGuid().ToString("N");
     }
@@ -30,6 +23,9 @@ public sealed class BudgetReservation
 
     internal IReadOnlyList<string> Scopes { get; }
 
+    /// <summary>The cap of each scope when the reservation was made.</summary>
+    internal IReadOnlyList<decimal> Caps { get; }
+
     internal decimal Amount { get; }
 
     /// <summary>The part set aside against the session's spend cap, settled with the rest.</summary>
@@ -38,79 +34,113 @@ public sealed class BudgetReservation
     internal int Settled;
 }
 
-/// <summary>Daily and monthly spend caps per tenant and per key. A request reserves its worst-case cost before the call
-/// and settles the actual cost after it. A request is admitted while settled spend plus reservations stays under every
-/// cap; when only reservations stand in the way it waits for them to settle, so nobody is refused before the money is
-/// really spent, and spend can pass a cap by at most one request's cost.</summary>
-public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
+/// <summary>Daily and monthly spend caps per tenant and per key, held across router instances. A request reserves its
+/// worst-case cost before the call and settles the actual cost after it. An instance reserves against a slice of each cap
+/// it has claimed in the shared spend store (<see cref="BudgetLease"/>), so instances together never set aside more than
+/// the cap, and it asks the store only when its slice runs short, not per request. A request is admitted while settled
+/// spend plus the money set aside stays under every cap; when only money set aside stands in the way it waits for it to
+/// settle, so nobody is refused before the money is really spent, and spend can pass a cap by at most one request's cost.</summary>
+public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 {
-    private static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
+
+    // A claim the store refused is not asked again for this long: requests waiting for money poll once a second per
+    // scope and instance, whatever their number.
+    private static readonly TimeSpan ClaimRetry = TimeSpan.FromSeconds(1);
+    private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
+
     private readonly ConcurrentDictionary<string, Scope> _scopes = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
+    private readonly ISpendStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _ttl;
+    private readonly decimal _share;
+    private readonly ITimer _upkeep;
+    private int _upkeeping;
+
+    /// <summary>Creates the guard of one router instance; <paramref name="options"/> default to <see cref="BudgetOptions"/>'s defaults.</summary>
+    public BudgetGuard(ISpendStore store, TimeProvider time, IOptions<BudgetOptions>? options = null, ILogger<BudgetGuard>? logger = null)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        var settings = options?.Value ?? new BudgetOptions();
+        _ttl = settings.LeaseTtl;
+        _share = (decimal)settings.LeaseShare;
+        _upkeep = time.CreateTimer(_ => _ = UpkeepAsync(), null, UpkeepPeriod, UpkeepPeriod);
+    }
+
+    /// <summary>Names this instance's slices in the spend store.</summary>
+    internal string Holder { get; } = Guid.NewGuid().ToString("N");
+
+    // Slices are renewed and idle ones given back at this period; a slice is not used in the last third of its life.
+    private TimeSpan UpkeepPeriod => _ttl / 6;
+
+    private TimeSpan UsableMargin => _ttl / 3;
 
     /// <summary>Reserves <paramref name="estimateUsd"/> against every cap that applies, or returns a 402 error.</summary>
     public async ValueTask<(BudgetReservation? Reservation, RouterError? Error)> ReserveAsync(
         TenantPolicy policy, Caller caller, decimal estimateUsd, CancellationToken cancellationToken)
     {
-        var caps = Caps(policy, caller, time.GetUtcNow());
+        var caps = Caps(policy, caller, _time.GetUtcNow());
         if (caps.Count == 0)
         {
             return (new BudgetReservation([], 0), null);
         }
 
-        var deadline = time.GetUtcNow() + MaxWait;
+        var scopes = new Scope[caps.Count];
+        for (var i = 0; i < caps.Count; i++)
+        {
+            scopes[i] = Get(caps[i].Scope);
+        }
+
+        var deadline = _time.GetUtcNow() + MaxWait;
         while (true)
         {
+            if (TryReserve(caps, scopes, estimateUsd) is { } reservation)
+            {
+                return (reservation, null);
+            }
+
+            // A slice that does not cover this request grows by a claim in the store; one the store cannot grow waits
+            // for the money set aside to settle (here or on another instance).
             Task? wait = null;
-            foreach (var (scopeKey, _, _) in caps)
+            for (var i = 0; i < caps.Count; i++)
             {
-                await Get(scopeKey).RefreshAsync(store, time, _gate, cancellationToken);
-            }
-
-            lock (_gate)
-            {
-                string? exhausted = null;
-                foreach (var (scopeKey, cap, label) in caps)
+                var (_, cap, label) = caps[i];
+                var scope = scopes[i];
+                var settlement = scope.NextSettlement;
+                switch (await ClaimAsync(scope, cap, estimateUsd, cancellationToken))
                 {
-                    var scope = Get(scopeKey);
-                    if (scope.Spent >= cap)
-                    {
-                        exhausted = $"The {label} budget of ${cap.ToString("0.00######", CultureInfo.InvariantCulture)} is spent (${scope.Spent.ToString("0.00######", CultureInfo.InvariantCulture)}).";
+                    case ClaimOutcome.Spent:
+                        decimal spent;
+                        lock (_gate)
+                        {
+                            spent = scope.Spent;
+                        }
+
+                        return (null, new RouterError(402, "insufficient_quota", "budget_exceeded",
+                            $"The {label} budget of ${cap.ToString("0.00######", CultureInfo.InvariantCulture)} is spent (${spent.ToString("0.00######", CultureInfo.InvariantCulture)})."));
+                    case ClaimOutcome.Held:
+                        wait ??= settlement;
                         break;
-                    }
-
-                    if (scope.Spent + scope.Reserved >= cap)
-                    {
-                        wait ??= scope.NextSettlement;
-                    }
-                }
-
-                if (exhausted is not null)
-                {
-                    return (null, new RouterError(402, "insufficient_quota", "budget_exceeded", exhausted));
-                }
-
-                if (wait is null)
-                {
-                    foreach (var (scopeKey, _, _) in caps)
-                    {
-                        Get(scopeKey).Reserved += estimateUsd;
-                    }
-
-                    return (new BudgetReservation(caps.Select(c => c.Scope).ToArray(), estimateUsd), null);
                 }
             }
 
-            var remaining = deadline - time.GetUtcNow();
+            if (wait is null)
+            {
+                continue;   // every slice covers the request now, unless other requests took it first
+            }
+
+            var remaining = deadline - _time.GetUtcNow();
             if (remaining <= TimeSpan.Zero)
             {
                 return (null, new RouterError(402, "insufficient_quota", "budget_exceeded",
                     "The budget is fully reserved by requests in flight; try again shortly.", RetryAfter: TimeSpan.FromSeconds(5)));
             }
 
-            await wait.WaitAsync(remaining < TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), time, cancellationToken)
+            await wait.WaitAsync(remaining < ClaimRetry ? remaining : ClaimRetry, _time, cancellationToken)
                 .ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             cancellationToken.ThrowIfCancellationRequested();
         }
@@ -124,33 +154,254 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
             return;
         }
 
+        // Until the store has moved the cost from this instance's slice to settled spend, the slice counts it as spent.
+        var moved = Math.Min(actualUsd, reservation.Amount);
+        var now = _time.GetUtcNow();
         lock (_gate)
         {
             foreach (var scopeKey in reservation.Scopes)
             {
                 var scope = Get(scopeKey);
                 scope.Reserved -= reservation.Amount;
-                scope.Spent += actualUsd;
+                scope.Pending += moved;
+                scope.LastActive = now;
             }
         }
 
-        // Every scope's waiters are woken whatever happens to the shared counters: the local view above is settled.
-        try
+        // Every scope's waiters are woken whatever happens to the shared rows: the local view above is settled.
+        Exception? failure = null;
+        for (var i = 0; i < reservation.Scopes.Count; i++)
         {
-            foreach (var scopeKey in reservation.Scopes)
+            var scopeKey = reservation.Scopes[i];
+            var scope = Get(scopeKey);
+            try
             {
                 if (actualUsd > 0)
                 {
-                    await store.AddAsync(scopeKey, actualUsd, reservation.Id, cancellationToken);
+                    decimal keep;
+                    lock (_gate)
+                    {
+                        keep = scope.Reserved + scope.Pending - moved;
+                    }
+
+                    var cap = reservation.Caps[i];
+                    var row = await _store.UpdateAsync(scopeKey, reservation.Id,
+                        r => BudgetLeases.Settle(r, Holder, cap, actualUsd, reservation.Amount, keep, _time.GetUtcNow(), _ttl), cancellationToken);
+                    lock (_gate)
+                    {
+                        scope.Pending -= moved;
+                        scope.Apply(row, Holder);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The store does not know of this spend: this instance counts it as spent from now on, and its slice,
+                // which still holds the money, does not lend it again.
+                lock (_gate)
+                {
+                    scope.Pending -= moved;
+                    scope.Lost += actualUsd;
+                    scope.LostInSlice += scope.HoldsLease ? moved : 0;
+                }
+
+                failure ??= ex;
+            }
+            finally
+            {
+                scope.Signal();
+            }
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>Stops renewing slices; what they hold comes back to the other instances when they expire.</summary>
+    public void Dispose() => _upkeep.Dispose();
+
+    /// <summary>Gives back what this instance's slices hold beyond its requests in flight (within 5 s), and stops renewing them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _upkeep.DisposeAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
+        foreach (var scope in _scopes.Values)
+        {
+            await ReleaseAsync(scope, timeout.Token);
+        }
+    }
+
+    /// <summary>Renews the slices in use and gives back those unused for a while (run by a timer; exposed for tests).</summary>
+    internal async Task UpkeepAsync()
+    {
+        if (Interlocked.Exchange(ref _upkeeping, 1) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var scope in _scopes.Values)
+            {
+                var now = _time.GetUtcNow();
+                bool idle, renew;
+                lock (_gate)
+                {
+                    if (!scope.HoldsLease)
+                    {
+                        continue;
+                    }
+
+                    idle = scope.Reserved <= 0 && now - scope.LastActive >= UpkeepPeriod;
+                    renew = scope.ExpiresAt - now < _ttl - UsableMargin;
+                }
+
+                if (idle)
+                {
+                    await ReleaseAsync(scope, CancellationToken.None);
+                }
+                else if (renew)
+                {
+                    try
+                    {
+                        var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), CancellationToken.None);
+                        lock (_gate)
+                        {
+                            scope.Apply(row, Holder);
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        Log.LeaseNotRenewed(_logger, scope.Key, ex.GetType().Name);
+                    }
                 }
             }
         }
         finally
         {
-            foreach (var scopeKey in reservation.Scopes)
+            Volatile.Write(ref _upkeeping, 0);
+        }
+    }
+
+    private BudgetReservation? TryReserve(List<(string Scope, decimal Cap, string Label)> caps, Scope[] scopes, decimal estimateUsd)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            foreach (var scope in scopes)
             {
-                Get(scopeKey).Signal();
+                if (!scope.Covers(estimateUsd, now, UsableMargin))
+                {
+                    return null;
+                }
             }
+
+            foreach (var scope in scopes)
+            {
+                scope.Reserved += estimateUsd;
+                scope.LastActive = now;
+            }
+        }
+
+        var keys = new string[caps.Count];
+        var limits = new decimal[caps.Count];
+        for (var i = 0; i < caps.Count; i++)
+        {
+            keys[i] = caps[i].Scope;
+            limits[i] = caps[i].Cap;
+        }
+
+        return new BudgetReservation(keys, estimateUsd, limits);
+    }
+
+    // One claim at a time per scope on this instance: requests that wait behind it usually find their slice grown.
+    private async ValueTask<ClaimOutcome> ClaimAsync(Scope scope, decimal cap, decimal estimateUsd, CancellationToken cancellationToken)
+    {
+        await scope.Claiming.WaitAsync(cancellationToken);
+        try
+        {
+            var now = _time.GetUtcNow();
+            decimal reserved, unrecorded;
+            lock (_gate)
+            {
+                if (scope.Covers(estimateUsd, now, UsableMargin))
+                {
+                    return ClaimOutcome.Granted;
+                }
+
+                if (scope.Refused is { } refused && now - scope.RefusedAt < ClaimRetry)
+                {
+                    return refused;
+                }
+
+                reserved = scope.Reserved + scope.Pending + scope.LostInSlice;
+                unrecorded = scope.Lost;
+            }
+
+            var outcome = ClaimOutcome.Held;
+            var row = await _store.UpdateAsync(scope.Key, "",
+                r => BudgetLeases.Claim(r, Holder, cap, reserved, unrecorded, estimateUsd, _share, _time.GetUtcNow(), _ttl, out outcome), cancellationToken);
+            lock (_gate)
+            {
+                scope.Apply(row, Holder);
+                scope.Refused = outcome == ClaimOutcome.Granted ? null : outcome;
+                scope.RefusedAt = now;
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            scope.Claiming.Release();
+        }
+    }
+
+    // Gives back what the slice holds beyond the requests in flight. Claims wait meanwhile, and the slice is not used
+    // while the write is under way, so nothing is admitted against money being given back.
+    private async Task ReleaseAsync(Scope scope, CancellationToken cancellationToken)
+    {
+        if (!await scope.Claiming.WaitAsync(0, CancellationToken.None))
+        {
+            return;   // a claim is under way: the slice is in use
+        }
+
+        try
+        {
+            decimal keep;
+            lock (_gate)
+            {
+                if (!scope.HoldsLease)
+                {
+                    return;
+                }
+
+                scope.Releasing = true;
+                keep = scope.Reserved + scope.Pending;
+            }
+
+            // Spend whose write failed is given back with the rest: this instance still counts it, the others never knew.
+            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Release(r, Holder, keep, _time.GetUtcNow()), cancellationToken);
+            lock (_gate)
+            {
+                scope.LostInSlice = 0;
+                scope.Apply(row, Holder);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // It stays claimed until it expires.
+            Log.LeaseNotReleased(_logger, scope.Key, ex.GetType().Name);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                scope.Releasing = false;
+            }
+
+            scope.Claiming.Release();
         }
     }
 
@@ -191,34 +442,80 @@ public sealed class BudgetGuard(ISpendStore store, TimeProvider time)
         return caps;
     }
 
+    // This instance's view of one scope; fields are read and written under the guard's lock.
     private sealed class Scope(string key)
     {
         private TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
+        private long _version = -1;
+        private decimal _recorded;
 
-        public decimal Spent { get; set; }
+        public string Key { get; } = key;
 
+        public SemaphoreSlim Claiming { get; } = new(1, 1);
+
+        /// <summary>Settled spend as last read from the store, plus what settled here but could not be written.</summary>
+        public decimal Spent => _recorded + Lost;
+
+        /// <summary>This instance's slice as last read from the store.</summary>
+        public decimal Lease { get; private set; }
+
+        public DateTimeOffset ExpiresAt { get; private set; } = DateTimeOffset.MinValue;
+
+        public bool HoldsLease => ExpiresAt != DateTimeOffset.MinValue;
+
+        /// <summary>Set aside by this instance's requests in flight.</summary>
         public decimal Reserved { get; set; }
+
+        /// <summary>Settled here, the write to the store under way: not to be lent again meanwhile.</summary>
+        public decimal Pending { get; set; }
+
+        /// <summary>Settled here but the store's write failed: spent, though the store does not know it.</summary>
+        public decimal Lost { get; set; }
+
+        /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: not to be lent again.</summary>
+        public decimal LostInSlice { get; set; }
+
+        public DateTimeOffset LastActive { get; set; }
+
+        public bool Releasing { get; set; }
+
+        public ClaimOutcome? Refused { get; set; }
+
+        public DateTimeOffset RefusedAt { get; set; }
 
         public Task NextSettlement => Volatile.Read(ref _settled).Task;
 
         public void Signal() => Interlocked.Exchange(ref _settled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-        // Other instances add to the store too: re-read it now and then. The store holds this instance's settled
-        // spend as well, so the larger of the two views is the closer one.
-        public async ValueTask RefreshAsync(ISpendStore store, TimeProvider time, Lock gate, CancellationToken cancellationToken)
+        public bool Covers(decimal estimateUsd, DateTimeOffset now, TimeSpan margin) =>
+            !Releasing && HoldsLease && now + margin < ExpiresAt && Reserved + Pending + LostInSlice + estimateUsd <= Lease;
+
+        // Answers to this instance's writes can arrive out of order: only a newer row replaces the view.
+        public void Apply(SpendRow row, string holder)
         {
-            if (time.GetUtcNow() - _loadedAt < RefreshAfter)
+            if (row.Version < _version)
             {
                 return;
             }
 
-            var stored = await store.GetAsync(key, cancellationToken);
-            lock (gate)
+            _version = row.Version;
+            _recorded = row.SpentUsd;
+            var mine = row.LeaseOf(holder);
+            Lease = mine?.AmountUsd ?? 0;
+            ExpiresAt = mine?.ExpiresAt ?? DateTimeOffset.MinValue;
+            if (mine is null)
             {
-                Spent = Math.Max(Spent, stored);
-                _loadedAt = time.GetUtcNow();
+                LostInSlice = 0;
             }
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1801, Level = LogLevel.Warning, Message = "Budget slice of {Scope} not renewed ({Error}); it is not used once close to expiry")]
+        public static partial void LeaseNotRenewed(ILogger logger, string scope, string error);
+
+        [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "Budget slice of {Scope} not given back ({Error}); it comes back when it expires")]
+        public static partial void LeaseNotReleased(ILogger logger, string scope, string error);
     }
 }

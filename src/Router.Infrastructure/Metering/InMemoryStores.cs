@@ -248,16 +248,46 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     }
 }
 
-/// <summary>Settled spend in memory (one instance: exact).</summary>
+/// <summary>Settled spend and budget slices in memory (one instance: exact).</summary>
 internal sealed class InMemorySpendStore : ISpendStore
 {
-    private readonly ConcurrentDictionary<string, decimal> _spent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (SpendRow Row, Queue<string> Applied)> _rows = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
 
-    public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(_spent.GetValueOrDefault(scope));
-
-    public ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken)
+    public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken)
     {
-        _spent.AddOrUpdate(scope, amount, (_, current) => current + amount);
-        return ValueTask.CompletedTask;
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_rows.TryGetValue(scope, out var entry) ? entry.Row : SpendRow.Empty);
+        }
+    }
+
+    public ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_rows.TryGetValue(scope, out var entry))
+            {
+                entry = (SpendRow.Empty, new Queue<string>());
+            }
+
+            if ((operationId.Length > 0 && entry.Applied.Contains(operationId)) || change(entry.Row) is not { } next)
+            {
+                return ValueTask.FromResult(entry.Row);
+            }
+
+            if (operationId.Length > 0)
+            {
+                entry.Applied.Enqueue(operationId);
+                if (entry.Applied.Count > 32)
+                {
+                    entry.Applied.Dequeue();
+                }
+            }
+
+            next = next with { Version = entry.Row.Version + 1 };
+            _rows[scope] = (next, entry.Applied);
+            return ValueTask.FromResult(next);
+        }
     }
 }

@@ -101,9 +101,26 @@ public sealed class AdmissionTests : IDisposable
 
         public Exception? Failure { get; set; }
 
-        public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) =>
-            Failure is { } failure ? ValueTask.FromException<decimal>(failure) : ValueTask.FromResult(Spent);
+        public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) =>
+            Failure is { } failure ? ValueTask.FromException<SpendRow>(failure) : ValueTask.FromResult(SpendRow.Empty with { SpentUsd = Spent });
 
-        public ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+        {
+            if (Failure is { } failure)
+            {
+                return ValueTask.FromException<SpendRow>(failure);
+            }
+
+            // One instance: the slices it claims are kept, settled spend stays as the test sets it.
+            var next = change(_row with { SpentUsd = Spent });
+            if (next is not null)
+            {
+                _row = next with { Version = _row.Version + 1 };
+            }
+
+            return ValueTask.FromResult(_row with { SpentUsd = Spent });
+        }
+
+        private SpendRow _row = SpendRow.Empty;
     }
 }

@@ -35,10 +35,23 @@ public sealed class SettlementOrderTests
     {
         public int RowsBeforeFirstAdd { get; private set; } = -1;
 
-        public ValueTask<decimal> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(0m);
+        private SpendRow _row = SpendRow.Empty;
 
-        public ValueTask AddAsync(string scope, decimal amount, string operationId, CancellationToken cancellationToken)
+        public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) => ValueTask.FromResult(_row);
+
+        // Slices are claimed and given back as usual; settling spend (a named change) fails.
+        public ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
         {
+            if (operationId.Length == 0)
+            {
+                if (change(_row) is { } next)
+                {
+                    _row = next with { Version = _row.Version + 1 };
+                }
+
+                return ValueTask.FromResult(_row);
+            }
+
             if (RowsBeforeFirstAdd < 0)
             {
                 RowsBeforeFirstAdd = ledger.Rows.Count;

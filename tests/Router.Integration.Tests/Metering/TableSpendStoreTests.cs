@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Router.Core.Metering;
 using Router.Infrastructure.Storage;
 using Router.Integration.Tests.Storage;
 using Router.Testing.Proxy;
@@ -33,11 +34,11 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
 
         proxy.CommitThenTimeoutRate = 0;
         Assert.True(proxy.Swallowed >= 5, $"only {proxy.Swallowed} writes were swallowed: too few to test anything");
-        Assert.Equal(0.30m, await store.GetAsync("tenant|acme|d20261207", CancellationToken.None));
+        Assert.Equal(0.30m, (await store.GetAsync("tenant|acme|d20261207", CancellationToken.None)).SpentUsd);
 
         // The same settlement again (a caller's own retry) adds nothing; a new one does.
         await store.AddAsync("tenant|acme|d20261207", 0.01m, "settle-29", CancellationToken.None);
         await store.AddAsync("tenant|acme|d20261207", 0.01m, "settle-30", CancellationToken.None);
-        Assert.Equal(0.31m, await store.GetAsync("tenant|acme|d20261207", CancellationToken.None));
+        Assert.Equal(0.31m, (await store.GetAsync("tenant|acme|d20261207", CancellationToken.None)).SpentUsd);
     }
 }

@@ -1,0 +1,157 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Infrastructure.Metering;
+
+namespace Router.Core.Tests.Metering;
+
+/// <summary>Two router instances (two guards) sharing one spend store: the slices of a cap they claim come back when
+/// the holder is idle, stops, or is gone for longer than a slice's time to live, and not while it still uses them.</summary>
+public sealed class BudgetGuardTests
+{
+    private static readonly Caller Caller = new("acme", "key-1");
+    private static readonly TenantPolicy Policy = TenantPolicy.Default("acme") with { DailyBudgetUsd = 1m };
+
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly InMemorySpendStore _store = new();
+
+    private const string Scope = "tenant|acme|d20260101";
+
+    // The whole of what is left is claimed at once, so a second instance finds nothing unless the first gives it back.
+    private BudgetGuard Instance(TimeSpan ttl) =>
+        new(_store, _time, Options.Create(new BudgetOptions { LeaseTtl = ttl, LeaseShare = 1.0 }));
+
+    private async Task<SpendRow> RowAsync() => await _store.GetAsync(Scope, CancellationToken.None);
+
+    // Moves the clock a second at a time until the reservation is answered or the limit is reached.
+    private async Task<TimeSpan> AdvanceUntilAsync(Task task, TimeSpan limit)
+    {
+        var elapsed = TimeSpan.Zero;
+        while (!task.IsCompleted && elapsed < limit)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            elapsed += TimeSpan.FromSeconds(1);
+            await Task.WhenAny(task, Task.Delay(20));
+        }
+
+        for (var i = 0; i < 100 && !task.IsCompleted; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        return elapsed;
+    }
+
+    [Fact]
+    public async Task A_slice_of_an_instance_that_stopped_without_giving_it_back_comes_back_after_its_time_to_live()
+    {
+        var ttl = TimeSpan.FromSeconds(12);
+        var first = Instance(ttl);
+        var (held, _) = await first.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        Assert.NotNull(held);
+        Assert.Equal(1m, (await RowAsync()).LeaseOf(first.Holder)!.AmountUsd);
+        first.Dispose();   // a crash: nothing renews the slice, nothing gives it back
+
+        var second = Instance(ttl);
+        var waiting = second.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None).AsTask();
+        var elapsed = await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(25));
+
+        Assert.True(waiting.IsCompleted, "still waiting for the stopped instance's slice");
+        var (reservation, error) = await waiting;
+        Assert.Null(error);
+        Assert.NotNull(reservation);
+        Assert.True(elapsed >= ttl, $"admitted after {elapsed}, while the stopped instance's slice was still live");
+        var row = await RowAsync();
+        Assert.Null(row.LeaseOf(first.Holder));
+        Assert.Equal(1m, row.LeaseOf(second.Holder)!.AmountUsd);
+    }
+
+    [Fact]
+    public async Task An_idle_instance_gives_its_slice_back_long_before_it_expires()
+    {
+        var ttl = TimeSpan.FromSeconds(60);
+        var first = Instance(ttl);
+        var (done, _) = await first.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        await first.SettleAsync(done!, 0.1m, CancellationToken.None);
+        Assert.Equal(0.9m, (await RowAsync()).LeaseOf(first.Holder)!.AmountUsd);
+
+        var second = Instance(ttl);
+        var waiting = second.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        var elapsed = await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(29));
+
+        Assert.True(waiting.IsCompleted, "still waiting for the idle instance's slice");
+        Assert.NotNull((await waiting).Reservation);
+        Assert.True(elapsed < ttl / 2, $"admitted after {elapsed}");
+        var row = await RowAsync();
+        Assert.Null(row.LeaseOf(first.Holder));
+        Assert.Equal(0.1m, row.SpentUsd);
+        Assert.Equal(0.9m, row.LeaseOf(second.Holder)!.AmountUsd);
+    }
+
+    [Fact]
+    public async Task A_slice_is_renewed_while_a_request_is_in_flight_however_long_it_runs()
+    {
+        var ttl = TimeSpan.FromSeconds(6);
+        var first = Instance(ttl);
+        var (streaming, _) = await first.ReserveAsync(Policy, Caller, 0.6m, CancellationToken.None);
+
+        var second = Instance(ttl);
+        var waiting = second.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None).AsTask();
+        await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(20));
+
+        // Three times the slice's time to live later, the request in flight still holds its money.
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(1m, (await RowAsync()).LeaseOf(first.Holder)!.AmountUsd);
+
+        await first.SettleAsync(streaming!, 0.5m, CancellationToken.None);
+        await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(9));
+        Assert.True(waiting.IsCompleted, "still waiting once the request in flight settled");
+        Assert.NotNull((await waiting).Reservation);
+        var row = await RowAsync();
+        Assert.Equal(0.5m, row.SpentUsd);
+        Assert.True(row.SpentUsd + row.Leases.Sum(l => l.AmountUsd) <= 1m);
+    }
+
+    [Fact]
+    public async Task An_instance_that_shuts_down_gives_its_slice_back_at_once()
+    {
+        var ttl = TimeSpan.FromSeconds(30);
+        var first = Instance(ttl);
+        var (done, _) = await first.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        await first.SettleAsync(done!, 0.2m, CancellationToken.None);
+        await first.DisposeAsync();
+        Assert.Null((await RowAsync()).LeaseOf(first.Holder));
+
+        var second = Instance(ttl);
+        var (reservation, error) = await second.ReserveAsync(Policy, Caller, 0.8m, CancellationToken.None);
+        Assert.Null(error);
+        Assert.NotNull(reservation);
+    }
+
+    [Fact]
+    public async Task One_instance_admits_while_anything_is_left_so_spend_passes_a_cap_by_at_most_one_request()
+    {
+        var guard = new BudgetGuard(_store, _time);
+        var (first, _) = await guard.ReserveAsync(Policy, Caller, 0.95m, CancellationToken.None);
+        var (second, _) = await guard.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+
+        // Nothing is left that is not set aside: the next one waits, and is refused for good once the money is spent.
+        var waiting = guard.ReserveAsync(Policy, Caller, 0.1m, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        await guard.SettleAsync(first!, 0.95m, CancellationToken.None);
+        await guard.SettleAsync(second!, 0.3m, CancellationToken.None);
+        await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(5));
+
+        Assert.True(waiting.IsCompleted);
+        var (refused, error) = await waiting;
+        Assert.Null(refused);
+        Assert.Equal("budget_exceeded", error!.Code);
+        Assert.Null(error.RetryAfter);
+        Assert.Equal(1.25m, (await RowAsync()).SpentUsd);
+    }
+}
