@@ -65,8 +65,8 @@ internal static class BudgetLeases
         }
 
         var left = mine.AmountUsd - Math.Min(Math.Min(actualUsd, reservedUsd), mine.AmountUsd);
-        left = Math.Min(left, Math.Max(keepUsd, cap - spent - others.Sum(l => l.AmountUsd)));
-        return row with { SpentUsd = spent, Leases = [.. others, new BudgetLease(holder, Math.Max(0, left), now + ttl)] };
+        left = Math.Max(0, Math.Min(left, Math.Max(keepUsd, cap - spent - others.Sum(l => l.AmountUsd))));
+        return row with { SpentUsd = spent, Leases = left > 0 ? [.. others, new BudgetLease(holder, left, now + ttl)] : others };
     }
 
     /// <summary>Pushes the expiry of <paramref name="holder"/>'s slice out to <paramref name="ttl"/> from now; null when it holds none.</summary>
@@ -77,7 +77,7 @@ internal static class BudgetLeases
     /// flight still need); null when there is nothing to give back.</summary>
     public static SpendRow? Release(SpendRow row, string holder, decimal keepUsd, DateTimeOffset now)
     {
-        if (row.LeaseOf(holder) is not { } mine || mine.AmountUsd <= keepUsd)
+        if (row.LeaseOf(holder) is not { } mine || (keepUsd > 0 && mine.AmountUsd <= keepUsd))
         {
             return null;
         }
