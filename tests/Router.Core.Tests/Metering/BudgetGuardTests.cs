@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Core.Chat;
@@ -153,5 +155,22 @@ public sealed class BudgetGuardTests
         Assert.Equal("budget_exceeded", error!.Code);
         Assert.Null(error.RetryAfter);
         Assert.Equal(1.25m, (await RowAsync()).SpentUsd);
+    }
+
+    [Theory]
+    [InlineData("LeaseTtl", "00:00:01")]
+    [InlineData("LeaseShare", "0")]
+    public void A_slice_setting_out_of_range_fails_validation_naming_it(string setting, string value)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [$"Router:Budgets:{setting}"] = value })
+            .Build();
+        using var provider = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging().AddRouterCore()
+            .BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BudgetOptions>>().Value);
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
     }
 }
