@@ -27,12 +27,15 @@ internal sealed class PatternUnions
         }
     }
 
-    /// <summary>How many unions there are: the length of the state passed to <see cref="MayMatch"/>.</summary>
+    /// <summary>How many unions there are: the length of the state passed to <see cref="MayMatch(int, string, Span{sbyte})"/>.</summary>
     public int Count => _unions.Length;
 
     /// <summary>False when pattern <paramref name="index"/> cannot match <paramref name="text"/> because its union does
     /// not; true otherwise. <paramref name="state"/> has <see cref="Count"/> entries, all -1 before the first call for a text.</summary>
-    public bool MayMatch(int index, string text, Span<sbyte> state)
+    public bool MayMatch(int index, string text, Span<sbyte> state) => MayMatch(index, text.AsSpan(), state);
+
+    /// <inheritdoc cref="MayMatch(int, string, Span{sbyte})"/>
+    public bool MayMatch(int index, ReadOnlySpan<char> text, Span<sbyte> state)
     {
         var union = _unionOf[index];
         if (union < 0)

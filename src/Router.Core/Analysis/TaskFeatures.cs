@@ -69,6 +69,13 @@ internal static partial class TaskFeatures
         Options,
         maxMembers: 4);
 
+    // Cues matched on the start of the text, in unions of four too (one pass over the start per union, not per cue).
+    private static readonly PatternUnions StartCueUnions = new(
+        [.. Cues.Select(c => c.Pattern)],
+        i => Cues[i].AtStart && Cues[i].Pattern.Options == (Options | RegexOptions.NonBacktracking),
+        Options,
+        maxMembers: 4);
+
     /// <summary>Each cue's pattern and whether it is matched on the start of the text only, for tests.</summary>
     internal static IEnumerable<(Regex Pattern, bool AtStart)> CuePatterns => Cues.Select(c => (c.Pattern, c.AtStart));
 
@@ -87,10 +94,13 @@ internal static partial class TaskFeatures
         start = start.Length <= StartChars ? start : start[..StartChars];
         Span<sbyte> unionState = stackalloc sbyte[WindowCueUnions.Count];
         unionState.Fill(-1);
+        Span<sbyte> startState = stackalloc sbyte[StartCueUnions.Count];
+        startState.Fill(-1);
         var i = 0;
         foreach (var (_, pattern, atStart) in Cues)
         {
-            features[i] = WindowCueUnions.MayMatch(i, window, unionState) && pattern.IsMatch(atStart ? start : window.AsSpan()) ? 1f : 0f;
+            var may = atStart ? StartCueUnions.MayMatch(i, start, startState) : WindowCueUnions.MayMatch(i, window, unionState);
+            features[i] = may && pattern.IsMatch(atStart ? start : window.AsSpan()) ? 1f : 0f;
             i++;
         }
 

@@ -39,6 +39,38 @@ internal sealed class TaskModel
         File = file;
         _full = new LinearLayer(file.Full, file.EmbeddingDimensions + TaskFeatures.Count);
         _fast = new LinearLayer(file.Fast, TaskFeatures.Count);
+        _lexicalByBucket = ByBucket(file.Lexical.Weights);
+    }
+
+    // The lexical weights bucket-major, LexicalStride floats per bucket: a request's few dozen buckets then touch a cache
+    // line or two each instead of one per class (13 times as many), which in a busy server, where these 200 KB are rarely
+    // still cached, was most of the task model's time. Same products, summed in the same order.
+    private const int LexicalStride = 16;
+    private readonly float[] _lexicalByBucket;
+
+    private static float[] ByBucket(float[][] weights)
+    {
+        if (weights.Length == 0 || weights.Length > LexicalStride)
+        {
+            return [];
+        }
+
+        var buckets = weights[0].Length;
+        var byBucket = new float[buckets * LexicalStride];
+        for (var c = 0; c < weights.Length; c++)
+        {
+            if (weights[c].Length != buckets)
+            {
+                throw new InvalidDataException("Task model lexical rows differ in length.");
+            }
+
+            for (var b = 0; b < buckets; b++)
+            {
+                byBucket[(b * LexicalStride) + c] = weights[c][b];
+            }
+        }
+
+        return byBucket;
     }
 
     public TaskType[] Classes { get; }
@@ -56,16 +88,28 @@ internal sealed class TaskModel
         {
             Span<float> lexical = stackalloc float[probabilities.Length];
             var norm = 1f / MathF.Sqrt(lexicalBuckets.Length);
-            for (var c = 0; c < lexical.Length; c++)
+            File.Lexical.Bias.CopyTo(lexical);
+            if (_lexicalByBucket.Length > 0)
             {
-                var row = File.Lexical.Weights[c];
-                var z = File.Lexical.Bias[c];
                 foreach (var b in lexicalBuckets)
                 {
-                    z += row[b] * norm;
+                    var weights = _lexicalByBucket.AsSpan(b * LexicalStride, lexical.Length);
+                    for (var c = 0; c < lexical.Length; c++)
+                    {
+                        lexical[c] += weights[c] * norm;
+                    }
                 }
-
-                lexical[c] = z;
+            }
+            else
+            {
+                for (var c = 0; c < lexical.Length; c++)
+                {
+                    var row = File.Lexical.Weights[c];
+                    foreach (var b in lexicalBuckets)
+                    {
+                        lexical[c] += row[b] * norm;
+                    }
+                }
             }
 
             TensorPrimitives.SoftMax(lexical, lexical);
