@@ -31,8 +31,10 @@ public sealed class ComplexityEstimator
     /// Estimates the complexity of <paramref name="prompt"/> (the routed user text). <paramref name="embedding"/> is the
     /// unit-length sentence embedding the analyzer computed for the request (<see cref="DifficultyModel.Dimensions"/>
     /// values), or empty for the fast path; a vector of another length also takes the fast path.
+    /// With <paramref name="explain"/> false the estimate carries no <see cref="ComplexityEstimate.Signals"/> (the same
+    /// call with it true gives them, with the same numbers).
     /// </summary>
-    public ComplexityEstimate Estimate(ReadOnlySpan<char> prompt, ReadOnlySpan<float> embedding = default)
+    public ComplexityEstimate Estimate(ReadOnlySpan<char> prompt, ReadOnlySpan<float> embedding = default, bool explain = true)
     {
         var data = _model.Data;
         var signals = PromptSignals.Extract(prompt);
@@ -56,6 +58,12 @@ public sealed class ComplexityEstimator
         var ps = Sigmoid(strongHead.Logit(x[..n]));
         var gain = pw - ps;
 
+        var scale = ToScale(gain, useEmbedding ? data.FullGainPercentiles : data.FastGainPercentiles);
+        if (!explain)
+        {
+            return new ComplexityEstimate(ToLevel(scale), scale, gain, pw, ps, [], useEmbedding);
+        }
+
         // First-order attribution of the gain: d(pw - ps) = pw(1-pw) d(weak logit) - ps(1-ps) d(strong logit).
         var signalsOut = new List<ComplexitySignal>(StructuralFeatures.Count + 1);
         for (var j = 0; j < StructuralFeatures.Count; j++)
@@ -76,7 +84,6 @@ public sealed class ComplexityEstimator
         }
 
         signalsOut.Sort(static (a, b) => Math.Abs(b.Contribution).CompareTo(Math.Abs(a.Contribution)));
-        var scale = ToScale(gain, useEmbedding ? data.FullGainPercentiles : data.FastGainPercentiles);
         return new ComplexityEstimate(ToLevel(scale), scale, gain, pw, ps, signalsOut, useEmbedding);
     }
 

@@ -8,11 +8,17 @@ namespace Router.Core.Analysis;
 /// <c>embedding</c>, then each feature's contribution), built on first read: only <c>/v1/route</c> and diagnostics read
 /// them, so routed traffic does not pay for a dictionary per request.
 /// </summary>
-internal sealed class ComplexitySignalMap(ComplexityEstimate estimate) : IReadOnlyDictionary<string, double>
+/// <param name="estimate">The estimate.</param>
+/// <param name="explainer">With <paramref name="prompt"/>: an estimate made without its signals (the fast path) is made
+/// again with them, from the same text, on first read.</param>
+/// <param name="prompt">The text the estimate was made from.</param>
+internal sealed class ComplexitySignalMap(ComplexityEstimate estimate, ComplexityEstimator? explainer = null, string? prompt = null)
+    : IReadOnlyDictionary<string, double>
 {
     private Dictionary<string, double>? _named;
 
-    private Dictionary<string, double> Named => LazyInitializer.EnsureInitialized(ref _named, () => Build(estimate));
+    private Dictionary<string, double> Named => _named ?? LazyInitializer.EnsureInitialized(ref _named, () =>
+        Build(explainer is not null && prompt is not null ? explainer.Estimate(prompt) : estimate));
 
     public double this[string key] => Named[key];
 

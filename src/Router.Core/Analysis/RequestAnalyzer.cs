@@ -221,7 +221,10 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
             : taskTextTokens >= 0 ? taskTextTokens
             : _tokens.CountText(taskText);
         var expected = OutputLengthEstimator.Estimate(task.Type, lastInstruction, signals, taskTokens, request.MaxTokens);
-        var complexity = _complexity.Estimate(scanned, embedding);
+        // Without an embedding the estimate is cheap to make again, so its per-signal explanation (only /v1/route reads
+        // it) is left to the first read instead of being built for every routed request.
+        var deferExplanation = embedding.IsEmpty;
+        var complexity = _complexity.Estimate(scanned, embedding, explain: !deferExplanation);
 
         return new RequestProfile
         {
@@ -241,7 +244,7 @@ internal sealed partial class RequestAnalyzer : IRequestAnalyzer
             Signals = signals,
             Complexity = complexity.Level,
             ComplexityScore = complexity.Scale,
-            ComplexitySignals = new ComplexitySignalMap(complexity),
+            ComplexitySignals = deferExplanation ? new ComplexitySignalMap(complexity, _complexity, scanned) : new ComplexitySignalMap(complexity),
         };
     }
 

@@ -51,6 +51,29 @@ public sealed class ComplexityKnobTests
     }
 
     [Fact]
+    public void The_fast_paths_signals_built_on_first_read_are_those_of_an_explained_estimate_of_the_same_text()
+    {
+        var estimator = new ComplexityEstimator();
+        foreach (var prompt in Prompts)
+        {
+            var profile = _analyzer.Analyze(AnalysisRequest.FromPrompt(prompt));
+            var explained = estimator.Estimate(prompt);
+            var unexplained = estimator.Estimate(prompt, explain: false);
+
+            Assert.Empty(unexplained.Signals);
+            Assert.Equal(explained.Scale, unexplained.Scale);
+            Assert.NotEmpty(explained.Signals);
+            Assert.Equal(explained.PremiumGain, profile.ComplexitySignals!["premium_gain"]);
+            foreach (var signal in explained.Signals)
+            {
+                Assert.Equal(signal.Contribution, profile.ComplexitySignals[signal.Name]);
+            }
+
+            Assert.Equal(explained.Signals.Count + 4, profile.ComplexitySignals.Count);
+        }
+    }
+
+    [Fact]
     public void The_embedding_path_is_used_when_an_embedding_of_the_right_size_is_given()
     {
         var request = AnalysisRequest.FromPrompt(Prompts[7]);
