@@ -154,8 +154,11 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             return;
         }
 
-        // Until the store has moved the cost from this instance's slice to settled spend, the slice counts it as spent.
+        // Until the store has moved the cost from this instance's slice to settled spend, the whole reservation stays set
+        // aside: the write may also take what the request did not use out of the slice (past the cap), so that part is
+        // not lent to another request before the answer comes back either.
         var moved = Math.Min(actualUsd, reservation.Amount);
+        var held = actualUsd > 0 ? reservation.Amount : 0;
         var now = _time.GetUtcNow();
         lock (_gate)
         {
@@ -163,7 +166,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 var scope = Get(scopeKey);
                 scope.Reserved -= reservation.Amount;
-                scope.Pending += moved;
+                scope.Pending += held;
                 scope.LastActive = now;
             }
         }
@@ -178,18 +181,12 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 if (actualUsd > 0)
                 {
-                    decimal keep;
-                    lock (_gate)
-                    {
-                        keep = scope.Reserved + scope.Pending - moved;
-                    }
-
                     var cap = reservation.Caps[i];
                     var row = await _store.UpdateAsync(scopeKey, reservation.Id,
-                        r => BudgetLeases.Settle(r, Holder, cap, actualUsd, reservation.Amount, keep, _time.GetUtcNow(), _ttl), cancellationToken);
+                        r => BudgetLeases.Settle(r, Holder, cap, actualUsd, reservation.Amount, _time.GetUtcNow(), _ttl), cancellationToken);
                     lock (_gate)
                     {
-                        scope.Pending -= moved;
+                        scope.Pending -= held;
                         scope.Apply(row, Holder);
                     }
                 }
@@ -200,7 +197,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 // which still holds the money, does not lend it again.
                 lock (_gate)
                 {
-                    scope.Pending -= moved;
+                    scope.Pending -= held;
                     scope.Lost += actualUsd;
                     scope.LostInSlice += scope.HoldsLease ? moved : 0;
                 }

@@ -50,11 +50,12 @@ internal static class BudgetLeases
         return row with { Leases = [.. others, new BudgetLease(holder, mine + grant, now + ttl)] };
     }
 
-    /// <summary>Moves a settled request's cost from <paramref name="holder"/>'s slice to settled spend (what it set aside
-    /// beyond its cost stays in the slice for the next requests), and renews the slice. A slice that took the cap's last
-    /// money keeps no more than the cap leaves, beyond <paramref name="keepUsd"/> (its other requests in flight), so what
-    /// one request set aside past the cap is not lent to the next.</summary>
-    public static SpendRow Settle(SpendRow row, string holder, decimal cap, decimal actualUsd, decimal reservedUsd, decimal keepUsd,
+    /// <summary>Moves a settled request's cost from <paramref name="holder"/>'s slice to settled spend, and renews the slice.
+    /// What the request set aside beyond its cost stays in the slice for the next requests, except as far as the slice
+    /// then holds more than the cap leaves (a claim that took the cap's last money crossed it): that much of it goes
+    /// back, so what one request set aside past the cap is not lent to the next. Only this request's part is taken: the
+    /// rest of the slice covers the holder's other requests in flight, whatever was claimed since they were counted.</summary>
+    public static SpendRow Settle(SpendRow row, string holder, decimal cap, decimal actualUsd, decimal reservedUsd,
         DateTimeOffset now, TimeSpan ttl)
     {
         var others = Others(row, holder, now);
@@ -64,8 +65,11 @@ internal static class BudgetLeases
             return row with { SpentUsd = spent, Leases = others };
         }
 
-        var left = mine.AmountUsd - Math.Min(Math.Min(actualUsd, reservedUsd), mine.AmountUsd);
-        left = Math.Max(0, Math.Min(left, Math.Max(keepUsd, cap - spent - others.Sum(l => l.AmountUsd))));
+        var moved = Math.Min(Math.Min(actualUsd, reservedUsd), mine.AmountUsd);
+        var left = mine.AmountUsd - moved;
+        var unused = Math.Min(reservedUsd - moved, left);
+        var pastCap = left - (cap - spent - others.Sum(l => l.AmountUsd));
+        left -= Math.Max(0, Math.Min(unused, pastCap));
         return row with { SpentUsd = spent, Leases = left > 0 ? [.. others, new BudgetLease(holder, left, now + ttl)] : others };
     }
 

@@ -157,6 +157,43 @@ public sealed class BudgetGuardTests
         Assert.Equal(1.25m, (await RowAsync()).SpentUsd);
     }
 
+    [Fact]
+    public async Task A_settlement_written_while_a_claim_crosses_the_cap_leaves_the_slice_covering_the_requests_in_flight()
+    {
+        var store = new HeldSettlements(_store);
+        BudgetGuard Sliced() => new(store, _time, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(30), LeaseShare = 0.01 }));
+        var first = Sliced();
+        var second = Sliced();
+
+        // Slices just as large as the requests: the second instance holds $0.20, the first $0.50.
+        var (onSecond, _) = await second.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        var (earlier, _) = await first.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        Assert.NotNull(onSecond);
+        Assert.NotNull(earlier);
+
+        // The first instance's settlement is slow to reach the store; meanwhile it admits another request, whose claim
+        // takes the last $0.30 and crosses the cap (as one instance would: $0.30 was left).
+        store.Hold();
+        var settling = first.SettleAsync(earlier!, 0.5m, CancellationToken.None);
+        var (later, _) = await first.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        Assert.NotNull(later);
+        store.Release();
+        await settling;
+        Assert.True((await RowAsync()).LeaseOf(first.Holder)!.AmountUsd >= 0.5m, "the request in flight lost its cover in the slice");
+
+        // $0.50 settled and $0.50 in flight: the cap is taken, so the second instance's next request waits (it would on
+        // one instance), and is refused once the money is spent.
+        await second.SettleAsync(onSecond!, 0m, CancellationToken.None);
+        var waiting = second.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted, "admitted while settled spend and a request in flight took the whole cap");
+
+        await first.SettleAsync(later!, 0.5m, CancellationToken.None);
+        await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(5));
+        Assert.True(waiting.IsCompleted);
+        Assert.Equal("budget_exceeded", (await waiting).Error!.Code);
+        Assert.Equal(1m, (await RowAsync()).SpentUsd);
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
@@ -172,5 +209,27 @@ public sealed class BudgetGuardTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BudgetOptions>>().Value);
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    // Holds named changes (settlements) until released; claims, renewals and releases go through.
+    private sealed class HeldSettlements(ISpendStore inner) : ISpendStore
+    {
+        private TaskCompletionSource? _held;
+
+        public void Hold() => _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => Interlocked.Exchange(ref _held, null)?.TrySetResult();
+
+        public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) => inner.GetAsync(scope, cancellationToken);
+
+        public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+        {
+            if (operationId.Length > 0 && Volatile.Read(ref _held) is { } held)
+            {
+                await held.Task;
+            }
+
+            return await inner.UpdateAsync(scope, operationId, change, cancellationToken);
+        }
     }
 }
