@@ -47,6 +47,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     // A claim the store refused is not asked again for this long: requests waiting for money poll once a second per
     // scope and instance, whatever their number.
     private static readonly TimeSpan ClaimRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MinClaimTime = TimeSpan.FromSeconds(5);
     private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
 
     private readonly ConcurrentDictionary<string, Scope> _scopes = new(StringComparer.Ordinal);
@@ -111,7 +112,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 var (_, cap, label) = caps[i];
                 var scope = scopes[i];
                 var settlement = scope.NextSettlement;
-                switch (await ClaimAsync(scope, cap, estimateUsd, cancellationToken))
+                switch (await ClaimAsync(scope, cap, estimateUsd, deadline, cancellationToken))
                 {
                     case ClaimOutcome.Spent:
                         decimal spent;
@@ -313,7 +314,25 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         return new BudgetReservation(keys, estimateUsd, limits);
     }
 
-    // One claim at a time per scope on this instance: requests that wait behind it usually find their slice grown.
+    // One claim at a time per scope on this instance: requests that wait behind it usually find their slice grown. Neither
+    // the wait for another request's claim nor the store's answer (whose retries take minutes when storage cannot be
+    // reached) outlasts the request's own wait for money: requests do not queue behind one another's store timeouts.
+    private async ValueTask<ClaimOutcome> ClaimAsync(Scope scope, decimal cap, decimal estimateUsd, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        // A claim made as the wait runs out (the last poll) still gets a few seconds.
+        var remaining = deadline - _time.GetUtcNow();
+        using var timeout = new CancellationTokenSource(remaining > MinClaimTime ? remaining : MinClaimTime, _time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await ClaimAsync(scope, cap, estimateUsd, bounded.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The spend store did not answer a claim on the budget {scope.Key} in time.", ex);
+        }
+    }
+
     private async ValueTask<ClaimOutcome> ClaimAsync(Scope scope, decimal cap, decimal estimateUsd, CancellationToken cancellationToken)
     {
         await scope.Claiming.WaitAsync(cancellationToken);

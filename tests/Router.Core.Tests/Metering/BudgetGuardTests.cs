@@ -194,6 +194,22 @@ public sealed class BudgetGuardTests
         Assert.Equal(1m, (await RowAsync()).SpentUsd);
     }
 
+    [Fact]
+    public async Task Requests_needing_a_claim_do_not_wait_past_their_time_for_a_store_that_does_not_answer()
+    {
+        // Storage that takes the connection and never answers (the SDK's retries take minutes to give up).
+        var guard = new BudgetGuard(new Unanswering(), _time);
+        var first = guard.ReserveAsync(Policy, Caller, 0.1m, CancellationToken.None).AsTask();
+        var second = guard.ReserveAsync(Policy, Caller, 0.1m, CancellationToken.None).AsTask();   // queued behind the first's claim
+
+        await AdvanceUntilAsync(Task.WhenAll(first, second).ContinueWith(_ => { }, TaskScheduler.Default), TimeSpan.FromSeconds(40));
+
+        Assert.True(first.IsCompleted, "the request whose claim the store never answered is still waiting");
+        Assert.True(second.IsCompleted, "the request queued behind it is still waiting");
+        await Assert.ThrowsAsync<TimeoutException>(() => first);
+        await Assert.ThrowsAsync<TimeoutException>(() => second);
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
@@ -230,6 +246,21 @@ public sealed class BudgetGuardTests
             }
 
             return await inner.UpdateAsync(scope, operationId, change, cancellationToken);
+        }
+    }
+
+    private sealed class Unanswering : ISpendStore
+    {
+        public async ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return SpendRow.Empty;
+        }
+
+        public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            return SpendRow.Empty;
         }
     }
 }
