@@ -256,15 +256,19 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                     renew = scope.ExpiresAt - now < _ttl - UsableMargin;
                 }
 
+                // A write the store does not answer (its retries take minutes) holds up this slice until the next tick,
+                // not the renewal of every other: one left unrenewed past its time to live is taken by other instances
+                // while its requests are still in flight.
+                using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
                 if (idle)
                 {
-                    await ReleaseAsync(scope, CancellationToken.None);
+                    await ReleaseAsync(scope, timeout.Token);
                 }
                 else if (renew)
                 {
                     try
                     {
-                        var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), CancellationToken.None);
+                        var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
                         lock (_gate)
                         {
                             scope.Apply(row, Holder);

@@ -210,6 +210,30 @@ public sealed class BudgetGuardTests
         await Assert.ThrowsAsync<TimeoutException>(() => second);
     }
 
+    [Fact]
+    public async Task A_renewal_the_store_does_not_answer_does_not_hold_up_the_renewal_of_the_other_slices()
+    {
+        var store = new HangingRenewal(_store);
+        var guard = new BudgetGuard(store, _time, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(12) }));
+        var both = Policy with { MonthlyBudgetUsd = 5m };
+        var (streaming, _) = await guard.ReserveAsync(both, Caller, 0.2m, CancellationToken.None);
+        Assert.NotNull(streaming);
+
+        // The first renewal of either slice never gets an answer; the request stays in flight for twice the time to live.
+        store.HangNextRenewal();
+        for (var i = 0; i < 24; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(10);
+        }
+
+        foreach (var scope in new[] { Scope, "tenant|acme|m202601" })
+        {
+            var lease = (await _store.GetAsync(scope, CancellationToken.None)).LeaseOf(guard.Holder);
+            Assert.True(lease is not null && lease.ExpiresAt > _time.GetUtcNow(), $"the slice of {scope} expired while its request was in flight");
+        }
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
@@ -261,6 +285,26 @@ public sealed class BudgetGuardTests
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
             return SpendRow.Empty;
+        }
+    }
+
+    // The next unnamed change (a renewal, once a request is in flight) waits for cancellation; the rest go through.
+    private sealed class HangingRenewal(ISpendStore inner) : ISpendStore
+    {
+        private int _hang;
+
+        public void HangNextRenewal() => Volatile.Write(ref _hang, 1);
+
+        public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) => inner.GetAsync(scope, cancellationToken);
+
+        public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+        {
+            if (operationId.Length == 0 && Interlocked.Exchange(ref _hang, 0) == 1)
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+
+            return await inner.UpdateAsync(scope, operationId, change, cancellationToken);
         }
     }
 }
