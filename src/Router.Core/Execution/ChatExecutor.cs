@@ -157,7 +157,7 @@ public sealed partial class ChatExecutor(
             {
                 // The provider rejected the request itself (context too long, a bad parameter): another model would too,
                 // and the client needs the reason.
-                var (rejected, _) = await ReadBodyAsync(response, attempt);
+                var (rejected, _) = await ReadBodyAsync(response, attempt, total.Token);
                 health.Report(model.Id, lease, success: true);
                 attempts.Add(new AttemptRecord(model.Id, "HTTP " + status.ToString(CultureInfo.InvariantCulture), true));
                 return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = rejected };
@@ -180,7 +180,7 @@ public sealed partial class ChatExecutor(
             {
                 // Nothing has reached the client yet: a body that stalls, breaks off or is no completion fails this
                 // attempt over like a failed status would.
-                var (answer, problem) = await ReadBodyAsync(response, attempt);
+                var (answer, problem) = await ReadBodyAsync(response, attempt, total.Token);
                 var summary = default(CompletionSummary);
                 problem ??= CompletionReader.IsErrorPayload(answer.Span) ? "an error body with HTTP " + status.ToString(CultureInfo.InvariantCulture)
                     : !CompletionReader.TryRead(answer.Span, out summary) || summary.ChoiceCount == 0 ? "not a chat completion"
@@ -286,13 +286,18 @@ public sealed partial class ChatExecutor(
 
     /// <summary>Reads a whole body within one attempt's time (the attempt's timer re-armed, so the headers' wait does not
     /// count against it); the problem, if any, says why it could not.</summary>
-    private async Task<(ReadOnlyMemory<byte> Body, string? Problem)> ReadBodyAsync(UpstreamResponse response, CancellationTokenSource attempt)
+    private async Task<(ReadOnlyMemory<byte> Body, string? Problem)> ReadBodyAsync(UpstreamResponse response, CancellationTokenSource attempt, CancellationToken total)
     {
         var timeout = options.Value.AttemptTimeout;
-        attempt.CancelAfter(timeout);
+
+        // The headers came in time, but the timer may have fired since, and a cancelled source cannot be re-armed: the
+        // body then gets a timer of its own, rather than failing a deployment that answered in time.
+        using var late = attempt.IsCancellationRequested && !total.IsCancellationRequested ? CancellationTokenSource.CreateLinkedTokenSource(total) : null;
+        var body = late ?? attempt;
+        body.CancelAfter(timeout);
         try
         {
-            return (await UpstreamBody.ReadAllAsync(response.Content, attempt.Token), null);
+            return (await UpstreamBody.ReadAllAsync(response.Content, body.Token), null);
         }
         catch (OperationCanceledException)
         {
