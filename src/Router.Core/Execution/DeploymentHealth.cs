@@ -66,7 +66,7 @@ public sealed partial class DeploymentHealthRegistry(IOptions<ExecutionOptions> 
     public CircuitState StateOf(string deployment) => Get(deployment).State;
 
     private Deployment Get(string deployment) =>
-        _deployments.TryGetValue(deployment, out var known) ? known : _deployments.GetOrAdd(deployment, static (_, settings) => new Deployment(settings), options.Value);
+        _deployments.GetOrAdd(deployment, static (_, settings) => new Deployment(settings), options.Value);
 
     private sealed class Deployment(ExecutionOptions settings)
     {
