@@ -50,6 +50,9 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     private static readonly TimeSpan MinClaimTime = TimeSpan.FromSeconds(5);
     private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
 
+    /// <summary>Settlements whose write failed kept per scope for retrying: past this the oldest is given up (logged).</summary>
+    internal const int MaxUnrecorded = 1000;
+
     private readonly ConcurrentDictionary<string, Scope> _scopes = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly ISpendStore _store;
@@ -194,13 +197,23 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // The store does not know of this spend: this instance counts it as spent from now on, and its slice,
-                // which still holds the money, does not lend it again.
+                // The store does not know of this spend (or the answer was lost): this instance counts it as spent, its
+                // slice, which still holds the money, neither lends it again nor gives it back, and upkeep writes it
+                // again under the same name until the store has it.
+                Unrecorded? dropped;
                 lock (_gate)
                 {
                     scope.Pending -= held;
-                    scope.Lost += actualUsd;
-                    scope.LostInSlice += scope.HoldsLease ? moved : 0;
+                    dropped = scope.AddUnrecorded(new Unrecorded(reservation.Id, reservation.Caps[i], actualUsd, reservation.Amount)
+                    {
+                        InSlice = scope.HoldsLease ? moved : 0,
+                    });
+                }
+
+                Log.SettlementNotRecorded(_logger, scopeKey, reservation.Id, ex.GetType().Name);
+                if (dropped is not null)
+                {
+                    Log.SettlementDropped(_logger, scopeKey, dropped.OperationId, dropped.ActualUsd);
                 }
 
                 failure ??= ex;
@@ -220,18 +233,35 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     /// <summary>Stops renewing slices; what they hold comes back to the other instances when they expire.</summary>
     public void Dispose() => _upkeep.Dispose();
 
-    /// <summary>Gives back what this instance's slices hold beyond its requests in flight (within 5 s), and stops renewing them.</summary>
+    /// <summary>Writes the settlements not yet recorded, gives back what this instance's slices hold beyond its requests
+    /// in flight (within 5 s in all), and stops renewing them.</summary>
     public async ValueTask DisposeAsync()
     {
         await _upkeep.DisposeAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
+
+        // An upkeep under way may be writing the same settlements: harmless, the store knows each by its name and only the
+        // write that takes one off the list counts it.
+        foreach (var scope in _scopes.Values)
+        {
+            await RecordAsync(scope, timeout.Token);
+        }
+
         foreach (var scope in _scopes.Values)
         {
             await ReleaseAsync(scope, timeout.Token);
+            lock (_gate)
+            {
+                foreach (var entry in scope.UnrecordedEntries)
+                {
+                    Log.SettlementDropped(_logger, scope.Key, entry.OperationId, entry.ActualUsd);
+                }
+            }
         }
     }
 
-    /// <summary>Renews the slices in use and gives back those unused for a while (run by a timer; exposed for tests).</summary>
+    /// <summary>Writes the settlements whose write failed, renews the slices in use and gives back those unused for a while
+    /// (run by a timer; exposed for tests).</summary>
     internal async Task UpkeepAsync()
     {
         if (Interlocked.Exchange(ref _upkeeping, 1) == 1)
@@ -243,6 +273,15 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         {
             foreach (var scope in _scopes.Values)
             {
+                // A write the store does not answer (its retries take minutes) holds up this slice until the next tick,
+                // not the renewal of every other: one left unrenewed past its time to live is taken by other instances
+                // while its requests are still in flight. Settlements are written again first, so that what they take
+                // out of the slice is not given back with the rest.
+                using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
+                {
+                    await RecordAsync(scope, timeout.Token);
+                }
+
                 var now = _time.GetUtcNow();
                 bool idle, renew;
                 lock (_gate)
@@ -253,30 +292,37 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                     }
 
                     idle = scope.Reserved <= 0 && now - scope.LastActive >= UpkeepPeriod;
-                    renew = scope.ExpiresAt - now < _ttl - UsableMargin;
                 }
 
-                // A write the store does not answer (its retries take minutes) holds up this slice until the next tick,
-                // not the renewal of every other: one left unrenewed past its time to live is taken by other instances
-                // while its requests are still in flight.
-                using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
-                if (idle)
+                using (var timeout = new CancellationTokenSource(UpkeepPeriod, _time))
                 {
-                    await ReleaseAsync(scope, timeout.Token);
-                }
-                else if (renew)
-                {
-                    try
+                    if (idle)
                     {
-                        var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
-                        lock (_gate)
-                        {
-                            scope.Apply(row, Holder);
-                        }
+                        await ReleaseAsync(scope, timeout.Token);
                     }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
+
+                    // An idle slice that still holds settlements the store does not know of (or in the middle of being
+                    // written) is kept for them, and so renewed.
+                    lock (_gate)
                     {
-                        Log.LeaseNotRenewed(_logger, scope.Key, ex.GetType().Name);
+                        renew = scope.HoldsLease && scope.ExpiresAt - now < _ttl - UsableMargin
+                            && (!idle || scope.LostInSlice > 0 || scope.Pending > 0);
+                    }
+
+                    if (renew)
+                    {
+                        try
+                        {
+                            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
+                            lock (_gate)
+                            {
+                                scope.Apply(row, Holder);
+                            }
+                        }
+                        catch (Exception ex) when (ex is not OutOfMemoryException)
+                        {
+                            Log.LeaseNotRenewed(_logger, scope.Key, ex.GetType().Name);
+                        }
                     }
                 }
             }
@@ -284,6 +330,59 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         finally
         {
             Volatile.Write(ref _upkeeping, 0);
+        }
+    }
+
+    // Writes the scope's settlements whose write failed, oldest first, under their own names: one whose earlier write had
+    // in fact committed is found in the row and not applied again. Stops at the first failure (the store is likely
+    // still out of reach) until the next tick.
+    private async Task RecordAsync(Scope scope, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Unrecorded? entry;
+            decimal inSlice;
+            lock (_gate)
+            {
+                entry = scope.NextUnrecorded;
+                if (entry is null)
+                {
+                    return;
+                }
+
+                inSlice = entry.InSlice;
+            }
+
+            var changed = false;
+            SpendRow row;
+            try
+            {
+                // Only what the slice still holds of this settlement is moved out of it: what the request set aside beyond
+                // that was back in use here since the failure.
+                row = await _store.UpdateAsync(scope.Key, entry.OperationId, r =>
+                {
+                    changed = true;
+                    return BudgetLeases.Settle(r, Holder, entry.Cap, entry.ActualUsd, Math.Min(inSlice, entry.SetAsideUsd), _time.GetUtcNow(), _ttl);
+                }, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.SettlementNotRecorded(_logger, scope.Key, entry.OperationId, ex.GetType().Name);
+                return;
+            }
+
+            lock (_gate)
+            {
+                scope.RemoveUnrecorded(entry);
+                scope.Apply(row, Holder);
+            }
+
+            if (!changed)
+            {
+                Log.SettlementFoundRecorded(_logger, scope.Key, entry.OperationId);
+            }
+
+            scope.Signal();
         }
     }
 
@@ -398,14 +497,15 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 }
 
                 scope.Releasing = true;
-                keep = scope.Reserved + scope.Pending;
+
+                // Spend whose write failed stays in the slice until it is written: given back, other instances would
+                // lend money that is already spent.
+                keep = scope.Reserved + scope.Pending + scope.LostInSlice;
             }
 
-            // Spend whose write failed is given back with the rest: this instance still counts it, the others never knew.
             var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Release(r, Holder, keep, _time.GetUtcNow()), cancellationToken);
             lock (_gate)
             {
-                scope.LostInSlice = 0;
                 scope.Apply(row, Holder);
             }
         }
@@ -465,6 +565,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     // This instance's view of one scope; fields are read and written under the guard's lock.
     private sealed class Scope(string key)
     {
+        private readonly LinkedList<Unrecorded> _unrecorded = new();
         private TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _version = -1;
         private decimal _recorded;
@@ -489,13 +590,46 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         /// <summary>Settled here, the write to the store under way: not to be lent again meanwhile.</summary>
         public decimal Pending { get; set; }
 
-        /// <summary>Settled here but the store's write failed: spent, though the store does not know it.</summary>
-        public decimal Lost { get; set; }
+        /// <summary>Settled here but the store's write failed: spent, though the store does not know it (yet).</summary>
+        public decimal Lost { get; private set; }
 
-        /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: not to be lent again.</summary>
-        public decimal LostInSlice { get; set; }
+        /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: neither lent again nor given back.</summary>
+        public decimal LostInSlice { get; private set; }
 
         public DateTimeOffset LastActive { get; set; }
+
+        /// <summary>The oldest settlement still to be written, if any.</summary>
+        public Unrecorded? NextUnrecorded => _unrecorded.First?.Value;
+
+        public IEnumerable<Unrecorded> UnrecordedEntries => [.. _unrecorded];
+
+        /// <summary>Keeps a settlement whose write failed for retrying; returns the oldest if it had to be given up for room
+        /// (still counted as spent here, but its money no longer kept out of the slice).</summary>
+        public Unrecorded? AddUnrecorded(Unrecorded entry)
+        {
+            Lost += entry.ActualUsd;
+            LostInSlice += entry.InSlice;
+            _unrecorded.AddLast(entry);
+            if (_unrecorded.Count <= MaxUnrecorded)
+            {
+                return null;
+            }
+
+            var dropped = _unrecorded.First!.Value;
+            _unrecorded.RemoveFirst();
+            LostInSlice -= dropped.InSlice;
+            return dropped;
+        }
+
+        /// <summary>The store has the settlement now: it is in settled spend and out of the slice.</summary>
+        public void RemoveUnrecorded(Unrecorded entry)
+        {
+            if (_unrecorded.Remove(entry))
+            {
+                Lost -= entry.ActualUsd;
+                LostInSlice -= entry.InSlice;
+            }
+        }
 
         public bool Releasing { get; set; }
 
@@ -525,9 +659,33 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             ExpiresAt = mine?.ExpiresAt ?? DateTimeOffset.MinValue;
             if (mine is null)
             {
+                // The slice is gone (given back, or taken after it expired): what it held of unrecorded spend with it.
                 LostInSlice = 0;
+                foreach (var entry in _unrecorded)
+                {
+                    entry.InSlice = 0;
+                }
             }
         }
+    }
+
+    /// <summary>A settlement whose write failed, kept to be written again under the same name.</summary>
+    /// <param name="operationId">The reservation's id, naming the write.</param>
+    /// <param name="cap">The scope's cap when the reservation was made.</param>
+    /// <param name="actualUsd">The request's cost.</param>
+    /// <param name="setAsideUsd">What the request had set aside.</param>
+    private sealed class Unrecorded(string operationId, decimal cap, decimal actualUsd, decimal setAsideUsd)
+    {
+        public string OperationId { get; } = operationId;
+
+        public decimal Cap { get; } = cap;
+
+        public decimal ActualUsd { get; } = actualUsd;
+
+        public decimal SetAsideUsd { get; } = setAsideUsd;
+
+        /// <summary>The part of the cost this instance's slice still holds (none once the slice is gone).</summary>
+        public decimal InSlice { get; set; }
     }
 
     private static partial class Log
@@ -537,5 +695,14 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "Budget slice of {Scope} not given back ({Error}); it comes back when it expires")]
         public static partial void LeaseNotReleased(ILogger logger, string scope, string error);
+
+        [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "Settlement {OperationId} of {Scope} not recorded ({Error}); it is written again at the next upkeep")]
+        public static partial void SettlementNotRecorded(ILogger logger, string scope, string operationId, string error);
+
+        [LoggerMessage(EventId = 1804, Level = LogLevel.Error, Message = "Settlement {OperationId} of {Scope} (${AmountUsd}) given up unrecorded: other instances may lend that money again")]
+        public static partial void SettlementDropped(ILogger logger, string scope, string operationId, decimal amountUsd);
+
+        [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "Settlement {OperationId} of {Scope} had been recorded after all (its answer was lost)")]
+        public static partial void SettlementFoundRecorded(ILogger logger, string scope, string operationId);
     }
 }

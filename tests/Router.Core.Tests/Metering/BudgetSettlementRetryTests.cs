@@ -1,0 +1,185 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Chat;
+using Router.Core.Metering;
+using Router.Infrastructure.Metering;
+
+namespace Router.Core.Tests.Metering;
+
+/// <summary>A settlement whose write to the shared row fails is written again later under its own name, and until it
+/// is the money it spent is not given back to the other instances.</summary>
+public sealed class BudgetSettlementRetryTests
+{
+    private static readonly Caller Caller = new("acme", "key-1");
+    private static readonly TenantPolicy Policy = TenantPolicy.Default("acme") with { DailyBudgetUsd = 1m };
+    private const string Scope = "tenant|acme|d20260101";
+
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly InMemorySpendStore _store = new();
+
+    private BudgetGuard Instance(ISpendStore store) =>
+        new(store, _time, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(30), LeaseShare = 1.0 }));
+
+    private async Task<SpendRow> RowAsync() => await _store.GetAsync(Scope, CancellationToken.None);
+
+    private async Task AdvanceAsync(TimeSpan span)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < span; elapsed += TimeSpan.FromSeconds(1))
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task A_settlement_whose_write_failed_is_written_later_and_its_money_is_not_given_back_meanwhile()
+    {
+        var store = new FailingSettlements(_store) { Mode = FailureMode.Fail };
+        var first = Instance(store);
+        var (reservation, _) = await first.ReserveAsync(Policy, Caller, 1m, CancellationToken.None);
+        await Assert.ThrowsAsync<IOException>(() => first.SettleAsync(reservation!, 1m, CancellationToken.None));
+        Assert.Equal(0m, (await RowAsync()).SpentUsd);
+
+        // Settlements keep failing while the instance sits idle well past the time it gives idle slices back: the
+        // dollar spent stays out of the pool, in its slice, which it renews.
+        await AdvanceAsync(TimeSpan.FromSeconds(40));
+        var row = await RowAsync();
+        Assert.True(row.LeaseOf(first.Holder) is { } lease && lease.AmountUsd >= 1m && lease.ExpiresAt > _time.GetUtcNow(),
+            "the instance gave back money it spent but could not record");
+        var second = Instance(_store);
+        var waiting = second.ReserveAsync(Policy, Caller, 0.1m, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted, "another instance was lent money already spent");
+
+        // Once the store takes writes again, the next upkeep records the spend under its own name, once, and the
+        // waiting request learns that the budget is spent.
+        store.Mode = FailureMode.None;
+        await AdvanceAsync(TimeSpan.FromSeconds(12));
+        row = await RowAsync();
+        Assert.Equal(1m, row.SpentUsd);
+        Assert.Null(row.LeaseOf(first.Holder));
+        Assert.Equal(1, store.Applied(reservation!));
+        Assert.True(waiting.IsCompleted);
+        var (refused, error) = await waiting;
+        Assert.Null(refused);
+        Assert.Equal("budget_exceeded", error!.Code);
+        Assert.Null(error.RetryAfter);
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_retried_settlement_whose_first_write_committed_is_not_counted_twice_and_frees_the_instance()
+    {
+        // The write commits but its answer is lost.
+        var store = new FailingSettlements(_store) { Mode = FailureMode.CommitThenFail };
+        var guard = Instance(store);
+        var (reservation, _) = await guard.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(reservation!, 0.4m, CancellationToken.None));
+        Assert.Equal(0.4m, (await RowAsync()).SpentUsd);
+
+        store.Mode = FailureMode.None;
+        await guard.UpkeepAsync();
+        Assert.Equal(0.4m, (await RowAsync()).SpentUsd);
+
+        // The instance no longer counts the $0.40 on top of the row: the $0.60 left is there for its requests (and, as
+        // on one instance, the request that takes the last of it may cost more).
+        var next = guard.ReserveAsync(Policy, Caller, 0.7m, CancellationToken.None).AsTask();
+        Assert.True(next.IsCompleted, "the instance still counts the recorded settlement as unrecorded");
+        Assert.NotNull((await next).Reservation);
+        await guard.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_instance_that_shuts_down_writes_its_unrecorded_settlements_first()
+    {
+        var store = new FailingSettlements(_store) { Mode = FailureMode.Fail };
+        var guard = Instance(store);
+        var (reservation, _) = await guard.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(reservation!, 0.4m, CancellationToken.None));
+
+        store.Mode = FailureMode.None;
+        await guard.DisposeAsync();
+
+        var row = await RowAsync();
+        Assert.Equal(0.4m, row.SpentUsd);
+        Assert.Null(row.LeaseOf(guard.Holder));
+    }
+
+    [Fact]
+    public async Task Unrecorded_settlements_past_the_bound_are_dropped_oldest_first()
+    {
+        var store = new FailingSettlements(_store) { Mode = FailureMode.Fail };
+        var guard = Instance(store);
+        var policy = Policy with { DailyBudgetUsd = 1000m };
+        var reservations = new List<BudgetReservation>();
+        for (var i = 0; i < BudgetGuard.MaxUnrecorded + 2; i++)
+        {
+            var (reservation, _) = await guard.ReserveAsync(policy, Caller, 0.01m, CancellationToken.None);
+            reservations.Add(reservation!);
+            await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(reservation!, 0.01m, CancellationToken.None));
+        }
+
+        store.Mode = FailureMode.None;
+        await guard.UpkeepAsync();
+
+        Assert.Equal(BudgetGuard.MaxUnrecorded * 0.01m, (await RowAsync()).SpentUsd);
+        Assert.Equal(0, store.Applied(reservations[0]));
+        Assert.Equal(0, store.Applied(reservations[1]));
+        Assert.Equal(1, store.Applied(reservations[^1]));
+        await guard.DisposeAsync();
+    }
+
+    private enum FailureMode
+    {
+        None,
+        Fail,
+        CommitThenFail,
+    }
+
+    // Named changes (settlements) fail, before or after they commit; claims, renewals and releases go through.
+    private sealed class FailingSettlements(ISpendStore inner) : ISpendStore
+    {
+        private readonly Dictionary<string, int> _applied = new(StringComparer.Ordinal);
+
+        public FailureMode Mode { get; set; }
+
+        public int Applied(BudgetReservation reservation)
+        {
+            lock (_applied)
+            {
+                return _applied.GetValueOrDefault(reservation.Id);
+            }
+        }
+
+        public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) => inner.GetAsync(scope, cancellationToken);
+
+        public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
+        {
+            if (operationId.Length == 0)
+            {
+                return await inner.UpdateAsync(scope, operationId, change, cancellationToken);
+            }
+
+            if (Mode == FailureMode.Fail)
+            {
+                throw new IOException("storage unreachable");
+            }
+
+            var row = await inner.UpdateAsync(scope, operationId, r =>
+            {
+                var next = change(r);
+                if (next is not null)
+                {
+                    lock (_applied)
+                    {
+                        _applied[operationId] = _applied.GetValueOrDefault(operationId) + 1;
+                    }
+                }
+
+                return next;
+            }, cancellationToken);
+            return Mode == FailureMode.CommitThenFail ? throw new IOException("answer lost") : row;
+        }
+    }
+}
