@@ -467,6 +467,9 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 scope.Apply(row, Holder);
                 scope.Refused = outcome == ClaimOutcome.Granted ? null : outcome;
                 scope.RefusedAt = now;
+
+                // A slice claimed for a request still waiting on another scope is in use: upkeep does not give it back.
+                scope.LastActive = _time.GetUtcNow();
             }
 
             return outcome;

@@ -234,6 +234,29 @@ public sealed class BudgetGuardTests
         }
     }
 
+    [Fact]
+    public async Task A_slice_claimed_for_a_request_still_waiting_on_another_scope_is_not_given_back_as_idle()
+    {
+        var ttl = TimeSpan.FromSeconds(30);
+        var monthly = TenantPolicy.Default("acme") with { MonthlyBudgetUsd = 5m };
+        var other = Instance(ttl);
+        var (holding, _) = await other.ReserveAsync(monthly, Caller, 4.95m, CancellationToken.None);
+        Assert.NotNull(holding);
+
+        // The daily slice is claimed at once; the monthly one is all the other instance's, so the request waits for it.
+        var guard = Instance(ttl);
+        using var cancel = new CancellationTokenSource();
+        var waiting = guard.ReserveAsync(monthly with { DailyBudgetUsd = 1m }, Caller, 0.5m, cancel.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
+        Assert.NotNull((await RowAsync()).LeaseOf(guard.Holder));
+
+        await guard.UpkeepAsync();
+
+        Assert.NotNull((await RowAsync()).LeaseOf(guard.Holder));
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
