@@ -50,6 +50,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     private static readonly TimeSpan MinClaimTime = TimeSpan.FromSeconds(5);
     private static readonly List<(string Scope, decimal Cap, string Label)> NoCaps = [];   // never changed
 
+    // A scope of a past day or month is forgotten once it has been unused for this long (longer than a request waits for
+    // money and its last claim, so no request still holds it) and holds nothing.
+    private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(2);
+
     /// <summary>Settlements whose write failed kept per scope for retrying: past this the oldest is given up (logged).</summary>
     internal const int MaxUnrecorded = 1000;
 
@@ -260,8 +264,8 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Writes the settlements whose write failed, renews the slices in use and gives back those unused for a while
-    /// (run by a timer; exposed for tests).</summary>
+    /// <summary>Writes the settlements whose write failed, renews the slices in use, gives back those unused for a while
+    /// and forgets scopes of past days and months that hold nothing (run by a timer; exposed for tests).</summary>
     internal async Task UpkeepAsync()
     {
         if (Interlocked.Exchange(ref _upkeeping, 1) == 1)
@@ -271,6 +275,9 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         try
         {
+            var today = _time.GetUtcNow().UtcDateTime;
+            var day = "d" + today.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            var month = "m" + today.ToString("yyyyMM", CultureInfo.InvariantCulture);
             foreach (var scope in _scopes.Values)
             {
                 // A write the store does not answer (its retries take minutes) holds up this slice until the next tick,
@@ -288,6 +295,12 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 {
                     if (!scope.HoldsLease)
                     {
+                        if (now - scope.LastActive >= ForgetAfter && scope.Forgettable && !scope.Key.EndsWith(day, StringComparison.Ordinal)
+                            && !scope.Key.EndsWith(month, StringComparison.Ordinal) && scope.Claiming.CurrentCount == 1)
+                        {
+                            _scopes.TryRemove(new KeyValuePair<string, Scope>(scope.Key, scope));
+                        }
+
                         continue;
                     }
 
@@ -528,7 +541,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
     }
 
-    private Scope Get(string key) => _scopes.GetOrAdd(key, k => new Scope(k));
+    private Scope Get(string key) => _scopes.TryGetValue(key, out var scope) ? scope : _scopes.GetOrAdd(key, k => new Scope(k, _time.GetUtcNow()));
+
+    /// <summary>Scopes this instance keeps state for (exposed for tests).</summary>
+    internal int ScopeCount => _scopes.Count;
 
     private static List<(string Scope, decimal Cap, string Label)> Caps(TenantPolicy policy, Caller caller, DateTimeOffset now)
     {
@@ -566,7 +582,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     }
 
     // This instance's view of one scope; fields are read and written under the guard's lock.
-    private sealed class Scope(string key)
+    private sealed class Scope(string key, DateTimeOffset created)
     {
         private readonly LinkedList<Unrecorded> _unrecorded = new();
         private TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -599,12 +615,15 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: neither lent again nor given back.</summary>
         public decimal LostInSlice { get; private set; }
 
-        public DateTimeOffset LastActive { get; set; }
+        public DateTimeOffset LastActive { get; set; } = created;
 
         /// <summary>The oldest settlement still to be written, if any.</summary>
         public Unrecorded? NextUnrecorded => _unrecorded.First?.Value;
 
         public IEnumerable<Unrecorded> UnrecordedEntries => [.. _unrecorded];
+
+        /// <summary>Holds nothing this instance must keep: no slice, request in flight or settlement to write.</summary>
+        public bool Forgettable => !HoldsLease && Reserved <= 0 && Pending <= 0 && _unrecorded.Count == 0;
 
         /// <summary>Keeps a settlement whose write failed for retrying; returns the oldest if it had to be given up for room
         /// (still counted as spent here, but its money no longer kept out of the slice).</summary>

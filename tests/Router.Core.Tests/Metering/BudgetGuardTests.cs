@@ -257,6 +257,25 @@ public sealed class BudgetGuardTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
     }
 
+    [Fact]
+    public async Task Scopes_of_past_days_that_hold_nothing_are_forgotten()
+    {
+        var guard = Instance(TimeSpan.FromSeconds(30));
+        var (done, _) = await guard.ReserveAsync(Policy with { MonthlyBudgetUsd = 5m }, Caller, 0.2m, CancellationToken.None);
+        await guard.SettleAsync(done!, 0.1m, CancellationToken.None);
+        Assert.Equal(2, guard.ScopeCount);
+
+        // A day and some minutes later the slices have gone back (idle); the day's scope is forgotten, the month's kept.
+        for (var i = 0; i < 30; i++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(49));
+            await guard.UpkeepAsync();
+        }
+
+        Assert.Null((await RowAsync()).LeaseOf(guard.Holder));
+        Assert.Equal(1, guard.ScopeCount);
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
