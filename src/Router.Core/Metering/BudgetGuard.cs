@@ -468,7 +468,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                     return refused;
                 }
 
-                reserved = scope.Reserved + scope.Pending + scope.LostInSlice;
+                reserved = scope.Reserved + scope.Pending + scope.LostInSlice + scope.DroppedInSlice;
                 unrecorded = scope.Lost;
             }
 
@@ -504,7 +504,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         try
         {
-            decimal keep;
+            decimal keep, dropped;
             lock (_gate)
             {
                 if (!scope.HoldsLease)
@@ -514,6 +514,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
                 scope.Releasing = true;
 
+                // Spend given up unrecorded goes back to the pool with the rest (as logged when it was given up): after
+                // this the slice no longer holds it, so it need not be kept out of it here either.
+                dropped = scope.DroppedInSlice;
+
                 // Spend whose write failed stays in the slice until it is written: given back, other instances would
                 // lend money that is already spent.
                 keep = scope.Reserved + scope.Pending + scope.LostInSlice;
@@ -522,6 +526,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Release(r, Holder, keep, _time.GetUtcNow()), cancellationToken);
             lock (_gate)
             {
+                scope.DroppedInSlice = Math.Max(0, scope.DroppedInSlice - dropped);
                 scope.Apply(row, Holder);
             }
         }
@@ -615,6 +620,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: neither lent again nor given back.</summary>
         public decimal LostInSlice { get; private set; }
 
+        /// <summary>What the slice holds of settlements given up unrecorded (past <see cref="MaxUnrecorded"/>): spent, so
+        /// not lent again here, but given back with the rest when the slice is.</summary>
+        public decimal DroppedInSlice { get; set; }
+
         public DateTimeOffset LastActive { get; set; } = created;
 
         /// <summary>The oldest settlement still to be written, if any.</summary>
@@ -626,7 +635,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         public bool Forgettable => !HoldsLease && Reserved <= 0 && Pending <= 0 && _unrecorded.Count == 0;
 
         /// <summary>Keeps a settlement whose write failed for retrying; returns the oldest if it had to be given up for room
-        /// (still counted as spent here, but its money no longer kept out of the slice).</summary>
+        /// (still counted as spent here, and not lent again from the slice, which gives it back when it is released).</summary>
         public Unrecorded? AddUnrecorded(Unrecorded entry)
         {
             Lost += entry.ActualUsd;
@@ -640,6 +649,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             var dropped = _unrecorded.First!.Value;
             _unrecorded.RemoveFirst();
             LostInSlice -= dropped.InSlice;
+            DroppedInSlice += dropped.InSlice;
             return dropped;
         }
 
@@ -664,7 +674,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         public void Signal() => Interlocked.Exchange(ref _settled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
         public bool Covers(decimal estimateUsd, DateTimeOffset now, TimeSpan margin) =>
-            !Releasing && HoldsLease && now + margin < ExpiresAt && Reserved + Pending + LostInSlice + estimateUsd <= Lease;
+            !Releasing && HoldsLease && now + margin < ExpiresAt && Reserved + Pending + LostInSlice + DroppedInSlice + estimateUsd <= Lease;
 
         // Answers to this instance's writes can arrive out of order: only a newer row replaces the view.
         public void Apply(SpendRow row, string holder)
@@ -683,6 +693,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 // The slice is gone (given back, or taken after it expired): what it held of unrecorded spend with it.
                 LostInSlice = 0;
+                DroppedInSlice = 0;
                 foreach (var entry in _unrecorded)
                 {
                     entry.InSlice = 0;

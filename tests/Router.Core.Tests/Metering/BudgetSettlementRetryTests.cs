@@ -130,6 +130,32 @@ public sealed class BudgetSettlementRetryTests
         await guard.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Settlements_given_up_past_the_bound_are_not_lent_again_from_the_slice()
+    {
+        // The store takes claims and renewals but no settlement (as when a hot row is throttled): every request's spend
+        // stays unrecorded, and past the bound the oldest is given up. The slice must still not lend that money again.
+        var store = new FailingSettlements(_store) { Mode = FailureMode.Fail };
+        var guard = Instance(store);
+        var policy = Policy with { DailyBudgetUsd = 1.5m };
+        var admitted = 0;
+        for (var i = 0; i < 3 * BudgetGuard.MaxUnrecorded; i++)
+        {
+            var (reservation, error) = await guard.ReserveAsync(policy, Caller, 0.001m, CancellationToken.None);
+            if (reservation is null)
+            {
+                Assert.Equal("budget_exceeded", error!.Code);
+                break;
+            }
+
+            admitted++;
+            await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(reservation, 0.001m, CancellationToken.None));
+        }
+
+        Assert.True(admitted * 0.001m <= 1.5m, $"admitted ${admitted * 0.001m} of spend against a cap of $1.50");
+        await guard.DisposeAsync();
+    }
+
     private enum FailureMode
     {
         None,
