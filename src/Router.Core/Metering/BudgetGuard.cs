@@ -354,7 +354,6 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         while (true)
         {
             Unrecorded? entry;
-            decimal inSlice;
             lock (_gate)
             {
                 entry = scope.NextUnrecorded;
@@ -362,8 +361,6 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 {
                     return;
                 }
-
-                inSlice = entry.InSlice;
             }
 
             var changed = false;
@@ -372,9 +369,17 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 // Only what the slice still holds of this settlement is moved out of it: what the request set aside beyond
                 // that was back in use here since the failure.
+                // What the slice holds is read as each attempt is made, not before the call: a row that dropped this
+                // holder's slice meanwhile set it to zero, and a slice claimed since does not hold this money.
                 row = await _store.UpdateAsync(scope.Key, entry.OperationId, r =>
                 {
                     changed = true;
+                    decimal inSlice;
+                    lock (_gate)
+                    {
+                        inSlice = entry.InSlice;
+                    }
+
                     return BudgetLeases.Settle(r, Holder, entry.Cap, entry.ActualUsd, Math.Min(inSlice, entry.SetAsideUsd), _time.GetUtcNow(), _ttl);
                 }, cancellationToken);
             }
@@ -460,6 +465,8 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 if (scope.Covers(estimateUsd, now, UsableMargin))
                 {
+                    // The slice already covers a request that may still wait on another scope: it is in use.
+                    scope.LastActive = now;
                     return ClaimOutcome.Granted;
                 }
 

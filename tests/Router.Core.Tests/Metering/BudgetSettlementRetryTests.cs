@@ -23,6 +23,26 @@ public sealed class BudgetSettlementRetryTests
 
     private async Task<SpendRow> RowAsync() => await _store.GetAsync(Scope, CancellationToken.None);
 
+    // Moves the clock a second at a time, giving the upkeep and waiting requests real time to run, until done or the limit.
+    private async Task<bool> AdvanceUntilAsync(Func<Task<bool>> done, TimeSpan limit)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < limit; elapsed += TimeSpan.FromSeconds(1))
+        {
+            if (await done())
+            {
+                return true;
+            }
+
+            _time.Advance(TimeSpan.FromSeconds(1));
+            for (var i = 0; i < 50 && !await done(); i++)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        return await done();
+    }
+
     private async Task AdvanceAsync(TimeSpan span)
     {
         for (var elapsed = TimeSpan.Zero; elapsed < span; elapsed += TimeSpan.FromSeconds(1))
@@ -54,7 +74,8 @@ public sealed class BudgetSettlementRetryTests
         // Once the store takes writes again, the next upkeep records the spend under its own name, once, and the
         // waiting request learns that the budget is spent.
         store.Mode = FailureMode.None;
-        await AdvanceAsync(TimeSpan.FromSeconds(12));
+        Assert.True(await AdvanceUntilAsync(async () => waiting.IsCompleted && (await RowAsync()).LeaseOf(first.Holder) is null, TimeSpan.FromSeconds(30)),
+            "the spend was not recorded and the slice not given back within 30 s once the store took writes again");
         row = await RowAsync();
         Assert.Equal(1m, row.SpentUsd);
         Assert.Null(row.LeaseOf(first.Holder));
