@@ -30,7 +30,8 @@ public enum UpstreamFailure
     /// <summary>The connection could not be made (DNS, refused, TLS).</summary>
     Unreachable,
 
-    /// <summary>No response headers within the attempt timeout (set by the executor when the attempt's deadline passes).</summary>
+    /// <summary>No response headers within a deadline the client enforces itself. The router's own client does not: the executor's
+    /// attempt deadline cancels its call, and the executor records that attempt as a timeout.</summary>
     Timeout,
 
     /// <summary>The connection broke while the request or response headers were in flight.</summary>
