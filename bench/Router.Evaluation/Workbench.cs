@@ -60,12 +60,12 @@ internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings setting
             return loaded;
         }
 
-        var rows = RoutingFile.Load(full, settings.Pair.Strong, settings.Pair.Weak);
+        var rows = RoutingFile.Load(full, settings.Pair.Strong, settings.Pair.Weak, out var skipped);
         var requests = rows.Select(r => RouterHarness.Parse(RouterHarness.Body(r))).ToArray();
         var inputs = requests.Select(r => RequestAnalyzer.ComplexityInputs(Core.Pipeline.ChatPipeline.ToAnalysisRequest(r), _analyzerOptions)).ToArray();
         var texts = inputs.Select(i => i.EmbeddingText).ToList();
         var toEmbed = texts.Where(t => t.Length > 0).Distinct().ToList();
-        log.WriteLine($"{System.IO.Path.GetFileName(full)}: {rows.Count} rows; {toEmbed.Count} texts to embed (cache: {cache.Path})");
+        log.WriteLine($"{System.IO.Path.GetFileName(full)}: {rows.Count} rows{(skipped > 0 ? $" ({skipped} skipped: no outcome for {settings.Pair.Strong} or {settings.Pair.Weak})" : "")}; {toEmbed.Count} texts to embed (cache: {cache.Path})");
         var vectors = cache.GetOrEmbed(toEmbed, (done, total) =>
         {
             if (done % 512 == 0 || done == total)

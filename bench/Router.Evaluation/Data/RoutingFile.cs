@@ -31,9 +31,12 @@ internal static class RoutingFile
     public const string DefaultStrongModel = "gpt-4-1106-preview";
     public const string DefaultWeakModel = "mixtral-8x7b-instruct-v0.1";
 
-    public static List<RoutingRow> Load(string path, string strongModel = DefaultStrongModel, string weakModel = DefaultWeakModel)
+    /// <summary>Reads the rows that have an outcome for both models; <paramref name="skipped"/> counts the others
+    /// (a model missing, or no score, quality or correct for it, or a judgement recorded as failed).</summary>
+    public static List<RoutingRow> Load(string path, string strongModel, string weakModel, out int skipped)
     {
         var rows = new List<RoutingRow>();
+        skipped = 0;
         foreach (var line in File.ReadLines(path))
         {
             if (string.IsNullOrWhiteSpace(line))
@@ -46,6 +49,7 @@ internal static class RoutingFile
             var models = root.GetProperty("models");
             if (!models.TryGetProperty(strongModel, out var strong) || !models.TryGetProperty(weakModel, out var weak))
             {
+                skipped++;
                 continue;
             }
 
@@ -53,6 +57,7 @@ internal static class RoutingFile
             var weakOutcome = ReadOutcome(weak);
             if (strongOutcome is null || weakOutcome is null)
             {
+                skipped++;
                 continue;
             }
 
@@ -90,20 +95,24 @@ internal static class RoutingFile
         }
         else if (m.TryGetProperty("score", out var sc) && sc.ValueKind == JsonValueKind.Number)
         {
-            quality = sc.GetDouble() / 10.0;
+            // MT-bench records a judgement that failed as score -1: that row has no outcome for this model.
+            quality = sc.GetDouble() is >= 0 and var score ? score / 10.0 : null;
         }
         else if (m.TryGetProperty("correct", out var cr) && cr.ValueKind is JsonValueKind.True or JsonValueKind.False)
         {
             quality = cr.GetBoolean() ? 1.0 : 0.0;
         }
 
-        if (quality is null)
+        if (quality is not { } value || !double.IsFinite(value) || value < 0)
         {
             return null;
         }
 
-        var tokens = m.TryGetProperty("output_tokens_est", out var ot) && ot.ValueKind == JsonValueKind.Number ? ot.GetInt32() : 0;
-        return new ModelOutcome(quality.Value, tokens);
+        // An estimate may be written with a fraction ("412.5"); it is a count, so it is rounded.
+        var tokens = m.TryGetProperty("output_tokens_est", out var ot) && ot.ValueKind == JsonValueKind.Number
+            ? (int)Math.Clamp(Math.Round(ot.GetDouble()), 0, int.MaxValue)
+            : 0;
+        return new ModelOutcome(value, tokens);
     }
 }
 
