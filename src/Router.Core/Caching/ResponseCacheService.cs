@@ -18,6 +18,9 @@ namespace Router.Core.Caching;
 /// <param name="Reason">Why not, when either is off.</param>
 public readonly record struct CachePermission(bool Read, bool Write, string? Reason);
 
+/// <summary>Where a request's answer is cached: its scope fingerprint and its exact key (see <see cref="ResponseCacheService.KeysOf"/>).</summary>
+public readonly record struct CacheKeys(string Scope, string Id);
+
 /// <summary>Exact then semantic caching. The exact key hashes tenant, context and prompt; a semantic match needs the
 /// same tenant and context, a cosine at or above the threshold, and every guard's consent (numbers, entities,
 /// negations, code identifiers, choices and near-duplicate templates must agree).</summary>
@@ -170,6 +173,14 @@ public sealed partial class ResponseCacheService(
     public static string ExactKey(string tenantId, string scope, ChatRequest request) =>
         CacheKey.Compute(new CacheScope(tenantId, scope), request.LastUserText).ToString();
 
+    /// <summary>The scope and exact key of a request for <paramref name="tenantId"/>: two SHA-256 passes over the request,
+    /// so a caller that looks up and then stores computes them once and passes them to both.</summary>
+    public static CacheKeys KeysOf(string tenantId, ChatRequest request)
+    {
+        var scope = ScopeOf(request);
+        return new CacheKeys(scope, ExactKey(tenantId, scope, request));
+    }
+
     /// <summary>Looks up an exact, then a semantic hit, among answers <paramref name="acceptable"/> allows (all when null):
     /// the caller passes what this request's routing decision would accept, such as the answering model's tier.</summary>
     public Task<CacheHit?> LookupAsync(
@@ -178,13 +189,19 @@ public sealed partial class ResponseCacheService(
         LookupAsync(tenantId, request, _ => Task.FromResult(embedding), embeddingModel, thresholdOverride, cancellationToken, acceptable);
 
     /// <summary>As the overload above, with the request's embedding computed only after an exact miss.</summary>
-    public async Task<CacheHit?> LookupAsync(
+    public Task<CacheHit?> LookupAsync(
         string tenantId, ChatRequest request, Func<CancellationToken, Task<ReadOnlyMemory<float>>> embed, string embeddingModel, float? thresholdOverride,
-        CancellationToken cancellationToken, Func<CachedAnswer, bool>? acceptable = null)
+        CancellationToken cancellationToken, Func<CachedAnswer, bool>? acceptable = null) =>
+        LookupAsync(tenantId, request, KeysOf(tenantId, request), embed, embeddingModel, thresholdOverride, cancellationToken, acceptable);
+
+    /// <summary>As the overload above, under keys the caller computed with <see cref="KeysOf"/>.</summary>
+    public async Task<CacheHit?> LookupAsync(
+        string tenantId, ChatRequest request, CacheKeys keys, Func<CancellationToken, Task<ReadOnlyMemory<float>>> embed, string embeddingModel,
+        float? thresholdOverride, CancellationToken cancellationToken, Func<CachedAnswer, bool>? acceptable = null)
     {
-        var scope = ScopeOf(request);
+        var scope = keys.Scope;
         var now = time.GetUtcNow();
-        var exact = await store.GetExactAsync(tenantId, scope, ExactKey(tenantId, scope, request), cancellationToken);
+        var exact = await store.GetExactAsync(tenantId, scope, keys.Id, cancellationToken);
         if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText
             && (acceptable is null || acceptable(exact)))
         {
@@ -229,8 +246,14 @@ public sealed partial class ResponseCacheService(
     }
 
     /// <summary>Stores an answer unless it is one that must not be cached (empty, truncated or filtered).</summary>
-    public async Task StoreAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, string model, string? content,
-        string? finishReason, int promptTokens, int completionTokens, TimeSpan? tenantTtl, CancellationToken cancellationToken)
+    public Task StoreAsync(string tenantId, ChatRequest request, ReadOnlyMemory<float> embedding, string embeddingModel, string model, string? content,
+        string? finishReason, int promptTokens, int completionTokens, TimeSpan? tenantTtl, CancellationToken cancellationToken) =>
+        StoreAsync(tenantId, request, null, embedding, embeddingModel, model, content, finishReason, promptTokens, completionTokens, tenantTtl, cancellationToken);
+
+    /// <summary>As the overload above, under keys the caller computed with <see cref="KeysOf"/> (computed here when null,
+    /// and only for an answer that is stored).</summary>
+    public async Task StoreAsync(string tenantId, ChatRequest request, CacheKeys? keys, ReadOnlyMemory<float> embedding, string embeddingModel, string model,
+        string? content, string? finishReason, int promptTokens, int completionTokens, TimeSpan? tenantTtl, CancellationToken cancellationToken)
     {
         // Only an answer the provider said it finished ("stop"): a missing finish reason is a stream or body that ended
         // without saying so, not a complete answer.
@@ -239,11 +262,11 @@ public sealed partial class ResponseCacheService(
             return;
         }
 
-        var scope = ScopeOf(request);
+        var (scope, id) = keys ?? KeysOf(tenantId, request);
         var now = time.GetUtcNow();
         await store.StoreAsync(new CachedAnswer
         {
-            Id = ExactKey(tenantId, scope, request),
+            Id = id,
             TenantId = tenantId,
             Scope = scope,
             Prompt = request.LastUserText,

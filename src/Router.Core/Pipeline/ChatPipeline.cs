@@ -29,6 +29,9 @@ public sealed record PreparedRequest(RequestProfile Profile, RoutingDecision Dec
     /// <summary>The final user turn's embedding for the semantic cache: <see cref="Embedding"/> when analysis embedded that
     /// very text, else computed on first use (after an exact miss) and kept for the store.</summary>
     internal SemanticVector CacheVector { get; init; } = SemanticVector.None;
+
+    /// <summary>The cache keys, computed by the lookup and reused by the store (null until the cache was read).</summary>
+    internal CacheKeys? CacheKeys { get; set; }
 }
 
 /// <summary>A request's semantic-cache vector, computed at most once and only when the cache asks for it.</summary>
@@ -214,7 +217,8 @@ public sealed partial class ChatPipeline(
         // An answer from a model below the tier this request is routed to (a quality setting, a tenant rule) is not served,
         // nor one from another model than a tenant rule pins (data residency holds for cached answers too).
         var decision = prepared.Decision;
-        var hit = await cache.LookupAsync(context.TenantId, request, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
+        var keys = prepared.CacheKeys ??= ResponseCacheService.KeysOf(context.TenantId, request);
+        var hit = await cache.LookupAsync(context.TenantId, request, keys, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
             answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= decision.Tier
                 && (!decision.PinnedByRule || decision.Candidates.Contains(model)));
         telemetry.Stage("cache", Stopwatch.GetElapsedTime(started));
@@ -528,7 +532,7 @@ public sealed partial class ChatPipeline(
         try
         {
             var vector = cache.SemanticEnabled ? await prepared.CacheVector.GetAsync(CancellationToken.None) : default;
-            await cache.StoreAsync(context.TenantId, request, vector, EmbeddingModel, model.Id, content, finishReason,
+            await cache.StoreAsync(context.TenantId, request, prepared.CacheKeys, vector, EmbeddingModel, model.Id, content, finishReason,
                 tokens.PromptTokens, tokens.CompletionTokens, prepared.Policy.CacheTimeToLive, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
