@@ -44,25 +44,47 @@ internal static class RegexFactory
     /// </summary>
     public static (Regex[] Unions, int[] UnionOf) CreateUnions(IReadOnlyList<Regex> patterns, RegexOptions options, int maxMembers = int.MaxValue)
     {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            var engineFree = patterns[i].Options & ~(RegexOptions.NonBacktracking | RegexOptions.Compiled);
+            if (engineFree != options)
+            {
+                throw new ArgumentException($"Pattern {i} has options {engineFree}, not {options}.", nameof(patterns));
+            }
+        }
+
         var unions = new List<Regex>();
         var unionOf = new int[patterns.Count];
         var start = 0;
         while (start < patterns.Count)
         {
-            // Grow the group until the engine refuses it (its automaton size limit), then keep the last one it took.
-            Regex? accepted = null;
-            var end = start;
-            while (end < patterns.Count && end - start < maxMembers && TryUnion(patterns, start, end + 1, options, out var union))
+            // Try the whole group first: most are accepted as they stand, which costs one construction instead of one per
+            // member. A group the engine refuses (its automaton size limit, or a lookaround) is cut to its longest accepted
+            // prefix by bisection; a single pattern is its own union (a lookaround pattern is its own prefilter).
+            var limit = start + Math.Min(maxMembers, patterns.Count - start);
+            var end = start + 1;
+            Regex accepted = patterns[start];
+            if (limit - start > 1 && TryUnion(patterns, start, limit, options, out var whole))
             {
-                accepted = union;
-                end++;
+                accepted = whole!;
+                end = limit;
             }
-
-            if (accepted is null)
+            else
             {
-                // A single pattern the DFA engine cannot take (a lookaround): it is its own prefilter.
-                accepted = patterns[start];
-                end = start + 1;
+                var refused = limit;
+                while (refused - end > 1)
+                {
+                    var middle = end + ((refused - end) / 2);
+                    if (TryUnion(patterns, start, middle, options, out var union))
+                    {
+                        accepted = union!;
+                        end = middle;
+                    }
+                    else
+                    {
+                        refused = middle;
+                    }
+                }
             }
 
             for (var i = start; i < end; i++)
@@ -82,12 +104,6 @@ internal static class RegexFactory
         var parts = new List<string>(end - start);
         for (var i = start; i < end; i++)
         {
-            var engineFree = patterns[i].Options & ~(RegexOptions.NonBacktracking | RegexOptions.Compiled);
-            if (engineFree != options)
-            {
-                throw new ArgumentException($"Pattern {i} has options {engineFree}, not {options}.", nameof(patterns));
-            }
-
             parts.Add("(?:" + patterns[i] + ")");
         }
 

@@ -73,6 +73,41 @@ public sealed class RegexFactoryTests
     }
 
     [Fact]
+    public void Each_union_is_as_large_as_the_engine_accepts()
+    {
+        // Groups are cut by bisection after the whole group is refused; each must still be the longest the engine takes:
+        // one member more, and the engine refuses it.
+        var members = RiskAssessor.RulePatterns.Select(r => r.Pattern).ToArray();
+
+        var (unions, unionOf) = RegexFactory.CreateUnions(members, Options);
+
+        for (var u = 0; u < unions.Length - 1; u++)
+        {
+            var grown = string.Join('|', members.Where((_, i) => unionOf[i] == u || i == Array.LastIndexOf(unionOf, u) + 1).Select(m => "(?:" + m + ")"));
+            Assert.Throws<NotSupportedException>(() => new Regex(grown, Options | RegexOptions.NonBacktracking));
+        }
+    }
+
+    [Fact]
+    public void A_pattern_the_automaton_engine_cannot_take_stands_alone_between_full_groups()
+    {
+        var members = new[] { "alpha", "beta", @"gamma(?=\d)", "delta", "epsilon", "zeta" }.Select(p => RegexFactory.Create(p, Options)).ToArray();
+
+        var (unions, unionOf) = RegexFactory.CreateUnions(members, Options, maxMembers: 2);
+
+        Assert.Equal([0, 0, 1, 2, 2, 3], unionOf);
+        Assert.Same(members[2], unions[1]);
+        Assert.Same(members[5], unions[3]);
+        foreach (var text in new[] { "alpha", "beta", "gamma1", "gamma", "delta", "epsilon", "zeta", "none" })
+        {
+            for (var u = 0; u < unions.Length; u++)
+            {
+                Assert.Equal(members.Where((_, i) => unionOf[i] == u).Any(m => m.IsMatch(text)), unions[u].IsMatch(text));
+            }
+        }
+    }
+
+    [Fact]
     public void Members_with_other_options_are_refused()
     {
         var members = new[] { RegexFactory.Create("abc", Options), RegexFactory.Create("def", RegexOptions.CultureInvariant) };
