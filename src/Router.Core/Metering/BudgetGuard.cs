@@ -264,7 +264,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Writes the settlements whose write failed, renews the slices in use, gives back those unused for a while
+    /// <summary>Renews the slices in use, writes the settlements whose write failed, gives back slices unused for a while
     /// and forgets scopes of past days and months that hold nothing (run by a timer; exposed for tests).</summary>
     internal async Task UpkeepAsync()
     {
@@ -275,22 +275,30 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         try
         {
+            var scopes = _scopes.Values.ToArray();
+
+            // Renewals come first and wait behind no settlement: after a storage outage those can be many, and a slice
+            // left unrenewed past its time to live is taken by other instances while its requests are still in flight.
+            foreach (var scope in scopes)
+            {
+                await RenewAsync(scope);
+            }
+
+            // Settlements are written again next, every scope's at once and all within half a tick, so a backlog delays
+            // neither the next pass's renewals nor other scopes' settlements; what is left waits for the next tick. They
+            // go before idle slices are given back, so that what they take out of a slice is not given back with the rest.
+            using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
+            {
+                await Task.WhenAll(scopes.Select(scope => RecordAsync(scope, timeout.Token)));
+            }
+
             var today = _time.GetUtcNow().UtcDateTime;
             var day = "d" + today.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
             var month = "m" + today.ToString("yyyyMM", CultureInfo.InvariantCulture);
-            foreach (var scope in _scopes.Values)
+            foreach (var scope in scopes)
             {
-                // A write the store does not answer (its retries take minutes) holds up this slice until the next tick,
-                // not the renewal of every other: one left unrenewed past its time to live is taken by other instances
-                // while its requests are still in flight. Settlements are written again first, so that what they take
-                // out of the slice is not given back with the rest.
-                using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
-                {
-                    await RecordAsync(scope, timeout.Token);
-                }
-
                 var now = _time.GetUtcNow();
-                bool idle, renew;
+                bool idle;
                 lock (_gate)
                 {
                     if (!scope.HoldsLease)
@@ -304,39 +312,13 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                         continue;
                     }
 
-                    idle = scope.Reserved <= 0 && now - scope.LastActive >= UpkeepPeriod;
+                    idle = IsIdle(scope, now);
                 }
 
-                using (var timeout = new CancellationTokenSource(UpkeepPeriod, _time))
+                if (idle)
                 {
-                    if (idle)
-                    {
-                        await ReleaseAsync(scope, timeout.Token);
-                    }
-
-                    // An idle slice that still holds settlements the store does not know of (or in the middle of being
-                    // written) is kept for them, and so renewed.
-                    lock (_gate)
-                    {
-                        renew = scope.HoldsLease && scope.ExpiresAt - now < _ttl - UsableMargin
-                            && (!idle || scope.LostInSlice > 0 || scope.Pending > 0);
-                    }
-
-                    if (renew)
-                    {
-                        try
-                        {
-                            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
-                            lock (_gate)
-                            {
-                                scope.Apply(row, Holder);
-                            }
-                        }
-                        catch (Exception ex) when (ex is not OutOfMemoryException)
-                        {
-                            Log.LeaseNotRenewed(_logger, scope.Key, ex.GetType().Name);
-                        }
-                    }
+                    using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
+                    await ReleaseAsync(scope, timeout.Token);
                 }
             }
         }
@@ -345,6 +327,38 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             Volatile.Write(ref _upkeeping, 0);
         }
     }
+
+    // A write the store does not answer (its retries take minutes) holds up this slice until the next tick, not the
+    // renewal of every other. An idle slice is left to be given back, unless it still holds settlements the store does
+    // not know of (or in the middle of being written): then it is kept for them, and so renewed.
+    private async Task RenewAsync(Scope scope)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            if (!scope.HoldsLease || scope.ExpiresAt - now >= _ttl - UsableMargin
+                || (IsIdle(scope, now) && scope.LostInSlice <= 0 && scope.Pending <= 0))
+            {
+                return;
+            }
+        }
+
+        using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
+        try
+        {
+            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
+            lock (_gate)
+            {
+                scope.Apply(row, Holder);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.LeaseNotRenewed(_logger, scope.Key, ex.GetType().Name);
+        }
+    }
+
+    private bool IsIdle(Scope scope, DateTimeOffset now) => scope.Reserved <= 0 && now - scope.LastActive >= UpkeepPeriod;
 
     // Writes the scope's settlements whose write failed, oldest first, under their own names: one whose earlier write had
     // in fact committed is found in the row and not applied again. Stops at the first failure (the store is likely

@@ -177,14 +177,50 @@ public sealed class BudgetSettlementRetryTests
         await guard.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_backlog_of_settlements_to_write_again_does_not_hold_up_the_renewal_of_slices_in_use()
+    {
+        // Ten tenants, each with a settlement whose write failed and a request still in flight on its slice.
+        var store = new FailingSettlements(_store) { Mode = FailureMode.Fail };
+        var guard = Instance(store);
+        var tenants = Enumerable.Range(0, 10).Select(i => $"t{i}").ToArray();
+        foreach (var tenant in tenants)
+        {
+            var policy = TenantPolicy.Default(tenant) with { DailyBudgetUsd = 1m };
+            var (settled, _) = await guard.ReserveAsync(policy, new Caller(tenant, "key-1"), 0.2m, CancellationToken.None);
+            await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(settled!, 0.1m, CancellationToken.None));
+            var (streaming, _) = await guard.ReserveAsync(policy, new Caller(tenant, "key-1"), 0.2m, CancellationToken.None);
+            Assert.NotNull(streaming);
+        }
+
+        // Storage comes back slowly: every settlement written again waits as long as upkeep lets it. The slices of the
+        // requests in flight must still be renewed before they expire, for twice their time to live.
+        store.Mode = FailureMode.Hang;
+        for (var second = 1; second <= 60; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(10);
+            foreach (var tenant in tenants)
+            {
+                var lease = (await _store.GetAsync($"tenant|{tenant}|d20260101", CancellationToken.None)).LeaseOf(guard.Holder);
+                Assert.True(lease is not null && lease.ExpiresAt > _time.GetUtcNow(),
+                    $"the slice of {tenant} expired after {second} s while its request was in flight");
+            }
+        }
+
+        guard.Dispose();
+    }
+
     private enum FailureMode
     {
         None,
         Fail,
         CommitThenFail,
+        Hang,
     }
 
-    // Named changes (settlements) fail, before or after they commit; claims, renewals and releases go through.
+    // Named changes (settlements) fail, before or after they commit, or wait until given up; claims, renewals and
+    // releases go through.
     private sealed class FailingSettlements(ISpendStore inner) : ISpendStore
     {
         private readonly Dictionary<string, int> _applied = new(StringComparer.Ordinal);
@@ -211,6 +247,11 @@ public sealed class BudgetSettlementRetryTests
             if (Mode == FailureMode.Fail)
             {
                 throw new IOException("storage unreachable");
+            }
+
+            if (Mode == FailureMode.Hang)
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
             }
 
             var row = await inner.UpdateAsync(scope, operationId, r =>
