@@ -168,11 +168,13 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         var moved = Math.Min(actualUsd, reservation.Amount);
         var held = actualUsd > 0 ? reservation.Amount : 0;
         var now = _time.GetUtcNow();
+        var scopes = new Scope[reservation.Scopes.Count];
         lock (_gate)
         {
-            foreach (var scopeKey in reservation.Scopes)
+            for (var i = 0; i < scopes.Length; i++)
             {
-                var scope = Get(scopeKey);
+                // The reservation keeps its scopes from being forgotten until here.
+                var scope = scopes[i] = Get(reservation.Scopes[i]);
                 scope.Reserved -= reservation.Amount;
                 scope.Pending += held;
                 scope.LastActive = now;
@@ -184,7 +186,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         for (var i = 0; i < reservation.Scopes.Count; i++)
         {
             var scopeKey = reservation.Scopes[i];
-            var scope = Get(scopeKey);
+            var scope = scopes[i];
             try
             {
                 if (actualUsd > 0)
@@ -303,10 +305,13 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                 {
                     if (!scope.HoldsLease)
                     {
+                        // A request that looked the scope up just before midnight may still reserve on it: it finds it
+                        // retired (under this lock) and looks it up again.
                         if (now - scope.LastActive >= ForgetAfter && scope.Forgettable && !scope.Key.EndsWith(day, StringComparison.Ordinal)
-                            && !scope.Key.EndsWith(month, StringComparison.Ordinal) && scope.Claiming.CurrentCount == 1)
+                            && !scope.Key.EndsWith(month, StringComparison.Ordinal) && scope.Claiming.CurrentCount == 1
+                            && _scopes.TryRemove(new KeyValuePair<string, Scope>(scope.Key, scope)))
                         {
-                            _scopes.TryRemove(new KeyValuePair<string, Scope>(scope.Key, scope));
+                            scope.Retired = true;
                         }
 
                         continue;
@@ -423,9 +428,17 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            foreach (var scope in scopes)
+            for (var i = 0; i < scopes.Length; i++)
             {
-                if (!scope.Covers(estimateUsd, now, UsableMargin))
+                // Forgotten by upkeep since the request looked it up (at a day's or month's end): money reserved on it would
+                // be neither renewed nor given back. Under the lock a scope looked up again cannot be forgotten before
+                // the reservation marks it in use.
+                if (scopes[i].Retired)
+                {
+                    scopes[i] = Get(caps[i].Scope);
+                }
+
+                if (!scopes[i].Covers(estimateUsd, now, UsableMargin))
                 {
                     return null;
                 }
@@ -477,6 +490,13 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             decimal reserved, unrecorded;
             lock (_gate)
             {
+                // A scope forgotten since the request looked it up is claimed on no more: the caller looks it up again
+                // before it reserves. Upkeep forgets none while a claim holds it (it checks under this lock).
+                if (scope.Retired)
+                {
+                    return ClaimOutcome.Granted;
+                }
+
                 if (scope.Covers(estimateUsd, now, UsableMargin))
                 {
                     // The slice already covers a request that may still wait on another scope: it is in use.
@@ -685,6 +705,9 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
 
         public bool Releasing { get; set; }
+
+        /// <summary>Forgotten by upkeep: no request may reserve or claim on it any more.</summary>
+        public bool Retired { get; set; }
 
         public ClaimOutcome? Refused { get; set; }
 

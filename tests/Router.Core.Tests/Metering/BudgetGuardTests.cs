@@ -278,6 +278,45 @@ public sealed class BudgetGuardTests
         Assert.Equal(1, guard.ScopeCount);
     }
 
+    [Fact]
+    public async Task A_request_that_looked_up_its_days_budget_as_the_day_ended_keeps_its_slice_renewed()
+    {
+        var clock = new SteppingClock(DateTimeOffset.Parse("2026-01-01T23:50:00Z", CultureInfo.InvariantCulture));
+        var guard = new BudgetGuard(_store, clock, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(30), LeaseShare = 1.0 }));
+
+        // The day's budget was used, then sat idle: its slice went back and this instance holds nothing of it.
+        var (done, _) = await guard.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        await guard.SettleAsync(done!, 0.1m, CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(599));
+        await guard.UpkeepAsync();
+        Assert.Null((await RowAsync()).LeaseOf(guard.Holder));
+
+        // A request looks the day's budget up at 23:59:59; before it reserves, midnight passes and upkeep forgets the
+        // past day's scope.
+        clock.AfterReads(1, () =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(2));
+            _ = guard.UpkeepAsync();
+        });
+        var (streaming, error) = await guard.ReserveAsync(Policy, Caller, 0.5m, CancellationToken.None);
+        Assert.Null(error);
+        Assert.NotNull(streaming);
+
+        // The request streams on for twice the slice's time to live: its slice must be renewed all along.
+        for (var second = 1; second <= 60; second++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(1);
+            var lease = (await RowAsync()).LeaseOf(guard.Holder);
+            Assert.True(lease is not null && lease.ExpiresAt > clock.GetUtcNow(), $"the slice expired {second} s after midnight while its request was in flight");
+        }
+
+        await guard.SettleAsync(streaming!, 0.5m, CancellationToken.None);
+        Assert.Equal(0.6m, (await RowAsync()).SpentUsd);
+        await guard.DisposeAsync();
+        Assert.Null((await RowAsync()).LeaseOf(guard.Holder));
+    }
+
     [Theory]
     [InlineData("LeaseTtl", "00:00:01")]
     [InlineData("LeaseShare", "0")]
@@ -293,6 +332,30 @@ public sealed class BudgetGuardTests
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<BudgetOptions>>().Value);
         Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    // A fake clock that, read a given number of times more, first runs an action (moves itself on, runs upkeep): as
+    // when a request reads the time, and upkeep on another thread runs before its next read.
+    private sealed class SteppingClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _reads = -1;
+        private Action? _then;
+
+        public void AfterReads(int reads, Action then)
+        {
+            _then = then;
+            _reads = reads;
+        }
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            if (_reads >= 0 && _reads-- == 0 && Interlocked.Exchange(ref _then, null) is { } then)
+            {
+                then();
+            }
+
+            return base.GetUtcNow();
+        }
     }
 
     // Holds named changes (settlements) until released; claims, renewals and releases go through.
