@@ -65,7 +65,9 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     private readonly TimeSpan _ttl;
     private readonly decimal _share;
     private readonly ITimer _upkeep;
-    private int _upkeeping;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _upkeepPass = Task.CompletedTask;
+    private bool _stopped;
 
     /// <summary>Creates the guard of one router instance; <paramref name="options"/> default to <see cref="BudgetOptions"/>'s defaults.</summary>
     public BudgetGuard(ISpendStore store, TimeProvider time, IOptions<BudgetOptions>? options = null, ILogger<BudgetGuard>? logger = null)
@@ -237,17 +239,31 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Stops renewing slices; what they hold comes back to the other instances when they expire.</summary>
-    public void Dispose() => _upkeep.Dispose();
+    public void Dispose()
+    {
+        Stop();
+        _upkeep.Dispose();
+    }
 
-    /// <summary>Writes the settlements not yet recorded, gives back what this instance's slices hold beyond its requests
-    /// in flight (within 5 s in all), and stops renewing them.</summary>
+    /// <summary>Stops upkeep (waiting for a pass under way), writes the settlements not yet recorded and gives back what
+    /// this instance's slices hold beyond its requests in flight, within 5 s in all.</summary>
     public async ValueTask DisposeAsync()
     {
+        var running = Stop();
         await _upkeep.DisposeAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), _time);
 
-        // An upkeep under way may be writing the same settlements: harmless, the store knows each by its name and only the
-        // write that takes one off the list counts it.
+        // A pass under way gives up its writes and is waited for, so none of them (a renewal, a slice given back, a
+        // settlement written again) overlaps or follows those below.
+        try
+        {
+            await running.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.UpkeepNotStopped(_logger);
+        }
+
         foreach (var scope in _scopes.Values)
         {
             await RecordAsync(scope, timeout.Token);
@@ -266,77 +282,115 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
     }
 
+    // No upkeep pass starts after this, and the one under way (returned) gives up its writes.
+    private Task Stop()
+    {
+        Task running;
+        lock (_gate)
+        {
+            running = _upkeepPass;
+            _stopped = true;
+        }
+
+        _stopping.Cancel();
+        return running;
+    }
+
     /// <summary>Renews the slices in use, writes the settlements whose write failed, gives back slices unused for a while
-    /// and forgets scopes of past days and months that hold nothing (run by a timer; exposed for tests).</summary>
+    /// and forgets scopes of past days and months that hold nothing (run by a timer; exposed for tests). Does nothing
+    /// while a pass is under way or once the guard is stopping.</summary>
     internal async Task UpkeepAsync()
     {
-        if (Interlocked.Exchange(ref _upkeeping, 1) == 1)
+        var pass = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
         {
-            return;
+            if (_stopped || !_upkeepPass.IsCompleted)
+            {
+                return;
+            }
+
+            _upkeepPass = pass.Task;
         }
 
         try
         {
-            var scopes = _scopes.Values.ToArray();
-
-            // Renewals come first and wait behind no settlement: after a storage outage those can be many, and a slice
-            // left unrenewed past its time to live is taken by other instances while its requests are still in flight.
-            foreach (var scope in scopes)
-            {
-                await RenewAsync(scope);
-            }
-
-            // Settlements are written again next, every scope's at once and all within half a tick, so a backlog delays
-            // neither the next pass's renewals nor other scopes' settlements; what is left waits for the next tick. They
-            // go before idle slices are given back, so that what they take out of a slice is not given back with the rest.
-            using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
-            {
-                await Task.WhenAll(scopes.Select(scope => RecordAsync(scope, timeout.Token)));
-            }
-
-            var today = _time.GetUtcNow().UtcDateTime;
-            var day = "d" + today.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-            var month = "m" + today.ToString("yyyyMM", CultureInfo.InvariantCulture);
-            foreach (var scope in scopes)
-            {
-                var now = _time.GetUtcNow();
-                bool idle;
-                lock (_gate)
-                {
-                    if (!scope.HoldsLease)
-                    {
-                        // A request that looked the scope up just before midnight may still reserve on it: it finds it
-                        // retired (under this lock) and looks it up again.
-                        if (now - scope.LastActive >= ForgetAfter && scope.Forgettable && !scope.Key.EndsWith(day, StringComparison.Ordinal)
-                            && !scope.Key.EndsWith(month, StringComparison.Ordinal) && scope.Claiming.CurrentCount == 1
-                            && _scopes.TryRemove(new KeyValuePair<string, Scope>(scope.Key, scope)))
-                        {
-                            scope.Retired = true;
-                        }
-
-                        continue;
-                    }
-
-                    idle = IsIdle(scope, now);
-                }
-
-                if (idle)
-                {
-                    using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
-                    await ReleaseAsync(scope, timeout.Token);
-                }
-            }
+            await UpkeepAsync(_stopping.Token);
         }
         finally
         {
-            Volatile.Write(ref _upkeeping, 0);
+            pass.SetResult();
+        }
+    }
+
+    private async Task UpkeepAsync(CancellationToken stopping)
+    {
+        var scopes = _scopes.Values.ToArray();
+
+        // Renewals come first and wait behind no settlement: after a storage outage those can be many, and a slice
+        // left unrenewed past its time to live is taken by other instances while its requests are still in flight.
+        foreach (var scope in scopes)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            await RenewAsync(scope, stopping);
+        }
+
+        // Settlements are written again next, every scope's at once and all within half a tick, so a backlog delays
+        // neither the next pass's renewals nor other scopes' settlements; what is left waits for the next tick. They
+        // go before idle slices are given back, so that what they take out of a slice is not given back with the rest.
+        using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
+        using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping))
+        {
+            await Task.WhenAll(scopes.Select(scope => RecordAsync(scope, bounded.Token)));
+        }
+
+        var today = _time.GetUtcNow().UtcDateTime;
+        var day = "d" + today.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        var month = "m" + today.ToString("yyyyMM", CultureInfo.InvariantCulture);
+        foreach (var scope in scopes)
+        {
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            bool idle;
+            lock (_gate)
+            {
+                if (!scope.HoldsLease)
+                {
+                    // A request that looked the scope up just before midnight may still reserve on it: it finds it
+                    // retired (under this lock) and looks it up again.
+                    if (now - scope.LastActive >= ForgetAfter && scope.Forgettable && !scope.Key.EndsWith(day, StringComparison.Ordinal)
+                        && !scope.Key.EndsWith(month, StringComparison.Ordinal) && scope.Claiming.CurrentCount == 1
+                        && _scopes.TryRemove(new KeyValuePair<string, Scope>(scope.Key, scope)))
+                    {
+                        scope.Retired = true;
+                    }
+
+                    continue;
+                }
+
+                idle = IsIdle(scope, now);
+            }
+
+            if (idle)
+            {
+                using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
+                await ReleaseAsync(scope, bounded.Token);
+            }
         }
     }
 
     // A write the store does not answer (its retries take minutes) holds up this slice until the next tick, not the
     // renewal of every other. An idle slice is left to be given back, unless it still holds settlements the store does
     // not know of (or in the middle of being written): then it is kept for them, and so renewed.
-    private async Task RenewAsync(Scope scope)
+    private async Task RenewAsync(Scope scope, CancellationToken stopping)
     {
         var now = _time.GetUtcNow();
         lock (_gate)
@@ -349,9 +403,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
 
         using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
         try
         {
-            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), timeout.Token);
+            var row = await _store.UpdateAsync(scope.Key, "", r => BudgetLeases.Renew(r, Holder, _time.GetUtcNow(), _ttl), bounded.Token);
             lock (_gate)
             {
                 scope.Apply(row, Holder);
@@ -781,5 +836,8 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "Settlement {OperationId} of {Scope} had been recorded after all (its answer was lost)")]
         public static partial void SettlementFoundRecorded(ILogger logger, string scope, string operationId);
+
+        [LoggerMessage(EventId = 1806, Level = LogLevel.Warning, Message = "Budget upkeep still under way at shutdown; slices are given back regardless")]
+        public static partial void UpkeepNotStopped(ILogger logger);
     }
 }

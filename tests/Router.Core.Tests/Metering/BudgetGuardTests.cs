@@ -136,6 +136,33 @@ public sealed class BudgetGuardTests
     }
 
     [Fact]
+    public async Task Shutdown_waits_for_the_upkeep_under_way_and_gives_back_the_slice_it_was_giving_back()
+    {
+        var store = new HangingRenewal(_store);
+        var guard = new BudgetGuard(store, _time, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(30), LeaseShare = 1.0 }));
+        var (done, _) = await guard.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
+        await guard.SettleAsync(done!, 0.1m, CancellationToken.None);
+
+        // Idle for a tick, the slice is being given back by upkeep when shutdown begins; the store does not answer that write.
+        store.HangNextRenewal();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await Task.Delay(10);
+        Assert.NotNull((await RowAsync()).LeaseOf(guard.Holder));
+
+        var stopping = guard.DisposeAsync().AsTask();
+        for (var i = 0; i < 100 && !stopping.IsCompleted; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(stopping.IsCompleted, "shutdown did not end");
+        await stopping;
+        var row = await RowAsync();
+        Assert.Null(row.LeaseOf(guard.Holder));
+        Assert.Equal(0.1m, row.SpentUsd);
+    }
+
+    [Fact]
     public async Task One_instance_admits_while_anything_is_left_so_spend_passes_a_cap_by_at_most_one_request()
     {
         var guard = new BudgetGuard(_store, _time);
@@ -395,7 +422,8 @@ public sealed class BudgetGuardTests
         }
     }
 
-    // The next unnamed change (a renewal, once a request is in flight) waits for cancellation; the rest go through.
+    // The next unnamed change (a renewal once a request is in flight, else giving back an idle slice) waits for
+    // cancellation; the rest go through.
     private sealed class HangingRenewal(ISpendStore inner) : ISpendStore
     {
         private int _hang;
