@@ -28,9 +28,8 @@ param namePrefix string = 'rtr'
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per function app instance in MB.')
+@description('Memory per function app instance in MB. Not 512: the worker alone holds 0.7-1.3 GB once its analyzer and local embedding model are loaded.')
 @allowed([
-  512
   2048
   4096
 ])
