@@ -60,6 +60,12 @@ switch (verb)
         var fold = int.Parse(Option("--fold") ?? "-1", System.Globalization.CultureInfo.InvariantCulture);
         var output = Path.GetFullPath(Option("--out") ?? Path.Combine(repo, "src", "Router.Core", "Analysis", "Resources", "difficulty-model.json"));
         var trained = bench.Train(inputs, fold);
+        if (trained.Index.Count == 0)
+        {
+            Console.Error.WriteLine($"No rows to train on in {string.Join(", ", inputs.Select(Path.GetFileName))}: {output} left unchanged.");
+            return 2;
+        }
+
         using (var stream = File.Create(output))
         {
             trained.Trained.Model.Save(stream);

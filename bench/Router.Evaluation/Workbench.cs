@@ -1,3 +1,4 @@
+using Router.Bench;
 using Router.Core.Analysis;
 using Router.Core.Chat;
 using Router.Evaluation.Data;
@@ -36,8 +37,9 @@ internal sealed record RoutingData(string Path, string Name, List<RoutingRow> Ro
         fold < 0 ? ([.. Enumerable.Range(0, Rows.Count)], []) : HoldoutSplit.Split(Enumerable.Range(0, Rows.Count), i => Rows[i].Id, fold);
 }
 
-/// <summary>A difficulty model trained on fit halves, with the out-of-fold gain of each training row.</summary>
-internal sealed record TrainedFold(TrainedModel Trained, IReadOnlyDictionary<(string File, string Id), int> Index, string Provenance);
+/// <summary>A difficulty model trained on fit halves, with the out-of-fold gain of each training row (by file and row
+/// position: two rows may share an id, such as the turns of one conversation).</summary>
+internal sealed record TrainedFold(TrainedModel Trained, IReadOnlyDictionary<(string File, int Row), int> Index, string Provenance);
 
 /// <summary>Loads routing files once, embeds with the on-disk cache, and trains (and caches) one model per fold and training set.</summary>
 internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings settings, TextWriter log)
@@ -60,12 +62,13 @@ internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings setting
             return loaded;
         }
 
-        var rows = RoutingFile.Load(full, settings.Pair.Strong, settings.Pair.Weak, out var skipped);
+        var skipped = new SkippedRows();
+        var rows = RoutingFile.Load(full, settings.Pair.Strong, settings.Pair.Weak, skipped);
         var requests = rows.Select(r => RouterHarness.Parse(RouterHarness.Body(r))).ToArray();
         var inputs = requests.Select(r => RequestAnalyzer.ComplexityInputs(Core.Pipeline.ChatPipeline.ToAnalysisRequest(r), _analyzerOptions)).ToArray();
         var texts = inputs.Select(i => i.EmbeddingText).ToList();
         var toEmbed = texts.Where(t => t.Length > 0).Distinct().ToList();
-        log.WriteLine($"{System.IO.Path.GetFileName(full)}: {rows.Count} rows{(skipped > 0 ? $" ({skipped} skipped: no outcome for {settings.Pair.Strong} or {settings.Pair.Weak})" : "")}; {toEmbed.Count} texts to embed (cache: {cache.Path})");
+        log.WriteLine($"{System.IO.Path.GetFileName(full)}: {rows.Count} rows{(skipped.Total > 0 ? $" ({skipped})" : "")}; {toEmbed.Count} texts to embed (cache: {cache.Path})");
         var vectors = cache.GetOrEmbed(toEmbed, (done, total) =>
         {
             if (done % 512 == 0 || done == total)
@@ -93,7 +96,7 @@ internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings setting
         }
 
         var examples = new List<TrainingExample>();
-        var index = new Dictionary<(string, string), int>();
+        var index = new Dictionary<(string, int), int>();
         foreach (var f in trainFiles)
         {
             var data = Load(f);
@@ -105,7 +108,7 @@ internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings setting
                 }
 
                 var row = data.Rows[i];
-                index[(data.Path, row.Id)] = examples.Count;
+                index[(data.Path, i)] = examples.Count;
                 examples.Add(new TrainingExample(data.ComplexityTexts[i], embedding, row.Strong.Quality, row.Weak.Quality, data.Name));
             }
         }
@@ -113,6 +116,14 @@ internal sealed class Workbench(EmbeddingCache cache, EvaluationSettings setting
         var names = string.Join(", ", trainFiles.Select(System.IO.Path.GetFileName));
         var what = fold < 0 ? "all rows" : $"fold {fold} fit halves (SHA-256 of id)";
         log.WriteLine($"training on {what} of {names} ({examples.Count} rows)");
+        if (examples.Count == 0)
+        {
+            // A small file can leave a fit half empty: report with the shipped model rather than fit nothing.
+            log.WriteLine("  no rows to train on: using the difficulty model shipped in Router.Core");
+            var shipped = new TrainedModel(DifficultyModel.Default, [], [], [], []);
+            return _models[key] = new TrainedFold(shipped, index, $"the shipped difficulty model (no rows in {what} of {names})");
+        }
+
         var provenance = $"Router.Evaluation train: {what} of {names}; " +
             "data: lm-sys/RouteLLM eval data (Apache-2.0), GSM8K (MIT), MMLU (MIT)";
         var trained = DifficultyModelTrainer.Train(examples, settings.Trainer, provenance, s => log.WriteLine("  " + s));

@@ -1,4 +1,5 @@
 using System.Text;
+using Router.Bench;
 using Router.Core.Analysis;
 using Router.Evaluation.Data;
 using Router.Evaluation.Metrics;
@@ -36,8 +37,8 @@ internal sealed class AnalysisEvaluator(Workbench bench)
                 var full = Auc.Compute([.. rows.Select(r => r.Full.ComplexityScore ?? double.NaN)], labels);
                 var level = Auc.Compute([.. rows.Select(r => (double)(r.Full.Complexity ?? 0))], labels);
                 var fast = Auc.Compute([.. rows.Select(r => r.Fast.ComplexityScore ?? double.NaN)], labels);
-                md.AppendLine(Format.Invariant($"| {data.Name} | {fold} | {rows.Count} | {labels.Count(l => l)} | {full:F3} | {level:F3} | {fast:F3} |"));
-                bench.Log.WriteLine(Format.Invariant($"{data.Name} fold {fold}: complexity AUC {full:F3} (level {level:F3}, fast path {fast:F3}) on {rows.Count} rows"));
+                md.AppendLine($"| {data.Name} | {fold} | {rows.Count} | {labels.Count(l => l)} | {Format.Num(full)} | {Format.Num(level)} | {Format.Num(fast)} |");
+                bench.Log.WriteLine($"{data.Name} fold {fold}: complexity AUC {Format.Num(full)} (level {Format.Num(level)}, fast path {Format.Num(fast)}) on {rows.Count} rows");
                 var list = pooled.TryGetValue(fold, out var l) ? l : pooled[fold] = [];
                 list.AddRange(rows.Select(r => (r.Label, r.Full.ComplexityScore ?? double.NaN, r.Fast.ComplexityScore ?? double.NaN)));
             }
@@ -48,7 +49,7 @@ internal sealed class AnalysisEvaluator(Workbench bench)
             foreach (var (fold, rows) in pooled)
             {
                 var labels = rows.Select(r => r.Label).ToList();
-                var line = Format.Invariant($"| pooled | {fold} | {rows.Count} | {labels.Count(l => l)} | {Auc.Compute([.. rows.Select(r => r.Full)], labels):F3} | | {Auc.Compute([.. rows.Select(r => r.Fast)], labels):F3} |");
+                var line = $"| pooled | {fold} | {rows.Count} | {labels.Count(l => l)} | {Format.Num(Auc.Compute([.. rows.Select(r => r.Full)], labels))} | | {Format.Num(Auc.Compute([.. rows.Select(r => r.Fast)], labels))} |";
                 md.AppendLine(line);
             }
         }
@@ -64,7 +65,12 @@ internal sealed class AnalysisEvaluator(Workbench bench)
     /// <summary>Complexity against low/medium/high hand labels, with the difficulty model shipped in Router.Core (never fitted on these prompts).</summary>
     private string Labelled(string path)
     {
-        var rows = LabelledPrompt.Load(path).Where(r => r.Complexity is "low" or "medium" or "high").ToList();
+        var skipped = new SkippedRows();
+        var all = LabelledPrompt.Load(path, skipped);
+        var rows = all.Where(r => r.Complexity is "low" or "medium" or "high").ToList();
+        var unknown = all.Where(r => r.Complexity is not (null or "low" or "medium" or "high")).GroupBy(r => r.Complexity!, StringComparer.Ordinal).ToList();
+        bench.Log.WriteLine($"{Path.GetFileName(path)}: {all.Count} rows{(skipped.Total > 0 ? $" ({skipped})" : "")}, {rows.Count} with a low/medium/high complexity"
+            + (unknown.Count > 0 ? "; unknown complexity labels left out: " + string.Join(", ", unknown.Select(g => $"'{g.Key}' {g.Count()}")) : ""));
         using var harness = new RouterHarness(new ComplexityEstimator(), bench.Settings.Pair);
         var routing = rows.Select(r => new RoutingRow(r.Id, "", null, r.Prompt, [], default, default)).ToList();
         var requests = routing.Select(r => RouterHarness.Parse(RouterHarness.Body(r))).ToList();
@@ -76,12 +82,12 @@ internal sealed class AnalysisEvaluator(Workbench bench)
         var label = rows.Select(r => r.Complexity switch { "low" => 0.0, "medium" => 1.0, _ => 2.0 }).ToList();
         var sb = new StringBuilder();
         sb.AppendLine(Format.Invariant($"## {Path.GetFileName(path)} ({rows.Count} prompts, never used for fitting; shipped model)")).AppendLine();
-        sb.AppendLine(Format.Invariant($"Spearman of `ComplexityScore` with low/medium/high: {Auc.Spearman([.. full.Select(p => p.ComplexityScore ?? 0)], label):F3} with the embedding, {Auc.Spearman([.. fast.Select(p => p.ComplexityScore ?? 0)], label):F3} on the fast path.")).AppendLine();
+        sb.AppendLine($"Spearman of `ComplexityScore` with low/medium/high: {Format.Num(Auc.Spearman([.. full.Select(p => p.ComplexityScore ?? 0)], label))} with the embedding, {Format.Num(Auc.Spearman([.. fast.Select(p => p.ComplexityScore ?? 0)], label))} on the fast path.").AppendLine();
         sb.AppendLine("| label | prompts | mean `Complexity` (embedding) | mean `Complexity` (fast path) |").AppendLine("|---|---|---|---|");
         foreach (var l in new[] { "low", "medium", "high" })
         {
             var idx = Enumerable.Range(0, rows.Count).Where(i => rows[i].Complexity == l).ToList();
-            sb.AppendLine(Format.Invariant($"| {l} | {idx.Count} | {idx.Average(i => full[i].Complexity ?? 0):F2} | {idx.Average(i => fast[i].Complexity ?? 0):F2} |"));
+            sb.AppendLine($"| {l} | {idx.Count} | {Format.Num(Format.Mean([.. idx.Select(i => (double)(full[i].Complexity ?? 0))]), "F2")} | {Format.Num(Format.Mean([.. idx.Select(i => (double)(fast[i].Complexity ?? 0))]), "F2")} |");
         }
 
         bench.Log.Write(sb.ToString());

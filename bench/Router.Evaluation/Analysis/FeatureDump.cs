@@ -14,6 +14,9 @@ namespace Router.Evaluation.Analysis;
 /// </summary>
 internal sealed class FeatureDump(Workbench bench)
 {
+    // A score or feature that is NaN (a degenerate fit on a tiny file) is written as "NaN" rather than failing the dump.
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public void Run(IReadOnlyList<string> files, string directory, bool alternativeWindows)
     {
         Directory.CreateDirectory(directory);
@@ -61,7 +64,7 @@ internal sealed class FeatureDump(Workbench bench)
                         var k = harness.PremiumFromKnob(analysed);
                         knob = double.IsPositiveInfinity(k) ? 9 : k;
                     }
-                    else if (trained.Index.TryGetValue((data.Path, row.Id), out var t))
+                    else if (trained.Index.TryGetValue((data.Path, i), out var t))
                     {
                         x = trained.Trained.FullFeatures[t];
                         weight = trained.Trained.Weight[t];
@@ -86,7 +89,7 @@ internal sealed class FeatureDump(Workbench bench)
                         weight,
                         raw,
                         x,
-                    }));
+                    }, Json));
                 }
 
                 bench.Log.WriteLine($"{name} fold {fold}: dumped {data.Rows.Count} rows");

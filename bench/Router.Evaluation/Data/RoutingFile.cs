@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Router.Bench;
 
 namespace Router.Evaluation.Data;
 
@@ -31,54 +32,40 @@ internal static class RoutingFile
     public const string DefaultStrongModel = "gpt-4-1106-preview";
     public const string DefaultWeakModel = "mixtral-8x7b-instruct-v0.1";
 
-    /// <summary>Reads the rows that have an outcome for both models; <paramref name="skipped"/> counts the others
-    /// (a model missing, or no score, quality or correct for it, or a judgement recorded as failed).</summary>
-    public static List<RoutingRow> Load(string path, string strongModel, string weakModel, out int skipped)
+    /// <summary>Reads the rows that have a prompt and an outcome for both models; <paramref name="skipped"/> counts the
+    /// others by reason (not a JSON object, no prompt, a model missing, no score, quality or correct for it, a judgement
+    /// recorded as failed, a quality outside [0,1]). A row without an id is named by its line number.</summary>
+    public static List<RoutingRow> Load(string path, string strongModel, string weakModel, SkippedRows skipped)
     {
         var rows = new List<RoutingRow>();
-        skipped = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (line, root) in JsonLines.Read(path, skipped))
         {
-            if (string.IsNullOrWhiteSpace(line))
+            if (JsonLines.String(root, "prompt") is not { } prompt)
             {
+                skipped.Add("no prompt");
                 continue;
             }
 
-            using var doc = JsonDocument.Parse(line);
-            var root = doc.RootElement;
-            var models = root.GetProperty("models");
-            if (!models.TryGetProperty(strongModel, out var strong) || !models.TryGetProperty(weakModel, out var weak))
+            if (!root.TryGetProperty("models", out var models) || models.ValueKind != JsonValueKind.Object)
             {
-                skipped++;
+                skipped.Add("no models");
                 continue;
             }
 
-            var strongOutcome = ReadOutcome(strong);
-            var weakOutcome = ReadOutcome(weak);
+            var (strongOutcome, strongMissing) = ReadOutcome(models, strongModel);
+            var (weakOutcome, weakMissing) = ReadOutcome(models, weakModel);
             if (strongOutcome is null || weakOutcome is null)
             {
-                skipped++;
+                skipped.Add(strongMissing ?? weakMissing!);
                 continue;
-            }
-
-            var prior = new List<string>();
-            if (root.TryGetProperty("prior_user_turns", out var turns) && turns.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var t in turns.EnumerateArray())
-                {
-                    if (t.ValueKind == JsonValueKind.String)
-                    {
-                        prior.Add(t.GetString()!);
-                    }
-                }
             }
 
             rows.Add(new RoutingRow(
-                root.GetProperty("id").ToString(),
-                root.TryGetProperty("source", out var s) ? s.ToString() : "",
-                root.TryGetProperty("category", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
-                root.GetProperty("prompt").GetString() ?? "",
-                prior,
+                JsonLines.Id(root, "id") ?? $"line {line}",
+                JsonLines.String(root, "source") ?? "",
+                JsonLines.String(root, "category"),
+                prompt,
+                JsonLines.Strings(root, "prior_user_turns"),
                 strongOutcome.Value,
                 weakOutcome.Value));
         }
@@ -86,56 +73,66 @@ internal static class RoutingFile
         return rows;
     }
 
-    private static ModelOutcome? ReadOutcome(JsonElement m)
+    /// <summary>The model's outcome, or null and why there is none.</summary>
+    private static (ModelOutcome? Outcome, string? Missing) ReadOutcome(JsonElement models, string model)
     {
-        double? quality = null;
-        if (m.TryGetProperty("quality", out var q) && q.ValueKind == JsonValueKind.Number)
+        if (!models.TryGetProperty(model, out var m) || m.ValueKind != JsonValueKind.Object)
         {
-            quality = q.GetDouble();
-        }
-        else if (m.TryGetProperty("score", out var sc) && sc.ValueKind == JsonValueKind.Number)
-        {
-            // MT-bench records a judgement that failed as score -1: that row has no outcome for this model.
-            quality = sc.GetDouble() is >= 0 and var score ? score / 10.0 : null;
-        }
-        else if (m.TryGetProperty("correct", out var cr) && cr.ValueKind is JsonValueKind.True or JsonValueKind.False)
-        {
-            quality = cr.GetBoolean() ? 1.0 : 0.0;
+            return (null, "no outcome for " + model);
         }
 
-        if (quality is not { } value || !double.IsFinite(value) || value < 0)
+        // quality, else a judged score (1-10), else correct (true/false, or 1/0).
+        double? quality;
+        if (JsonLines.Number(m, "quality") is { } q)
         {
-            return null;
+            quality = q;
+        }
+        else if (JsonLines.Number(m, "score") is { } score)
+        {
+            // MT-bench records a judgement that failed as score -1: that row has no outcome for this model.
+            quality = score >= 0 ? score / 10.0 : -1;
+        }
+        else
+        {
+            quality = JsonLines.Boolean(m, "correct") is { } correct ? (correct ? 1.0 : 0.0) : null;
+        }
+
+        switch (quality)
+        {
+            case null:
+                return (null, "no score, quality or correct for " + model);
+            case < 0:
+                return (null, "failed judgement (negative score or quality) for " + model);
+            case > 1:
+                return (null, "quality above 1 for " + model);
         }
 
         // An estimate may be written with a fraction ("412.5"); it is a count, so it is rounded.
-        var tokens = m.TryGetProperty("output_tokens_est", out var ot) && ot.ValueKind == JsonValueKind.Number
-            ? (int)Math.Clamp(Math.Round(ot.GetDouble()), 0, int.MaxValue)
-            : 0;
-        return new ModelOutcome(value, tokens);
+        var tokens = JsonLines.Number(m, "output_tokens_est") is { } t ? (int)Math.Clamp(Math.Round(t), 0, int.MaxValue) : 0;
+        return (new ModelOutcome(quality.Value, tokens), null);
     }
 }
 
 /// <summary>A labelled prompt (prompts_labelled_dev.jsonl, task_types_dev.jsonl).</summary>
 internal sealed record LabelledPrompt(string Id, string Prompt, string? TaskType, string? Complexity)
 {
-    public static List<LabelledPrompt> Load(string path)
+    /// <summary>Rows with a prompt; <paramref name="skipped"/> counts the others by reason.</summary>
+    public static List<LabelledPrompt> Load(string path, SkippedRows skipped)
     {
         var rows = new List<LabelledPrompt>();
-        foreach (var line in File.ReadLines(path))
+        foreach (var (line, r) in JsonLines.Read(path, skipped))
         {
-            if (string.IsNullOrWhiteSpace(line))
+            if (JsonLines.String(r, "prompt") is not { } prompt)
             {
+                skipped.Add("no prompt");
                 continue;
             }
 
-            using var doc = JsonDocument.Parse(line);
-            var r = doc.RootElement;
             rows.Add(new LabelledPrompt(
-                r.GetProperty("id").ToString(),
-                r.GetProperty("prompt").GetString() ?? "",
-                r.TryGetProperty("task_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null,
-                r.TryGetProperty("complexity", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null));
+                JsonLines.Id(r, "id") ?? $"line {line}",
+                prompt,
+                JsonLines.String(r, "task_type"),
+                JsonLines.String(r, "complexity")));
         }
 
         return rows;

@@ -18,8 +18,8 @@ internal sealed class RoutingCurve
         _scores = scores;
         _strongQuality = strongQuality;
         _weakQuality = weakQuality;
-        WeakQuality = weakQuality.Average();
-        StrongQuality = strongQuality.Average();
+        WeakQuality = Format.Mean([.. weakQuality]);
+        StrongQuality = Format.Mean([.. strongQuality]);
         Points = points;
         WeakCost = weakCost;
         StrongCost = strongCost;
@@ -35,6 +35,7 @@ internal sealed class RoutingCurve
 
     public double StrongCost { get; }
 
+    /// <summary>The curve over the given prompts; with none, one point whose quality is NaN.</summary>
     /// <param name="scores">Higher means send to the strong model first.</param>
     /// <param name="strongQuality">Quality of the strong model's answer per prompt.</param>
     /// <param name="weakQuality">Quality of the weak model's answer per prompt.</param>
@@ -91,10 +92,16 @@ internal sealed class RoutingCurve
         return null;
     }
 
-    /// <summary>Area under performance-gap-recovered against strong share, over [0,1] (RouteLLM's APGR, exact).</summary>
+    /// <summary>Area under performance-gap-recovered against strong share, over [0,1] (RouteLLM's APGR, exact); NaN
+    /// when there is no gap to recover (no prompts, or both models equally good on them).</summary>
     public double Apgr()
     {
         var gap = StrongQuality - WeakQuality;
+        if (!(gap != 0 && double.IsFinite(gap)))
+        {
+            return double.NaN;
+        }
+
         var area = 0.0;
         for (var k = 1; k < Points.Count; k++)
         {
@@ -110,10 +117,17 @@ internal sealed class RoutingCurve
     /// APGR as RouteLLM's evaluation computes it: thresholds at the 11 deciles of the scores (0%, 10%, …, 100%, linear
     /// interpolation), strong when score ≥ threshold (&gt; at the last one), then the trapezoid area of quality against
     /// strong share, minus the weak model's area, over the strong model's minus the weak model's area on the same range.
+    /// NaN when that is undefined: no prompts, no gap between the models, or every threshold choosing the same prompts.
     /// </summary>
     public double ApgrRouteLlm()
     {
         var n = _scores.Count;
+        var gap = StrongQuality - WeakQuality;
+        if (n == 0 || !(gap != 0 && double.IsFinite(gap)))
+        {
+            return double.NaN;
+        }
+
         var sorted = _scores.OrderBy(s => s).ToArray();
         var points = new List<(double Share, double Quality)>();
         for (var k = 0; k <= 10; k++)
@@ -143,7 +157,7 @@ internal sealed class RoutingCurve
             range += width;
         }
 
-        return (area - (WeakQuality * range)) / ((StrongQuality - WeakQuality) * range);
+        return range == 0 ? double.NaN : (area - (WeakQuality * range)) / (gap * range);
     }
 
     private double Interpolate(double share, Func<CurvePoint, double> value)
@@ -163,7 +177,7 @@ internal sealed class RoutingCurve
     }
 }
 
-/// <summary>Area under the ROC curve with ties counted half (Mann–Whitney).</summary>
+/// <summary>Area under the ROC curve with ties counted half (Mann–Whitney); NaN when one class is absent.</summary>
 internal static class Auc
 {
     public static double Compute(IReadOnlyList<double> scores, IReadOnlyList<bool> labels)
@@ -196,9 +210,14 @@ internal static class Auc
         return positives == 0 || negatives == 0 ? double.NaN : (rankSumPositive - (positives * (positives + 1) / 2.0)) / (positives * (double)negatives);
     }
 
-    /// <summary>Spearman rank correlation with average ranks for ties.</summary>
+    /// <summary>Spearman rank correlation with average ranks for ties; NaN for fewer than two pairs or a constant side.</summary>
     public static double Spearman(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
+        if (a.Count < 2 || a.Count != b.Count)
+        {
+            return double.NaN;
+        }
+
         var ra = Ranks(a);
         var rb = Ranks(b);
         var ma = ra.Average();
@@ -211,7 +230,7 @@ internal static class Auc
             db += (rb[i] - mb) * (rb[i] - mb);
         }
 
-        return num / Math.Sqrt(da * db);
+        return da == 0 || db == 0 ? double.NaN : num / Math.Sqrt(da * db);
     }
 
     private static double[] Ranks(IReadOnlyList<double> v)

@@ -57,7 +57,7 @@ internal sealed class RoutingEvaluator(Workbench bench)
         var trained = bench.Train(file, fold);
         var model = trained.Trained.Model;
         using var harness = new RouterHarness(new ComplexityEstimator(model), bench.Settings.Pair);
-        log.WriteLine($"{data.Name} fold {fold}: analysing and routing {report.Count} report rows");
+        log.WriteLine($"{data.Name} fold {fold}: analysing and routing {report.Count} report rows{(report.Count == 0 ? " (none: this fold's metrics are n/a)" : "")}");
 
         var rows = report.Select(i => harness.Analyse(data.Rows[i], data.Requests[i], data.Embeddings[i])).ToList();
         var fast = report.Select(i => harness.Analyse(data.Rows[i], data.Requests[i], default)).ToList();
@@ -126,8 +126,8 @@ internal sealed class RoutingEvaluator(Workbench bench)
             fold,
             fit.Count,
             report.Count,
-            sq.Average(),
-            wq.Average(),
+            Format.Mean(sq),
+            Format.Mean(wq),
             sc.Sum(),
             wc.Sum(),
             Auc.Compute(complexity, labels),
@@ -179,8 +179,8 @@ internal sealed class RoutingEvaluator(Workbench bench)
 
     private static PolicyResult RandomPolicy(double[] sq, double[] wq, double[] sc, double[] wc)
     {
-        var strong = sq.Average();
-        var weak = wq.Average();
+        var strong = Format.Mean(sq);
+        var weak = Format.Mean(wq);
         return new PolicyResult("random (expected)", 0.5, 0.5, [.. Targets.Select(t =>
         {
             var share = Math.Clamp(((t * strong) - weak) / (strong - weak), 0, 1);
@@ -200,7 +200,7 @@ internal sealed class RoutingEvaluator(Workbench bench)
         var fitKnobs = new List<(double Knob, double Strong, double Weak)>();
         foreach (var i in fit)
         {
-            if (!trained.Index.TryGetValue((data.Path, data.Rows[i].Id), out var t))
+            if (!trained.Index.TryGetValue((data.Path, i), out var t))
             {
                 continue;
             }
@@ -241,18 +241,18 @@ internal sealed class RoutingEvaluator(Workbench bench)
     private void Print(FoldReport r)
     {
         var log = bench.Log;
-        log.WriteLine(Format.Invariant($"== {r.File} fold {r.Fold}: fit {r.FitRows}, report {r.ReportRows}; strong {r.StrongQuality:P1} (${r.StrongCostUsd:F4}), weak {r.WeakQuality:P1} (${r.WeakCostUsd:F4}); premium even at knob 0: {r.AlwaysPremium} (medium/high risk: {r.RiskFloored})"));
-        log.WriteLine(Format.Invariant($"complexity AUC (weak wrong, strong right): score {r.ComplexityAuc:F3}, level {r.ComplexityLevelAuc:F3}, fast path {r.FastComplexityAuc:F3}, P(weak fails)·P(strong succeeds) {r.WeakOnlyFailureAuc:F3}"));
+        log.WriteLine(Format.Invariant($"== {r.File} fold {r.Fold}: fit {r.FitRows}, report {r.ReportRows}; strong {Format.Num(r.StrongQuality, "P1")} (${r.StrongCostUsd:F4}), weak {Format.Num(r.WeakQuality, "P1")} (${r.WeakCostUsd:F4}); premium even at knob 0: {r.AlwaysPremium} (medium/high risk: {r.RiskFloored})"));
+        log.WriteLine($"complexity AUC (weak wrong, strong right): score {Format.Num(r.ComplexityAuc)}, level {Format.Num(r.ComplexityLevelAuc)}, fast path {Format.Num(r.FastComplexityAuc)}, P(weak fails)·P(strong succeeds) {Format.Num(r.WeakOnlyFailureAuc)}");
         log.WriteLine("tasks: " + string.Join(", ", r.Tasks.Select(t => $"{t.Key} {t.Value}")));
         foreach (var p in r.Policies)
         {
-            log.WriteLine(Format.Invariant($"{p.Policy,-34} APGR {p.ApgrRouteLlm:F3} (exact {p.ApgrExact:F3}) ") +
+            log.WriteLine($"{p.Policy,-34} APGR {Format.Num(p.ApgrRouteLlm)} (exact {Format.Num(p.ApgrExact)}) " +
                 string.Join("  ", p.Targets.Select(t => Format.Invariant($"@{t.Target:P0}: {Format.Pct(t.StrongShare)} strong, saving {Format.Pct(t.Saving)}"))));
         }
 
         if (r.FitHalfKnob95 is { } k)
         {
-            log.WriteLine(Format.Invariant($"knob chosen on the fit half for 95%: {k.Knob:F3} -> {k.StrongShare:P1} strong, {k.QualityOfStrong:P1} of strong quality, saving {k.Saving:P1}"));
+            log.WriteLine($"knob chosen on the fit half for 95%: {Format.Num(k.Knob)} -> {Format.Num(k.StrongShare, "P1")} strong, {Format.Num(k.QualityOfStrong, "P1")} of strong quality, saving {Format.Num(k.Saving, "P1")}");
         }
     }
 }

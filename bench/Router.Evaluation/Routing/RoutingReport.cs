@@ -6,7 +6,12 @@ namespace Router.Evaluation.Routing;
 /// <summary>Writes the routing evaluation as Markdown (tables), JSON (every number) and charts.</summary>
 internal static class RoutingReport
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // A metric undefined on its rows (an AUC with one class present, APGR with no gap) is NaN, written as "NaN".
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static void Write(string directory, EvaluationSettings settings, IReadOnlyList<FoldReport> results, string command)
     {
@@ -24,7 +29,7 @@ internal static class RoutingReport
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
             foreach (var r in file)
             {
-                md.AppendLine(Format.Invariant($"| {r.Fold} | {r.FitRows} / {r.ReportRows} | {r.StrongQuality:P1} | {r.WeakQuality:P1} | ${r.StrongCostUsd:F4} | ${r.WeakCostUsd:F4} | {r.AlwaysPremium} | {r.ComplexityAuc:F3} | {r.FastComplexityAuc:F3} | {r.WeakOnlyFailureAuc:F3} |"));
+                md.AppendLine(Format.Invariant($"| {r.Fold} | {r.FitRows} / {r.ReportRows} | {Format.Num(r.StrongQuality, "P1")} | {Format.Num(r.WeakQuality, "P1")} | ${r.StrongCostUsd:F4} | ${r.WeakCostUsd:F4} | {r.AlwaysPremium} | {Format.Num(r.ComplexityAuc)} | {Format.Num(r.FastComplexityAuc)} | {Format.Num(r.WeakOnlyFailureAuc)} |"));
             }
 
             md.AppendLine().AppendLine("Strong-call share and cost saving (against all-strong) to reach a share of the strong model's quality:").AppendLine();
@@ -35,13 +40,13 @@ internal static class RoutingReport
                 foreach (var r in file)
                 {
                     var p = r.Policies.First(x => x.Policy == policy);
-                    md.AppendLine(Format.Invariant($"| {policy} | {r.Fold} | {p.ApgrRouteLlm:F3} | {p.ApgrExact:F3} | ") + string.Join(" | ", p.Targets.Select(t => Format.Pct(t.StrongShare))) + " | " + string.Join(" | ", p.Targets.Select(t => Format.Pct(t.Saving))) + " |");
+                    md.AppendLine($"| {policy} | {r.Fold} | {Format.Num(p.ApgrRouteLlm)} | {Format.Num(p.ApgrExact)} | " + string.Join(" | ", p.Targets.Select(t => Format.Pct(t.StrongShare))) + " | " + string.Join(" | ", p.Targets.Select(t => Format.Pct(t.Saving))) + " |");
                 }
 
                 if (file.Count() > 1)
                 {
                     var ps = file.Select(r => r.Policies.First(x => x.Policy == policy)).ToList();
-                    md.AppendLine(Format.Invariant($"| {policy} | mean | {ps.Average(p => p.ApgrRouteLlm):F3} | {ps.Average(p => p.ApgrExact):F3} | ")
+                    md.AppendLine($"| {policy} | mean | {Format.Num(ps.Average(p => p.ApgrRouteLlm))} | {Format.Num(ps.Average(p => p.ApgrExact))} | "
                         + string.Join(" | ", Enumerable.Range(0, RoutingEvaluator.Targets.Length).Select(t => Format.Pct(Mean(ps.Select(p => p.Targets[t].StrongShare)))))
                         + " | " + string.Join(" | ", Enumerable.Range(0, RoutingEvaluator.Targets.Length).Select(t => Format.Pct(Mean(ps.Select(p => p.Targets[t].Saving))))) + " |");
                 }
@@ -51,7 +56,7 @@ internal static class RoutingReport
             foreach (var r in file.Where(r => r.FitHalfKnob95 is not null))
             {
                 var k = r.FitHalfKnob95!;
-                md.AppendLine(Format.Invariant($"- fold {r.Fold}: knob {k.Knob:F3} → {k.StrongShare:P1} strong calls, {k.QualityOfStrong:P1} of strong quality, cost saving {k.Saving:P1}"));
+                md.AppendLine($"- fold {r.Fold}: knob {Format.Num(k.Knob)} → {Format.Num(k.StrongShare, "P1")} strong calls, {Format.Num(k.QualityOfStrong, "P1")} of strong quality, cost saving {Format.Num(k.Saving, "P1")}");
             }
 
             md.AppendLine().AppendLine("Per-request knob sweep (`{\"router\":{\"quality\":q}}`):").AppendLine();
@@ -62,7 +67,7 @@ internal static class RoutingReport
                 md.AppendLine(Format.Invariant($"| {file.First().Sweep[k].Knob:F2} | ") + string.Join(" | ", file.Select(r =>
                 {
                     var p = r.Sweep[k];
-                    return Format.Invariant($"{p.StrongShare:P1} | {p.Quality:P1} | {p.QualityOfStrong:P1} | {p.Saving:P1}");
+                    return $"{Format.Num(p.StrongShare, "P1")} | {Format.Num(p.Quality, "P1")} | {Format.Num(p.QualityOfStrong, "P1")} | {Format.Num(p.Saving, "P1")}";
                 })) + " |");
             }
 

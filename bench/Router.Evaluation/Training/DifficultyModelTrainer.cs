@@ -153,8 +153,10 @@ internal static class DifficultyModelTrainer
                 }
             }
 
-            var gw = sw.Sum() / sm.Sum();
-            var gs = ss.Sum() / sm.Sum();
+            // With a handful of rows every one may fall in this fold: nothing out of fold, so the neutral rate 0.5.
+            var outOfFold = sm.Sum();
+            var gw = outOfFold > 0 ? sw.Sum() / outOfFold : 0.5;
+            var gs = outOfFold > 0 ? ss.Sum() / outOfFold : 0.5;
             var rw = Enumerable.Range(0, k).Select(c => (sw[c] + (alpha * gw)) / (sm[c] + alpha)).ToArray();
             var rs = Enumerable.Range(0, k).Select(c => (ss[c] + (alpha * gs)) / (sm[c] + alpha)).ToArray();
             var pm = sm.Select(m => Math.Sqrt(m + 1)).ToArray();

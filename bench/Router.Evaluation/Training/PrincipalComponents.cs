@@ -85,8 +85,16 @@ internal static class PrincipalComponents
                 TensorPrimitives.MultiplyAdd<double>(q[m], -dot, q[k], q[k]);
             }
 
+            // Fewer distinct points than components leaves some directions empty: they stay zero (project to 0).
             var norm = TensorPrimitives.Norm<double>(q[k]);
-            TensorPrimitives.Divide<double>(q[k], norm, q[k]);
+            if (norm > 1e-12)
+            {
+                TensorPrimitives.Divide<double>(q[k], norm, q[k]);
+            }
+            else
+            {
+                Array.Clear(q[k]);
+            }
         }
     }
 }
