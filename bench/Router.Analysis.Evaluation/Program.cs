@@ -76,7 +76,7 @@ if (arguments.TryGetValue("lex", out var lex))
     TaskModelTrainer.LexicalL2 = double.Parse(parts[2], CultureInfo.InvariantCulture);
 }
 
-var rows = LabelledData.Load(data);
+var rows = LabelledData.Load(data, Console.WriteLine);
 Console.WriteLine($"{rows.Count} rows from {data}; {rows.Count(r => r.Task is not null)} with a task label, {rows.Count(r => r.Risk is not null)} with a risk label");
 using var generator = arguments.ContainsKey("no-embedding") ? null : new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { MaxTokens = maxTokens, Quantize = quantize });
 var tag = $"minilm{(quantize ? "-int8" : "")}-{maxTokens}-{options.EmbeddingHeadChars}-{options.EmbeddingTailChars}";
@@ -96,6 +96,14 @@ else
     for (var fold = 0; fold < folds; fold++)
     {
         var train = labelled.Where(e => e.Row.FoldOf(folds) != fold).ToList();
+        if (train.Count == 0)
+        {
+            // A file of a handful of rows can leave a fold nothing to fit on.
+            Console.WriteLine($"fold {fold}: no labelled rows outside it to train on; its rows are scored by the shipped model");
+            models[fold] = TaskModel.LoadEmbedded();
+            continue;
+        }
+
         models[fold] = new TaskModel(TaskModelTrainer.Train(train, $"cross-fit fold {fold}", tag));
     }
 
@@ -152,7 +160,7 @@ foreach (var useEmbedding in generator is null ? new[] { false } : [true, false]
             flagged += profile.IsFollowUp ? 1 : 0;
         }
 
-        Console.WriteLine($"FOLLOW-UP turns ({followUps.Count} two-turn conversations): task equals the first turn's label in {kept} ({100.0 * kept / followUps.Count:F1}%); treated as follow-up edit in {flagged}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FOLLOW-UP turns ({followUps.Count} two-turn conversations): task equals the first turn's label in {kept} ({100.0 * kept / followUps.Count:F1}%); treated as follow-up edit in {flagged}"));
         Console.WriteLine();
     }
 }

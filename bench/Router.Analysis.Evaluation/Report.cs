@@ -11,7 +11,7 @@ internal static class Report
         var classes = TaskTypeNames.All;
         var k = classes.Count;
         var matrix = ClassMetrics.Confusion(pairs.Select(p => ((int)p.Truth, (int)p.Predicted)), k);
-        Console.WriteLine($"== {title}: {pairs.Count} rows, accuracy {100.0 * pairs.Count(p => p.Truth == p.Predicted) / Math.Max(1, pairs.Count):F1}%");
+        Console.WriteLine($"== {title}: {pairs.Count} rows, accuracy {(pairs.Count == 0 ? "n/a" : Num(100.0 * pairs.Count(p => p.Truth == p.Predicted) / pairs.Count, "F1") + "%")}");
         if (full)
         {
             Console.WriteLine($"   {"class",-17}{"prec",7}{"recall",8}{"F1",7}{"support",9}");
@@ -23,7 +23,7 @@ internal static class Report
         }
 
         var (macroF1, present) = ClassMetrics.Macro(matrix);
-        Console.WriteLine($"   macro-F1 {macroF1:F3} over {present} classes present");
+        Console.WriteLine($"   macro-F1 {(present == 0 ? "n/a" : Num(macroF1, "F3"))} over {present} classes present");
         if (full)
         {
             Console.WriteLine("   confusion (rows = truth, columns = predicted, in class order above):");
@@ -50,8 +50,8 @@ internal static class Report
         var caught = positives.Count(r => r.Risk.Level >= RiskLevel.Medium);
         var falseFlags = negatives.Count(r => r.Risk.Level >= RiskLevel.Medium);
         Console.WriteLine($"== RISK (rules; no learned part): {rows.Count} rows with a risk label");
-        Console.WriteLine($"   medium/high recall   {caught}/{positives.Count} = {Ratio(caught, positives.Count):F3}   (target >= 0.95)");
-        Console.WriteLine($"   none flagged med/high {falseFlags}/{negatives.Count} = {Ratio(falseFlags, negatives.Count):F3}   (target <= 0.05)");
+        Console.WriteLine($"   medium/high recall   {caught}/{positives.Count} = {Ratio(caught, positives.Count)}   (target >= 0.95)");
+        Console.WriteLine($"   none flagged med/high {falseFlags}/{negatives.Count} = {Ratio(falseFlags, negatives.Count)}   (target <= 0.05)");
         Console.WriteLine($"   exact level agreement {rows.Count(r => r.Risk.Level == r.Row.Risk)}/{rows.Count}; low-labelled rows flagged med/high {lows.Count(r => r.Risk.Level >= RiskLevel.Medium)}/{lows.Count}");
         Console.WriteLine($"   {"category",-10}{"recall",8}{"precision",11}{"support",9}");
         foreach (var category in Enum.GetValues<RiskCategory>())
@@ -60,7 +60,7 @@ internal static class Report
             var truth = rows.Where(r => r.Row.RiskCategories.Contains(name)).ToList();
             var predicted = rows.Where(r => r.Risk.Categories.Contains(category) && r.Risk.Evidence.Any(e => e.Category == category && e.Level >= RiskLevel.Medium)).ToList();
             var tp = truth.Count(r => predicted.Contains(r));
-            Console.WriteLine($"   {name,-10}{Ratio(tp, truth.Count),8:F3}{Ratio(tp, predicted.Count),11:F3}{truth.Count,9}");
+            Console.WriteLine($"   {name,-10}{Ratio(tp, truth.Count),8}{Ratio(tp, predicted.Count),11}{truth.Count,9}");
         }
 
         Console.WriteLine("   (category columns count a category as predicted when it has medium-or-higher evidence)");
@@ -93,7 +93,7 @@ internal static class Report
         }
 
         var correct = rows.Count(r => r.Predicted == r.Row.Language);
-        Console.WriteLine($"== LANGUAGE: {correct}/{rows.Count} = {Ratio(correct, rows.Count):F3}");
+        Console.WriteLine($"== LANGUAGE: {correct}/{rows.Count} = {Ratio(correct, rows.Count)}");
         foreach (var r in rows.Where(r => r.Predicted != r.Row.Language))
         {
             Console.WriteLine($"   {r.Row.Id} truth {r.Row.Language} predicted {r.Predicted} | {Clip(r.Row.Prompt, 80)}");
@@ -108,7 +108,10 @@ internal static class Report
         return flat.Length <= length ? flat : flat[..length] + "…";
     }
 
-    private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
+    /// <summary>a/b to three decimals, or "n/a" when there is nothing to divide by (a class absent from the file).</summary>
+    private static string Ratio(int a, int b) => b == 0 ? "n/a" : Num((double)a / b, "F3");
+
+    private static string Num(double value, string format) => value.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Abbrev(TaskType t) => t switch
     {

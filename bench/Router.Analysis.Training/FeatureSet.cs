@@ -140,8 +140,14 @@ internal static class TaskModelTrainer
     /// <summary>Candidates for the keyword-path lexical weight.</summary>
     public static float[] LexicalWeightFastGrid { get; set; } = [0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f];
 
+    /// <summary>Fits both models on the rows with a task label; there must be at least one.</summary>
     public static TaskModelFile Train(IReadOnlyList<Example> examples, string description, string embeddingModel)
     {
+        if (!examples.Any(e => e.Row.Task is not null))
+        {
+            throw new ArgumentException("No rows with a task label to train on.", nameof(examples));
+        }
+
         var file = Fit(examples, description, embeddingModel);
         return InnerFolds >= 2 ? ChooseLexicalWeightFast(file, [.. examples.Where(e => e.Row.Task is not null)], description, embeddingModel) : file;
     }
@@ -156,6 +162,13 @@ internal static class TaskModelTrainer
     {
         var folds = InnerFolds;
         var foldOf = labelled.Select(e => (int)(LabelledRow.Fnv1a("inner:" + e.Row.Id) % (uint)folds)).ToArray();
+        if (Enumerable.Range(0, folds).Any(f => foldOf.All(g => g == f)))
+        {
+            // A handful of rows can all fall in one inner fold, leaving nothing to fit on: keep the fixed weight.
+            Console.WriteLine($"  inner {folds}-fold: too few rows ({labelled.Count}) to choose the keyword-path lexical weight; keeping {file.LexicalWeightFast}");
+            return file;
+        }
+
         var subModels = new TaskModelFile[folds];
         for (var f = 0; f < folds; f++)
         {

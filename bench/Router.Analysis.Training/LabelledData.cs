@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Router.Bench;
 using Router.Core.Analysis;
 
 namespace Router.Analysis.Training;
@@ -46,32 +47,44 @@ internal static partial class LabelledData
 {
     public static readonly string[] DefaultFiles = ["prompts_labelled_dev.jsonl", "task_types_dev.jsonl"];
 
-    /// <summary>Loads files from a directory (the default pair) or a single file.</summary>
-    public static List<LabelledRow> Load(string path)
+    /// <summary>
+    /// Loads files from a directory (the default pair) or a single file. Lines that are not JSON objects and rows without
+    /// a prompt are skipped; labels this code does not know (a task type, risk level or risk category) are left out of
+    /// the row and reported, like everything skipped, through <paramref name="log"/>.
+    /// </summary>
+    public static List<LabelledRow> Load(string path, Action<string>? log = null)
     {
         var files = Directory.Exists(path)
             ? DefaultFiles.Select(f => Path.Combine(path, f)).Where(File.Exists).ToList()
             : [path];
+        var knownCategories = Enum.GetValues<RiskCategory>().Select(c => c.ToWireName()).ToHashSet(StringComparer.Ordinal);
         var rows = new List<LabelledRow>();
         foreach (var file in files)
         {
             var name = Path.GetFileName(file);
-            var lineNumber = 0;
-            foreach (var line in File.ReadLines(file))
+            var skipped = new SkippedRows();
+            var unknown = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            void Unknown(string what) => unknown[what] = unknown.GetValueOrDefault(what) + 1;
+            var before = rows.Count;
+            foreach (var (lineNumber, root) in JsonLines.Read(file, skipped))
             {
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line))
+                if (JsonLines.String(root, "prompt") is not { } prompt)
                 {
+                    skipped.Add("no prompt");
                     continue;
                 }
 
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                var id = Str(root, "id") ?? $"{name}:{lineNumber}";
-                var prompt = Str(root, "prompt") ?? "";
-                var original = Str(root, "label_original");
-                var task = MapTask(Str(root, "task_type"), original, prompt);
-                RiskLevel? risk = Str(root, "risk_level") switch
+                var id = JsonLines.Id(root, "id") ?? $"{name}:{lineNumber}";
+                var original = JsonLines.String(root, "label_original");
+                var label = Label(root, "task_type");
+                var task = MapTask(label, original, prompt);
+                if (label is not null && task is null)
+                {
+                    Unknown($"task_type '{label}'");
+                }
+
+                var riskLabel = Label(root, "risk_level");
+                RiskLevel? risk = riskLabel switch
                 {
                     "none" => RiskLevel.None,
                     "low" => RiskLevel.Low,
@@ -79,15 +92,29 @@ internal static partial class LabelledData
                     "high" => RiskLevel.High,
                     _ => null,
                 };
-                var categories = Strings(root, "risk_categories");
-                var followUps = Strings(root, "followup_turns");
-                if (followUps.Count == 0)
+                if (riskLabel is not null && risk is null)
                 {
-                    followUps = Strings(root, "prior_user_turns");
+                    Unknown($"risk_level '{riskLabel}'");
                 }
 
-                rows.Add(new LabelledRow(id, name, Str(root, "source") ?? name, prompt, task, original, risk, categories, Str(root, "language"), followUps));
+                var categories = JsonLines.Strings(root, "risk_categories");
+                foreach (var category in categories.Where(c => !knownCategories.Contains(c)))
+                {
+                    Unknown($"risk category '{category}'");
+                }
+
+                var followUps = JsonLines.Strings(root, "followup_turns");
+                if (followUps.Count == 0)
+                {
+                    followUps = JsonLines.Strings(root, "prior_user_turns");
+                }
+
+                rows.Add(new LabelledRow(id, name, JsonLines.String(root, "source") ?? name, prompt, task, original, risk, categories, JsonLines.String(root, "language"), followUps));
             }
+
+            log?.Invoke($"{name}: {rows.Count - before} rows"
+                + (skipped.Total > 0 ? $" ({skipped})" : "")
+                + (unknown.Count > 0 ? "; labels not known here, left out: " + string.Join(", ", unknown.Select(u => $"{u.Key} {u.Value}")) : ""));
         }
 
         return rows;
@@ -121,23 +148,9 @@ internal static partial class LabelledData
     [GeneratedRegex(@"\b(how can i|how do i|how should i|ways to|strategies|tips|deal with|improve my)\b", RegexOptions.IgnoreCase)]
     private static partial Regex AdviceLike();
 
-    private static string? Str(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static List<string> Strings(JsonElement e, string name)
-    {
-        var list = new List<string>();
-        if (e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in v.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.String)
-                {
-                    list.Add(item.GetString()!);
-                }
-            }
-        }
-
-        return list;
-    }
+    /// <summary>A label as written: a string, or any other non-null value as its JSON text (reported as unknown).</summary>
+    private static string? Label(JsonElement e, string name) =>
+        !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
+        : v.ValueKind == JsonValueKind.String ? JsonLines.Text(v)
+        : v.GetRawText();
 }

@@ -11,8 +11,14 @@ var cache = arguments.GetValueOrDefault("cache", Path.Combine(Path.GetTempPath()
 var maxTokens = int.Parse(arguments.GetValueOrDefault("max-tokens", "128"), System.Globalization.CultureInfo.InvariantCulture);
 var quantize = !arguments.ContainsKey("float");
 
-var rows = LabelledData.Load(data).Where(r => r.Task is not null).ToList();
+var rows = LabelledData.Load(data, Console.WriteLine).Where(r => r.Task is not null).ToList();
 Console.WriteLine($"{rows.Count} labelled rows from {data}");
+if (rows.Count == 0)
+{
+    Console.Error.WriteLine($"No rows with a known task_type in {data}: nothing to train on.");
+    return 2;
+}
+
 using var generator = new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { MaxTokens = maxTokens, Quantize = quantize });
 var tag = $"minilm{(quantize ? "-int8" : "")}-{maxTokens}";
 var examples = FeatureSet.Build(rows, generator, tag, cache);
@@ -26,6 +32,7 @@ await using (var stream = File.Create(output))
 }
 
 Console.WriteLine($"wrote {output} ({new FileInfo(output).Length / 1024} KiB)");
+return 0;
 
 internal static class CommandLine
 {
