@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Numerics.Tensors;
+using Router.Bench;
+using Router.Caching.Evaluation;
 using Router.Core.Caching;
 using Router.Infrastructure.Embeddings;
 
@@ -14,9 +15,16 @@ var showErrors = int.Parse(Arg("--errors") ?? "0", CultureInfo.InvariantCulture)
 var threads = int.Parse(Arg("--threads") ?? "2", CultureInfo.InvariantCulture);
 var inv = CultureInfo.InvariantCulture;
 
-var rows = File.ReadLines(dataPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<PairRow>(l, JsonOptions.Web)!).ToList();
-Console.WriteLine($"data: {dataPath} ({rows.Count} pairs)");
+var skipped = new SkippedRows();
+var rows = CachePairFile.Load(dataPath, skipped);
+Console.WriteLine($"data: {dataPath} ({rows.Count} pairs{(skipped.Total > 0 ? $"; {skipped}" : "")})");
 Console.WriteLine("provenance: cache pairs derived from GPTCache mock data (MIT, zilliztech/GPTCache), MMLU and Arena-Hard prompts (Apache-2.0, MIT)");
+if (rows.Count == 0)
+{
+    Console.WriteLine("no pairs to evaluate: every metric is n/a");
+    return 0;
+}
+
 
 var vectors = await EmbedAllAsync(rows, threads);
 var guard = new SemanticGuard(new SemanticGuardOptions());
@@ -215,9 +223,9 @@ void PrintErrors()
 
 static int Fold(string id) => SHA256.HashData(Encoding.UTF8.GetBytes(id))[0] & 1;
 
-static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "n/a";
 
-static string Pct(double v) => (v * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+static string Pct(double v) => double.IsFinite(v) ? (v * 100).ToString("F1", CultureInfo.InvariantCulture) + "%" : "n/a";
 
 string? Arg(string name)
 {
@@ -268,15 +276,4 @@ static async Task<Dictionary<string, float[]>> EmbedAllAsync(List<PairRow> rows,
 
     Console.WriteLine($"embeddings: {texts.Length} texts with MiniLM in {sw.Elapsed.TotalSeconds:F1} s ({threads} threads)");
     return result;
-}
-
-internal sealed record PairRow(string Id, string Query, string Candidate, int Label, string PairType)
-{
-    [System.Text.Json.Serialization.JsonPropertyName("pair_type")]
-    public string PairType { get; init; } = PairType;
-}
-
-internal static class JsonOptions
-{
-    public static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 }
