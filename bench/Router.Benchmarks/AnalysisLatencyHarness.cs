@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Router.Bench;
 using Router.Core.Analysis;
 using Router.Infrastructure.Embeddings;
 
@@ -30,18 +30,19 @@ internal static class AnalysisLatencyHarness
 
         List<(AnalysisRequest Request, int Tokens, int ModelTokens)> prompts = [];
         var total = 0;
+        var skipped = new SkippedRows();
         foreach (var file in files)
         {
-            foreach (var line in File.ReadLines(Path.Combine(dataDirectory, file)))
+            foreach (var (_, row) in JsonLines.Read(Path.Combine(dataDirectory, file), skipped))
             {
-                using var row = JsonDocument.Parse(line);
-                if (!row.RootElement.TryGetProperty("prompt", out var prompt) || prompt.ValueKind != JsonValueKind.String)
+                if (JsonLines.String(row, "prompt") is not { } prompt)
                 {
+                    skipped.Add("no prompt");
                     continue;
                 }
 
                 total++;
-                var request = AnalysisRequest.FromPrompt(prompt.GetString()!);
+                var request = AnalysisRequest.FromPrompt(prompt);
                 var tokens = withoutEmbedding.Analyze(request).PromptTokens;
                 if (tokens <= MaxPromptTokens)
                 {
@@ -52,7 +53,7 @@ internal static class AnalysisLatencyHarness
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{prompts.Count} of {total} prompts in {string.Join(", ", files)} have at most {MaxPromptTokens} prompt tokens (o200k); " +
-            $"MiniLM window {embedder.MaxTokens} word pieces; one core (affinity {PinnedTo()}), load average {LoadAverage()}"));
+            $"MiniLM window {embedder.MaxTokens} word pieces; one core (affinity {PinnedTo()}), load average {LoadAverage()}{(skipped.Total > 0 ? "; " + skipped : "")}"));
 
         // Warm-up: JIT tiers, ONNX Runtime's buffers for every length.
         foreach (var (request, _, _) in prompts)
