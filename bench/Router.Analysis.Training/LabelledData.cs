@@ -54,9 +54,12 @@ internal static partial class LabelledData
     /// </summary>
     public static List<LabelledRow> Load(string path, Action<string>? log = null)
     {
-        var files = Directory.Exists(path)
-            ? DefaultFiles.Select(f => Path.Combine(path, f)).Where(File.Exists).ToList()
-            : [path];
+        var files = Directory.Exists(path) ? FilesIn(path) : [path];
+        if (files.Count == 0)
+        {
+            log?.Invoke($"{path}: no labelled files ({string.Join(", ", DefaultFiles)}, or prompts_labelled*.jsonl and task_types*.jsonl)");
+        }
+
         var knownCategories = Enum.GetValues<RiskCategory>().Select(c => c.ToWireName()).ToHashSet(StringComparer.Ordinal);
         var rows = new List<LabelledRow>();
         foreach (var file in files)
@@ -118,6 +121,15 @@ internal static partial class LabelledData
         }
 
         return rows;
+    }
+
+    /// <summary>The default pair in <paramref name="directory"/>, else any prompts_labelled*.jsonl and task_types*.jsonl (another split's names).</summary>
+    private static List<string> FilesIn(string directory)
+    {
+        var defaults = DefaultFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
+        return defaults.Count > 0
+            ? defaults
+            : [.. new[] { "prompts_labelled*.jsonl", "task_types*.jsonl" }.SelectMany(p => Directory.GetFiles(directory, p).Order(StringComparer.Ordinal))];
     }
 
     /// <summary>

@@ -37,6 +37,25 @@ public sealed class LabelledDataTests
         Assert.DoesNotContain("'medical'", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_folder_with_another_split_s_file_names_is_read_rather_than_found_empty()
+    {
+        var directory = Directory.CreateTempSubdirectory("router-eval-");
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.FullName, "prompts_labelled_eval.jsonl"), """{"id": "a", "prompt": "hi", "task_type": "chat"}""" + "\n");
+            File.WriteAllText(Path.Combine(directory.FullName, "task_types_eval.jsonl"), """{"id": "b", "prompt": "Write a SQL query.", "task_type": "coding"}""" + "\n");
+
+            var rows = LabelledData.Load(directory.FullName);
+
+            Assert.Equal(["a", "b"], rows.Select(r => r.Id));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
