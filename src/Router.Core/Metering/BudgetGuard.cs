@@ -345,15 +345,14 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         // Renewals come first and wait behind no settlement: after a storage outage those can be many, and a slice
         // left unrenewed past its time to live is taken by other instances while its requests are still in flight.
-        foreach (var scope in scopes)
+        // Every slice's renewal at once, each bounded by a tick: a row the store does not answer (a throttled partition)
+        // holds up no other slice's renewal.
+        if (stopping.IsCancellationRequested)
         {
-            if (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-
-            await RenewAsync(scope, stopping);
+            return;
         }
+
+        await Task.WhenAll(scopes.Select(scope => RenewAsync(scope, stopping)));
 
         // Settlements are written again next, every scope's at once and all within half a tick, so a backlog delays
         // neither the next pass's renewals nor other scopes' settlements; what is left waits for the next tick. They
@@ -367,6 +366,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         var today = _time.GetUtcNow().UtcDateTime;
         var day = "d" + today.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
         var month = "m" + today.ToString("yyyyMM", CultureInfo.InvariantCulture);
+        var idleScopes = new List<Scope>();
         foreach (var scope in scopes)
         {
             if (stopping.IsCancellationRequested)
@@ -397,10 +397,15 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
             if (idle)
             {
-                using var timeout = new CancellationTokenSource(UpkeepPeriod, _time);
-                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
-                await ReleaseAsync(scope, bounded.Token);
+                idleScopes.Add(scope);
             }
+        }
+
+        // Idle slices are given back at once too, within half a tick, so the next pass's renewals are not held up.
+        using (var timeout = new CancellationTokenSource(UpkeepPeriod / 2, _time))
+        using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping))
+        {
+            await Task.WhenAll(idleScopes.Select(scope => ReleaseAsync(scope, bounded.Token)));
         }
     }
 
@@ -625,9 +630,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             return;   // a claim is under way: the slice is in use
         }
 
+        decimal keep = 0;
         try
         {
-            decimal keep, dropped;
+            decimal dropped;
             lock (_gate)
             {
                 if (!scope.HoldsLease)
@@ -655,7 +661,14 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // It stays claimed until it expires.
+            // It stays claimed until it expires, unless the write committed and only its answer was lost (a timeout, or
+            // a cancellation after the request went out): until a row is read again, the slice is taken to hold no more
+            // than was kept, so nothing is lent here against money that may be back in the pool.
+            lock (_gate)
+            {
+                scope.AssumeGivenBack(keep);
+            }
+
             Log.LeaseNotReleased(_logger, scope.Key, ex.GetType().Name);
         }
         finally
@@ -800,6 +813,10 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         }
 
         public bool Releasing { get; set; }
+
+        /// <summary>A give-back whose outcome is unknown: the slice is taken to hold at most <paramref name="keep"/> until
+        /// the next row read says how much it holds.</summary>
+        public void AssumeGivenBack(decimal keep) => Lease = Math.Min(Lease, keep);
 
         /// <summary>Forgotten by upkeep: no request may reserve or claim on it any more.</summary>
         public bool Retired { get; set; }
