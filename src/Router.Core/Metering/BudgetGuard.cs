@@ -207,35 +207,18 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 // The store does not know of this spend (or the answer was lost): this instance counts it as spent, its
                 // slice, which still holds the money, neither lends it again nor gives it back, and upkeep writes it
-                // again under the same name until the store has it, unless the store refused it for good.
-                var rejected = ex is SpendWriteRejectedException;
-                Unrecorded? dropped = null;
+                // again under the same name until the store has it.
+                Unrecorded? dropped;
                 lock (_gate)
                 {
                     scope.Pending -= held;
-                    var entry = new Unrecorded(reservation.Id, reservation.Caps[i], actualUsd, reservation.Amount)
+                    dropped = scope.AddUnrecorded(new Unrecorded(reservation.Id, reservation.Caps[i], actualUsd, reservation.Amount)
                     {
                         InSlice = scope.HoldsLease ? moved : 0,
-                    };
-                    if (rejected)
-                    {
-                        scope.AddRejected(entry);
-                    }
-                    else
-                    {
-                        dropped = scope.AddUnrecorded(entry);
-                    }
+                    });
                 }
 
-                if (rejected)
-                {
-                    Log.SettlementRejected(_logger, scopeKey, reservation.Id, actualUsd, ex.Message);
-                }
-                else
-                {
-                    Log.SettlementNotRecorded(_logger, scopeKey, reservation.Id, ex.GetType().Name);
-                }
-
+                Log.SettlementNotRecorded(_logger, scopeKey, reservation.Id, ex.GetType().Name);
                 if (dropped is not null)
                 {
                     Log.SettlementDropped(_logger, scopeKey, dropped.OperationId, dropped.ActualUsd);
@@ -444,7 +427,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
     // Writes the scope's settlements whose write failed, oldest first, under their own names: one whose earlier write had
     // in fact committed is found in the row and not applied again. Stops at the first failure (the store is likely
-    // still out of reach) until the next tick; one the store refuses for good is not written again, and the next go on.
+    // still out of reach) until the next tick.
     private async Task RecordAsync(Scope scope, CancellationToken cancellationToken)
     {
         while (true)
@@ -478,16 +461,6 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
                     return BudgetLeases.Settle(r, Holder, entry.Cap, entry.ActualUsd, Math.Min(inSlice, entry.SetAsideUsd), _time.GetUtcNow(), _ttl);
                 }, cancellationToken);
-            }
-            catch (SpendWriteRejectedException ex)
-            {
-                lock (_gate)
-                {
-                    scope.Reject(entry);
-                }
-
-                Log.SettlementRejected(_logger, scope.Key, entry.OperationId, entry.ActualUsd, ex.Message);
-                continue;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -750,8 +723,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         /// <summary>Settled here, the write to the store under way: not to be lent again meanwhile.</summary>
         public decimal Pending { get; set; }
 
-        /// <summary>Settled here but the store's write failed: spent, though the store does not know it (yet, or ever when
-        /// it refused the write for good).</summary>
+        /// <summary>Settled here but the store's write failed: spent, though the store does not know it (yet).</summary>
         public decimal Lost { get; private set; }
 
         /// <summary>The part of <see cref="Lost"/> the slice still holds in the store: neither lent again nor given back.</summary>
@@ -789,18 +761,6 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             DroppedInSlice += dropped.InSlice;
             return dropped;
         }
-
-        /// <summary>Keeps a settlement the store refused for good as spent here, and out of use in the slice while it lasts,
-        /// but not for writing again.</summary>
-        public void AddRejected(Unrecorded entry)
-        {
-            Lost += entry.ActualUsd;
-            LostInSlice += entry.InSlice;
-        }
-
-        /// <summary>The store refused a settlement kept for writing again for good: it stays spent here and out of use in
-        /// the slice, but is not written again.</summary>
-        public void Reject(Unrecorded entry) => _unrecorded.Remove(entry);
 
         /// <summary>The store has the settlement now: it is in settled spend and out of the slice.</summary>
         public void RemoveUnrecorded(Unrecorded entry)
@@ -893,9 +853,6 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "Settlement {OperationId} of {Scope} had been recorded after all (its answer was lost)")]
         public static partial void SettlementFoundRecorded(ILogger logger, string scope, string operationId);
-
-        [LoggerMessage(EventId = 1807, Level = LogLevel.Error, Message = "Settlement {OperationId} of {Scope} (${AmountUsd}) refused by the spend store for good ({Error}); it is not written again, and this instance counts it as spent and keeps it in its slice")]
-        public static partial void SettlementRejected(ILogger logger, string scope, string operationId, decimal amountUsd, string error);
 
         [LoggerMessage(EventId = 1806, Level = LogLevel.Warning, Message = "Budget upkeep still under way at shutdown; slices are given back regardless")]
         public static partial void UpkeepNotStopped(ILogger logger);

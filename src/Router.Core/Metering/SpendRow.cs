@@ -32,29 +32,6 @@ public sealed record SpendRow(decimal SpentUsd, IReadOnlyList<BudgetLease> Lease
     }
 }
 
-/// <summary>The spend store refused a change for good: the change itself, not the moment, is at fault (a bad request),
-/// so writing it again cannot succeed. Failures that may pass (timeouts, throttling, outages) are other exceptions.</summary>
-public sealed class SpendWriteRejectedException : Exception
-{
-    /// <summary>Creates the exception with a default message.</summary>
-    public SpendWriteRejectedException()
-        : base("The spend store refused the change for good.")
-    {
-    }
-
-    /// <summary>Creates the exception with <paramref name="message"/>.</summary>
-    public SpendWriteRejectedException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with <paramref name="message"/> and the store's own error.</summary>
-    public SpendWriteRejectedException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-}
-
 /// <summary>Settled spend and claimed slices per budget scope (tenant or key, per UTC day or month), shared by every
 /// router instance.</summary>
 public interface ISpendStore
@@ -67,8 +44,7 @@ public interface ISpendStore
     /// and retries (so <paramref name="change"/> may run more than once and must depend on its argument alone). A change
     /// that returns null leaves the row as it is. A non-empty <paramref name="operationId"/> names the change: one that
     /// already committed (a retry of a write whose answer was lost) is not applied again. Returns the row as written (its
-    /// <see cref="SpendRow.Version"/> one higher) or, when nothing was written, as read. Throws
-    /// <see cref="SpendWriteRejectedException"/> when the store refuses the change for good.</summary>
+    /// <see cref="SpendRow.Version"/> one higher) or, when nothing was written, as read.</summary>
     ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken);
 }
 

@@ -32,22 +32,6 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
 
     public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await TryUpdateAsync(scope, operationId, change, cancellationToken);
-        }
-        catch (RequestFailedException ex) when (IsPermanent(ex.Status))
-        {
-            throw new SpendWriteRejectedException($"The spend table refused a change of {scope} ({ex.Status} {ex.ErrorCode}).", ex);
-        }
-    }
-
-    // A request the service refuses as such. Conflicts and ETag mismatches (retried above), timeouts, throttling,
-    // authorization (a role or key being fixed) and a missing table or row (recreated) may pass; server errors too.
-    private static bool IsPermanent(int status) => status is >= 400 and < 500 and not (401 or 403 or 404 or 408 or 409 or 412 or 429);
-
-    private async ValueTask<SpendRow> TryUpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
-    {
         var table = await tables.GetAsync(Table, cancellationToken);
         var partition = Key(scope);
         while (true)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Core.Chat;
@@ -212,38 +211,6 @@ public sealed class BudgetSettlementRetryTests
         guard.Dispose();
     }
 
-    [Fact]
-    public async Task A_settlement_the_store_refuses_for_good_is_not_written_again_holds_up_no_other_and_stays_counted()
-    {
-        var store = new FailingSettlements(_store);
-        var logger = new ListLogger();
-        var guard = new BudgetGuard(store, _time, Options.Create(new BudgetOptions { LeaseTtl = TimeSpan.FromSeconds(30), LeaseShare = 1.0 }), logger);
-
-        // The store refuses one settlement for good; the next one fails while storage is out of reach.
-        var (refused, _) = await guard.ReserveAsync(Policy, Caller, 0.3m, CancellationToken.None);
-        store.Reject(refused!);
-        await Assert.ThrowsAsync<SpendWriteRejectedException>(() => guard.SettleAsync(refused!, 0.3m, CancellationToken.None));
-        store.Mode = FailureMode.Fail;
-        var (later, _) = await guard.ReserveAsync(Policy, Caller, 0.2m, CancellationToken.None);
-        await Assert.ThrowsAsync<IOException>(() => guard.SettleAsync(later!, 0.2m, CancellationToken.None));
-
-        // Storage is back, and upkeep ticks eight times.
-        store.Mode = FailureMode.None;
-        await AdvanceAsync(TimeSpan.FromSeconds(40));
-
-        Assert.Equal(1, store.Attempts(refused!));
-        var row = await RowAsync();
-        Assert.Equal(0.2m, row.SpentUsd);
-        Assert.Equal(1, store.Applied(later!));
-        var error = Assert.Single(logger.Entries, e => e.Level >= LogLevel.Error);
-        Assert.Contains(refused!.Id, error.Message, StringComparison.Ordinal);
-
-        // The refused $0.30 is still spent as far as the fleet is concerned: the idle instance's slice keeps it, live.
-        Assert.True(row.LeaseOf(guard.Holder) is { } lease && lease.AmountUsd >= 0.3m && lease.ExpiresAt > _time.GetUtcNow(),
-            "the instance gave back money it spent but the store refused to record");
-        guard.Dispose();
-    }
-
     private enum FailureMode
     {
         None,
@@ -257,8 +224,6 @@ public sealed class BudgetSettlementRetryTests
     private sealed class FailingSettlements(ISpendStore inner) : ISpendStore
     {
         private readonly Dictionary<string, int> _applied = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
-        private readonly HashSet<string> _rejected = new(StringComparer.Ordinal);
 
         public FailureMode Mode { get; set; }
 
@@ -270,23 +235,6 @@ public sealed class BudgetSettlementRetryTests
             }
         }
 
-        // The store refuses this reservation's settlement for good, whatever the mode.
-        public void Reject(BudgetReservation reservation)
-        {
-            lock (_applied)
-            {
-                _rejected.Add(reservation.Id);
-            }
-        }
-
-        public int Attempts(BudgetReservation reservation)
-        {
-            lock (_applied)
-            {
-                return _attempts.GetValueOrDefault(reservation.Id);
-            }
-        }
-
         public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken) => inner.GetAsync(scope, cancellationToken);
 
         public async ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken)
@@ -294,15 +242,6 @@ public sealed class BudgetSettlementRetryTests
             if (operationId.Length == 0)
             {
                 return await inner.UpdateAsync(scope, operationId, change, cancellationToken);
-            }
-
-            lock (_applied)
-            {
-                _attempts[operationId] = _attempts.GetValueOrDefault(operationId) + 1;
-                if (_rejected.Contains(operationId))
-                {
-                    throw new SpendWriteRejectedException("400 PropertyValueInvalid");
-                }
             }
 
             if (Mode == FailureMode.Fail)
@@ -329,35 +268,6 @@ public sealed class BudgetSettlementRetryTests
                 return next;
             }, cancellationToken);
             return Mode == FailureMode.CommitThenFail ? throw new IOException("answer lost") : row;
-        }
-    }
-
-    private sealed class ListLogger : ILogger<BudgetGuard>
-    {
-        private readonly List<(LogLevel Level, string Message)> _entries = [];
-
-        public IReadOnlyList<(LogLevel Level, string Message)> Entries
-        {
-            get
-            {
-                lock (_entries)
-                {
-                    return [.. _entries];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_entries)
-            {
-                _entries.Add((logLevel, formatter(state, exception)));
-            }
         }
     }
 }
