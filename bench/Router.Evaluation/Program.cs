@@ -13,8 +13,11 @@ var verb = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal
 var repo = EvaluationPaths.RepositoryRoot();
 var dataDir = Option("--data") ?? EvaluationPaths.DataDirectory(repo);
 var cachePath = Path.GetFullPath(Option("--cache") ?? Path.Combine(repo, ".artifacts", "embeddings", "minilm-l6-v2.bin"));
-string[] devNames = ["routing_dev.jsonl", "routing_mmlu_dev.jsonl"];
-var devFiles = devNames.Select(f => Path.Combine(dataDir, f)).Where(File.Exists).ToList();
+var devFiles = EvaluationPaths.RoutingFiles(dataDir);
+
+// Training draws on the fit halves of the dev files beside the repository too when --data names another split's
+// folder (as it does for a file given by name), so that split is not fitted on its own fit halves alone.
+var trainFiles = EvaluationPaths.RoutingFiles(EvaluationPaths.DataDirectory(repo)).Concat(devFiles).Distinct().ToList();
 var files = Positional();
 var inputs = files.Count > 0 ? files : devFiles;
 if (inputs.Count == 0)
@@ -26,10 +29,10 @@ if (inputs.Count == 0)
 using var cache = new EmbeddingCache(cachePath);
 var settings = new EvaluationSettings
 {
-    TrainFiles = args.Contains("--no-default-train") ? [] : devFiles,
+    TrainFiles = args.Contains("--no-default-train") ? [] : trainFiles,
     CrossFit = args.Contains("--crossfit"),
     OutputDirectory = Path.GetFullPath(Option("--out") ?? Path.Combine(repo, "docs", "evaluation")),
-    LabelledFile = Path.Combine(dataDir, "prompts_labelled_dev.jsonl"),
+    LabelledFile = EvaluationPaths.LabelledFile(dataDir),
     Trainer = Trainer(),
 };
 var bench = new Workbench(cache, settings, Console.Out);
