@@ -9,11 +9,17 @@ using Router.Core.Caching;
 using Router.Infrastructure.Embeddings;
 
 // Evaluates the semantic cache's serve decision (cosine threshold + guards) on labelled query/candidate pairs.
-// Usage: dotnet run -c Release --project tools/Router.Caching.Evaluator -- [--data FILE] [--errors N] [--threads N]
-var dataPath = Arg("--data") ?? Environment.GetEnvironmentVariable("ROUTER_CACHE_PAIRS") ?? "/work/shared/data/cache_pairs_dev.jsonl";
+// Usage: dotnet run -c Release --project bench/Router.Caching.Evaluation -- [--data FILE|DIR] [--errors N] [--threads N]
+var dataPath = CachePairFile.Resolve(Arg("--data") ?? Environment.GetEnvironmentVariable("ROUTER_CACHE_PAIRS") ?? "/work/shared/data");
 var showErrors = int.Parse(Arg("--errors") ?? "0", CultureInfo.InvariantCulture);
 var threads = int.Parse(Arg("--threads") ?? "2", CultureInfo.InvariantCulture);
 var inv = CultureInfo.InvariantCulture;
+
+if (!File.Exists(dataPath))
+{
+    Console.Error.WriteLine($"No cache-pairs file at {dataPath} (use --data FILE or a folder with cache_pairs*.jsonl).");
+    return 2;
+}
 
 var skipped = new SkippedRows();
 var rows = CachePairFile.Load(dataPath, skipped);

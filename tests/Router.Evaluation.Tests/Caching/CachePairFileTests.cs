@@ -35,4 +35,25 @@ public sealed class CachePairFileTests
         Assert.Equal(1, skipped.Reasons["no candidate"]);
         Assert.Equal(1, skipped.Reasons["not valid JSON"]);
     }
+
+    [Fact]
+    public void A_folder_is_read_as_its_dev_file_else_another_split_s()
+    {
+        var directory = Directory.CreateTempSubdirectory("router-eval-");
+        try
+        {
+            var other = Path.Combine(directory.FullName, "cache_pairs_eval.jsonl");
+            File.WriteAllText(other, "\n");
+            Assert.Equal(other, CachePairFile.Resolve(directory.FullName));
+
+            var dev = Path.Combine(directory.FullName, "cache_pairs_dev.jsonl");
+            File.WriteAllText(dev, "\n");
+            Assert.Equal(dev, CachePairFile.Resolve(directory.FullName));
+            Assert.Equal(other, CachePairFile.Resolve(other));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }
