@@ -76,6 +76,13 @@ if (arguments.TryGetValue("lex", out var lex))
     TaskModelTrainer.LexicalL2 = double.Parse(parts[2], CultureInfo.InvariantCulture);
 }
 
+if (!Directory.Exists(data) && !File.Exists(data))
+{
+    Console.Error.WriteLine($"No labelled data at {data} (use --data DIR or --data FILE.jsonl).");
+    Environment.ExitCode = 2;
+    return;
+}
+
 var rows = LabelledData.Load(data, Console.WriteLine);
 Console.WriteLine($"{rows.Count} rows from {data}; {rows.Count(r => r.Task is not null)} with a task label, {rows.Count(r => r.Risk is not null)} with a risk label");
 using var generator = arguments.ContainsKey("no-embedding") ? null : new MiniLmEmbeddingGenerator(new MiniLmEmbeddingOptions { MaxTokens = maxTokens, Quantize = quantize });
