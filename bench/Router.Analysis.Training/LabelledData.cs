@@ -124,13 +124,8 @@ internal static partial class LabelledData
     }
 
     /// <summary>The default pair in <paramref name="directory"/>, else any prompts_labelled*.jsonl and task_types*.jsonl (another split's names).</summary>
-    private static List<string> FilesIn(string directory)
-    {
-        var defaults = DefaultFiles.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
-        return defaults.Count > 0
-            ? defaults
-            : [.. new[] { "prompts_labelled*.jsonl", "task_types*.jsonl" }.SelectMany(p => Directory.GetFiles(directory, p).Order(StringComparer.Ordinal))];
-    }
+    private static List<string> FilesIn(string directory) =>
+        DataFiles.In(directory, DefaultFiles, "prompts_labelled*.jsonl", "task_types*.jsonl");
 
     /// <summary>
     /// Maps a file label to a contract task type. <c>open_qa_advice</c> (Vicuna "generic" and "counterfactual") is split by

@@ -14,16 +14,10 @@ internal static class CachePairFile
     /// <summary>The file to read for <paramref name="path"/>: the path itself, or in a folder its cache_pairs_dev.jsonl,
     /// else its first cache_pairs*.jsonl (another split's name); a folder with neither gives the dev name, which reads as
     /// missing.</summary>
-    public static string Resolve(string path)
-    {
-        if (!Directory.Exists(path))
-        {
-            return path;
-        }
-
-        var dev = Path.Combine(path, "cache_pairs_dev.jsonl");
-        return File.Exists(dev) ? dev : Directory.GetFiles(path, "cache_pairs*.jsonl").Order(StringComparer.Ordinal).FirstOrDefault() ?? dev;
-    }
+    public static string Resolve(string path) =>
+        Directory.Exists(path)
+            ? DataFiles.In(path, ["cache_pairs_dev.jsonl"], "cache_pairs*.jsonl").FirstOrDefault() ?? Path.Combine(path, "cache_pairs_dev.jsonl")
+            : path;
 
     /// <summary>
     /// The pairs with a query, a candidate and a label of 0 or 1 (also written as true/false, 1.0 or "1");

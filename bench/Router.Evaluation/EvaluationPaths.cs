@@ -1,3 +1,5 @@
+using Router.Bench;
+
 namespace Router.Evaluation;
 
 /// <summary>Where the repository and the evaluation data are, wherever the tool is started from.</summary>
@@ -31,18 +33,10 @@ internal static class EvaluationPaths
     /// <summary>The dev routing files in <paramref name="directory"/>; in a folder of another split (other names), every
     /// <c>routing*.jsonl</c> there, so that <c>--data DIR</c> evaluates that split rather than finding nothing.</summary>
     public static List<string> RoutingFiles(string directory) =>
-        FilesIn(directory, ["routing_dev.jsonl", "routing_mmlu_dev.jsonl"], "routing*.jsonl");
+        DataFiles.In(directory, ["routing_dev.jsonl", "routing_mmlu_dev.jsonl"], "routing*.jsonl");
 
     /// <summary>The labelled prompts in <paramref name="directory"/>: <c>prompts_labelled_dev.jsonl</c>, else the first
     /// <c>prompts_labelled*.jsonl</c> there; null when there is none.</summary>
     public static string? LabelledFile(string directory) =>
-        FilesIn(directory, ["prompts_labelled_dev.jsonl"], "prompts_labelled*.jsonl").FirstOrDefault();
-
-    private static List<string> FilesIn(string directory, string[] defaults, string pattern)
-    {
-        var found = defaults.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
-        return found.Count > 0 || !Directory.Exists(directory)
-            ? found
-            : [.. Directory.GetFiles(directory, pattern).Order(StringComparer.Ordinal)];
-    }
+        DataFiles.In(directory, ["prompts_labelled_dev.jsonl"], "prompts_labelled*.jsonl").FirstOrDefault();
 }

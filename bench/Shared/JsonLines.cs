@@ -236,3 +236,16 @@ internal static class JsonLines
         return sb.ToString();
     }
 }
+
+/// <summary>A data set's files in a folder: the dev split's names where they are, else every file matching the patterns
+/// (another split's names), in order.</summary>
+internal static class DataFiles
+{
+    public static List<string> In(string directory, IEnumerable<string> devNames, params string[] patterns)
+    {
+        var found = devNames.Select(f => Path.Combine(directory, f)).Where(File.Exists).ToList();
+        return found.Count > 0 || !Directory.Exists(directory)
+            ? found
+            : [.. patterns.SelectMany(p => Directory.GetFiles(directory, p).Order(StringComparer.Ordinal))];
+    }
+}
