@@ -845,7 +845,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
         [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "Budget slice of {Scope} not given back ({Error}); it comes back when it expires")]
         public static partial void LeaseNotReleased(ILogger logger, string scope, string error);
 
-        [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "Settlement {OperationId} of {Scope} not recorded ({Error}); it is written again at the next upkeep")]
+        [LoggerMessage(EventId = 1803, Level = LogLevel.Warning, Message = "Settlement {OperationId} of {Scope} not recorded ({Error}); it is kept and written again at the next upkeep (at shutdown, given up: event 1804)")]
         public static partial void SettlementNotRecorded(ILogger logger, string scope, string operationId, string error);
 
         [LoggerMessage(EventId = 1804, Level = LogLevel.Error, Message = "Settlement {OperationId} of {Scope} (${AmountUsd}) given up unrecorded: other instances may lend that money again")]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using Azure;
@@ -7,21 +8,37 @@ using Router.Core.Metering;
 namespace Router.Infrastructure.Storage;
 
 /// <summary>Settled spend and the budget slices instances hold, one row per scope, changed under optimistic concurrency
-/// (ETag). The row also names the last <see cref="RecentOperations"/> named changes: when a write commits but its answer
-/// is lost (a timeout), the SDK's retry or this store's next attempt finds its own change there and does not apply it
-/// again.</summary>
+/// (ETag). A named change (a settlement) is written in one entity group transaction with a marker entity named after it
+/// in the scope's partition: when the write commits but its answer is lost (a timeout), the SDK's retry, this store's next
+/// attempt or the caller's later retry fails on the marker that is already there, finds it, and does not apply the change
+/// again, however many other changes came in between. A marker is deleted, in a later write to the same scope, only once
+/// this process has seen its change commit, so markers are left only for answers lost for good (a crash). The row also
+/// keeps the last <see cref="RecentOperations"/> names, as earlier versions of this store did and still read during a
+/// rolling deployment.</summary>
 internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
 {
-    /// <summary>Changes remembered per scope: more writers than this between a lost answer and its retry would be needed
-    /// to count one twice.</summary>
+    /// <summary>Names of changes kept in the row itself (what earlier versions relied on alone).</summary>
     internal const int RecentOperations = 32;
 
+    /// <summary>Markers of confirmed changes deleted per write (an entity group transaction holds at most 100 entities).</summary>
+    internal const int MaxDeletesPerWrite = 32;
+
+    /// <summary>Markers of confirmed changes waiting for the next write to their scope, per scope; past this the oldest are
+    /// left in place (harmless, a few bytes each).</summary>
+    internal const int MaxConfirmedPerScope = 4096;
+
+    private const int MaxScopesTracked = 1024;
     private const string Table = "spend";
     private const string Row = "total";
+    private const string MarkerPrefix = "op-";
     private const string Applied = "Applied";
     private const string Spent = "SpentUsd";
     private const string Leases = "Leases";
     private const string Version = "Version";
+    private static readonly TimeSpan ScopeIdle = TimeSpan.FromHours(1);
+
+    // Per scope, the markers of changes this process has seen commit: deleted by its next named write there.
+    private readonly ConcurrentDictionary<string, Confirmed> _confirmed = new(StringComparer.Ordinal);
 
     public async ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken)
     {
@@ -34,6 +51,8 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
     {
         var table = await tables.GetAsync(Table, cancellationToken);
         var partition = Key(scope);
+        var marker = operationId.Length == 0 ? "" : MarkerPrefix + Key(operationId);
+        var suspect = false;   // a write of this change may be in the table already: look for its marker before writing again
         while (true)
         {
             var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, Row, cancellationToken: cancellationToken);
@@ -42,7 +61,14 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
             var applied = entity?.GetString(Applied) ?? "";
             if (operationId.Length > 0 && applied.Split(' ').Contains(operationId, StringComparer.Ordinal))
             {
-                return row;   // an earlier attempt committed
+                Confirm(partition, marker);   // its marker, if this version wrote one, can go
+                return row;   // an earlier attempt committed (named in the row by this or an earlier version)
+            }
+
+            if (suspect && (await table.GetEntityIfExistsAsync<TableEntity>(partition, marker, select: ["RowKey"], cancellationToken: cancellationToken)).HasValue)
+            {
+                Confirm(partition, marker);
+                return row;   // an earlier attempt committed: its marker is there
             }
 
             if (change(row) is not { } next)
@@ -60,22 +86,122 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
                     ? applied
                     : string.Join(' ', applied.Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeLast(RecentOperations - 1).Append(operationId)),
             };
+            var total = entity is null
+                ? new TableTransactionAction(TableTransactionActionType.Add, written)
+                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, written, entity.ETag);
+            if (operationId.Length == 0)
+            {
+                try
+                {
+                    await (entity is null
+                        ? table.AddEntityAsync(written, cancellationToken)
+                        : table.UpdateEntityAsync(written, entity.ETag, TableUpdateMode.Replace, cancellationToken));
+                    return next;
+                }
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+                {
+                    continue;   // another writer got there first, or an earlier attempt of this one did: read again and retry
+                }
+            }
+
+            // The marker first, so a change already in the table fails on it; then the row; then markers of changes this
+            // process has seen commit, which no retry will ask about any more.
+            var deletes = TakeConfirmed(partition, marker);
+            List<TableTransactionAction> actions = [new(TableTransactionActionType.Add, new TableEntity(partition, marker)), total];
+            foreach (var confirmed in deletes)
+            {
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, confirmed), ETag.All));
+            }
+
             try
             {
-                if (entity is null)
-                {
-                    await table.AddEntityAsync(written, cancellationToken);
-                }
-                else
-                {
-                    await table.UpdateEntityAsync(written, entity.ETag, TableUpdateMode.Replace, cancellationToken);
-                }
-
-                return next;
+                await table.SubmitTransactionAsync(actions, cancellationToken);
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 404 && ex.FailedTransactionActionIndex is >= 2 and var index && index < actions.Count)
+            {
+                // That marker is gone already (deleted by a write whose answer was lost): the others are deleted next time.
+                deletes.RemoveAt(index - 2);
+                ReturnConfirmed(partition, deletes);
+                continue;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {
-                // Another writer got there first, or an earlier attempt of this one did: read again and retry.
+                // Another writer changed the row, or this change is in the table already (its marker or the row's ETag
+                // says so): read again and look for the marker.
+                ReturnConfirmed(partition, deletes);
+                suspect = true;
+                continue;
+            }
+            catch
+            {
+                // The write may or may not have committed: those markers are deleted by a later write (or found gone).
+                ReturnConfirmed(partition, deletes);
+                throw;
+            }
+
+            Confirm(partition, marker);
+            return next;
+        }
+    }
+
+    // Up to MaxDeletesPerWrite markers of the scope's confirmed changes, taken so no concurrent write deletes them too.
+    private List<string> TakeConfirmed(string partition, string except)
+    {
+        var taken = new List<string>();
+        if (_confirmed.TryGetValue(partition, out var confirmed))
+        {
+            lock (confirmed)
+            {
+                while (taken.Count < MaxDeletesPerWrite && confirmed.Markers.TryDequeue(out var marker))
+                {
+                    // Confirmed twice (a change written again after its answer came) is deleted once.
+                    if (marker != except && !taken.Contains(marker))
+                    {
+                        taken.Add(marker);
+                    }
+                }
+            }
+        }
+
+        return taken;
+    }
+
+    private void ReturnConfirmed(string partition, List<string> markers)
+    {
+        foreach (var marker in markers)
+        {
+            Confirm(partition, marker);
+        }
+    }
+
+    // The change named by this marker is in the table, and this process will not ask about it again.
+    private void Confirm(string partition, string marker)
+    {
+        var now = Environment.TickCount64;
+        if (!_confirmed.TryGetValue(partition, out var confirmed))
+        {
+            if (_confirmed.Count >= MaxScopesTracked)
+            {
+                // Scopes of past days and months are written no more: their last markers stay (a few bytes each).
+                foreach (var (key, idle) in _confirmed)
+                {
+                    if (now - Volatile.Read(ref idle.LastUsed) > ScopeIdle.TotalMilliseconds)
+                    {
+                        _confirmed.TryRemove(KeyValuePair.Create(key, idle));
+                    }
+                }
+            }
+
+            confirmed = _confirmed.GetOrAdd(partition, static _ => new Confirmed());
+        }
+
+        lock (confirmed)
+        {
+            Volatile.Write(ref confirmed.LastUsed, now);
+            confirmed.Markers.Enqueue(marker);
+            if (confirmed.Markers.Count > MaxConfirmedPerScope)
+            {
+                confirmed.Markers.Dequeue();
             }
         }
     }
@@ -115,4 +241,10 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
     }
 
     private static string Key(string scope) => scope.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+
+    private sealed class Confirmed
+    {
+        public readonly Queue<string> Markers = new();
+        public long LastUsed;
+    }
 }

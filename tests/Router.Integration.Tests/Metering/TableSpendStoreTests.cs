@@ -14,17 +14,8 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_spend_write_that_commits_but_times_out_is_not_counted_twice_when_retried()
     {
-        var tableEndpoint = azurite.Azurite.ConnectionString.Split(';').Single(p => p.StartsWith("TableEndpoint=", StringComparison.Ordinal))["TableEndpoint=".Length..];
-        await using var proxy = await StorageFaultProxy.StartAsync(new Uri(tableEndpoint));
-        // Inserts (POST) and ETag-guarded replacements (PUT) of the spend table's rows.
-        proxy.Matches = request => (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method)) && request.Path.Value!.Contains("spend", StringComparison.Ordinal);
-        var connection = proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint");
-        var prefix = "s" + Guid.NewGuid().ToString("N")[..10];
-        var clientOptions = new TableClientOptions();
-        clientOptions.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(500);
-        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(10);
-        var store = new TableSpendStore(new RouterTables(new TableServiceClient(connection, clientOptions),
-            Options.Create(new StorageOptions { ConnectionString = connection, TablePrefix = prefix })));
+        await using var proxy = await StartProxyAsync();
+        var (store, _) = Store(proxy, retries: null);
 
         proxy.CommitThenTimeoutRate = 0.4;
         for (var i = 0; i < 30; i++)
@@ -40,5 +31,111 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
         await store.AddAsync("tenant|acme|d20261207", 0.01m, "settle-29", CancellationToken.None);
         await store.AddAsync("tenant|acme|d20261207", 0.01m, "settle-30", CancellationToken.None);
         Assert.Equal(0.31m, (await store.GetAsync("tenant|acme|d20261207", CancellationToken.None)).SpentUsd);
+    }
+
+    [Fact]
+    public async Task A_settlement_whose_answer_was_lost_is_not_counted_again_however_many_settlements_came_in_between()
+    {
+        await using var proxy = await StartProxyAsync();
+        var (store, table) = Store(proxy, retries: 0);
+        const string scope = "tenant|acme|m202612";
+
+        // The settlement commits, but the SDK's attempts run out before any answer: the caller keeps it to write again.
+        proxy.CommitThenTimeoutRate = 1;
+        await Assert.ThrowsAnyAsync<Exception>(async () => await store.AddAsync(scope, 0.01m, "lost", CancellationToken.None));
+        proxy.CommitThenTimeoutRate = 0;
+        Assert.Equal(1, proxy.Swallowed);
+        Assert.Equal(0.01m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+
+        // More settlements of the same cap than the row names (the store's only memory of changes before).
+        for (var i = 0; i < TableSpendStore.RecentOperations + 8; i++)
+        {
+            await store.AddAsync(scope, 0.01m, $"other-{i}", CancellationToken.None);
+        }
+
+        await store.AddAsync(scope, 0.01m, "lost", CancellationToken.None);
+        Assert.Equal(0.41m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+
+        // Written once more right after its retry was answered, it adds nothing either: its marker is still there.
+        await store.AddAsync(scope, 0.01m, "lost", CancellationToken.None);
+        Assert.Equal(0.41m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+    }
+
+    [Fact]
+    public async Task Markers_of_settlements_seen_to_commit_are_deleted_so_a_busy_scope_does_not_grow()
+    {
+        await using var proxy = await StartProxyAsync();
+        var (store, table) = Store(proxy, retries: null);
+        const string scope = "key|k1|d20261207";
+        for (var i = 0; i < 50; i++)
+        {
+            await store.AddAsync(scope, 0.02m, $"s-{i}", CancellationToken.None);
+        }
+
+        Assert.Equal(1.00m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+        var rows = await RowKeysAsync(table, scope);
+        Assert.Contains("total", rows);
+
+        // Each write deletes the markers of the writes before it: only the last one's is left.
+        Assert.Equal(["op-s-49", "total"], rows.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_marker_already_gone_does_not_stop_the_next_settlement()
+    {
+        await using var proxy = await StartProxyAsync();
+        var (store, table) = Store(proxy, retries: null);
+        const string scope = "tenant|beta|d20261207";
+        await store.AddAsync(scope, 0.05m, "first", CancellationToken.None);
+
+        // Deleted by a write whose answer was lost, say: the next write's delete of it finds nothing.
+        await table.DeleteEntityAsync(Partition(scope), "op-first", Azure.ETag.All);
+        await store.AddAsync(scope, 0.05m, "second", CancellationToken.None);
+        await store.AddAsync(scope, 0.05m, "third", CancellationToken.None);
+
+        Assert.Equal(0.15m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+        Assert.Equal(["op-third", "total"], (await RowKeysAsync(table, scope)).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<StorageFaultProxy> StartProxyAsync()
+    {
+        var tableEndpoint = azurite.Azurite.ConnectionString.Split(';').Single(p => p.StartsWith("TableEndpoint=", StringComparison.Ordinal))["TableEndpoint=".Length..];
+        var proxy = await StorageFaultProxy.StartAsync(new Uri(tableEndpoint));
+
+        // Inserts (POST), ETag-guarded replacements (PUT) and entity group transactions (POST $batch) of the spend table.
+        proxy.Matches = request => (HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method))
+            && (request.Path.Value!.Contains("spend", StringComparison.Ordinal) || request.Path.Value.EndsWith("$batch", StringComparison.Ordinal));
+        return proxy;
+    }
+
+    // The store through the proxy, and the spend table directly. Retries null: the SDK's default number.
+    private (TableSpendStore Store, TableClient Table) Store(StorageFaultProxy proxy, int? retries)
+    {
+        var connection = proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint");
+        var prefix = "s" + Guid.NewGuid().ToString("N")[..10];
+        var clientOptions = new TableClientOptions();
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(500);
+        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(10);
+        if (retries is { } count)
+        {
+            clientOptions.Retry.MaxRetries = count;
+        }
+
+        var store = new TableSpendStore(new RouterTables(new TableServiceClient(connection, clientOptions),
+            Options.Create(new StorageOptions { ConnectionString = connection, TablePrefix = prefix })));
+        return (store, new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient(prefix + "spend"));
+    }
+
+    private static string Partition(string scope) => scope.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+
+    private static async Task<List<string>> RowKeysAsync(TableClient table, string scope)
+    {
+        var keys = new List<string>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition(scope)}"), select: ["RowKey"]))
+        {
+            keys.Add(entity.RowKey);
+        }
+
+        return keys;
     }
 }

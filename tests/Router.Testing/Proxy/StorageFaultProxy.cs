@@ -90,7 +90,7 @@ public sealed class StorageFaultProxy : IAsyncDisposable
         bool swallow;
         lock (_gate)
         {
-            swallow = Matches(context.Request) && response.IsSuccessStatusCode && _random.NextDouble() < CommitThenTimeoutRate;
+            swallow = Matches(context.Request) && Committed(response, payload) && _random.NextDouble() < CommitThenTimeoutRate;
         }
 
         if (swallow)
@@ -113,6 +113,13 @@ public sealed class StorageFaultProxy : IAsyncDisposable
         context.Response.ContentLength = payload.Length;
         await context.Response.Body.WriteAsync(payload, context.RequestAborted);
     }
+
+    // An entity group transaction is answered 202 whether or not its change set committed: a failed one carries the
+    // failing operation's status line inside the multipart body.
+    private static bool Committed(HttpResponseMessage response, byte[] payload) =>
+        response.IsSuccessStatusCode
+        && !(response.Content.Headers.ContentType?.MediaType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) == true
+            && (payload.AsSpan().IndexOf("HTTP/1.1 4"u8) >= 0 || payload.AsSpan().IndexOf("HTTP/1.1 5"u8) >= 0));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
