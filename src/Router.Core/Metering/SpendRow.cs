@@ -43,7 +43,8 @@ public interface ISpendStore
     /// <paramref name="change"/> and writes the result unless another writer got in first, in which case it reads again
     /// and retries (so <paramref name="change"/> may run more than once and must depend on its argument alone). A change
     /// that returns null leaves the row as it is. A non-empty <paramref name="operationId"/> names the change: one that
-    /// already committed (a retry of a write whose answer was lost) is not applied again. Returns the row as written (its
+    /// already committed (a retry of a write whose answer was lost, however much later) is not applied again. A name is
+    /// for one change: once a write of it has been answered, it is not written again (a store may forget it then). Returns the row as written (its
     /// <see cref="SpendRow.Version"/> one higher) or, when nothing was written, as read.</summary>
     ValueTask<SpendRow> UpdateAsync(string scope, string operationId, Func<SpendRow, SpendRow?> change, CancellationToken cancellationToken);
 }

@@ -11,8 +11,10 @@ namespace Router.Infrastructure.Storage;
 /// (ETag). A named change (a settlement) is written in one entity group transaction with a marker entity named after it
 /// in the scope's partition: when the write commits but its answer is lost (a timeout), the SDK's retry, this store's next
 /// attempt or the caller's later retry fails on the marker that is already there, finds it, and does not apply the change
-/// again, however many other changes came in between. A marker is deleted, in a later write to the same scope, only once
-/// this process has seen its change commit, so markers are left only for answers lost for good (a crash). The row also
+/// again, however many other changes came in between. A marker is deleted only once this process has seen its change
+/// commit, by its next write to the same scope (a settlement, a renewal or a slice given back, which an idle or stopping
+/// instance does). Markers a few bytes each, never read again, can be left behind: by a change whose answer never came
+/// and that was not retried (a crash), and by a process that stopped without writing to that scope again. The row also
 /// keeps the last <see cref="RecentOperations"/> names, as earlier versions of this store did and still read during a
 /// rolling deployment.</summary>
 internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
@@ -61,7 +63,7 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
             var applied = entity?.GetString(Applied) ?? "";
             if (operationId.Length > 0 && applied.Split(' ').Contains(operationId, StringComparer.Ordinal))
             {
-                Confirm(partition, marker);   // its marker, if this version wrote one, can go
+                Confirm(partition, marker);   // its marker, if this version wrote one, can go (one already gone costs a retry)
                 return row;   // an earlier attempt committed (named in the row by this or an earlier version)
             }
 
@@ -89,7 +91,11 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
             var total = entity is null
                 ? new TableTransactionAction(TableTransactionActionType.Add, written)
                 : new TableTransactionAction(TableTransactionActionType.UpdateReplace, written, entity.ETag);
-            if (operationId.Length == 0)
+            // The marker first, so a change already in the table fails on it; then the row; then markers of changes this
+            // process has seen commit, which no retry will ask about any more (unnamed writes, renewals and give-backs,
+            // carry those too, so a scope's last markers go when its slice is given back).
+            var deletes = TakeConfirmed(partition, marker);
+            if (marker.Length == 0 && deletes.Count == 0)
             {
                 try
                 {
@@ -104,10 +110,7 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
                 }
             }
 
-            // The marker first, so a change already in the table fails on it; then the row; then markers of changes this
-            // process has seen commit, which no retry will ask about any more.
-            var deletes = TakeConfirmed(partition, marker);
-            List<TableTransactionAction> actions = [new(TableTransactionActionType.Add, new TableEntity(partition, marker)), total];
+            List<TableTransactionAction> actions = marker.Length == 0 ? [total] : [new(TableTransactionActionType.Add, new TableEntity(partition, marker)), total];
             foreach (var confirmed in deletes)
             {
                 actions.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, confirmed), ETag.All));
@@ -117,19 +120,18 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
             {
                 await table.SubmitTransactionAsync(actions, cancellationToken);
             }
-            catch (TableTransactionFailedException ex) when (ex.Status == 404 && ex.FailedTransactionActionIndex is >= 2 and var index && index < actions.Count)
+            catch (TableTransactionFailedException ex) when (ex.Status == 404 && deletes.Count > 0 && (ex.FailedTransactionActionIndex is not { } index || index >= actions.Count - deletes.Count))
             {
-                // That marker is gone already (deleted by a write whose answer was lost): the others are deleted next time.
-                deletes.RemoveAt(index - 2);
-                ReturnConfirmed(partition, deletes);
+                // A marker is gone already (deleted by a write whose answer was lost, which likely deleted the others
+                // with it): this write's are dropped rather than tried one failure at a time. Any still there stay.
                 continue;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {
-                // Another writer changed the row, or this change is in the table already (its marker or the row's ETag
-                // says so): read again and look for the marker.
+                // Another writer changed the row (412, or 409 for a row created meanwhile), or this change is in the table
+                // already (409 on its marker): read again, and look for the marker after a 409.
                 ReturnConfirmed(partition, deletes);
-                suspect = true;
+                suspect |= ex.Status == 409 && marker.Length > 0;
                 continue;
             }
             catch
@@ -139,7 +141,11 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
                 throw;
             }
 
-            Confirm(partition, marker);
+            if (marker.Length > 0)
+            {
+                Confirm(partition, marker);
+            }
+
             return next;
         }
     }

@@ -1,3 +1,8 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -9,7 +14,7 @@ using Router.Testing.Proxy;
 namespace Router.Integration.Tests.Metering;
 
 [Collection(AzuriteCollection.Name)]
-public sealed class TableSpendStoreTests(AzuriteFixture azurite)
+public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
 {
     [Fact]
     public async Task A_spend_write_that_commits_but_times_out_is_not_counted_twice_when_retried()
@@ -89,12 +94,77 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
         await store.AddAsync(scope, 0.05m, "first", CancellationToken.None);
 
         // Deleted by a write whose answer was lost, say: the next write's delete of it finds nothing.
-        await table.DeleteEntityAsync(Partition(scope), "op-first", Azure.ETag.All);
+        await table.DeleteEntityAsync(Partition(scope), "op-first", ETag.All);
         await store.AddAsync(scope, 0.05m, "second", CancellationToken.None);
         await store.AddAsync(scope, 0.05m, "third", CancellationToken.None);
 
         Assert.Equal(0.15m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
         Assert.Equal(["op-third", "total"], (await RowKeysAsync(table, scope)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task After_an_outage_the_next_settlement_does_not_fail_once_per_marker_already_deleted()
+    {
+        await using var proxy = await StartProxyAsync();
+        var counter = new BatchCounter();
+        var (store, _) = Store(proxy, retries: 0, counter);
+        const string scope = "tenant|busy|d20261207";
+
+        // Forty settlements commit unanswered, then their retries find them: their markers are queued for deletion.
+        proxy.CommitThenTimeoutRate = 1;
+        for (var i = 0; i < 40; i++)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(async () => await store.AddAsync(scope, 0.01m, $"x-{i}", CancellationToken.None));
+        }
+
+        proxy.CommitThenTimeoutRate = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            await store.AddAsync(scope, 0.01m, $"x-{i}", CancellationToken.None);
+        }
+
+        // The next one commits with those deletes but its answer is lost: the deletes are done, unknown to the store.
+        proxy.CommitThenTimeoutRate = 1;
+        await Assert.ThrowsAnyAsync<Exception>(async () => await store.AddAsync(scope, 0.01m, "y", CancellationToken.None));
+        proxy.CommitThenTimeoutRate = 0;
+        Assert.Equal(0.41m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+
+        var before = counter.Batches;
+        await store.AddAsync(scope, 0.01m, "z", CancellationToken.None);
+        Assert.Equal(0.42m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+        Assert.True(counter.Batches - before <= 3, $"{counter.Batches - before} transactions for one settlement");
+    }
+
+    [Fact]
+    public async Task A_404_that_names_no_action_does_not_fail_every_later_settlement_of_the_scope()
+    {
+        await using var proxy = await StartProxyAsync();
+        var (store, table) = Store(proxy, retries: null, stripIndex: true);
+        const string scope = "tenant|gamma|d20261207";
+        await store.AddAsync(scope, 0.05m, "first", CancellationToken.None);
+        await table.DeleteEntityAsync(Partition(scope), "op-first", ETag.All);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await store.AddAsync(scope, 0.05m, $"s-{i}", CancellationToken.None);
+        }
+
+        Assert.Equal(0.30m, (await store.GetAsync(scope, CancellationToken.None)).SpentUsd);
+    }
+
+    [Fact]
+    public async Task A_write_without_a_name_such_as_a_slice_given_back_deletes_the_markers_left()
+    {
+        await using var proxy = await StartProxyAsync();
+        var (store, table) = Store(proxy, retries: null);
+        const string scope = "key|k9|d20261207";
+        await store.AddAsync(scope, 0.01m, "a", CancellationToken.None);
+        await store.AddAsync(scope, 0.01m, "b", CancellationToken.None);
+        Assert.Equal(["op-b", "total"], (await RowKeysAsync(table, scope)).Order(StringComparer.Ordinal));
+
+        var row = await store.UpdateAsync(scope, "", r => r with { Leases = [] }, CancellationToken.None);
+        Assert.Equal(0.02m, row.SpentUsd);
+        Assert.Equal(["total"], await RowKeysAsync(table, scope));
     }
 
     private async Task<StorageFaultProxy> StartProxyAsync()
@@ -109,7 +179,7 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
     }
 
     // The store through the proxy, and the spend table directly. Retries null: the SDK's default number.
-    private (TableSpendStore Store, TableClient Table) Store(StorageFaultProxy proxy, int? retries)
+    private (TableSpendStore Store, TableClient Table) Store(StorageFaultProxy proxy, int? retries, BatchCounter? counter = null, bool stripIndex = false)
     {
         var connection = proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint");
         var prefix = "s" + Guid.NewGuid().ToString("N")[..10];
@@ -119,6 +189,16 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
         if (retries is { } count)
         {
             clientOptions.Retry.MaxRetries = count;
+        }
+
+        if (counter is not null)
+        {
+            clientOptions.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+        }
+
+        if (stripIndex)
+        {
+            clientOptions.AddPolicy(new StripIndexPolicy(), HttpPipelinePosition.PerRetry);
         }
 
         var store = new TableSpendStore(new RouterTables(new TableServiceClient(connection, clientOptions),
@@ -137,5 +217,41 @@ public sealed class TableSpendStoreTests(AzuriteFixture azurite)
         }
 
         return keys;
+    }
+
+    // Counts entity group transactions sent, retries included.
+    private sealed class BatchCounter : HttpPipelineSynchronousPolicy
+    {
+        private int _batches;
+
+        public int Batches => Volatile.Read(ref _batches);
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _batches);
+            }
+        }
+    }
+
+    // Removes the "N:" prefix from error messages in $batch answers, as a service that does not name the failed action.
+    private sealed partial class StripIndexPolicy : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException();
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            if (message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) && message.Response.ContentStream is { } stream)
+            {
+                using var reader = new StreamReader(stream);
+                var text = await reader.ReadToEndAsync();
+                message.Response.ContentStream = new MemoryStream(Encoding.UTF8.GetBytes(Index().Replace(text, "\"value\":\"")));
+            }
+        }
+
+        [GeneratedRegex("\"value\":\"\\d+:")]
+        private static partial Regex Index();
     }
 }
