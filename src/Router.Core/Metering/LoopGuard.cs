@@ -34,6 +34,13 @@ public sealed class LoopGuardOptions
     /// not grow the router's memory without bound.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 10_000_000)]
     public int MaxSessions { get; set; } = 100_000;
+
+    /// <summary>Sessions one tenant may have tracked at most (default 25,000), so that a tenant inventing session ids
+    /// cannot fill the table and leave other tenants' new sessions untracked. A new session past this (or past
+    /// <see cref="MaxSessions"/>) goes untracked when the tenant has no session spend cap, and is refused with
+    /// <c>429 too_many_sessions</c> when it has one, since its cap could not hold.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 10_000_000)]
+    public int MaxSessionsPerTenant { get; set; } = 25_000;
 }
 
 /// <summary>Stops an agent that repeats itself: more than <see cref="LoopGuardOptions.MaxRepeats"/> near-identical
@@ -55,6 +62,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     public const int SimilarityDepth = 32;
 
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TenantSessions> _tenants = new(StringComparer.Ordinal);
     private long _checks;
     private long _lastFullSweepTicks;
 
@@ -80,7 +88,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
         if (!_sessions.TryGetValue(sessionKey, out var session))
         {
-            if (_sessions.Count >= settings.MaxSessions)
+            var tenant = _tenants.GetOrAdd(TenantOf(sessionKey), static _ => new TenantSessions());
+            if (_sessions.Count >= settings.MaxSessions || Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant)
             {
                 // At most one sweep a second: with the table full of live sessions, each new one would otherwise pay a
                 // walk over all of them.
@@ -90,13 +99,22 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                     Sweep(now - settings.Window);
                 }
 
-                if (_sessions.Count >= settings.MaxSessions)
+                if (_sessions.Count >= settings.MaxSessions || Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant)
                 {
-                    return null;
+                    return Untracked(policy, settings);
                 }
             }
 
-            session = _sessions.GetOrAdd(sessionKey, static _ => new Session());
+            var created = new Session(tenant);
+            if (_sessions.TryAdd(sessionKey, created))
+            {
+                Interlocked.Increment(ref tenant.Count);
+                session = created;
+            }
+            else if (!_sessions.TryGetValue(sessionKey, out session))
+            {
+                return Check(sessionKey, policy, requestHash, embedding, step);   // added and swept meanwhile
+            }
         }
 
         lock (session)
@@ -200,6 +218,17 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
     private static string Usd(decimal value) => value.ToString("0.####", CultureInfo.InvariantCulture);
 
+    // A session that cannot be tracked has neither loop guard nor spend cap: where the tenant set a cap, it is refused.
+    private static RouterError? Untracked(TenantPolicy policy, LoopGuardOptions settings) => policy.SessionSpendCapUsd is null
+        ? null
+        : new RouterError(429, "rate_limit_error", "too_many_sessions",
+            $"Too many sessions are active on this router instance for a new one to be tracked, and without tracking its spend cap could not hold. "
+            + $"Reuse a session id (x-session-id), or try again once sessions have been idle for {settings.Window.TotalSeconds:0} s.",
+            RetryAfter: settings.Window);
+
+    // Session keys start with the tenant id (see RequestContext.SessionKey).
+    private static string TenantOf(string sessionKey) => sessionKey.IndexOf('|', StringComparison.Ordinal) is var bar and >= 0 ? sessionKey[..bar] : sessionKey;
+
     private void Sweep(DateTimeOffset idleBefore)
     {
         foreach (var (key, session) in _sessions)
@@ -212,6 +241,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                 if (session.InFlight == 0 && session.LastSeen < idleBefore && _sessions.TryRemove(KeyValuePair.Create(key, session)))
                 {
                     session.Removed = true;
+                    Interlocked.Decrement(ref session.Tenant.Count);
                 }
             }
         }
@@ -219,9 +249,18 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
     private readonly record struct Seen(DateTimeOffset At, ulong Hash, ulong Step, ReadOnlyMemory<float> Embedding);
 
-    /// <summary>One session's recent requests and its spend; every member is called under the session's lock.</summary>
-    internal sealed class Session
+    /// <summary>Sessions of one tenant tracked now.</summary>
+    internal sealed class TenantSessions
     {
+        public int Count;
+    }
+
+    /// <summary>One session's recent requests and its spend; every member is called under the session's lock.</summary>
+    internal sealed class Session(TenantSessions tenant)
+    {
+        /// <summary>Its tenant's count of tracked sessions (changed with interlocked operations, not under the lock).</summary>
+        public TenantSessions Tenant { get; } = tenant;
+
         private readonly Queue<Seen> _order = new();
         private readonly Dictionary<ulong, Queue<DateTimeOffset>> _byHash = [];
         private readonly Seen[] _recent = new Seen[SimilarityDepth];

@@ -155,9 +155,14 @@ public sealed class LoopGuardTests
         Assert.Null(guard.Check("long-stream", capped, 1, default));
         var (streaming, _) = guard.Reserve("long-stream", capped, 0.9m);
 
-        // The table is full and the session idle past the window, but its stream is still running.
+        // The table is full and the session idle past the window, but its stream is still running. The newcomer cannot
+        // be tracked, so its cap could not hold: it is refused rather than let through uncapped.
         _time.Advance(TimeSpan.FromMinutes(5));
-        Assert.Null(guard.Check("newcomer", capped, 2, default));
+        var refused = guard.Check("newcomer", capped, 2, default);
+        Assert.Equal("too_many_sessions", refused?.Code);
+        Assert.Equal(429, refused!.Status);
+        Assert.Equal(TimeSpan.FromMinutes(1), refused.RetryAfter);
+        Assert.Null(guard.Check("newcomer", Policy, 2, default));   // without a cap it goes untracked
         Assert.Equal(1, guard.SessionCount);
         Assert.NotNull(guard.Reserve("long-stream", capped, 0.2m).Error);
 
@@ -187,6 +192,46 @@ public sealed class LoopGuardTests
         }
 
         Assert.Equal("loop_detected", guard.Check("tenant|s|real", Policy, 7, default)?.Code);
+    }
+
+    [Fact]
+    public void A_tenant_inventing_sessions_cannot_leave_another_tenants_new_sessions_untracked()
+    {
+        var guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1), MaxSessions = 100, MaxSessionsPerTenant = 40 }), _time);
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.Null(guard.Check($"flood|s|invented-{i}", Policy, (ulong)i, default));
+        }
+
+        Assert.Equal(40, guard.SessionCount);
+
+        // Another tenant's agent still has its loop caught, and its cap held.
+        var capped = Policy with { SessionSpendCapUsd = 1m };
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Null(guard.Check("quiet|s|agent", capped, 7, default));
+        }
+
+        Assert.Equal("loop_detected", guard.Check("quiet|s|agent", capped, 7, default)?.Code);
+        var (held, _) = guard.Reserve("quiet|s|agent", capped, 0.6m);
+        Assert.NotNull(held);
+        Assert.Equal("budget_exceeded", guard.Reserve("quiet|s|agent", capped, 0.6m).Error?.Code);
+        guard.Settle(held, 0.6m);
+
+        // The flooding tenant's own capped sessions are refused past its share, not let through uncapped.
+        Assert.Equal("too_many_sessions", guard.Check("flood|s|capped", capped, 1, default)?.Code);
+
+        // Once its sessions have been idle past the window, its share is free again.
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Null(guard.Check("flood|s|capped", capped, 1, default));
+        Assert.Equal(1, guard.SessionCount);
+        for (var i = 0; i < 39; i++)
+        {
+            Assert.Null(guard.Check($"flood|s|again-{i}", Policy, (ulong)i, default));
+        }
+
+        Assert.Equal(40, guard.SessionCount);
+        Assert.Equal("too_many_sessions", guard.Check("flood|s|one-more", capped, 1, default)?.Code);
     }
 
     [Fact]
