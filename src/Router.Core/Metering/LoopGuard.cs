@@ -8,7 +8,7 @@ using Router.Core.Chat;
 namespace Router.Core.Metering;
 
 /// <summary>Runaway-agent protection (section <c>Router:LoopGuard</c>).</summary>
-public sealed class LoopGuardOptions
+public sealed class LoopGuardOptions : IValidatableObject
 {
     /// <summary>Configuration section name.</summary>
     public const string Section = "Router:LoopGuard";
@@ -41,6 +41,15 @@ public sealed class LoopGuardOptions
     /// <c>429 too_many_sessions</c> when it has one, since its cap could not hold.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 10_000_000)]
     public int MaxSessionsPerTenant { get; set; } = 25_000;
+
+    /// <inheritdoc/>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxSessionsPerTenant > MaxSessions)
+        {
+            yield return new ValidationResult("MaxSessionsPerTenant must not exceed MaxSessions.", [nameof(MaxSessionsPerTenant)]);
+        }
+    }
 }
 
 /// <summary>Stops an agent that repeats itself: more than <see cref="LoopGuardOptions.MaxRepeats"/> near-identical
@@ -69,6 +78,14 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     /// <summary>Sessions tracked now.</summary>
     internal int SessionCount => _sessions.Count;
 
+    /// <summary>Sessions of <paramref name="tenant"/> tracked now, as counted and as found in the table (tests compare them).</summary>
+    internal (int Counted, int InTable) SessionsOf(string tenant) =>
+        (_tenants.TryGetValue(tenant, out var sessions) ? Volatile.Read(ref sessions.Count) : 0,
+         _sessions.Keys.Count(key => TenantOf(key) == tenant));
+
+    /// <summary>Drops every session idle since before <paramref name="idleBefore"/> (for tests).</summary>
+    internal void SweepIdle(DateTimeOffset idleBefore) => Sweep(idleBefore);
+
     /// <summary>Records the request and refuses it when it is one repeat too many or the session's spend cap is reached.</summary>
     /// <param name="sessionKey">The session.</param>
     /// <param name="policy">The tenant's policy.</param>
@@ -89,17 +106,22 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         if (!_sessions.TryGetValue(sessionKey, out var session))
         {
             var tenant = _tenants.GetOrAdd(TenantOf(sessionKey), static _ => new TenantSessions());
-            if (_sessions.Count >= settings.MaxSessions || Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant)
+            var full = _sessions.Count >= settings.MaxSessions;
+            if (full || Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant)
             {
                 // At most one sweep a second: with the table full of live sessions, each new one would otherwise pay a
-                // walk over all of them.
-                var last = Interlocked.Read(ref _lastFullSweepTicks);
-                if (now.UtcTicks - last >= TimeSpan.TicksPerSecond && Interlocked.CompareExchange(ref _lastFullSweepTicks, now.UtcTicks, last) == last)
+                // walk over all of them. A tenant past only its own share sweeps only its own sessions.
+                ref var lastSweep = ref full ? ref _lastFullSweepTicks : ref tenant.LastSweepTicks;
+                var last = Interlocked.Read(ref lastSweep);
+                if (now.UtcTicks - last >= TimeSpan.TicksPerSecond && Interlocked.CompareExchange(ref lastSweep, now.UtcTicks, last) == last)
                 {
-                    Sweep(now - settings.Window);
+                    Sweep(now - settings.Window, full ? null : tenant);
                 }
 
-                if (_sessions.Count >= settings.MaxSessions || Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant)
+                // A capped tenant within its share is tracked even past MaxSessions (memory stays bounded by the
+                // configured tenants' shares): other tenants filling the table must not refuse it, nor leave it uncapped.
+                if (Volatile.Read(ref tenant.Count) >= settings.MaxSessionsPerTenant
+                    || (policy.SessionSpendCapUsd is null && _sessions.Count >= settings.MaxSessions))
                 {
                     return Untracked(policy, settings);
                 }
@@ -153,9 +175,15 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     /// gets an empty reservation.</summary>
     public (SessionReservation? Reservation, RouterError? Error) Reserve(string sessionKey, TenantPolicy policy, decimal estimateUsd)
     {
-        if (policy.SessionSpendCapUsd is not { } cap || !_sessions.TryGetValue(sessionKey, out var session))
+        if (policy.SessionSpendCapUsd is not { } cap)
         {
             return (SessionReservation.None, null);
+        }
+
+        if (!_sessions.TryGetValue(sessionKey, out var session))
+        {
+            // Swept since Check admitted it: without the session its cap cannot hold.
+            return (null, Untracked(policy, options.Value));
         }
 
         lock (session)
@@ -222,17 +250,22 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     private static RouterError? Untracked(TenantPolicy policy, LoopGuardOptions settings) => policy.SessionSpendCapUsd is null
         ? null
         : new RouterError(429, "rate_limit_error", "too_many_sessions",
-            $"Too many sessions are active on this router instance for a new one to be tracked, and without tracking its spend cap could not hold. "
+            $"This tenant has too many sessions active on this router instance for this one to be tracked, and without tracking its spend cap could not hold. "
             + $"Reuse a session id (x-session-id), or try again once sessions have been idle for {settings.Window.TotalSeconds:0} s.",
             RetryAfter: settings.Window);
 
     // Session keys start with the tenant id (see RequestContext.SessionKey).
     private static string TenantOf(string sessionKey) => sessionKey.IndexOf('|', StringComparison.Ordinal) is var bar and >= 0 ? sessionKey[..bar] : sessionKey;
 
-    private void Sweep(DateTimeOffset idleBefore)
+    private void Sweep(DateTimeOffset idleBefore, TenantSessions? only = null)
     {
         foreach (var (key, session) in _sessions)
         {
+            if (only is not null && session.Tenant != only)
+            {
+                continue;
+            }
+
             lock (session)
             {
                 // A session with requests in flight is not idle, however long its stream runs: dropping it would forget
@@ -253,6 +286,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     internal sealed class TenantSessions
     {
         public int Count;
+
+        public long LastSweepTicks;
     }
 
     /// <summary>One session's recent requests and its spend; every member is called under the session's lock.</summary>

@@ -150,24 +150,24 @@ public sealed class LoopGuardTests
     [Fact]
     public void A_session_with_a_request_in_flight_is_not_swept_and_forgets_nothing()
     {
-        var guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1), MaxSessions = 1 }), _time);
+        var guard = new LoopGuard(Options.Create(new LoopGuardOptions { MaxRepeats = 3, Window = TimeSpan.FromMinutes(1), MaxSessions = 1, MaxSessionsPerTenant = 1 }), _time);
         var capped = Policy with { SessionSpendCapUsd = 1m };
-        Assert.Null(guard.Check("long-stream", capped, 1, default));
-        var (streaming, _) = guard.Reserve("long-stream", capped, 0.9m);
+        Assert.Null(guard.Check("t|s|long-stream", capped, 1, default));
+        var (streaming, _) = guard.Reserve("t|s|long-stream", capped, 0.9m);
 
         // The table is full and the session idle past the window, but its stream is still running. The newcomer cannot
         // be tracked, so its cap could not hold: it is refused rather than let through uncapped.
         _time.Advance(TimeSpan.FromMinutes(5));
-        var refused = guard.Check("newcomer", capped, 2, default);
+        var refused = guard.Check("t|s|newcomer", capped, 2, default);
         Assert.Equal("too_many_sessions", refused?.Code);
         Assert.Equal(429, refused!.Status);
         Assert.Equal(TimeSpan.FromMinutes(1), refused.RetryAfter);
-        Assert.Null(guard.Check("newcomer", Policy, 2, default));   // without a cap it goes untracked
+        Assert.Null(guard.Check("t|s|newcomer", Policy, 2, default));   // without a cap it goes untracked
         Assert.Equal(1, guard.SessionCount);
-        Assert.NotNull(guard.Reserve("long-stream", capped, 0.2m).Error);
+        Assert.NotNull(guard.Reserve("t|s|long-stream", capped, 0.2m).Error);
 
         guard.Settle(streaming!, 1m);
-        Assert.Equal("budget_exceeded", guard.Check("long-stream", capped, 3, default)?.Code);
+        Assert.Equal("budget_exceeded", guard.Check("t|s|long-stream", capped, 3, default)?.Code);
     }
 
     [Fact]
@@ -224,13 +224,13 @@ public sealed class LoopGuardTests
         // Once its sessions have been idle past the window, its share is free again.
         _time.Advance(TimeSpan.FromMinutes(2));
         Assert.Null(guard.Check("flood|s|capped", capped, 1, default));
-        Assert.Equal(1, guard.SessionCount);
+        Assert.Equal(2, guard.SessionCount);   // the flood's sessions are swept, not the quiet tenant's
         for (var i = 0; i < 39; i++)
         {
             Assert.Null(guard.Check($"flood|s|again-{i}", Policy, (ulong)i, default));
         }
 
-        Assert.Equal(40, guard.SessionCount);
+        Assert.Equal(41, guard.SessionCount);
         Assert.Equal("too_many_sessions", guard.Check("flood|s|one-more", capped, 1, default)?.Code);
     }
 
