@@ -84,7 +84,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
          _sessions.Keys.Count(key => TenantOf(key) == tenant));
 
     /// <summary>Drops every session idle since before <paramref name="idleBefore"/> (for tests).</summary>
-    internal void SweepIdle(DateTimeOffset idleBefore) => Sweep(idleBefore);
+    internal void SweepIdle(DateTimeOffset idleBefore) => Sweep(idleBefore, idleBefore);
 
     /// <summary>Records the request and refuses it when it is one repeat too many or the session's spend cap is reached.</summary>
     /// <param name="sessionKey">The session.</param>
@@ -100,7 +100,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         var now = time.GetUtcNow();
         if (Interlocked.Increment(ref _checks) % 4096 == 0)
         {
-            Sweep(now - settings.SessionIdleExpiry);
+            Sweep(now - settings.SessionIdleExpiry, now - settings.SessionIdleExpiry);
         }
 
         if (!_sessions.TryGetValue(sessionKey, out var session))
@@ -115,7 +115,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                 var last = Interlocked.Read(ref lastSweep);
                 if (now.UtcTicks - last >= TimeSpan.TicksPerSecond && Interlocked.CompareExchange(ref lastSweep, now.UtcTicks, last) == last)
                 {
-                    Sweep(now - settings.Window, full ? null : tenant);
+                    Sweep(now - settings.Window, now - settings.SessionIdleExpiry, full ? null : tenant);
                 }
 
                 // A capped tenant within its share is tracked even past MaxSessions (memory stays bounded by the
@@ -257,7 +257,9 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     // Session keys start with the tenant id (see RequestContext.SessionKey).
     private static string TenantOf(string sessionKey) => sessionKey.IndexOf('|', StringComparison.Ordinal) is var bar and >= 0 ? sessionKey[..bar] : sessionKey;
 
-    private void Sweep(DateTimeOffset idleBefore, TenantSessions? only = null)
+    // Drops sessions idle since before idleBefore, or since before spentIdleBefore for one that has spent money (its cap
+    // must hold for SessionIdleExpiry, whatever the pressure on the table), never one with a request in flight.
+    private void Sweep(DateTimeOffset idleBefore, DateTimeOffset spentIdleBefore, TenantSessions? only = null)
     {
         foreach (var (key, session) in _sessions)
         {
@@ -271,7 +273,8 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                 // A session with requests in flight is not idle, however long its stream runs: dropping it would forget
                 // the money those requests have set aside. Removed under its lock, so a request that finds it afterwards
                 // sees the mark rather than reserving against a session no longer in the table.
-                if (session.InFlight == 0 && session.LastSeen < idleBefore && _sessions.TryRemove(KeyValuePair.Create(key, session)))
+                if (session.InFlight == 0 && session.LastSeen < (session.Spent > 0 ? spentIdleBefore : idleBefore)
+                    && _sessions.TryRemove(KeyValuePair.Create(key, session)))
                 {
                     session.Removed = true;
                     Interlocked.Decrement(ref session.Tenant.Count);

@@ -68,6 +68,30 @@ public sealed class LoopGuardTenantShareTests
         Assert.Null(guard.Check("quiet|s|agent", Capped, 1, default));
     }
 
+    // Uncapped tenants filling the table make it sweep sessions idle past the window, but not one that has spent money:
+    // its cap holds for SessionIdleExpiry, as without the pressure.
+    [Fact]
+    public void A_full_table_does_not_forget_another_tenants_session_spend_before_its_idle_expiry()
+    {
+        var guard = Guard(maxSessions: 100, perTenant: 25);
+        Spend(guard, "quiet|s|agent", 1m);
+        _time.Advance(TimeSpan.FromMinutes(2));
+        for (var t = 0; t < 4; t++)
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                guard.Check($"flood{t}|s|invented-{i}", Capped with { SessionSpendCapUsd = null }, (ulong)i, default);
+            }
+        }
+
+        Assert.Equal("budget_exceeded", guard.Check("quiet|s|agent", Capped, 2, default)?.Code);
+
+        // Past its idle expiry it goes like any other.
+        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(1));
+        Assert.Null(guard.Check("late|s|newcomer", Capped with { SessionSpendCapUsd = null }, 1, default));
+        Assert.Null(guard.Check("quiet|s|agent", Capped, 3, default));
+    }
+
     // A capped session admitted by Check but swept before Reserve (a lookup slower than the window under table pressure)
     // is refused, not given an empty reservation that would let a $100 worst case pass a $1 cap.
     [Fact]
