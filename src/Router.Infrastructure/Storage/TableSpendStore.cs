@@ -88,28 +88,13 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
                     ? applied
                     : string.Join(' ', applied.Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeLast(RecentOperations - 1).Append(operationId)),
             };
-            var total = entity is null
-                ? new TableTransactionAction(TableTransactionActionType.Add, written)
-                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, written, entity.ETag);
             // The marker first, so a change already in the table fails on it; then the row; then markers of changes this
             // process has seen commit, which no retry will ask about any more (unnamed writes, renewals and give-backs,
             // carry those too, so a scope's last markers go when its slice is given back).
             var deletes = TakeConfirmed(partition, marker);
-            if (marker.Length == 0 && deletes.Count == 0)
-            {
-                try
-                {
-                    await (entity is null
-                        ? table.AddEntityAsync(written, cancellationToken)
-                        : table.UpdateEntityAsync(written, entity.ETag, TableUpdateMode.Replace, cancellationToken));
-                    return next;
-                }
-                catch (RequestFailedException ex) when (ex.Status is 409 or 412)
-                {
-                    continue;   // another writer got there first, or an earlier attempt of this one did: read again and retry
-                }
-            }
-
+            var total = entity is null
+                ? new TableTransactionAction(TableTransactionActionType.Add, written)
+                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, written, entity.ETag);
             List<TableTransactionAction> actions = marker.Length == 0 ? [total] : [new(TableTransactionActionType.Add, new TableEntity(partition, marker)), total];
             foreach (var confirmed in deletes)
             {
@@ -246,7 +231,8 @@ internal sealed class TableSpendStore(RouterTables tables) : ISpendStore
         return text.ToString();
     }
 
-    private static string Key(string scope) => scope.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+    /// <summary>The partition key of <paramref name="scope"/> (and a marker's name from an operation id).</summary>
+    internal static string Key(string scope) => scope.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
 
     private sealed class Confirmed
     {

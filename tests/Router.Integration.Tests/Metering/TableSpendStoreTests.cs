@@ -206,7 +206,7 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
         return (store, new TableServiceClient(azurite.Azurite.ConnectionString).GetTableClient(prefix + "spend"));
     }
 
-    private static string Partition(string scope) => scope.Replace('/', '_').Replace('\\', '_').Replace('#', '_').Replace('?', '_');
+    private static string Partition(string scope) => TableSpendStore.Key(scope);
 
     private static async Task<List<string>> RowKeysAsync(TableClient table, string scope)
     {
