@@ -7,9 +7,22 @@ namespace Router.Core.Metering;
 
 /// <summary>Requests and tokens per minute per key (<see cref="System.Threading.RateLimiting"/> token buckets refilled continuously).
 /// Limits hold per router instance; with N instances a key can reach N times its limit (README, "Limits").</summary>
+/// <remarks>
+/// The buckets replenish when they are used rather than on a timer: a bucket set to replenish itself runs a timer of its
+/// own every 100 ms to 20 s, so 20,000 keys kept a core 14% busy even once they had all gone quiet, and none was ever
+/// let go. A bucket that has refilled to its limit is the same as a new one, so the periodic sweep drops those.
+/// </remarks>
 public sealed class RequestLimiter : IDisposable
 {
-    private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), RateLimiter> _limiters = new();
+    /// <summary>How often, at most, the buckets are swept for full ones (on the request path, on the thread pool).</summary>
+    internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), TokenBucketRateLimiter> _limiters = new();
+    private long _nextSweep = Environment.TickCount64 + (long)SweepInterval.TotalMilliseconds;
+    private int _sweeping;
+
+    /// <summary>Buckets held (tests).</summary>
+    internal int Count => _limiters.Count;
 
     /// <summary>Takes one request and <paramref name="tokens"/> tokens from the caller's allowance, or returns a 429.</summary>
     public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens) =>
@@ -45,7 +58,9 @@ public sealed class RequestLimiter : IDisposable
 
     private TimeSpan? Acquire(string partition, int limit, bool tokens, int permits)
     {
+        SweepIfDue();
         var limiter = _limiters.GetOrAdd((partition, limit, tokens), key => PerMinute(key.Limit));
+        limiter.TryReplenish();
         using var lease = limiter.AttemptAcquire(permits);
         if (lease.IsAcquired)
         {
@@ -55,9 +70,46 @@ public sealed class RequestLimiter : IDisposable
         return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
     }
 
-    // A token bucket that holds one minute's allowance and refills it continuously, in the smallest whole step that keeps
-    // refills at least 100 ms apart (3 a minute: 1 every 20 s; 1,000: 2 every 120 ms). Unlike a sliding window, whose
-    // lease carries no retry hint, it knows when the permits a refused request needs come back: that is its Retry-After.
+    private void SweepIfDue()
+    {
+        var now = Environment.TickCount64;
+        if (now < Volatile.Read(ref _nextSweep) || Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _nextSweep, now + (long)SweepInterval.TotalMilliseconds);
+        ThreadPool.UnsafeQueueUserWorkItem(static self =>
+        {
+            try
+            {
+                self.Sweep();
+            }
+            finally
+            {
+                Volatile.Write(ref self._sweeping, 0);
+            }
+        }, this, preferLocal: false);
+    }
+
+    /// <summary>Drops every bucket that has refilled to its limit. A request that took a permit from one just as it was
+    /// dropped gets that permit back (its next request finds a full bucket): at most one request more per key and sweep.</summary>
+    internal void Sweep()
+    {
+        foreach (var (key, limiter) in _limiters)
+        {
+            limiter.TryReplenish();
+            // Not disposed: a request may hold it still, and with no timer there is nothing to free.
+            if (limiter.IdleDuration is not null)
+            {
+                _limiters.TryRemove(new KeyValuePair<(string, int, bool), TokenBucketRateLimiter>(key, limiter));
+            }
+        }
+    }
+
+    // A token bucket that holds one minute's allowance and refills it continuously (replenished when used, by the time
+    // elapsed since it last was). Unlike a sliding window, whose lease carries no retry hint, it knows when the permits a
+    // refused request needs come back: that is its Retry-After.
     private static TokenBucketRateLimiter PerMinute(int limit)
     {
         var step = (int)Math.Ceiling(limit / 600.0);
@@ -67,7 +119,7 @@ public sealed class RequestLimiter : IDisposable
             TokensPerPeriod = step,
             ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerMinute * step / limit),
             QueueLimit = 0,
-            AutoReplenishment = true,
+            AutoReplenishment = false,
         });
     }
 

@@ -60,4 +60,47 @@ public sealed class RequestLimiterTests
         Assert.Null(limiter.TryAcquireRequest(policy, caller));        // nor did the token checks take request permits
         Assert.NotNull(limiter.TryAcquireRequest(policy, caller));
     }
+
+    [Fact]
+    public void A_drained_bucket_refills_with_no_timer_behind_it()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 600 };
+        var caller = new Caller("acme", "key-4");
+        for (var i = 0; i < 600; i++)
+        {
+            Assert.Null(limiter.TryAcquireRequest(policy, caller));
+        }
+
+        Assert.NotNull(limiter.TryAcquireRequest(policy, caller));
+
+        // 600 a minute is 10 a second: a quarter of a second later the bucket, replenished when used, has two back.
+        Thread.Sleep(250);
+        Assert.Null(limiter.TryAcquireRequest(policy, caller));
+    }
+
+    [Fact]
+    public void The_sweep_lets_go_of_buckets_that_refilled_and_keeps_those_still_drained()
+    {
+        using var limiter = new RequestLimiter();
+        var busy = TenantPolicy.Default("acme") with { RequestsPerMinute = 60_000 };
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.Null(limiter.TryAcquireRequest(busy, new Caller("acme", "key-" + i)));
+        }
+
+        var drained = TenantPolicy.Default("acme") with { RequestsPerMinute = 2 };
+        var heavy = new Caller("acme", "heavy");
+        Assert.Null(limiter.TryAcquireRequest(drained, heavy));
+        Assert.Null(limiter.TryAcquireRequest(drained, heavy));
+        Assert.Equal(1_001, limiter.Count);
+
+        // 60,000 a minute gives the one permit taken back within a millisecond; 2 a minute takes 30 s a permit.
+        Thread.Sleep(50);
+        limiter.Sweep();
+
+        Assert.Equal(1, limiter.Count);
+        Assert.NotNull(limiter.TryAcquireRequest(drained, heavy));
+        Assert.Null(limiter.TryAcquireRequest(busy, new Caller("acme", "key-7")));
+    }
 }
