@@ -65,25 +65,20 @@ public sealed class RequestLimiterTests
     public void A_drained_bucket_refills_with_no_timer_behind_it()
     {
         using var limiter = new RequestLimiter();
-        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 600 };
+        var policy = TenantPolicy.Default("acme") with { TokensPerMinute = 6_000_000 };
         var caller = new Caller("acme", "key-4");
-        for (var i = 0; i < 600; i++)
-        {
-            Assert.Null(limiter.TryAcquireRequest(policy, caller));
-        }
+        Assert.Null(limiter.TryAcquireTokens(policy, caller, 6_000_000));
+        Assert.NotNull(limiter.TryAcquireTokens(policy, caller, 6_000_000));
 
-        Assert.NotNull(limiter.TryAcquireRequest(policy, caller));
-
-        // 600 a minute is 10 a second: a quarter of a second later the bucket, replenished when used, has two back.
-        Thread.Sleep(250);
-        Assert.Null(limiter.TryAcquireRequest(policy, caller));
+        // 6 million a minute is 100 a millisecond: the bucket, replenished when it is used, soon has 1,000 back.
+        Assert.True(SpinWait.SpinUntil(() => limiter.TryAcquireTokens(policy, caller, 1_000) is null, TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
     public void The_sweep_lets_go_of_buckets_that_refilled_and_keeps_those_still_drained()
     {
         using var limiter = new RequestLimiter();
-        var busy = TenantPolicy.Default("acme") with { RequestsPerMinute = 60_000 };
+        var busy = TenantPolicy.Default("acme") with { RequestsPerMinute = 600_000 };
         for (var i = 0; i < 1_000; i++)
         {
             Assert.Null(limiter.TryAcquireRequest(busy, new Caller("acme", "key-" + i)));
@@ -95,11 +90,12 @@ public sealed class RequestLimiterTests
         Assert.Null(limiter.TryAcquireRequest(drained, heavy));
         Assert.Equal(1_001, limiter.Count);
 
-        // 60,000 a minute gives the one permit taken back within a millisecond; 2 a minute takes 30 s a permit.
-        Thread.Sleep(50);
-        limiter.Sweep();
-
-        Assert.Equal(1, limiter.Count);
+        // 600,000 a minute gives the permit taken back within a millisecond; 2 a minute takes 30 s a permit.
+        Assert.True(SpinWait.SpinUntil(() =>
+        {
+            limiter.Sweep();
+            return limiter.Count == 1;
+        }, TimeSpan.FromSeconds(10)));
         Assert.NotNull(limiter.TryAcquireRequest(drained, heavy));
         Assert.Null(limiter.TryAcquireRequest(busy, new Caller("acme", "key-7")));
     }
