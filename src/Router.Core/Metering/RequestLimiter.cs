@@ -10,19 +10,23 @@ namespace Router.Core.Metering;
 /// <remarks>
 /// The buckets replenish when they are used rather than on a timer: a bucket set to replenish itself runs a timer of its
 /// own every 100 ms to 20 s, so 20,000 keys kept a core 14% busy even once they had all gone quiet, and none was ever
-/// let go. A bucket that has refilled to its limit is the same as a new one, so the periodic sweep drops those.
+/// let go. A bucket that has refilled to its limit is the same as a new one, so the periodic sweep drops those. A request
+/// and the sweep take a bucket's lock in turn, so a request never takes its permit from a bucket already let go.
 /// </remarks>
 public sealed class RequestLimiter : IDisposable
 {
     /// <summary>How often, at most, the buckets are swept for full ones (on the request path, on the thread pool).</summary>
     internal static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
-    private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), TokenBucketRateLimiter> _limiters = new();
+    private readonly ConcurrentDictionary<(string Key, int Limit, bool Tokens), Bucket> _limiters = new();
     private long _nextSweep = Environment.TickCount64 + (long)SweepInterval.TotalMilliseconds;
     private int _sweeping;
 
     /// <summary>Buckets held (tests).</summary>
     internal int Count => _limiters.Count;
+
+    /// <summary>The lock a request and the sweep take on the request bucket of <paramref name="partition"/> (tests).</summary>
+    internal object RequestBucketLock(string partition, int limit) => _limiters.GetOrAdd((partition, limit, false), key => new Bucket(PerMinute(key.Limit)));
 
     /// <summary>Takes one request and <paramref name="tokens"/> tokens from the caller's allowance, or returns a 429.</summary>
     public RouterError? TryAcquire(TenantPolicy policy, Caller caller, int tokens) =>
@@ -59,15 +63,26 @@ public sealed class RequestLimiter : IDisposable
     private TimeSpan? Acquire(string partition, int limit, bool tokens, int permits)
     {
         SweepIfDue();
-        var limiter = _limiters.GetOrAdd((partition, limit, tokens), key => PerMinute(key.Limit));
-        limiter.TryReplenish();
-        using var lease = limiter.AttemptAcquire(permits);
-        if (lease.IsAcquired)
+        while (true)
         {
-            return null;
-        }
+            var bucket = _limiters.GetOrAdd((partition, limit, tokens), key => new Bucket(PerMinute(key.Limit)));
+            lock (bucket)
+            {
+                if (bucket.Retired)
+                {
+                    continue;   // let go of by the sweep after this request found it: the key has a new one
+                }
 
-        return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
+                bucket.Limiter.TryReplenish();
+                using var lease = bucket.Limiter.AttemptAcquire(permits);
+                if (lease.IsAcquired)
+                {
+                    return null;
+                }
+
+                return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
+            }
+        }
     }
 
     private void SweepIfDue()
@@ -92,17 +107,21 @@ public sealed class RequestLimiter : IDisposable
         }, this, preferLocal: false);
     }
 
-    /// <summary>Drops every bucket that has refilled to its limit. A request that took a permit from one just as it was
-    /// dropped gets that permit back (its next request finds a full bucket): at most one request more per key and sweep.</summary>
+    /// <summary>Drops every bucket that has refilled to its limit.</summary>
     internal void Sweep()
     {
-        foreach (var (key, limiter) in _limiters)
+        foreach (var (key, bucket) in _limiters)
         {
-            limiter.TryReplenish();
-            // Not disposed: a request may hold it still, and with no timer there is nothing to free.
-            if (limiter.IdleDuration is not null)
+            lock (bucket)
             {
-                _limiters.TryRemove(new KeyValuePair<(string, int, bool), TokenBucketRateLimiter>(key, limiter));
+                bucket.Limiter.TryReplenish();
+
+                // Not disposed: with no timer there is nothing to free.
+                if (bucket.Limiter.IdleDuration is not null)
+                {
+                    bucket.Retired = true;
+                    _limiters.TryRemove(new KeyValuePair<(string, int, bool), Bucket>(key, bucket));
+                }
             }
         }
     }
@@ -123,6 +142,13 @@ public sealed class RequestLimiter : IDisposable
         });
     }
 
+    private sealed class Bucket(TokenBucketRateLimiter limiter)
+    {
+        public TokenBucketRateLimiter Limiter { get; } = limiter;
+
+        public bool Retired { get; set; }
+    }
+
     private static RouterError Limited(string message, TimeSpan retryAfter) =>
         new(429, "rate_limit_error", "rate_limit_exceeded",
             message + " Retry after " + Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture) + " s.", RetryAfter: retryAfter);
@@ -130,9 +156,9 @@ public sealed class RequestLimiter : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var limiter in _limiters.Values)
+        foreach (var bucket in _limiters.Values)
         {
-            limiter.Dispose();
+            bucket.Limiter.Dispose();
         }
     }
 }

@@ -99,4 +99,45 @@ public sealed class RequestLimiterTests
         Assert.NotNull(limiter.TryAcquireRequest(drained, heavy));
         Assert.Null(limiter.TryAcquireRequest(busy, new Caller("acme", "key-7")));
     }
+
+    [Fact]
+    public void A_burst_that_meets_the_sweep_is_held_to_the_limit()
+    {
+        using var limiter = new RequestLimiter();
+        var policy = TenantPolicy.Default("acme") with { RequestsPerMinute = 5 };
+        var caller = new Caller("acme", "key-5");
+        Assert.Null(limiter.TryAcquireRequest(policy, new Caller("acme", "warm-up")));   // the request path, compiled
+
+        // The key's bucket, new and full, as a quiet key has it. The test holds its lock, so a burst of the key's requests
+        // has each found the bucket and waits to take a permit from it when the sweep lets it go: the order a sweep and a
+        // burst can run in, without relying on a thread's timing.
+        var bucketLock = limiter.RequestBucketLock("key-5", 5);
+        const int burst = 4;
+        var answers = new RouterError?[burst];
+        var threads = Enumerable.Range(0, burst).Select(i => new Thread(() => answers[i] = limiter.TryAcquireRequest(policy, caller))).ToList();
+        Monitor.Enter(bucketLock);
+        try
+        {
+            var contentions = Monitor.LockContentionCount;
+            threads.ForEach(t => t.Start());
+            Assert.True(SpinWait.SpinUntil(
+                () => Monitor.LockContentionCount - contentions >= burst && threads.All(t => t.ThreadState.HasFlag(ThreadState.WaitSleepJoin)),
+                TimeSpan.FromSeconds(10)));
+            limiter.Sweep();   // the bucket is full, so it is let go of (the test's lock is re-entrant)
+        }
+        finally
+        {
+            Monitor.Exit(bucketLock);
+        }
+
+        threads.ForEach(t => t.Join());
+        var admitted = answers.Count(a => a is null);
+        while (admitted < 100 && limiter.TryAcquireRequest(policy, caller) is null)
+        {
+            admitted++;
+        }
+
+        // The burst took its permits from the key's new bucket, not from the one let go of: 5 in all, not 4 + 5.
+        Assert.Equal(5, admitted);
+    }
 }
