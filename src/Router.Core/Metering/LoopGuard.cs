@@ -100,7 +100,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         var now = time.GetUtcNow();
         if (Interlocked.Increment(ref _checks) % 4096 == 0)
         {
-            Sweep(now - settings.SessionIdleExpiry, now - settings.SessionIdleExpiry);
+            Sweep(now - settings.SessionIdleExpiry, now - settings.SessionIdleExpiry, forgetBefore: now - settings.Window);
         }
 
         if (!_sessions.TryGetValue(sessionKey, out var session))
@@ -258,8 +258,10 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
     private static string TenantOf(string sessionKey) => sessionKey.IndexOf('|', StringComparison.Ordinal) is var bar and >= 0 ? sessionKey[..bar] : sessionKey;
 
     // Drops sessions idle since before idleBefore, or since before spentIdleBefore for one that has spent money (its cap
-    // must hold for SessionIdleExpiry, whatever the pressure on the table), never one with a request in flight.
-    private void Sweep(DateTimeOffset idleBefore, DateTimeOffset spentIdleBefore, TenantSessions? only = null)
+    // must hold for SessionIdleExpiry, whatever the pressure on the table), never one with a request in flight. A session
+    // kept but quiet since before forgetBefore (the window) lets go of its requests: none of them can count as a repeat
+    // any more, and what it must keep for the rest of the hour is its spend.
+    private void Sweep(DateTimeOffset idleBefore, DateTimeOffset spentIdleBefore, TenantSessions? only = null, DateTimeOffset? forgetBefore = null)
     {
         foreach (var (key, session) in _sessions)
         {
@@ -279,11 +281,17 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                     session.Removed = true;
                     Interlocked.Decrement(ref session.Tenant.Count);
                 }
+                else if (session.LastSeen < forgetBefore)
+                {
+                    session.Forget();
+                }
             }
         }
     }
 
     private readonly record struct Seen(DateTimeOffset At, ulong Hash, ulong Step, ReadOnlyMemory<float> Embedding);
+
+    private readonly record struct Stamp(DateTimeOffset At, ulong Hash);
 
     /// <summary>Sessions of one tenant tracked now.</summary>
     internal sealed class TenantSessions
@@ -299,9 +307,11 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         /// <summary>Its tenant's count of tracked sessions (changed with interlocked operations, not under the lock).</summary>
         public TenantSessions Tenant { get; } = tenant;
 
-        private readonly Queue<Seen> _order = new();
+        // Every request within the window, by time and hash only: just the last SimilarityDepth keep their embedding
+        // (1.5 KB each at 384 dimensions), since only those are ever compared.
+        private readonly Queue<Stamp> _order = new();
         private readonly Dictionary<ulong, Queue<DateTimeOffset>> _byHash = [];
-        private readonly Seen[] _recent = new Seen[SimilarityDepth];
+        private Seen[]? _recent;
         private int _recentNext;
 
         public DateTimeOffset LastSeen { get; set; }
@@ -343,7 +353,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
                 oldest = times.Peek();
             }
 
-            if (embedding.Length == 0)
+            if (embedding.Length == 0 || _recent is null)
             {
                 return (count, oldest);
             }
@@ -364,16 +374,33 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
 
         public void Add(DateTimeOffset at, ulong hash, ulong step, ReadOnlyMemory<float> embedding)
         {
-            var seen = new Seen(at, hash, step, embedding);
-            _order.Enqueue(seen);
+            _order.Enqueue(new Stamp(at, hash));
             if (!_byHash.TryGetValue(hash, out var times))
             {
                 _byHash[hash] = times = new Queue<DateTimeOffset>(1);
             }
 
             times.Enqueue(at);
-            _recent[_recentNext] = seen;
+            _recent ??= new Seen[SimilarityDepth];
+            _recent[_recentNext] = new Seen(at, hash, step, embedding);
             _recentNext = (_recentNext + 1) % SimilarityDepth;
+        }
+
+        /// <summary>Lets go of every request remembered, with the memory that held them (the session is quiet: all of them
+        /// are out of the window).</summary>
+        public void Forget()
+        {
+            if (_recent is null && _order.Count == 0)
+            {
+                return;
+            }
+
+            _order.Clear();
+            _order.TrimExcess();
+            _byHash.Clear();
+            _byHash.TrimExcess();
+            _recent = null;
+            _recentNext = 0;
         }
     }
 }
