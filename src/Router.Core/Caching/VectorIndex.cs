@@ -56,11 +56,15 @@ public static class VectorIndexExtensions
 /// and reranks the best with exact float cosine (<see cref="TensorPrimitives"/>). LRU and TTL eviction.</summary>
 internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 {
-    // A new cell starts this small and doubles up to MaxCellSize: thousands of small scopes stay cheap.
-    private const int InitialCapacity = 16;
+    // A new cell holds one vector and grows geometrically up to MaxCellSize: most scopes (one turn of one conversation,
+    // one set of sampling parameters) only ever hold an entry or two, so slots allocated ahead would dominate memory.
+    private const int InitialCapacity = 1;
 
     // Entry object, two dictionary slots, LRU links: measured overhead beyond the per-slot arrays.
     private const int EntryOverheadBytes = 160;
+
+    // Cell object and array headers, plus the scope's partition, lock and tables, which a one-cell scope pays alone.
+    private const int CellOverheadBytes = 900;
 
     private readonly VectorIndexOptions _options;
     private readonly TimeProvider _time;
@@ -69,10 +73,13 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
     private readonly ConcurrentDictionary<CacheScope, Partition> _partitions = new();
     private readonly ConcurrentDictionary<CacheKey, Entry> _byKey = new();
     private readonly Lock _lruLock = new();
+    private readonly long _sweepIntervalTicks;
     private Entry? _lruHead;
     private Entry? _lruTail;
     private int _count;
     private long _allocatedSlots;
+    private long _cells;
+    private long _nextSweepTicks;
 
     public VectorIndex(IOptions<VectorIndexOptions> options, TimeProvider timeProvider)
     {
@@ -82,6 +89,11 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         _time = timeProvider;
         _dimensions = _options.Dimensions;
         _codeWords = (_dimensions + 63) / 64;
+
+        // Expired entries are swept on the write path every eighth of their lifetime: none is held much past its expiry,
+        // and the scan is paid once per interval rather than per write or per entry.
+        _sweepIntervalTicks = _options.TimeToLive is { } ttl ? Math.Max(TimeSpan.TicksPerSecond, ttl.Ticks / 8) : 0;
+        _nextSweepTicks = _options.TimeToLive is null ? long.MaxValue : _time.GetUtcNow().UtcTicks + _sweepIntervalTicks;
     }
 
     public VectorIndex(VectorIndexOptions options, TimeProvider? timeProvider = null)
@@ -91,7 +103,8 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
     public int Count => Volatile.Read(ref _count);
 
-    public long EstimatedBytes => (Volatile.Read(ref _allocatedSlots) * SlotBytes) + ((long)Count * EntryOverheadBytes);
+    public long EstimatedBytes =>
+        (Volatile.Read(ref _allocatedSlots) * SlotBytes) + ((long)Count * EntryOverheadBytes) + (Volatile.Read(ref _cells) * CellOverheadBytes);
 
     /// <summary>Bytes one entry costs in a full cell: vector, sign code, entry reference and bookkeeping.</summary>
     public int BytesPerEntry => SlotBytes + EntryOverheadBytes;
@@ -107,7 +120,8 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
         Span<float> unit = stackalloc float[_dimensions];
         Normalise(vector, unit);
-        var expires = _options.TimeToLive is { } ttl ? _time.GetUtcNow().Add(ttl).UtcTicks : long.MaxValue;
+        var now = _time.GetUtcNow().UtcTicks;
+        var expires = _options.TimeToLive is { } ttl ? now + ttl.Ticks : long.MaxValue;
 
         Entry entry;
         while (true)
@@ -156,6 +170,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
         Touch(entry, link: true);
         EvictOverCapacity();
+        SweepIfDue(now);
     }
 
     public bool Remove(CacheScope scope, string id)
@@ -240,9 +255,10 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
     {
         var now = _time.GetUtcNow().UtcTicks;
         var removed = 0;
-        foreach (var partition in _partitions.Values)
+        List<Entry> stale = [];
+        foreach (var (_, partition) in _partitions)
         {
-            List<Entry> stale = [];
+            stale.Clear();
             partition.Lock.EnterReadLock();
             try
             {
@@ -512,15 +528,18 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
     private void Place(Partition partition, Entry entry, ReadOnlySpan<float> unit)
     {
         var cells = partition.Cells;
-        Cell? target = null;
-        var bestScore = float.MinValue;
-        foreach (var cell in cells)
+        var target = cells.Count == 1 ? cells[0] : null;
+        if (cells.Count > 1)
         {
-            var s = TensorPrimitives.Dot(unit, cell.Centroid);
-            if (s > bestScore)
+            var bestScore = float.MinValue;
+            foreach (var cell in cells)
             {
-                bestScore = s;
-                target = cell;
+                var s = TensorPrimitives.Dot(unit, cell.Centroid);
+                if (s > bestScore)
+                {
+                    bestScore = s;
+                    target = cell;
+                }
             }
         }
 
@@ -529,6 +548,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
             target = new Cell(InitialCapacity, _dimensions, _codeWords);
             cells.Add(target);
             Interlocked.Add(ref _allocatedSlots, InitialCapacity);
+            Interlocked.Increment(ref _cells);
         }
 
         Append(target, entry, unit);
@@ -543,8 +563,8 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
     {
         if (cell.Count == cell.Capacity)
         {
-            // Grow by half (not double) so a full-size cell wastes at most a third of its slots.
-            var grown = Math.Max(InitialCapacity, Math.Min(_options.MaxCellSize, RoundUp16(cell.Capacity + (cell.Capacity / 2))));
+            // Double while small, then grow by half (not double) so a full-size cell wastes at most a third of its slots.
+            var grown = Math.Min(_options.MaxCellSize, cell.Capacity < 16 ? cell.Capacity * 2 : RoundUp16(cell.Capacity + (cell.Capacity / 2)));
             Interlocked.Add(ref _allocatedSlots, grown - cell.Capacity);
             cell.Resize(grown, _dimensions, _codeWords);
         }
@@ -555,7 +575,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         cell.Entries[slot] = entry;
         entry.Cell = cell;
         entry.Slot = slot;
-        TensorPrimitives.Add(cell.CentroidSum, unit, cell.CentroidSum);
+        cell.Include(unit);
         cell.RefreshCentroid();
     }
 
@@ -566,6 +586,11 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         var n = cell.Count;
         var dims = _dimensions;
         var vectors = cell.Vectors;
+        if (!cell.HasCentroid)
+        {
+            cell.TrackCentroid(dims);
+        }
+
         var centroid = cell.Centroid;
         var a = Farthest(vectors, n, dims, centroid);
         var b = Farthest(vectors, n, dims, vectors.AsSpan(a * dims, dims));
@@ -613,11 +638,11 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         var strayBelow = mean - (1.5f * spread);
         List<(Entry Entry, float[] Vector)> strays = [];
 
-        var capacity = Math.Min(_options.MaxCellSize, RoundUp16(Math.Max(InitialCapacity, moving + (moving / 4))));
+        var capacity = Math.Min(_options.MaxCellSize, RoundUp16(Math.Max(16, moving + (moving / 4))));
         var fresh = new Cell(capacity, dims, _codeWords);
         Interlocked.Add(ref _allocatedSlots, capacity);
+        Interlocked.Increment(ref _cells);
         var keep = 0;
-        cell.CentroidSum.AsSpan().Clear();
         for (var i = 0; i < n; i++)
         {
             var entry = cell.Entries[i];
@@ -632,7 +657,6 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
                 v.CopyTo(fresh.Vectors.AsSpan(slot * dims, dims));
                 cell.Codes.AsSpan(i * _codeWords, _codeWords).CopyTo(fresh.Codes.AsSpan(slot * _codeWords, _codeWords));
                 fresh.Entries[slot] = entry;
-                TensorPrimitives.Add(fresh.CentroidSum, v, fresh.CentroidSum);
                 entry.Cell = fresh;
                 entry.Slot = slot;
             }
@@ -645,7 +669,6 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
                     cell.Entries[keep] = entry;
                 }
 
-                TensorPrimitives.Add(cell.CentroidSum, vectors.AsSpan(keep * dims, dims), cell.CentroidSum);
                 entry.Slot = keep;
                 keep++;
             }
@@ -653,8 +676,8 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
         Array.Clear(cell.Entries, keep, n - keep);
         cell.Count = keep;
-        cell.RefreshCentroid();
-        fresh.RefreshCentroid();
+        cell.TrackCentroid(dims);
+        fresh.TrackCentroid(dims);
         partition.Cells.Add(fresh);
 
         foreach (var (entry, v) in strays)
@@ -675,7 +698,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         }
 
         // Both halves keep a quarter of headroom, no more.
-        var trimmed = Math.Min(_options.MaxCellSize, RoundUp16(Math.Max(InitialCapacity, cell.Count + (cell.Count / 4))));
+        var trimmed = Math.Min(_options.MaxCellSize, RoundUp16(Math.Max(16, cell.Count + (cell.Count / 4))));
         if (trimmed < cell.Capacity)
         {
             Interlocked.Add(ref _allocatedSlots, trimmed - cell.Capacity);
@@ -709,7 +732,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         var slot = entry.Slot;
         var last = cell.Count - 1;
         var dims = _dimensions;
-        TensorPrimitives.Subtract(cell.CentroidSum, cell.Vectors.AsSpan(slot * dims, dims), cell.CentroidSum);
+        cell.Exclude(cell.Vectors.AsSpan(slot * dims, dims));
         if (slot != last)
         {
             cell.Vectors.AsSpan(last * dims, dims).CopyTo(cell.Vectors.AsSpan(slot * dims, dims));
@@ -729,6 +752,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         {
             partition.Cells.Remove(cell);
             Interlocked.Add(ref _allocatedSlots, -cell.Capacity);
+            Interlocked.Decrement(ref _cells);
             return;
         }
 
@@ -737,7 +761,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         // Give memory back once a cell is a quarter full.
         if (cell.Capacity > InitialCapacity && cell.Count <= cell.Capacity / 4)
         {
-            var shrunk = Math.Max(InitialCapacity, RoundUp16(cell.Capacity / 2));
+            var shrunk = cell.Capacity <= 16 ? cell.Capacity / 2 : RoundUp16(cell.Capacity / 2);
             Interlocked.Add(ref _allocatedSlots, shrunk - cell.Capacity);
             cell.Resize(shrunk, dims, _codeWords);
         }
@@ -850,6 +874,17 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         }
     }
 
+    private void SweepIfDue(long now)
+    {
+        var due = Volatile.Read(ref _nextSweepTicks);
+        if (now < due || Interlocked.CompareExchange(ref _nextSweepTicks, now + _sweepIntervalTicks, due) != due)
+        {
+            return;
+        }
+
+        RemoveExpired();
+    }
+
     private void CheckDimensions(ReadOnlySpan<float> vector)
     {
         if (vector.Length != _dimensions)
@@ -914,18 +949,59 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
         public Entry[] Entries { get; private set; } = new Entry[capacity];
 
-        public float[] CentroidSum { get; } = new float[dimensions];
+        // A scope's only cell is never ranked against another, so it keeps no centroid until it first splits: a
+        // one-entry scope then holds its one vector, not two more of the same width.
+        private float[]? _centroidSum;
+        private float[]? _centroid;
 
-        public float[] Centroid { get; } = new float[dimensions];
+        public bool HasCentroid => _centroid is not null;
+
+        /// <summary>Normalised mean of the members; only cells of a scope that has split have one.</summary>
+        public float[] Centroid => _centroid ?? throw new InvalidOperationException("A scope's only cell keeps no centroid.");
 
         /// <summary>Mean angle between the members and the centroid (the norm of the mean of unit vectors is the mean
         /// cosine to their normalised mean).</summary>
         public float MeanAngle { get; private set; }
 
+        public void Include(ReadOnlySpan<float> unit)
+        {
+            if (_centroidSum is not null)
+            {
+                TensorPrimitives.Add(_centroidSum, unit, _centroidSum);
+            }
+        }
+
+        public void Exclude(ReadOnlySpan<float> unit)
+        {
+            if (_centroidSum is not null)
+            {
+                TensorPrimitives.Subtract(_centroidSum, unit, _centroidSum);
+            }
+        }
+
+        // Sums the current members afresh, starting to track the centroid if the cell did not yet.
+        public void TrackCentroid(int dims)
+        {
+            _centroidSum ??= new float[dims];
+            _centroid ??= new float[dims];
+            _centroidSum.AsSpan().Clear();
+            for (var i = 0; i < Count; i++)
+            {
+                TensorPrimitives.Add(_centroidSum, Vectors.AsSpan(i * dims, dims), _centroidSum);
+            }
+
+            RefreshCentroid();
+        }
+
         public void RefreshCentroid()
         {
-            Normalise(CentroidSum, Centroid, allowZero: true);
-            MeanAngle = Count == 0 ? 0f : MathF.Acos(Math.Clamp(TensorPrimitives.Norm(CentroidSum) / Count, -1f, 1f));
+            if (_centroidSum is null || _centroid is null)
+            {
+                return;
+            }
+
+            Normalise(_centroidSum, _centroid, allowZero: true);
+            MeanAngle = Count == 0 ? 0f : MathF.Acos(Math.Clamp(TensorPrimitives.Norm(_centroidSum) / Count, -1f, 1f));
         }
 
         // Only under the partition's write lock: readers never see a cell mid-copy.

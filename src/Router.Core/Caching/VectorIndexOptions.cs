@@ -13,11 +13,12 @@ public sealed class VectorIndexOptions
     public int Dimensions { get; set; } = 384;
 
     /// <summary>Most entries kept across all scopes; the least recently used are evicted past it. Default: 100,000
-    /// (about 200 MB at 384 dimensions: ~2 KB per entry).</summary>
+    /// (about 200 MB at 384 dimensions: ~2 KB per entry, ~2.6 KB for an entry alone in its scope).</summary>
     [Range(1, 50_000_000)]
     public int MaxEntries { get; set; } = 100_000;
 
-    /// <summary>How long an entry may be served after it was stored; null keeps entries until evicted. Default: 1 day.</summary>
+    /// <summary>How long an entry may be served after it was stored (expired ones are dropped by writes every eighth of
+    /// it); null keeps entries until evicted. Default: 7 days.</summary>
     public TimeSpan? TimeToLive { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Entries a cell holds before it splits in two by 2-means; bounds the work of one probe. Default: 1,024.</summary>

@@ -196,6 +196,36 @@ public sealed class VectorIndexTests
     }
 
     [Fact]
+    public void Expired_entries_are_dropped_by_later_writes_without_anyone_calling_RemoveExpired()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2025-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var index = new VectorIndex<int>(new VectorIndexOptions { TimeToLive = TimeSpan.FromMinutes(10) }, time);
+        var data = new ClusteredVectors(Dims, 4, seed: 11);
+        var turns = Enumerable.Range(0, 100).Select(i => new CacheScope("tenant-a", $"turn-{i}")).ToArray();
+        foreach (var scope in turns)
+        {
+            index.Upsert(scope, "answer", CacheKey.Compute(scope, "p"), data.Next(), 0);
+        }
+
+        var bytesWhenFull = index.EstimatedBytes;
+        var late = new CacheScope("tenant-a", "late");
+        var lateVector = data.Next();
+        time.Advance(TimeSpan.FromMinutes(9));
+        index.Upsert(late, "answer", CacheKey.Compute(late, "p"), lateVector, 1);
+        Assert.Equal(101, index.Count);
+
+        // The first hundred have expired; nobody searches their scopes again, the next write lets them go.
+        time.Advance(TimeSpan.FromMinutes(2));
+        var next = new CacheScope("tenant-a", "next");
+        index.Upsert(next, "answer", CacheKey.Compute(next, "p"), data.Next(), 2);
+
+        Assert.Equal(2, index.Count);
+        Assert.True(index.EstimatedBytes < bytesWhenFull / 10, $"{index.EstimatedBytes} bytes left of {bytesWhenFull}");
+        Assert.All(turns, scope => Assert.Empty(index.CellSizes(scope)));
+        Assert.Equal(1, index.FindNearest(late, lateVector, 0.99f)?.Value);
+    }
+
+    [Fact]
     public async Task Concurrent_writers_and_readers_keep_the_index_consistent()
     {
         using var index = new VectorIndex<int>(new VectorIndexOptions { MaxEntries = 5_000 });
