@@ -11,7 +11,7 @@ namespace Router.Infrastructure.Audits;
 /// <summary>The self-hosted server's stand-in for the <c>QualityAudit</c> queue trigger: takes jobs from the Storage
 /// queue (or the in-process channel), runs them, and after <see cref="AuditOptions.MaxDequeueCount"/> failed
 /// deliveries moves a job to <c>quality-audits-poison</c>, as the Functions host does (embedded: to the channel's
-/// in-process poison list).</summary>
+/// in-process poison list, as is a failed job the full channel has no room to retry).</summary>
 internal sealed partial class AuditQueueWorker(
     IServiceProvider services,
     AuditProcessor processor,
@@ -31,31 +31,53 @@ internal sealed partial class AuditQueueWorker(
     private async Task RunChannelAsync(ChannelAuditQueue channel, CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        await foreach (var (job, attempt) in channel.Reader.ReadAllAsync(stoppingToken))
+        var retries = RequeueRetriesAsync(channel, stoppingToken);
+        try
         {
-            try
+            await foreach (var (job, attempt) in channel.Reader.ReadAllAsync(stoppingToken))
             {
-                await processor.ProcessAsync(job, stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                if (attempt >= settings.MaxDequeueCount)
+                try
                 {
-                    channel.Poison(job, time.GetUtcNow());
-                    Log.Poisoned(logger, job.RequestId, attempt, ex.GetType().Name);
-                    continue;
+                    await processor.ProcessAsync(job, stoppingToken);
                 }
-
-                Log.Failed(logger, job.RequestId, attempt, ex.GetType().Name);
-                _ = RequeueLaterAsync(channel, job, attempt, ex, stoppingToken);
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    if (attempt >= settings.MaxDequeueCount)
+                    {
+                        channel.Poison(job, time.GetUtcNow());
+                        Log.Poisoned(logger, job.RequestId, attempt, ex.GetType().Name);
+                    }
+                    else if (channel.TryRetryLater(job, attempt + 1, time.GetUtcNow() + RetryDelay(ex, attempt)))
+                    {
+                        Log.Failed(logger, job.RequestId, attempt, ex.GetType().Name);
+                    }
+                    else
+                    {
+                        // New jobs took the room it left: it is kept for a redrive rather than lost.
+                        channel.Poison(job, time.GetUtcNow());
+                        Log.NoRoomForRetry(logger, job.RequestId, attempt, ex.GetType().Name);
+                    }
+                }
             }
+        }
+        finally
+        {
+            await retries;
         }
     }
 
-    private async Task RequeueLaterAsync(ChannelAuditQueue channel, AuditJob job, int attempt, Exception failure, CancellationToken stoppingToken)
+    // One wait for every job waiting for its retry (rather than a timer each): until the earliest is due, or until one
+    // due sooner is scheduled.
+    private async Task RequeueRetriesAsync(ChannelAuditQueue channel, CancellationToken stoppingToken)
     {
-        await Task.Delay(RetryDelay(failure, attempt), stoppingToken);
-        await channel.Requeue(job, attempt + 1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow();
+            var (next, sooner) = channel.RequeueDue(now);
+            using var due = next is { } at ? new CancellationTokenSource(at - now, time) : new CancellationTokenSource();
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(due.Token, stoppingToken);
+            await sooner.WaitAsync(wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private async Task RunStorageAsync(QueueServiceClient queues, CancellationToken stoppingToken)
@@ -356,5 +378,8 @@ internal sealed partial class AuditQueueWorker(
 
         [LoggerMessage(EventId = 1507, Level = LogLevel.Error, Message = "Audit queue message {Id} is not base64 text; moved to the poison queue as received")]
         public static partial void Undecodable(ILogger logger, string id);
+
+        [LoggerMessage(EventId = 1508, Level = LogLevel.Error, Message = "Audit {Id} failed on delivery {Attempt} ({ExceptionType}) and the queue has no room for its retry; moved to the in-process poison list")]
+        public static partial void NoRoomForRetry(ILogger logger, string id, int attempt, string exceptionType);
     }
 }

@@ -5,33 +5,98 @@ using Router.Core.Audits;
 
 namespace Router.Infrastructure.Audits;
 
-/// <summary>The embedded default: audit jobs wait in a bounded in-process channel, and jobs given up after too many
-/// failed deliveries in a bounded in-process poison list, the newest <see cref="PoisonCapacity"/> kept (both lost on
-/// restart).</summary>
+/// <summary>The embedded default: audit jobs wait in a bounded in-process channel, failed ones for their retry in a
+/// schedule counted against the same bound, and jobs given up in a bounded in-process poison list, the newest
+/// <see cref="PoisonCapacity"/> kept (all lost on restart).</summary>
 internal sealed class ChannelAuditQueue : IAuditQueue, IAuditPoisonQueue
 {
     /// <summary>Poisoned jobs kept for a redrive; older ones are dropped.</summary>
     public const int PoisonCapacity = 1000;
 
-    /// <summary>Jobs waiting at most. A job sampled while the channel is full is dropped: writers use TryWrite, which in
-    /// <see cref="BoundedChannelFullMode.Wait"/> mode returns false instead of waiting (in DropWrite mode it would return
-    /// true for a job it threw away, and a redrive would count jobs it lost).</summary>
+    /// <summary>Jobs waiting at most, in the channel or for a retry. A job sampled while the queue is full is dropped:
+    /// writers use TryWrite, which in <see cref="BoundedChannelFullMode.Wait"/> mode returns false instead of waiting (in
+    /// DropWrite mode it would return true for a job it threw away, and a redrive would count jobs it lost).</summary>
     public const int Capacity = 10_000;
 
     private readonly Channel<(AuditJob Job, int Attempt)> _channel = Channel.CreateBounded<(AuditJob, int)>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
 
+    // Failed jobs by the time their retry is due; writers of the channel hold the gate, so the channel and the schedule
+    // together stay within Capacity (the reader only takes jobs out, which can only make room).
+    private readonly PriorityQueue<(AuditJob Job, int Attempt), DateTimeOffset> _retries = new();
+    private readonly Lock _gate = new();
+    private TaskCompletionSource _sooner = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private readonly LinkedList<(AuditJob Job, DateTimeOffset PoisonedAt)> _poisoned = new();
 
     public ChannelReader<(AuditJob Job, int Attempt)> Reader => _channel.Reader;
 
-    public ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken) => Requeue(job, 1);
-
-    public ValueTask Requeue(AuditJob job, int attempt)
+    /// <summary>Failed jobs waiting for their retry (exposed for tests).</summary>
+    public int RetriesWaiting
     {
-        _channel.Writer.TryWrite((job, attempt));
+        get
+        {
+            lock (_gate)
+            {
+                return _retries.Count;
+            }
+        }
+    }
+
+    public ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            TryWrite(job, 1);
+        }
+
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>Keeps a failed job out of the channel until <paramref name="dueAt"/>; false when the queue is full.</summary>
+    public bool TryRetryLater(AuditJob job, int attempt, DateTimeOffset dueAt)
+    {
+        lock (_gate)
+        {
+            if (!HasRoom)
+            {
+                return false;
+            }
+
+            if (!_retries.TryPeek(out _, out var first) || dueAt < first)
+            {
+                _sooner.TrySetResult();
+            }
+
+            _retries.Enqueue((job, attempt), dueAt);
+            return true;
+        }
+    }
+
+    /// <summary>Puts the retries due at <paramref name="now"/> on the channel. Returns when the next one is due (null:
+    /// none waits) and a task that completes when a retry due before it is scheduled.</summary>
+    public (DateTimeOffset? NextDue, Task Sooner) RequeueDue(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            // A retry already counts against Capacity, so the channel has room for it.
+            while (_retries.TryPeek(out var retry, out var due) && due <= now && _channel.Writer.TryWrite(retry))
+            {
+                _retries.Dequeue();
+            }
+
+            if (_sooner.Task.IsCompleted)
+            {
+                _sooner = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return (_retries.TryPeek(out _, out var next) ? next : null, _sooner.Task);
+        }
+    }
+
+    private bool HasRoom => _channel.Reader.Count + _retries.Count < Capacity;
+
+    private bool TryWrite(AuditJob job, int attempt) => HasRoom && _channel.Writer.TryWrite((job, attempt));
 
     /// <summary>Keeps a job the worker gave up on.</summary>
     public void Poison(AuditJob job, DateTimeOffset poisonedAt)
@@ -58,16 +123,19 @@ internal sealed class ChannelAuditQueue : IAuditQueue, IAuditPoisonQueue
     public Task<AuditRedriveResult> RedriveAsync(int max, CancellationToken cancellationToken)
     {
         var redriven = 0;
-        lock (_poisoned)
+        lock (_gate)
         {
-            // A job goes back as a first delivery, with all its retries ahead of it; one the full channel refuses stays.
-            while (redriven < max && _poisoned.First is { } first && _channel.Writer.TryWrite((first.Value.Job, 1)))
+            lock (_poisoned)
             {
-                _poisoned.RemoveFirst();
-                redriven++;
-            }
+                // A job goes back as a first delivery, with all its retries ahead of it; one the full queue refuses stays.
+                while (redriven < max && _poisoned.First is { } first && TryWrite(first.Value.Job, 1))
+                {
+                    _poisoned.RemoveFirst();
+                    redriven++;
+                }
 
-            return Task.FromResult(new AuditRedriveResult(redriven, 0, _poisoned.Count));
+                return Task.FromResult(new AuditRedriveResult(redriven, 0, _poisoned.Count));
+            }
         }
     }
 }

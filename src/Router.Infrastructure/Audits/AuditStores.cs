@@ -4,20 +4,40 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
 using Router.Core.Audits;
+using Router.Infrastructure.Metering;
 using Router.Infrastructure.Storage;
 
 namespace Router.Infrastructure.Audits;
 
-/// <summary>Audit results in memory.</summary>
+/// <summary>Audit results in memory, as the usage ledger keeps its rows: the oldest are dropped past
+/// <see cref="MaxRows"/> so a long-running embedded server stays bounded (configure storage to keep everything).</summary>
 internal sealed class InMemoryAuditStore : IAuditStore
 {
+    /// <summary>Results kept at most: as many as the ledger's rows, since a request is audited once at most.</summary>
+    public const int MaxRows = InMemoryUsageLedger.MaxRows;
+
     private readonly ConcurrentDictionary<string, AuditResult> _results = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _order = new();
+    private int _count;   // ConcurrentDictionary.Count takes every lock; the store keeps its own
 
     public ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_results.ContainsKey(requestId));
 
-    public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_results.TryAdd(result.RequestId, result));
+    public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken)
+    {
+        if (!_results.TryAdd(result.RequestId, result))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        _order.Enqueue(result.RequestId);
+        if (Interlocked.Increment(ref _count) > MaxRows && _order.TryDequeue(out var oldest) && _results.TryRemove(oldest, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+
+        return ValueTask.FromResult(true);
+    }
 
     public async IAsyncEnumerable<AuditResult> QueryAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
@@ -248,11 +249,14 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     }
 }
 
-/// <summary>Settled spend and budget slices in memory (one instance: exact).</summary>
+/// <summary>Settled spend and budget slices in memory (one instance: exact). Budgets read only the current day's and
+/// month's rows, so when a later day or month is first written, the rows of days and months that ended by its start are
+/// dropped, unless they hold a slice that may still be live (then the next such sweep takes them).</summary>
 internal sealed class InMemorySpendStore : ISpendStore
 {
     private readonly Dictionary<string, (SpendRow Row, Queue<string> Applied)> _rows = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private DateOnly _latestStart = DateOnly.MinValue;
 
     public ValueTask<SpendRow> GetAsync(string scope, CancellationToken cancellationToken)
     {
@@ -266,7 +270,8 @@ internal sealed class InMemorySpendStore : ISpendStore
     {
         lock (_gate)
         {
-            if (!_rows.TryGetValue(scope, out var entry))
+            var added = !_rows.TryGetValue(scope, out var entry);
+            if (added)
             {
                 entry = (SpendRow.Empty, new Queue<string>());
             }
@@ -287,7 +292,56 @@ internal sealed class InMemorySpendStore : ISpendStore
 
             next = next with { Version = entry.Row.Version + 1 };
             _rows[scope] = (next, entry.Applied);
+            if (added && PeriodOf(scope) is { Start: var start } && start > _latestStart)
+            {
+                _latestStart = start;
+                DropPast(start);
+            }
+
             return ValueTask.FromResult(next);
         }
+    }
+
+    /// <summary>Rows kept (exposed for tests).</summary>
+    internal int RowCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rows.Count;
+            }
+        }
+    }
+
+    // Drops the rows of periods that ended by the start of the latest one written. The writers' clock is at or past that
+    // start, so a slice that expired by then is certainly no longer live; one that expires later may be, and stays.
+    private void DropPast(DateOnly latestStart)
+    {
+        var cutoff = new DateTimeOffset(latestStart.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        foreach (var (scope, entry) in _rows)
+        {
+            if (PeriodOf(scope) is { End: var end } && end <= latestStart && entry.Row.Leases.All(l => l.ExpiresAt <= cutoff))
+            {
+                _rows.Remove(scope);
+            }
+        }
+    }
+
+    // The day (…|dyyyyMMdd) or month (…|myyyyMM) a budget scope counts, as BudgetGuard names them; null for other names.
+    private static (DateOnly Start, DateOnly End)? PeriodOf(string scope)
+    {
+        var period = scope.AsSpan(scope.LastIndexOf('|') + 1);
+        if (period is ['d', .. var day] && DateOnly.TryParseExact(day, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var first))
+        {
+            return (first, first.AddDays(1));
+        }
+
+        if (period is ['m', .. var month] && DateOnly.TryParseExact(month, "yyyyMM", CultureInfo.InvariantCulture, DateTimeStyles.None, out var firstOfMonth))
+        {
+            return (firstOfMonth, firstOfMonth.AddMonths(1));
+        }
+
+        return null;
     }
 }

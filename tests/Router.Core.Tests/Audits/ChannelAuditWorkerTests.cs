@@ -1,0 +1,163 @@
+using System.Globalization;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Audits;
+using Router.Core.Catalog;
+using Router.Core.Execution;
+using Router.Core.Telemetry;
+using Router.Core.Tests.Catalog;
+using Router.Core.Tests.Execution;
+using Router.Infrastructure.Audits;
+using Router.Infrastructure.Metering;
+
+namespace Router.Core.Tests.Audits;
+
+/// <summary>The self-hosted server's audit worker on the embedded channel: failed jobs wait for their retry in one
+/// schedule on the time provider, counted against the channel's capacity.</summary>
+public sealed class ChannelAuditWorkerTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly ChannelAuditQueue _queue = new();
+    private readonly FailingModels _models = new();
+
+    [Fact]
+    public async Task A_job_that_keeps_failing_is_tried_again_as_its_backoff_passes_on_the_clock_and_then_poisoned()
+    {
+        using var worker = Worker();
+        await worker.StartAsync(CancellationToken.None);
+        await _queue.EnqueueAsync(Job("req_down"), CancellationToken.None);
+
+        // 15 s, 1, 4 and 16 min between the five deliveries.
+        await WaitUntilAsync(() => _models.Calls == 1 && _queue.RetriesWaiting == 1);
+        foreach (var (wait, delivery) in new[] { (15, 2), (60, 3), (240, 4), (960, 5) })
+        {
+            _time.Advance(TimeSpan.FromSeconds(wait - 1));
+            Assert.Equal(delivery - 1, _models.Calls);
+            Assert.Equal(1, _queue.RetriesWaiting);
+
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await WaitUntilAsync(() => _models.Calls == delivery && (_queue.RetriesWaiting == 1 || delivery == 5));
+        }
+
+        await WaitUntilAsync(async () => (await _queue.InspectAsync(10, CancellationToken.None)).ApproximateCount == 1);
+        await worker.StopAsync(CancellationToken.None);
+        var poisoned = await _queue.InspectAsync(10, CancellationToken.None);
+        Assert.Equal(0, _queue.RetriesWaiting);
+        Assert.Equal("req_down", Assert.Single(poisoned.Oldest).Id);
+    }
+
+    [Fact]
+    public async Task A_failed_job_the_full_queue_has_no_room_to_retry_goes_to_the_poison_list_instead_of_vanishing()
+    {
+        var fail = _models.HoldNextCall();
+        using var worker = Worker();
+        await worker.StartAsync(CancellationToken.None);
+        await _queue.EnqueueAsync(Job("req_first"), CancellationToken.None);
+        await WaitUntilAsync(() => _models.Calls == 1);
+
+        // While the first job runs, new samples fill the room it left.
+        for (var i = 0; i < ChannelAuditQueue.Capacity; i++)
+        {
+            await _queue.EnqueueAsync(Job("req_" + i.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
+        }
+
+        Assert.Equal(ChannelAuditQueue.Capacity, _queue.Reader.Count);
+        fail.SetResult();
+
+        await WaitUntilAsync(() => _models.Calls > 1);
+        await worker.StopAsync(CancellationToken.None);
+        var poisoned = await _queue.InspectAsync(10, CancellationToken.None);
+        Assert.Equal("req_first", Assert.Single(poisoned.Oldest).Id);
+        Assert.True(_queue.Reader.Count + _queue.RetriesWaiting <= ChannelAuditQueue.Capacity);
+    }
+
+    [Fact]
+    public async Task Jobs_waiting_for_a_retry_take_room_from_new_samples()
+    {
+        Assert.True(_queue.TryRetryLater(Job("req_retry"), 2, _time.GetUtcNow().AddSeconds(15)));
+        for (var i = 0; i < ChannelAuditQueue.Capacity; i++)
+        {
+            await _queue.EnqueueAsync(Job("req_" + i.ToString(CultureInfo.InvariantCulture)), CancellationToken.None);
+        }
+
+        Assert.Equal(ChannelAuditQueue.Capacity - 1, _queue.Reader.Count);
+        Assert.False(_queue.TryRetryLater(Job("req_late"), 2, _time.GetUtcNow().AddSeconds(15)));
+
+        // Not due yet: it stays out of the channel; once due it takes its place there.
+        Assert.Equal(_time.GetUtcNow().AddSeconds(15), _queue.RequeueDue(_time.GetUtcNow()).NextDue);
+        var (next, _) = _queue.RequeueDue(_time.GetUtcNow().AddSeconds(15));
+        Assert.Null(next);
+        Assert.Equal(0, _queue.RetriesWaiting);
+        Assert.Equal(ChannelAuditQueue.Capacity, _queue.Reader.Count);
+    }
+
+    private AuditQueueWorker Worker()
+    {
+        var services = new ServiceCollection().AddSingleton<IAuditQueue>(_queue).BuildServiceProvider();
+        var options = Options.Create(new AuditOptions());
+        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), _models, new InMemoryAuditStore(), new InMemoryUsageLedger(),
+            options, _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
+        return new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, _time, NullLogger<AuditQueueWorker>.Instance);
+    }
+
+    private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private static AuditJob Job(string requestId) => new()
+    {
+        RequestId = requestId,
+        TenantId = "acme",
+        Timestamp = DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture),
+        Task = "qa",
+        Band = "low",
+        Model = "small",
+        Tier = "economy",
+        Reason = "sampled",
+        Messages = [new AuditMessage("user", "what is the capital of France?")],
+        Answer = "Paris",
+    };
+
+    // The reference model is down: every call fails, the first one held back when asked.
+    private sealed class FailingModels : IChatClientProvider, IChatClient
+    {
+        private int _calls;
+        private TaskCompletionSource? _held;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public TaskCompletionSource HoldNextCall() => _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IChatClient For(CatalogModel model) => this;
+
+        public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _calls);
+            if (Interlocked.Exchange(ref _held, null) is { } held)
+            {
+                await held.Task.WaitAsync(cancellationToken);
+            }
+
+            throw new HttpRequestException("model down");
+        }
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}
