@@ -79,7 +79,11 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));
         services.TryAddSingleton<IResponseCacheStore>(sp => new InProcessResponseCacheStore(
             sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
-            new MemoryCache(new MemoryCacheOptions { SizeLimit = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxEntries })));
+            new MemoryCache(new MemoryCacheOptions
+            {
+                SizeLimit = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxAnswerBytes,
+                Clock = new TimeProviderClock(sp.GetRequiredService<TimeProvider>()),
+            })));
         services.TryAddSingleton<ResponseCacheService>();
         services.TryAddSingleton<AnalysisMemo>();
         services.TryAddSingleton<ChatPipeline>();

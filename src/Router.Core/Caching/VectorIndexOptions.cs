@@ -36,4 +36,9 @@ public sealed class VectorIndexOptions
     /// <summary>Scopes with at most this many entries are searched exactly (every vector reranked). Default: 1,024.</summary>
     [Range(0, 1_000_000)]
     public int ExactSearchBelow { get; set; } = 1_024;
+
+    /// <summary>Most bytes of cached prompts and answers kept in process, exact and semantic together (two bytes a
+    /// character plus ~500 per answer); the least recently used are evicted past it. Default: 268,435,456 (256 MB).</summary>
+    [Range(typeof(long), "1048576", "1099511627776")]
+    public long MaxAnswerBytes { get; set; } = 256L * 1024 * 1024;
 }
