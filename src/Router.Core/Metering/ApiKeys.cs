@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Collections.Concurrent;
+using Microsoft.Extensions.Caching.Memory;
+using Router.Core.Caching;
 
 namespace Router.Core.Metering;
 
@@ -136,10 +137,17 @@ public static class ApiKeyFormat
 
 /// <summary>Turns a presented key into a <see cref="Caller"/>; unknown, revoked and expired keys are indistinguishable.
 /// Lookups are cached briefly (<see cref="CacheDuration"/>), so a revocation takes effect everywhere within that time.</summary>
-public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
+public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time) : IDisposable
 {
     private const int MaxCachedKeys = 100_000;
-    private readonly ConcurrentDictionary<string, (ApiKeyRecord? Record, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    // Found keys are as many as were issued; unknown ones as many as callers care to invent (a key given in configuration
+    // may have any shape, so no checksum turns a guess away). They get a small cache of their own, so a flood of guesses
+    // cannot push a valid key out of its cache and make every one of its requests read the store.
+    private const int MaxCachedUnknownKeys = 10_000;
+
+    private readonly MemoryCache _found = new(new MemoryCacheOptions { SizeLimit = MaxCachedKeys, Clock = new TimeProviderClock(time) });
+    private readonly MemoryCache _unknown = new(new MemoryCacheOptions { SizeLimit = MaxCachedUnknownKeys, Clock = new TimeProviderClock(time) });
 
     /// <summary>How long a found key is trusted without a store read.</summary>
     public static readonly TimeSpan CacheDuration = TimeSpan.FromSeconds(30);
@@ -161,21 +169,17 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
         }
 
         var hash = Hash(presentedKey);
-        var now = time.GetUtcNow();
-        ApiKeyRecord? record;
-        if (_cache.TryGetValue(hash, out var cached) && cached.Until > now)
-        {
-            record = cached.Record;
-        }
-        else
+        if (!_found.TryGetValue(hash, out ApiKeyRecord? record) && !_unknown.TryGetValue(hash, out _))
         {
             record = await store.FindByHashAsync(hash, cancellationToken);
-            if (_cache.Count >= MaxCachedKeys)
+            if (record is null)
             {
-                _cache.Clear();
+                _unknown.Set(hash, hash, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = NegativeCacheDuration, Size = 1 });
             }
-
-            _cache[hash] = (record, now + (record is null ? NegativeCacheDuration : CacheDuration));
+            else
+            {
+                _found.Set(hash, record, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheDuration, Size = 1 });
+            }
         }
 
         if (record is null
@@ -190,5 +194,16 @@ public sealed class ApiKeyAuthenticator(IApiKeyStore store, TimeProvider time)
     }
 
     /// <summary>Forgets a cached key on this instance (after a local revocation or creation).</summary>
-    public void Forget(string hash) => _cache.TryRemove(hash, out _);
+    public void Forget(string hash)
+    {
+        _found.Remove(hash);
+        _unknown.Remove(hash);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _found.Dispose();
+        _unknown.Dispose();
+    }
 }
