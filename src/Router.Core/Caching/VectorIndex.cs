@@ -90,8 +90,9 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         _dimensions = _options.Dimensions;
         _codeWords = (_dimensions + 63) / 64;
 
-        // Expired entries are swept on the write path every eighth of their lifetime: none is held much past its expiry,
-        // and the scan is paid once per interval rather than per write or per entry.
+        // Expired entries are swept every eighth of their lifetime, started by a write and run on the thread pool: none is
+        // held much past its expiry, the scan is paid once per interval rather than per write or per entry, and the write
+        // that starts it (a request storing its answer) does not wait for it.
         _sweepIntervalTicks = _options.TimeToLive is { } ttl ? Math.Max(TimeSpan.TicksPerSecond, ttl.Ticks / 8) : 0;
         _nextSweepTicks = _options.TimeToLive is null ? long.MaxValue : _time.GetUtcNow().UtcTicks + _sweepIntervalTicks;
     }
@@ -121,7 +122,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         Span<float> unit = stackalloc float[_dimensions];
         Normalise(vector, unit);
         var now = _time.GetUtcNow().UtcTicks;
-        var expires = _options.TimeToLive is { } ttl ? now + ttl.Ticks : long.MaxValue;
+        var expires = _options.TimeToLive is { } ttl ? (ttl.Ticks >= long.MaxValue - now ? long.MaxValue : now + ttl.Ticks) : long.MaxValue;
 
         Entry entry;
         while (true)
@@ -245,7 +246,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
         if (expired is not null)
         {
-            RemoveEntry(expired);
+            RemoveEntry(expired, expiredBy: now);
         }
 
         return found;
@@ -277,7 +278,7 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
 
             foreach (var e in stale)
             {
-                removed += RemoveEntry(e) ? 1 : 0;
+                removed += RemoveEntry(e, expiredBy: now) ? 1 : 0;
             }
         }
 
@@ -767,14 +768,16 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
         }
     }
 
-    // Removes this very entry if it is still stored (its id may since have been replaced or removed).
-    private bool RemoveEntry(Entry entry)
+    // Removes this very entry if it is still stored (its id may since have been replaced or removed) and, when removed for
+    // its age, still expired by expiredBy: a write of the same id since then reuses the entry with a new expiry.
+    private bool RemoveEntry(Entry entry, long expiredBy = long.MaxValue)
     {
         var partition = entry.Partition;
         partition.Lock.EnterWriteLock();
         try
         {
-            if (entry.Removed || !partition.ById.TryGetValue(entry.Id, out var current) || !ReferenceEquals(current, entry))
+            if (entry.Removed || !partition.ById.TryGetValue(entry.Id, out var current) || !ReferenceEquals(current, entry)
+                || entry.ExpiresAtTicks > expiredBy)
             {
                 return false;
             }
@@ -882,8 +885,22 @@ internal sealed class VectorIndex<TValue> : IVectorIndex<TValue>, IDisposable
             return;
         }
 
-        RemoveExpired();
+        ScheduleSweep(this);
     }
+
+    /// <summary>Runs a sweep the write path found due; the thread pool by default (tests run it themselves).</summary>
+    internal Action<VectorIndex<TValue>> ScheduleSweep { get; set; } = static index =>
+        ThreadPool.UnsafeQueueUserWorkItem(static self =>
+        {
+            try
+            {
+                self.RemoveExpired();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed while the sweep waited: its locks are gone, and so is everything it would have swept.
+            }
+        }, index, preferLocal: false);
 
     private void CheckDimensions(ReadOnlySpan<float> vector)
     {

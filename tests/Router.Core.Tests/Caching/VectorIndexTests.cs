@@ -200,6 +200,7 @@ public sealed class VectorIndexTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2025-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var index = new VectorIndex<int>(new VectorIndexOptions { TimeToLive = TimeSpan.FromMinutes(10) }, time);
+        index.ScheduleSweep = due => due.RemoveExpired();   // the sweep a write starts, run at once rather than on the thread pool
         var data = new ClusteredVectors(Dims, 4, seed: 11);
         var turns = Enumerable.Range(0, 100).Select(i => new CacheScope("tenant-a", $"turn-{i}")).ToArray();
         foreach (var scope in turns)
