@@ -72,13 +72,16 @@ internal sealed partial class AuditQueueWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var now = time.GetUtcNow();
-            var (next, sooner) = channel.RequeueDue(now);
-            using var due = next is { } at ? new CancellationTokenSource(at - now, time) : new CancellationTokenSource();
+            var (next, sooner) = channel.RequeueDue(time.GetUtcNow());
+
+            // The wait is measured from the clock read just before it starts, so time that passed meanwhile does not add to it.
+            using var due = next is { } at ? new CancellationTokenSource(Max(at - time.GetUtcNow(), TimeSpan.Zero), time) : new CancellationTokenSource();
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(due.Token, stoppingToken);
             await sooner.WaitAsync(wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private async Task RunStorageAsync(QueueServiceClient queues, CancellationToken stoppingToken)
     {

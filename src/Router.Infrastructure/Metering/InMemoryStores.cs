@@ -250,8 +250,10 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
 }
 
 /// <summary>Settled spend and budget slices in memory (one instance: exact). Budgets read only the current day's and
-/// month's rows, so when a later day or month is first written, the rows of days and months that ended by its start are
-/// dropped, unless they hold a slice that may still be live (then the next such sweep takes them).</summary>
+/// month's rows, so when a later day or month is first written, the rows of days and months that ended a day or more
+/// before its start are dropped, unless they hold a slice that may still be live (then the next such sweep takes them).
+/// The day's grace is for requests that looked their budget up just before midnight and claim against it after: a row
+/// dropped under them would read as nothing spent.</summary>
 internal sealed class InMemorySpendStore : ISpendStore
 {
     private readonly Dictionary<string, (SpendRow Row, Queue<string> Applied)> _rows = new(StringComparer.Ordinal);
@@ -314,14 +316,16 @@ internal sealed class InMemorySpendStore : ISpendStore
         }
     }
 
-    // Drops the rows of periods that ended by the start of the latest one written. The writers' clock is at or past that
-    // start, so a slice that expired by then is certainly no longer live; one that expires later may be, and stays.
+    // Drops the rows of periods that ended a day or more before the start of the latest one written. The writers' clock is
+    // at or past that start, so a slice that expired by then is certainly no longer live; one that expires later may be,
+    // and stays.
     private void DropPast(DateOnly latestStart)
     {
         var cutoff = new DateTimeOffset(latestStart.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var endedBy = latestStart.AddDays(-1);
         foreach (var (scope, entry) in _rows)
         {
-            if (PeriodOf(scope) is { End: var end } && end <= latestStart && entry.Row.Leases.All(l => l.ExpiresAt <= cutoff))
+            if (PeriodOf(scope) is { End: var end } && end <= endedBy && entry.Row.Leases.All(l => l.ExpiresAt <= cutoff))
             {
                 _rows.Remove(scope);
             }

@@ -94,16 +94,48 @@ public sealed class ChannelAuditWorkerTests
         Assert.Equal(ChannelAuditQueue.Capacity, _queue.Reader.Count);
     }
 
-    private AuditQueueWorker Worker()
+    [Fact]
+    public async Task A_failure_whose_retry_hint_is_out_of_range_neither_stops_the_worker_nor_loses_the_job()
+    {
+        // The reference model refuses the first job with a retry-after-ms no TimeSpan holds (a proxy's garbage, or
+        // "Infinity"); it answers the next one (which fails too, but is taken).
+        var models = new HintingModels("1e300");
+        using var worker = Worker(models);
+        await worker.StartAsync(CancellationToken.None);
+        await _queue.EnqueueAsync(Job("req_hinted"), CancellationToken.None);
+        await WaitUntilAsync(() => models.Calls == 1, TimeSpan.FromSeconds(10));
+
+        await _queue.EnqueueAsync(Job("req_next"), CancellationToken.None);
+        var taken = await WaitUntilAsync(() => models.Calls >= 2, TimeSpan.FromSeconds(10));
+        var poisoned = await _queue.InspectAsync(10, CancellationToken.None);
+        var kept = _queue.RetriesWaiting + poisoned.ApproximateCount;
+        await worker.StopAsync(CancellationToken.None);
+
+        Assert.True(taken, "the worker took no job after a failure whose Retry-After hint overflowed (its loop died; the channel now fills and every new sample is dropped)");
+        Assert.True(kept >= 1, "the hinted job is neither waiting for its retry nor in the poison list");
+    }
+
+    private AuditQueueWorker Worker(IChatClientProvider? models = null)
     {
         var services = new ServiceCollection().AddSingleton<IAuditQueue>(_queue).BuildServiceProvider();
         var options = Options.Create(new AuditOptions());
-        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), _models, new InMemoryAuditStore(), new InMemoryUsageLedger(),
+        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), models ?? _models, new InMemoryAuditStore(), new InMemoryUsageLedger(),
             options, _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
         return new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, _time, NullLogger<AuditQueueWorker>.Instance);
     }
 
     private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
+
+    private static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        return condition();
+    }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
@@ -158,6 +190,59 @@ public sealed class ChannelAuditWorkerTests
 
         public void Dispose()
         {
+        }
+    }
+
+    // Every call fails; the first with a ClientResultException whose response carries retry-after-ms = the given text.
+    private sealed class HintingModels(string retryAfterMs) : IChatClientProvider
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public IChatClient For(CatalogModel model) => Interlocked.Increment(ref _calls) == 1
+            ? throw new System.ClientModel.ClientResultException(new HintedResponse(retryAfterMs))
+            : throw new HttpRequestException("model down");
+    }
+
+    private sealed class HintedResponse(string retryAfterMs) : System.ClientModel.Primitives.PipelineResponse
+    {
+        public override int Status => 429;
+
+        public override string ReasonPhrase => "Too Many Requests";
+
+        public override Stream? ContentStream { get; set; }
+
+        public override BinaryData Content => BinaryData.FromString("");
+
+        protected override System.ClientModel.Primitives.PipelineResponseHeaders HeadersCore => new HintHeaders(retryAfterMs);
+
+        public override BinaryData BufferContent(CancellationToken cancellationToken = default) => Content;
+
+        public override ValueTask<BinaryData> BufferContentAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(Content);
+
+        public override void Dispose()
+        {
+        }
+
+        private sealed class HintHeaders(string retryAfterMs) : System.ClientModel.Primitives.PipelineResponseHeaders
+        {
+            public override bool TryGetValue(string name, out string? value)
+            {
+                value = string.Equals(name, "retry-after-ms", StringComparison.OrdinalIgnoreCase) ? retryAfterMs : null;
+                return value is not null;
+            }
+
+            public override bool TryGetValues(string name, out IEnumerable<string>? values)
+            {
+                values = TryGetValue(name, out var value) ? [value!] : null;
+                return values is not null;
+            }
+
+            public override IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+            {
+                yield return new("retry-after-ms", retryAfterMs);
+            }
         }
     }
 }
