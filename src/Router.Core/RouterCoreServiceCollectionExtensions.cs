@@ -77,13 +77,14 @@ public static class RouterCoreServiceCollectionExtensions
         services.AddOptions<VectorIndexOptions>().BindConfigurationStrictly(VectorIndexOptions.Section).ValidateDataAnnotations();
         services.TryAddSingleton<ISemanticGuard, SemanticGuard>();
         services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));
-        services.TryAddSingleton<IResponseCacheStore>(sp => new InProcessResponseCacheStore(
-            sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
-            new MemoryCache(new MemoryCacheOptions
-            {
-                SizeLimit = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxAnswerBytes,
-                Clock = new TimeProviderClock(sp.GetRequiredService<TimeProvider>()),
-            })));
+        services.TryAddSingleton<IResponseCacheStore>(sp =>
+        {
+            var budget = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxAnswerBytes;
+            return new InProcessResponseCacheStore(
+                sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
+                new MemoryCache(new MemoryCacheOptions { SizeLimit = budget, Clock = new TimeProviderClock(sp.GetRequiredService<TimeProvider>()) }),
+                budget);
+        });
         services.TryAddSingleton<ResponseCacheService>();
         services.TryAddSingleton<AnalysisMemo>();
         services.TryAddSingleton<ChatPipeline>();

@@ -5,16 +5,36 @@ namespace Router.Core.Caching;
 /// <summary>The embedded cache: answers in a <see cref="MemoryCache"/> whose sizes are their approximate bytes, the one
 /// place their text is kept; the in-process vector index holds only their vectors (one partition per tenant, scope and
 /// embedding model), so an answer the cache lets go is no longer a semantic candidate either.</summary>
-internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> index, IMemoryCache answers) : IResponseCacheStore
+/// <param name="index">The answers' vectors.</param>
+/// <param name="answers">The answers, sized in bytes; a <see cref="MemoryCache"/> is compacted at once when full.</param>
+/// <param name="maxAnswerBytes">The cache's size limit: an answer larger than it is turned away without a compaction.</param>
+internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> index, IMemoryCache answers, long maxAnswerBytes = long.MaxValue)
+    : IResponseCacheStore
 {
     /// <summary>Bytes an answer costs beyond its strings' characters: the record, its key and cache entry (~350 measured)
     /// and the headers of its strings.</summary>
     internal const int AnswerOverheadBytes = 512;
 
+    // A store that finds the budget full compacts at least this share of the answers (MemoryCache's own default
+    // CompactionPercentage), so the stores right after it find room instead of each compacting again.
+    private const double CompactionShare = 0.05;
+
+    // Answers are of uneven sizes, so one compaction may not free enough; a few more, then the answer is given up.
+    private const int MaxCompactions = 3;
+
+    // Matches asked of the index beyond those wanted, at least: the nearest vectors may be of answers the cache let go.
+    private const int ExtraMatches = 4;
+
+    private const int Stripes = 64;
+
     // The index needs a value per entry, but a semantic candidate is read from the exact cache by id: an answer the index
     // held as well would outlive its eviction from the cache, outside the byte budget (and an eviction callback to drop it
     // would keep it alive until the thread pool ran it).
     private static readonly CachedAnswer Indexed = new() { Id = "", TenantId = "", Scope = "", Prompt = "", Content = "", Model = "" };
+
+    // A store of an id and a search's removal of that id's stale vector take the same stripe, so the removal cannot land
+    // between a fresh answer's caching and its indexing; hits take none.
+    private readonly Lock[] _stripes = [.. Enumerable.Range(0, Stripes).Select(static _ => new Lock())];
 
     /// <summary>The approximate managed bytes an answer holds once stored here (UTF-16 text plus fixed overhead).</summary>
     internal static long SizeOf(CachedAnswer answer) =>
@@ -26,20 +46,28 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
 
     public ValueTask<IReadOnlyList<CacheCandidate>> SearchAsync(string tenantId, string scope, string embeddingModel, ReadOnlyMemory<float> embedding, float minSimilarity, int top, CancellationToken cancellationToken)
     {
-        Span<VectorMatch<CachedAnswer>> matches = new VectorMatch<CachedAnswer>[top];
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        Span<VectorMatch<CachedAnswer>> matches = new VectorMatch<CachedAnswer>[top + Math.Max(top, ExtraMatches)];
         var partition = new CacheScope(tenantId, scope + "|" + embeddingModel);
         var found = index.Search(partition, embedding.Span, minSimilarity, matches);
-        var candidates = new List<CacheCandidate>(found);
-        for (var i = 0; i < found; i++)
+        var candidates = new List<CacheCandidate>(Math.Min(found, top));
+        for (var i = 0; i < found && candidates.Count < top; i++)
         {
-            if (answers.TryGetValue(Key(tenantId, scope, matches[i].Id), out CachedAnswer? answer) && answer is not null)
+            var key = Key(tenantId, scope, matches[i].Id);
+            if (answers.TryGetValue(key, out CachedAnswer? answer) && answer is not null)
             {
                 candidates.Add(new CacheCandidate(answer, matches[i].Similarity));
+                continue;
             }
-            else
+
+            // The cache let the answer go (budget or expiry): its vector goes now rather than waiting for the index's LRU,
+            // unless a fresh answer was stored under the id since the miss (its vector replaced this one).
+            lock (Stripe(key))
             {
-                // The cache let the answer go (budget or expiry): its vector goes now rather than waiting for the index's LRU.
-                index.Remove(partition, matches[i].Id);
+                if (!answers.TryGetValue(key, out _))
+                {
+                    index.Remove(partition, matches[i].Id);
+                }
             }
         }
 
@@ -52,17 +80,49 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
 
         // The index keeps its own normalised copy of the vector; lookups never read the answer's.
         var kept = answer.Embedding.Length > 0 ? answer with { Embedding = [] } : answer;
-        answers.Set(key, kept, new MemoryCacheEntryOptions { AbsoluteExpiration = answer.ExpiresAt, Size = SizeOf(kept) });
-
-        // An answer the cache turned away (larger than the room it has) is not indexed either.
-        if (answer.Embedding.Length > 0 && answers.TryGetValue(key, out CachedAnswer? held) && ReferenceEquals(held, kept))
+        lock (Stripe(key))
         {
-            var partition = new CacheScope(answer.TenantId, answer.Scope + "|" + answer.EmbeddingModel);
-            index.Upsert(partition, answer.Id, CacheKey.Compute(partition, answer.Prompt), answer.Embedding, Indexed);
+            // An answer the cache turned away (larger than the whole budget) is not indexed either.
+            if (Cache(key, kept) && answer.Embedding.Length > 0)
+            {
+                var partition = new CacheScope(answer.TenantId, answer.Scope + "|" + answer.EmbeddingModel);
+                index.Upsert(partition, answer.Id, CacheKey.Compute(partition, answer.Prompt), answer.Embedding, Indexed);
+            }
         }
 
         return ValueTask.CompletedTask;
     }
+
+    // MemoryCache turns away an answer that does not fit the room left (dropping the one it replaces) and only schedules
+    // a compaction on the thread pool, so this answer and every store until that has run would be lost: the room is made
+    // here, least recently used first, and the answer stored again.
+    private bool Cache(ExactKey key, CachedAnswer kept)
+    {
+        var size = SizeOf(kept);
+        var options = new MemoryCacheEntryOptions { AbsoluteExpiration = kept.ExpiresAt, Size = size };
+        for (var compactions = 0; ; compactions++)
+        {
+            answers.Set(key, kept, options);
+            if (answers.TryGetValue(key, out CachedAnswer? held) && ReferenceEquals(held, kept))
+            {
+                return true;
+            }
+
+            // No room would do for an answer larger than the budget or expired on arrival.
+            if (compactions == MaxCompactions || size > maxAnswerBytes || kept.ExpiresAt <= kept.CreatedAt
+                || answers is not MemoryCache cache || cache.Count == 0)
+            {
+                return false;
+            }
+
+            // Compact removes whole answers, the share rounded down: half an answer more makes it at least one.
+            var count = cache.Count;
+            var share = Math.Max(CompactionShare, (double)size / maxAnswerBytes);
+            cache.Compact(Math.Min(1.0, Math.Max(share, 1.0 / count) + (0.5 / count)));
+        }
+    }
+
+    private Lock Stripe(ExactKey key) => _stripes[(int)((uint)key.GetHashCode() % Stripes)];
 
     // A boxed struct, not a joined string: one small object per lookup instead of a copy of all three.
     private static ExactKey Key(string tenantId, string scope, string id) => new(tenantId, scope, id);
