@@ -80,10 +80,12 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton<IResponseCacheStore>(sp =>
         {
             var budget = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxAnswerBytes;
+            var time = sp.GetRequiredService<TimeProvider>();
             return new InProcessResponseCacheStore(
                 sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
-                new MemoryCache(new MemoryCacheOptions { SizeLimit = budget, Clock = new TimeProviderClock(sp.GetRequiredService<TimeProvider>()) }),
-                budget);
+                new MemoryCache(new MemoryCacheOptions { SizeLimit = budget, Clock = new TimeProviderClock(time) }),
+                budget,
+                time);
         });
         services.TryAddSingleton<ResponseCacheService>();
         services.TryAddSingleton<AnalysisMemo>();

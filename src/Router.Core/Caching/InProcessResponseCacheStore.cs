@@ -8,19 +8,17 @@ namespace Router.Core.Caching;
 /// <param name="index">The answers' vectors.</param>
 /// <param name="answers">The answers, sized in bytes; a <see cref="MemoryCache"/> is compacted at once when full.</param>
 /// <param name="maxAnswerBytes">The cache's size limit: an answer larger than it is turned away without a compaction.</param>
-internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> index, IMemoryCache answers, long maxAnswerBytes = long.MaxValue)
+/// <param name="timeProvider">The router's clock: an answer already expired when it arrives is not stored.</param>
+internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> index, IMemoryCache answers, long maxAnswerBytes, TimeProvider timeProvider)
     : IResponseCacheStore
 {
     /// <summary>Bytes an answer costs beyond its strings' characters: the record, its key and cache entry (~350 measured)
     /// and the headers of its strings.</summary>
     internal const int AnswerOverheadBytes = 512;
 
-    // A store that finds the budget full compacts at least this share of the answers (MemoryCache's own default
+    // A store that finds the budget full compacts this share of the answers first (MemoryCache's own default
     // CompactionPercentage), so the stores right after it find room instead of each compacting again.
     private const double CompactionShare = 0.05;
-
-    // Answers are of uneven sizes, so one compaction may not free enough; a few more, then the answer is given up.
-    private const int MaxCompactions = 3;
 
     // Matches asked of the index beyond those wanted, at least: the nearest vectors may be of answers the cache let go.
     private const int ExtraMatches = 4;
@@ -35,6 +33,10 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
     // A store of an id and a search's removal of that id's stale vector take the same stripe, so the removal cannot land
     // between a fresh answer's caching and its indexing; hits take none.
     private readonly Lock[] _stripes = [.. Enumerable.Range(0, Stripes).Select(static _ => new Lock())];
+
+    // One store compacts at a time, the others wait and then find the room it made; taken inside a stripe, never the
+    // other way round.
+    private readonly Lock _compaction = new();
 
     /// <summary>The approximate managed bytes an answer holds once stored here (UTF-16 text plus fixed overhead).</summary>
     internal static long SizeOf(CachedAnswer answer) =>
@@ -95,32 +97,62 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
 
     // MemoryCache turns away an answer that does not fit the room left (dropping the one it replaces) and only schedules
     // a compaction on the thread pool, so this answer and every store until that has run would be lost: the room is made
-    // here, least recently used first, and the answer stored again.
+    // here, least recently used first, and the answer stored again. No room would do for an answer larger than the
+    // budget or expired on arrival, so those leave the cache as it was.
     private bool Cache(ExactKey key, CachedAnswer kept)
     {
         var size = SizeOf(kept);
-        var options = new MemoryCacheEntryOptions { AbsoluteExpiration = kept.ExpiresAt, Size = size };
-        for (var compactions = 0; ; compactions++)
+        if (size > maxAnswerBytes || Expired(kept))
         {
-            answers.Set(key, kept, options);
-            if (answers.TryGetValue(key, out CachedAnswer? held) && ReferenceEquals(held, kept))
-            {
-                return true;
-            }
+            return false;
+        }
 
-            // No room would do for an answer larger than the budget or expired on arrival.
-            if (compactions == MaxCompactions || size > maxAnswerBytes || kept.ExpiresAt <= kept.CreatedAt
-                || answers is not MemoryCache cache || cache.Count == 0)
-            {
-                return false;
-            }
+        var options = new MemoryCacheEntryOptions { AbsoluteExpiration = kept.ExpiresAt, Size = size };
+        if (TrySet(key, kept, options))
+        {
+            return true;
+        }
 
-            // Compact removes whole answers, the share rounded down: half an answer more makes it at least one.
-            var count = cache.Count;
-            var share = Math.Max(CompactionShare, (double)size / maxAnswerBytes);
-            cache.Compact(Math.Min(1.0, Math.Max(share, 1.0 / count) + (0.5 / count)));
+        if (answers is not MemoryCache cache)
+        {
+            return false;
+        }
+
+        lock (_compaction)
+        {
+            // Compact removes a count of answers, not bytes, and the least recently used may be small: the share doubles
+            // until the answer fits, all of them at the most (six compactions), so an answer within the budget is kept.
+            for (var share = CompactionShare; ; share = Math.Min(1.0, share * 2))
+            {
+                // A store that compacted while this one waited may have left room enough.
+                if (TrySet(key, kept, options))
+                {
+                    return true;
+                }
+
+                var count = cache.Count;
+                if (count == 0 || Expired(kept))
+                {
+                    return false;
+                }
+
+                // The share rounded down is whole answers: half an answer more makes it at least one.
+                cache.Compact(Math.Min(1.0, Math.Max(share, 1.0 / count) + (0.5 / count)));
+                if (share >= 1.0)
+                {
+                    return TrySet(key, kept, options);
+                }
+            }
         }
     }
+
+    private bool TrySet(ExactKey key, CachedAnswer kept, MemoryCacheEntryOptions options)
+    {
+        answers.Set(key, kept, options);
+        return answers.TryGetValue(key, out CachedAnswer? held) && ReferenceEquals(held, kept);
+    }
+
+    private bool Expired(CachedAnswer answer) => answer.ExpiresAt <= timeProvider.GetUtcNow();
 
     private Lock Stripe(ExactKey key) => _stripes[(int)((uint)key.GetHashCode() % Stripes)];
 

@@ -18,7 +18,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
     {
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions(), _time);
         using var answers = new MemoryCache(new MemoryCacheOptions { SizeLimit = Budget, Clock = new TimeProviderClock(_time) });
-        var store = new InProcessResponseCacheStore(index, answers);
+        var store = new InProcessResponseCacheStore(index, answers, Budget, _time);
 
         // Four answers of ~216 KB each fill 1 MB to ~84 %; nothing has been refused yet, so no compaction has run.
         for (var i = 0; i < 4; i++)
@@ -41,7 +41,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
     {
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions(), _time);
         using var answers = new MemoryCache(new MemoryCacheOptions { SizeLimit = Budget, Clock = new TimeProviderClock(_time) });
-        var store = new InProcessResponseCacheStore(index, answers);
+        var store = new InProcessResponseCacheStore(index, answers, Budget, _time);
         for (var i = 0; i < 4; i++)
         {
             await store.StoreAsync(Answer($"id-{i}", Long(i), Unit(i)), CancellationToken.None);
@@ -59,7 +59,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions(), _time);
         using var inner = new MemoryCache(new MemoryCacheOptions { SizeLimit = Budget, Clock = new TimeProviderClock(_time) });
         var answers = new InterleavingCache(inner);
-        var store = new InProcessResponseCacheStore(index, answers);
+        var store = new InProcessResponseCacheStore(index, answers, Budget, _time);
         var embedding = Unit(0);
         await store.StoreAsync(Answer("id-1", "what is the capital of France?", embedding, TimeSpan.FromMinutes(1)), CancellationToken.None);
         _time.Advance(TimeSpan.FromMinutes(2));
@@ -79,7 +79,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
     {
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions(), _time);
         using var answers = new MemoryCache(new MemoryCacheOptions { SizeLimit = Budget, Clock = new TimeProviderClock(_time) });
-        var store = new InProcessResponseCacheStore(index, answers);
+        var store = new InProcessResponseCacheStore(index, answers, Budget, _time);
         var query = Unit(0);
 
         // Four near-identical prompts answered long ago, then one a little further away, read recently.

@@ -20,7 +20,7 @@ public sealed class InProcessResponseCacheStoreTests
         const int max = 100;
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions { MaxEntries = max });
         using var exact = new MemoryCache(new MemoryCacheOptions { SizeLimit = budget });
-        var store = new InProcessResponseCacheStore(index, exact);
+        var store = new InProcessResponseCacheStore(index, exact, budget, TimeProvider.System);
         var vectors = new ClusteredVectors(384, clusters: 10, seed: 3);
         GC.Collect();
         var before = GC.GetTotalMemory(forceFullCollection: true);
@@ -50,7 +50,7 @@ public sealed class InProcessResponseCacheStoreTests
     {
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions());
         using var exact = new MemoryCache(new MemoryCacheOptions { SizeLimit = 1L << 20 });
-        var store = new InProcessResponseCacheStore(index, exact);
+        var store = new InProcessResponseCacheStore(index, exact, 1L << 20, TimeProvider.System);
         var embedding = new ClusteredVectors(384, clusters: 1, seed: 5).Next();
         await store.StoreAsync(Answer("id-1", "what is the capital of France?", embedding), CancellationToken.None);
         Assert.Single(await store.SearchAsync("tenant", "scope", EmbeddingModel, embedding, 0.9f, 4, CancellationToken.None));
@@ -66,7 +66,7 @@ public sealed class InProcessResponseCacheStoreTests
     {
         using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions());
         using var exact = new MemoryCache(new MemoryCacheOptions { SizeLimit = 1L << 20 });
-        var store = new InProcessResponseCacheStore(index, exact);
+        var store = new InProcessResponseCacheStore(index, exact, 1L << 20, TimeProvider.System);
         var embedding = new ClusteredVectors(384, clusters: 1, seed: 5).Next();
 
         await store.StoreAsync(Answer("id-1", new string('p', 600_000), embedding), CancellationToken.None);

@@ -16,7 +16,7 @@ public sealed class ResponseCacheServiceTests
     private ResponseCacheService Cache(SemanticCacheOptions? options = null)
     {
         var index = new VectorIndex<CachedAnswer>(Options.Create(new VectorIndexOptions()), _time);
-        var store = new InProcessResponseCacheStore(index, new MemoryCache(new MemoryCacheOptions { SizeLimit = 64L << 20, Clock = new TimeProviderClock(_time) }));
+        var store = new InProcessResponseCacheStore(index, new MemoryCache(new MemoryCacheOptions { SizeLimit = 64L << 20, Clock = new TimeProviderClock(_time) }), 64L << 20, _time);
         return new ResponseCacheService(store, new SemanticGuard(new SemanticGuardOptions()), Options.Create(options ?? new SemanticCacheOptions()), _time, NullLogger<ResponseCacheService>.Instance);
     }
 
