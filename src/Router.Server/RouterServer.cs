@@ -145,9 +145,22 @@ public static partial class RouterServer
         var providers = catalog.Providers.Count == 0
             ? "no providers (chat requests answer 503 until one is configured; see README)"
             : "providers " + string.Join(", ", catalog.Providers.Select(p => $"{p.Name} ({p.Type}, {catalog.Models.Count(m => m.Provider == p)} models)"));
-        var access = anonymous is not null && !await keys.HasKeysAsync(CancellationToken.None)
-            ? $"tenant '{anonymous}' served without a key on loopback"
-            : "API keys required";
+        string access;
+        try
+        {
+            access = anonymous is not null && !await keys.HasKeysAsync(CancellationToken.None)
+                ? $"tenant '{anonymous}' served without a key on loopback"
+                : "API keys required";
+        }
+        catch (Exception ex)
+        {
+            // The line is written by a task no one awaits: a failure here would vanish, and the line with it.
+            Log.KeyStoreUnavailable(app.Logger, ex.GetType().Name);
+            access = anonymous is not null
+                ? $"tenant '{anonymous}' served without a key on loopback while no keys exist (the key store could not be read at start)"
+                : "API keys required";
+        }
+
         if (app.Logger.IsEnabled(LogLevel.Information))
         {
             var listening = string.Join(", ", addresses);
@@ -168,5 +181,8 @@ public static partial class RouterServer
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Request {RequestId} failed with an unhandled {ExceptionType}")]
         public static partial void Unhandled(ILogger logger, string requestId, string exceptionType);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The key store could not be read at start ({ExceptionType}); each request checks it again")]
+        public static partial void KeyStoreUnavailable(ILogger logger, string exceptionType);
     }
 }

@@ -31,7 +31,11 @@ internal sealed partial class AuditQueueWorker(
     private async Task RunChannelAsync(ChannelAuditQueue channel, CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        var retries = RequeueRetriesAsync(channel, stoppingToken);
+
+        // The retry loop ends with the read loop: were the read loop to end with an exception while the host runs on,
+        // waiting for the retry loop would hold that exception back from the host for good.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var retries = RequeueRetriesAsync(channel, reading.Token);
         try
         {
             await foreach (var (job, attempt) in channel.Reader.ReadAllAsync(stoppingToken))
@@ -62,21 +66,22 @@ internal sealed partial class AuditQueueWorker(
         }
         finally
         {
+            await reading.CancelAsync();
             await retries;
         }
     }
 
     // One wait for every job waiting for its retry (rather than a timer each): until the earliest is due, or until one
     // due sooner is scheduled.
-    private async Task RequeueRetriesAsync(ChannelAuditQueue channel, CancellationToken stoppingToken)
+    private async Task RequeueRetriesAsync(ChannelAuditQueue channel, CancellationToken stop)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        while (!stop.IsCancellationRequested)
         {
             var (next, sooner) = channel.RequeueDue(time.GetUtcNow());
 
             // The wait is measured from the clock read just before it starts, so time that passed meanwhile does not add to it.
             using var due = next is { } at ? new CancellationTokenSource(Max(at - time.GetUtcNow(), TimeSpan.Zero), time) : new CancellationTokenSource();
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(due.Token, stoppingToken);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(due.Token, stop);
             await sooner.WaitAsync(wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }

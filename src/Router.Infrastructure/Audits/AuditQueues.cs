@@ -143,16 +143,16 @@ internal sealed class ChannelAuditQueue : IAuditQueue, IAuditPoisonQueue
 /// <summary>Audit jobs on the Azure Storage queue (<c>quality-audits</c>), base64-encoded as the Functions queue trigger expects.</summary>
 internal sealed class StorageAuditQueue(QueueServiceClient queues, AuditJobCodec codec, IOptions<AuditOptions> options) : IAuditQueue
 {
-    private readonly Lazy<Task<QueueClient>> _queue = new(async () =>
+    private readonly CreatedOnFirstUse<QueueClient> _queue = new(async (name, ct) =>
     {
-        var client = queues.GetQueueClient(options.Value.QueueName);
-        await client.CreateIfNotExistsAsync();
+        var client = queues.GetQueueClient(name);
+        await client.CreateIfNotExistsAsync(cancellationToken: ct);
         return client;
     });
 
     public async ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken)
     {
-        var queue = await _queue.Value;
+        var queue = await _queue.GetAsync(options.Value.QueueName, cancellationToken);
         await queue.SendMessageAsync(await codec.EncodeAsync(job, cancellationToken), cancellationToken);
     }
 }

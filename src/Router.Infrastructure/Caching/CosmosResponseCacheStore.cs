@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -12,7 +11,9 @@ namespace Router.Infrastructure.Caching;
 /// own tenant's answers. Item TTLs expire answers; the RU charge of every call is logged.</summary>
 internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOptions<CosmosCacheOptions> options, TimeProvider time, ILogger<CosmosResponseCacheStore> logger) : IResponseCacheStore
 {
-    private readonly ConcurrentDictionary<string, Task<Container>> _containers = new(StringComparer.Ordinal);
+    // Keyed by embedding model: the models of one family (a model and its -int8 form) share a container, and each asks
+    // for it once (CreateIfNotExists is idempotent).
+    private readonly CreatedOnFirstUse<Container> _containers = new((embeddingModel, ct) => CreateContainerAsync(client, options.Value, embeddingModel, ct));
 
     public async ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string id, CancellationToken cancellationToken)
     {
@@ -81,18 +82,19 @@ internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOpt
     private const string DefaultModel = "all-MiniLM-L6-v2";
 
     private Task<Container> ContainerAsync(string embeddingModel, CancellationToken cancellationToken) =>
-        _containers.GetOrAdd(CosmosCacheContainer.NameFor(embeddingModel), async name =>
-        {
-            var settings = options.Value;
-            if (!settings.CreateIfMissing)
-            {
-                return client.GetContainer(settings.Database, name);
-            }
+        _containers.GetAsync(embeddingModel, cancellationToken);
 
-            var database = await client.CreateDatabaseIfNotExistsAsync(settings.Database, cancellationToken: cancellationToken);
-            var container = await database.Database.CreateContainerIfNotExistsAsync(CosmosCacheContainer.Definition(embeddingModel), cancellationToken: cancellationToken);
-            return container.Container;
-        });
+    private static async Task<Container> CreateContainerAsync(CosmosClient client, CosmosCacheOptions settings, string embeddingModel, CancellationToken cancellationToken)
+    {
+        if (!settings.CreateIfMissing)
+        {
+            return client.GetContainer(settings.Database, CosmosCacheContainer.NameFor(embeddingModel));
+        }
+
+        var database = await client.CreateDatabaseIfNotExistsAsync(settings.Database, cancellationToken: cancellationToken);
+        var container = await database.Database.CreateContainerIfNotExistsAsync(CosmosCacheContainer.Definition(embeddingModel), cancellationToken: cancellationToken);
+        return container.Container;
+    }
 
     /// <summary>A cache item as stored in Cosmos DB.</summary>
     internal sealed class CacheItem

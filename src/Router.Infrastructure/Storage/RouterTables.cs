@@ -7,25 +7,12 @@ namespace Router.Infrastructure.Storage;
 /// <summary>The router's tables, created on first use. One <see cref="TableServiceClient"/> is shared by every store.</summary>
 internal sealed class RouterTables(TableServiceClient service, IOptions<StorageOptions> options)
 {
-    private readonly Dictionary<string, Task<TableClient>> _tables = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
+    private readonly CreatedOnFirstUse<TableClient> _tables = new((name, ct) => CreateAsync(service.GetTableClient(options.Value.TablePrefix + name), ct));
 
-    public Task<TableClient> GetAsync(string name, CancellationToken cancellationToken)
+    public Task<TableClient> GetAsync(string name, CancellationToken cancellationToken) => _tables.GetAsync(name, cancellationToken);
+
+    private static async Task<TableClient> CreateAsync(TableClient client, CancellationToken cancellationToken)
     {
-        lock (_gate)
-        {
-            if (!_tables.TryGetValue(name, out var table) || table.IsFaulted || table.IsCanceled)
-            {
-                _tables[name] = table = CreateAsync(options.Value.TablePrefix + name, cancellationToken);
-            }
-
-            return table;
-        }
-    }
-
-    private async Task<TableClient> CreateAsync(string name, CancellationToken cancellationToken)
-    {
-        var client = service.GetTableClient(name);
         try
         {
             await client.CreateIfNotExistsAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -115,13 +116,28 @@ public sealed class ChannelAuditWorkerTests
         Assert.True(kept >= 1, "the hinted job is neither waiting for its retry nor in the poison list");
     }
 
-    private AuditQueueWorker Worker(IChatClientProvider? models = null)
+    [Fact]
+    public async Task A_read_loop_that_ends_with_an_exception_hands_it_to_the_host_rather_than_waiting_on_the_retries()
+    {
+        // Logging the first failure throws (a broken log sink): the read loop ends with that exception while the job's
+        // retry waits on the clock, which does not move.
+        using var worker = Worker(logger: new ThrowingLogger());
+        await worker.StartAsync(CancellationToken.None);
+        await _queue.EnqueueAsync(Job("req_down"), CancellationToken.None);
+
+        var ended = await Record.ExceptionAsync(() => worker.ExecuteTask!.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.True(ended is InvalidOperationException,
+            $"the worker's task ended with {ended?.GetType().Name ?? "nothing"}: the read loop's exception waited on the retry loop, which runs until the host stops");
+    }
+
+    private AuditQueueWorker Worker(IChatClientProvider? models = null, ILogger<AuditQueueWorker>? logger = null)
     {
         var services = new ServiceCollection().AddSingleton<IAuditQueue>(_queue).BuildServiceProvider();
         var options = Options.Create(new AuditOptions());
         var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), models ?? _models, new InMemoryAuditStore(), new InMemoryUsageLedger(),
             options, _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
-        return new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, _time, NullLogger<AuditQueueWorker>.Instance);
+        return new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, _time, logger ?? NullLogger<AuditQueueWorker>.Instance);
     }
 
     private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
@@ -159,6 +175,17 @@ public sealed class ChannelAuditWorkerTests
         Messages = [new AuditMessage("user", "what is the capital of France?")],
         Answer = "Paris",
     };
+
+    private sealed class ThrowingLogger : ILogger<AuditQueueWorker>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            throw new InvalidOperationException("log sink down");
+    }
 
     // The reference model is down: every call fails, the first one held back when asked.
     private sealed class FailingModels : IChatClientProvider, IChatClient
