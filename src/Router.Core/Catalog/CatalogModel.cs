@@ -51,7 +51,11 @@ public sealed record CatalogModel
     /// <summary>The USD cost of a call with the given token counts.</summary>
     public decimal Cost(long promptTokens, long completionTokens, long cachedPromptTokens = 0)
     {
-        var uncached = Math.Max(0, promptTokens - cachedPromptTokens);
+        // Never below zero, whatever counts it is given: a cost is never a credit.
+        promptTokens = Math.Max(0, promptTokens);
+        completionTokens = Math.Max(0, completionTokens);
+        cachedPromptTokens = Math.Clamp(cachedPromptTokens, 0, promptTokens);
+        var uncached = promptTokens - cachedPromptTokens;
         return (uncached * InputCostPerMillion
                 + Math.Min(cachedPromptTokens, promptTokens) * CachedInputCostPerMillion
                 + completionTokens * OutputCostPerMillion) / 1_000_000m;

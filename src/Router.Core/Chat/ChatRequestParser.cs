@@ -213,6 +213,13 @@ public static class ChatRequestParser
 
                             if (name == "n")
                             {
+                                // OpenAI's own limit; more would only multiply what one request can cost.
+                                if (value > MaxChoices)
+                                {
+                                    error = RouterError.InvalidRequest($"'n' must be at most {MaxChoices}.", "n");
+                                    return false;
+                                }
+
                                 choices = value ?? 1;
                             }
                             else if (name == "max_tokens")
@@ -625,6 +632,9 @@ public static class ChatRequestParser
                 return false;
         }
     }
+
+    /// <summary>The most choices (<c>n</c>) a request may ask for, as at OpenAI.</summary>
+    internal const int MaxChoices = 128;
 
     private static bool TryReadPositiveInt(ref Utf8JsonReader reader, string name, out int? value, out RouterError error)
     {

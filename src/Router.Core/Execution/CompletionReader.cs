@@ -16,7 +16,9 @@ public readonly record struct TokenUsage(int PromptTokens, int CompletionTokens,
 /// <param name="MessageExtras">The first choice's message (or delta) carries more than its role and text: a refusal,
 /// annotations (citations), tool or function calls, audio, reasoning. A cached answer replays the text alone, so such an
 /// answer is not cached. Null fields and empty arrays (OpenAI sends <c>"refusal": null, "annotations": []</c>) are not extras.</param>
-public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount, bool MessageExtras = false);
+/// <param name="OtherContent">The text of every choice after the first, joined (null when there is one): what is counted
+/// when the provider reports no usage for an answer of <c>n</c> &gt; 1 choices.</param>
+public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount, bool MessageExtras = false, string? OtherContent = null);
 
 /// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
 public static class CompletionReader
@@ -75,6 +77,7 @@ public static class CompletionReader
 
             TokenUsage? usage = null;
             string? finish = null, content = null;
+            System.Text.StringBuilder? others = null;
             var choices = 0;
             var extras = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -97,7 +100,8 @@ public static class CompletionReader
                             }
                             else
                             {
-                                reader.Skip();
+                                ReadChoice(ref reader, out _, out var other, out _);
+                                (others ??= new()).Append(other);
                             }
                         }
                     }
@@ -113,7 +117,7 @@ public static class CompletionReader
                 }
             }
 
-            summary = new CompletionSummary(usage, finish, content, choices, extras);
+            summary = new CompletionSummary(usage, finish, content, choices, extras, others?.ToString());
             return true;
         }
         catch (JsonException)
@@ -128,20 +132,28 @@ public static class CompletionReader
         }
     }
 
-    private static TokenUsage ReadUsage(ref Utf8JsonReader reader)
+    // Usage the router can bill from: both counts present, whole and not negative (a larger count than an int holds is
+    // read as int.MaxValue). Anything else (a negative, fractional, string or null count, or one missing) makes the
+    // usage unreadable, and the router counts the tokens itself rather than bill a provider's broken figures: a negative
+    // count would credit the tenant, a missing one bill nothing. A cached count is kept within the prompt's.
+    private static TokenUsage? ReadUsage(ref Utf8JsonReader reader)
     {
-        int prompt = 0, completion = 0, cached = 0;
+        int? prompt = null, completion = null;
+        var cached = 0;
+        var broken = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("prompt_tokens"u8))
             {
                 reader.Read();
-                reader.TryGetInt32(out prompt);
+                prompt = Count(ref reader);
+                broken |= prompt is null;
             }
             else if (reader.ValueTextEquals("completion_tokens"u8))
             {
                 reader.Read();
-                reader.TryGetInt32(out completion);
+                completion = Count(ref reader);
+                broken |= completion is null;
             }
             else if (reader.ValueTextEquals("prompt_tokens_details"u8))
             {
@@ -152,14 +164,12 @@ public static class CompletionReader
                     {
                         var isCached = reader.ValueTextEquals("cached_tokens"u8);
                         reader.Read();
-                        if (isCached && reader.TokenType == JsonTokenType.Number)
+                        if (isCached)
                         {
-                            reader.TryGetInt32(out cached);
+                            cached = Count(ref reader) ?? 0;
                         }
-                        else
-                        {
-                            reader.Skip();
-                        }
+
+                        reader.Skip();
                     }
                 }
                 else
@@ -174,7 +184,25 @@ public static class CompletionReader
             }
         }
 
-        return new TokenUsage(prompt, completion, cached);
+        return broken || prompt is not { } p || completion is not { } c ? null : new TokenUsage(p, c, Math.Min(cached, p));
+    }
+
+    // A token count: a JSON number, whole and not negative, at most int.MaxValue; null for anything else.
+    private static int? Count(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            return null;
+        }
+
+        if (reader.TryGetInt64(out var whole))
+        {
+            return whole < 0 ? null : (int)Math.Min(whole, int.MaxValue);
+        }
+
+        return reader.TryGetDouble(out var number) && number >= 0 && double.IsFinite(number) && Math.Floor(number) == number
+            ? (int)Math.Min(number, int.MaxValue)
+            : null;
     }
 
     private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content, out bool extras)

@@ -32,7 +32,7 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
         var prompt = profile.PromptTokens + (images * (WorstCaseImageTokens - PromptTokenCounter.PerImage));
         var estimate = decision.Candidates.Max(m =>
         {
-            var cost = m.Cost(prompt, (request.MaxTokens ?? m.MaxOutputTokens) * Math.Max(1, request.ChoiceCount));
+            var cost = m.Cost(prompt, (long)(request.MaxTokens ?? m.MaxOutputTokens) * Math.Max(1, request.ChoiceCount));
             return cost + policy.FeeFor(cost);
         });
         return await ReserveAsync(context, policy, estimate, cancellationToken);

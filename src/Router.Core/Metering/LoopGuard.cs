@@ -236,7 +236,7 @@ public sealed class LoopGuard(IOptions<LoopGuardOptions> options, TimeProvider t
         {
             session.Reserved -= reservation.Amount;
             session.InFlight--;
-            session.Spent += actualUsd;
+            session.Spent += Math.Max(0, actualUsd);   // never a credit that would reopen the cap
             session.LastSeen = time.GetUtcNow();
         }
     }

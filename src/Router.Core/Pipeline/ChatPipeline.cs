@@ -402,7 +402,8 @@ public sealed partial class ChatPipeline(
             var body = result.Body;
             var summary = result.Summary;
             var reported = summary.Usage;
-            var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? ""));
+            // Without usage every choice is counted, not just the first.
+            var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? "") + tokens.Count(summary.OtherContent ?? ""));
             usage = Priced(usage, model, counted, reported is not null, policy);
             served.Usage = usage;   // the provider has answered: a client that leaves now is still billed for it
             SetCostHeaders(sink, usage);
