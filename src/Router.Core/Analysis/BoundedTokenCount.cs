@@ -5,12 +5,13 @@ namespace Router.Core.Analysis;
 /// <summary>
 /// Token counts whose cost stays linear in the text. A byte-pair encoder merges within one pre-token, and its cost grows
 /// with the square of that pre-token's length: a 200,000-letter run with no space (or a long paragraph of CJK text,
-/// which has none) took seconds of CPU. Runs longer than <see cref="MaxRun"/> characters without whitespace are counted
+/// which has none) took seconds of CPU, and so did a run of whitespace, which the encoder takes as one pre-token too
+/// (256,000 spaces: 14 s). Runs longer than <see cref="MaxRun"/> characters of whitespace, or without any, are counted
 /// in slices of that length, which changes their count by at most a token per slice.
 /// </summary>
 internal static class BoundedTokenCount
 {
-    /// <summary>Longest run of non-whitespace characters counted in one piece.</summary>
+    /// <summary>Longest run of whitespace, or of characters without whitespace, counted in one piece.</summary>
     public const int MaxRun = 256;
 
     public static int Count(Tokenizer tokenizer, string text)
@@ -24,16 +25,15 @@ internal static class BoundedTokenCount
         long total = 0;
         var start = 0;
         var run = 0;
+        var blank = false;
         for (var i = 0; i < span.Length; i++)
         {
-            if (char.IsWhiteSpace(span[i]))
-            {
-                run = 0;
-                continue;
-            }
+            var isBlank = char.IsWhiteSpace(span[i]);
+            run = isBlank == blank ? run + 1 : 1;
+            blank = isBlank;
 
             // Cut after a full slice, but never between the halves of a surrogate pair.
-            if (++run >= MaxRun && !char.IsHighSurrogate(span[i]))
+            if (run >= MaxRun && !char.IsHighSurrogate(span[i]))
             {
                 total += tokenizer.CountTokens(span[start..(i + 1)]);
                 start = i + 1;
@@ -48,9 +48,12 @@ internal static class BoundedTokenCount
     private static bool HasLongRun(ReadOnlySpan<char> text)
     {
         var run = 0;
+        var blank = false;
         foreach (var c in text)
         {
-            run = char.IsWhiteSpace(c) ? 0 : run + 1;
+            var isBlank = char.IsWhiteSpace(c);
+            run = isBlank == blank ? run + 1 : 1;
+            blank = isBlank;
             if (run > MaxRun)
             {
                 return true;
