@@ -69,12 +69,13 @@ internal static partial class RiskAssessor
             }
 
             var added = 0;
+            var nextLookAlike = 0;
             foreach (var match in rule.Pattern.EnumerateMatches(text))
             {
                 if (rule.Except is not null)
                 {
                     lookAlikes ??= FindLookAlikes(text);
-                    if (Overlaps(lookAlikes, match.Index, match.Index + match.Length))
+                    if (Overlaps(lookAlikes, ref nextLookAlike, match.Index, match.Index + match.Length))
                     {
                         continue;
                     }
@@ -205,17 +206,21 @@ internal static partial class RiskAssessor
         return ranges;
     }
 
-    private static bool Overlaps(List<(int Start, int End)> ranges, int start, int end)
+    /// <summary>
+    /// Whether [start, end) overlaps one of <paramref name="ranges"/>. Both the ranges (one regex's successive matches)
+    /// and the queries (another's) come in increasing, non-overlapping order, so one cursor walks the ranges once per
+    /// rule: a range ending at or before <paramref name="start"/> can overlap no later query either, and when the first
+    /// range left does not overlap, no range after it (starting later still) can. Checking each query against the whole
+    /// list was N²/2 comparisons for N look-alikes, all skipped without counting toward the evidence cap.
+    /// </summary>
+    private static bool Overlaps(List<(int Start, int End)> ranges, ref int cursor, int start, int end)
     {
-        foreach (var (s, e) in ranges)
+        while (cursor < ranges.Count && ranges[cursor].End <= start)
         {
-            if (start < e && s < end)
-            {
-                return true;
-            }
+            cursor++;
         }
 
-        return false;
+        return cursor < ranges.Count && ranges[cursor].Start < end && start < ranges[cursor].End;
     }
 
     private sealed record Rule(RiskCategory Category, string Name, Regex Pattern, RiskLevel Level, Regex? Except = null);
