@@ -143,7 +143,7 @@ if (Arg("--dump") is { } dumpPath)
     {
         var fq = PromptFeatures.Extract(s.Row.Query);
         var fc = PromptFeatures.Extract(s.Row.Candidate);
-        var (overlap, differing) = SemanticGuard.ContentOverlap(fq.ContentWords, fc.ContentWords);
+        var (overlap, differing) = SemanticGuard.ContentOverlap(fq, fc);
         dump.WriteLine(string.Join('\t', s.Row.Id, s.Row.PairType, s.Row.Label, s.Pair.Similarity.ToString("F4", inv), (int)s.Verdict.Rejections, overlap.ToString("F3", inv), differing, fq.Negations, fc.Negations));
     }
 }

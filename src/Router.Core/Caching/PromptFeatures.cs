@@ -11,7 +11,10 @@ public sealed class PromptFeatures
     // Every word, its singular, and the pieces of dotted or snake_case words: O(1) mention checks.
     private readonly HashSet<string> _forms;
 
-    private PromptFeatures(string[] words, HashSet<string> forms, string[] numbers, Mention[] entities, string[] identifiers, int negations, string[] contentWords, string[] choices)
+    // Every two adjacent words written together ("hugging face" → "huggingface"), built on the first lookup that needs it.
+    private HashSet<string>? _joins;
+
+    private PromptFeatures(string[] words, HashSet<string> forms, string[] numbers, Mention[] entities, string[] identifiers, int negations, (string[] Words, int[] Counts) content, string[] choices)
     {
         Words = words;
         _forms = forms;
@@ -19,7 +22,8 @@ public sealed class PromptFeatures
         Entities = entities;
         Identifiers = identifiers;
         Negations = negations;
-        ContentWords = contentWords;
+        ContentWords = content.Words;
+        ContentCounts = content.Counts;
         Choices = choices;
     }
 
@@ -42,8 +46,12 @@ public sealed class PromptFeatures
     /// <summary>How many negation cues the prompt has ("not", "no", "never", "without", "n't", …).</summary>
     internal int Negations { get; }
 
-    /// <summary>Stemmed content words (no function words), sorted ordinally, duplicates kept: a multiset.</summary>
+    /// <summary>Distinct stemmed content words (no function words), sorted ordinally; with <see cref="ContentCounts"/> a
+    /// multiset.</summary>
     internal string[] ContentWords { get; }
+
+    /// <summary>How many times each of <see cref="ContentWords"/> occurs.</summary>
+    internal int[] ContentCounts { get; }
 
     /// <summary>Labelled answer choices in order ("A. hydrogen" → "a:hydrogen"); empty unless the prompt lists two or more.</summary>
     internal string[] Choices { get; }
@@ -59,30 +67,57 @@ public sealed class PromptFeatures
     /// snake_case word, or as two adjacent words written together ("hugging face" for "huggingface").</summary>
     internal bool Mentions(string value)
     {
-        if (_forms.Contains(value) || _forms.Contains(Stem(value)))
+        if (_forms.Contains(value) || _forms.GetAlternateLookup<ReadOnlySpan<char>>().Contains(StemSpan(value)))
         {
             return true;
         }
 
-        var v = value.AsSpan();
+        return Words.Length >= 2 && (_joins ?? BuildJoins()).Contains(value);
+    }
+
+    // Linear in the prompt; safe to race: each thread builds the same set and one of them is kept.
+    private HashSet<string> BuildJoins()
+    {
+        var joins = new HashSet<string>(StringComparer.Ordinal);
+        var lookup = joins.GetAlternateLookup<ReadOnlySpan<char>>();
         var words = Words;
+        char[]? rented = null;
+        Span<char> buffer = stackalloc char[128];
         for (var k = 0; k + 1 < words.Length; k++)
         {
-            var w = words[k].AsSpan();
-            var next = words[k + 1].AsSpan();
-            if (w.Length + next.Length == v.Length && v.StartsWith(w) && v.EndsWith(next))
+            var w = words[k];
+            var next = words[k + 1];
+            var length = w.Length + next.Length;
+            if (length > buffer.Length)
             {
-                return true;
+                if (rented is not null)
+                {
+                    System.Buffers.ArrayPool<char>.Shared.Return(rented);
+                }
+
+                rented = System.Buffers.ArrayPool<char>.Shared.Rent(length);
+                buffer = rented;
             }
+
+            w.AsSpan().CopyTo(buffer);
+            next.AsSpan().CopyTo(buffer[w.Length..]);
+            lookup.Add(buffer[..length]);
         }
 
-        return false;
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
+
+        return Interlocked.CompareExchange(ref _joins, joins, null) ?? joins;
     }
 
     private static void AddForms(HashSet<string> forms, string word)
     {
+        // Span lookups: a repeated word or stem allocates nothing.
         forms.Add(word);
-        forms.Add(Stem(word));
+        var lookup = forms.GetAlternateLookup<ReadOnlySpan<char>>();
+        lookup.Add(StemSpan(word));
         if (word.AsSpan().IndexOfAny('.', '_') < 0)
         {
             return;
@@ -92,10 +127,10 @@ public sealed class PromptFeatures
         foreach (var dotted in span.Split('.'))
         {
             var segment = span[dotted];
-            forms.Add(segment.ToString());
+            lookup.Add(segment);
             foreach (var part in segment.Split('_'))
             {
-                forms.Add(segment[part].ToString());
+                lookup.Add(segment[part]);
             }
         }
     }
@@ -108,6 +143,9 @@ public sealed class PromptFeatures
         private readonly List<string> _words = new(Math.Max(8, text.Length / 5));
         private readonly List<int> _entityWordIndex = [];
         private readonly List<(char Label, int FirstWord, int EndWord)> _choices = [];
+
+        // One string per distinct word, stem and number: a prompt of a million "1"s keeps one "1", not a million.
+        private readonly HashSet<string> _pool = new(StringComparer.Ordinal);
         private List<string>? _numbers;
         private SortedSet<string>? _identifiers;
         private int _negations;
@@ -211,7 +249,7 @@ public sealed class PromptFeatures
         {
             AddNumbers(raw);
 
-            var lower = ToLower(raw);
+            var lower = ToLower(raw, _pool);
             if (LooksLikeIdentifier(raw) || (codeContext && !IsAllDigits(raw)))
             {
                 (_identifiers ??= new SortedSet<string>(StringComparer.Ordinal)).Add(lower);
@@ -258,7 +296,7 @@ public sealed class PromptFeatures
 
         private void AddContraction(string lower, int apostrophe)
         {
-            var stem = lower[..apostrophe];
+            var stem = Intern(lower.AsSpan(0, apostrophe));
             var suffix = lower.AsSpan(apostrophe + 1);
             if (suffix is "t" && stem.EndsWith('n'))
             {
@@ -268,7 +306,7 @@ public sealed class PromptFeatures
                     "can" or "ca" => "can",
                     "won" => "will",
                     "shan" => "shall",
-                    _ => stem[..^1],
+                    _ => Intern(stem.AsSpan(0, stem.Length - 1)),
                 });
                 _words.Add("not");
                 return;
@@ -310,7 +348,7 @@ public sealed class PromptFeatures
                     j++;
                 }
 
-                AddNumber(CanonicalNumber(raw[start..j]));
+                AddNumber(CanonicalNumber(raw[start..j], _pool));
             }
         }
 
@@ -336,12 +374,13 @@ public sealed class PromptFeatures
                 for (var k = 0; k < choices.Length; k++)
                 {
                     var (label, first, end) = _choices[k];
-                    var body = ContentOf(words.AsSpan(first, end - first));
+                    var body = SortedContentOf(words.AsSpan(first, end - first), _pool);
                     choices[k] = label + ":" + string.Join(' ', body);
                 }
             }
 
-            var forms = new HashSet<string>(words.Length * 2, StringComparer.Ordinal);
+            // Sized by the distinct strings seen, not twice the word count: repeats add nothing.
+            var forms = new HashSet<string>(_pool.Count, StringComparer.Ordinal);
             foreach (var w in words)
             {
                 AddForms(forms, w);
@@ -354,38 +393,81 @@ public sealed class PromptFeatures
                 entities,
                 _identifiers is null ? [] : [.. _identifiers],
                 _negations,
-                ContentOf(words),
+                Distinct(SortedContentOf(words, _pool)),
                 choices)
             {
                 Length = text.Length,
             };
         }
 
-        private static string[] ContentOf(ReadOnlySpan<string> words)
+        private string Intern(ReadOnlySpan<char> value) => Intern(value, _pool);
+
+        private static string Intern(ReadOnlySpan<char> value, HashSet<string> pool)
+        {
+            var lookup = pool.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(value, out var pooled))
+            {
+                return pooled;
+            }
+
+            var s = value.ToString();
+            pool.Add(s);
+            return s;
+        }
+
+        // Run-length: a prompt repeating a few words keeps a few entries, not one per occurrence.
+        private static (string[] Words, int[] Counts) Distinct(List<string> sorted)
+        {
+            var distinct = new List<string>();
+            var counts = new List<int>();
+            foreach (var w in sorted)
+            {
+                if (distinct.Count > 0 && distinct[^1] == w)
+                {
+                    counts[^1]++;
+                    continue;
+                }
+
+                distinct.Add(w);
+                counts.Add(1);
+            }
+
+            return ([.. distinct], [.. counts]);
+        }
+
+        private static List<string> SortedContentOf(ReadOnlySpan<string> words, HashSet<string> pool)
         {
             var content = new List<string>(words.Length);
             foreach (var w in words)
             {
                 if (!Stopwords.Contains(w))
                 {
-                    content.Add(Stem(w));
+                    var stem = StemSpan(w);
+                    content.Add(stem.Length == w.Length ? w : Intern(stem, pool));
                 }
             }
 
             content.Sort(StringComparer.Ordinal);
-            return [.. content];
+            return content;
         }
 
-        private static string ToLower(ReadOnlySpan<char> raw)
+        private static string ToLower(ReadOnlySpan<char> raw, HashSet<string> pool)
         {
-            return string.Create(raw.Length, raw, static (dest, src) =>
+            char[]? rented = null;
+            var dest = raw.Length <= 256 ? stackalloc char[raw.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(raw.Length)).AsSpan(0, raw.Length);
+            for (var k = 0; k < raw.Length; k++)
             {
-                for (var k = 0; k < src.Length; k++)
-                {
-                    var ch = src[k];
-                    dest[k] = ch == '\u2019' ? '\'' : char.ToLowerInvariant(ch);
-                }
-            });
+                var ch = raw[k];
+                dest[k] = ch == '\u2019' ? '\'' : char.ToLowerInvariant(ch);
+            }
+
+            var lower = Intern(dest, pool);
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<char>.Shared.Return(rented);
+            }
+
+            return lower;
         }
 
         private static bool IsEntity(ReadOnlySpan<char> raw, bool sentenceStart)
@@ -477,7 +559,7 @@ public sealed class PromptFeatures
             return false;
         }
 
-        private static string CanonicalNumber(ReadOnlySpan<char> digits)
+        private static string CanonicalNumber(ReadOnlySpan<char> digits, HashSet<string> pool)
         {
             var dot = digits.IndexOf('.');
             var integral = dot >= 0 ? digits[..dot] : digits;
@@ -488,7 +570,12 @@ public sealed class PromptFeatures
                 integral = "0";
             }
 
-            return string.Concat(integral, fraction);
+            if (fraction.IsEmpty)
+            {
+                return Intern(integral, pool);
+            }
+
+            return Intern(string.Concat(integral, fraction), pool);
         }
 
         private static bool IsTokenChar(char c) => char.IsLetterOrDigit(c) || c == '_';

@@ -112,7 +112,7 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
 
         if (_options.NearDuplicates)
         {
-            var (overlap, differing) = ContentOverlap(request.ContentWords, candidate.ContentWords);
+            var (overlap, differing) = ContentOverlap(request, candidate);
             if (differing > 0 && overlap >= _options.NearDuplicateOverlap)
             {
                 Reject(GuardRejections.NearDuplicate, () => $"{differing} content words differ in otherwise shared text (overlap {overlap:F2})");
@@ -145,8 +145,15 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
 
     private static string? FirstMissingMention(PromptFeatures from, PromptFeatures other)
     {
+        // A name repeated in the same words around it is checked once: each check costs its own length, not the prompt's.
+        var seen = from.Entities.Length > 8 ? new HashSet<PromptFeatures.Mention>() : null;
         foreach (var mention in from.Entities)
         {
+            if (seen is not null && !seen.Add(mention))
+            {
+                continue;
+            }
+
             // A name split or joined differently ("Hugging Face" / "HuggingFace") is still the same name.
             if (other.Mentions(mention.Value) ||
                 (mention.Previous is not null && other.Mentions(mention.Previous + mention.Value)) ||
@@ -328,21 +335,38 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
         return left.SequenceEqual(right, StringComparer.Ordinal);
     }
 
-    /// <summary>Dice overlap of two sorted content-word multisets and how many words are in one only.</summary>
-    internal static (double Overlap, int Differing) ContentOverlap(string[] a, string[] b)
+    /// <summary>Dice overlap of the prompts' content-word multisets, and how many occurrences are not shared.</summary>
+    internal static (double Overlap, int Differing) ContentOverlap(PromptFeatures a, PromptFeatures b) =>
+        ContentOverlap(a.ContentWords, a.ContentCounts, b.ContentWords, b.ContentCounts);
+
+    /// <summary>Dice overlap of two content-word multisets, each as sorted distinct words and their counts, and how many
+    /// occurrences are in one only.</summary>
+    internal static (double Overlap, int Differing) ContentOverlap(string[] a, int[] aCounts, string[] b, int[] bCounts)
     {
-        if (a.Length + b.Length == 0)
+        long total = 0;
+        foreach (var n in aCounts)
+        {
+            total += n;
+        }
+
+        foreach (var n in bCounts)
+        {
+            total += n;
+        }
+
+        if (total == 0)
         {
             return (1.0, 0);
         }
 
-        int i = 0, j = 0, shared = 0;
+        int i = 0, j = 0;
+        long shared = 0;
         while (i < a.Length && j < b.Length)
         {
             var c = string.CompareOrdinal(a[i], b[j]);
             if (c == 0)
             {
-                shared++;
+                shared += Math.Min(aCounts[i], bCounts[j]);
                 i++;
                 j++;
             }
@@ -356,6 +380,6 @@ internal sealed class SemanticGuard(IOptions<SemanticGuardOptions> options) : IS
             }
         }
 
-        return (2.0 * shared / (a.Length + b.Length), a.Length + b.Length - (2 * shared));
+        return (2.0 * shared / total, (int)(total - (2 * shared)));
     }
 }
