@@ -16,33 +16,18 @@ internal sealed class InMemoryAuditStore : IAuditStore
     /// <summary>Results kept at most: as many as the ledger's rows, since a request is audited once at most.</summary>
     public const int MaxRows = InMemoryUsageLedger.MaxRows;
 
-    private readonly ConcurrentDictionary<string, AuditResult> _results = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _order = new();
-    private int _count;   // ConcurrentDictionary.Count takes every lock; the store keeps its own
+    private readonly FirstWriteWins<string, AuditResult> _store = new(MaxRows, StringComparer.Ordinal);
 
     public ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_results.ContainsKey(requestId));
+        ValueTask.FromResult(_store.Rows.ContainsKey(requestId));
 
-    public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken)
-    {
-        if (!_results.TryAdd(result.RequestId, result))
-        {
-            return ValueTask.FromResult(false);
-        }
-
-        _order.Enqueue(result.RequestId);
-        if (Interlocked.Increment(ref _count) > MaxRows && _order.TryDequeue(out var oldest) && _results.TryRemove(oldest, out _))
-        {
-            Interlocked.Decrement(ref _count);
-        }
-
-        return ValueTask.FromResult(true);
-    }
+    public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_store.TryAdd(result.RequestId, result));
 
     public async IAsyncEnumerable<AuditResult> QueryAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
-        foreach (var result in _results.Values.Where(r => r.RequestTime >= since))
+        foreach (var result in _store.Rows.Values.Where(r => r.RequestTime >= since))
         {
             yield return result;
         }

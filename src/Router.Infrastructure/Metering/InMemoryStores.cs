@@ -187,31 +187,15 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
 internal sealed class InMemoryUsageLedger : IUsageLedger
 {
     public const int MaxRows = 500_000;
-    private readonly ConcurrentDictionary<(string Tenant, string RequestId), UsageRecord> _rows = new();
-    private readonly ConcurrentQueue<(string Tenant, string RequestId)> _order = new();
-    private int _count;   // ConcurrentDictionary.Count takes every lock; the ledger keeps its own
+    private readonly FirstWriteWins<(string Tenant, string RequestId), UsageRecord> _ledger = new(MaxRows);
 
-    public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken)
-    {
-        var key = (record.TenantId, record.RequestId);
-        if (!_rows.TryAdd(key, record))
-        {
-            return ValueTask.FromResult(false);
-        }
-
-        _order.Enqueue(key);
-        if (Interlocked.Increment(ref _count) > MaxRows && _order.TryDequeue(out var oldest) && _rows.TryRemove(oldest, out _))
-        {
-            Interlocked.Decrement(ref _count);
-        }
-
-        return ValueTask.FromResult(true);
-    }
+    public ValueTask<bool> RecordAsync(UsageRecord record, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_ledger.TryAdd((record.TenantId, record.RequestId), record));
 
     public async IAsyncEnumerable<UsageRecord> QueryAsync(string tenantId, DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
-        foreach (var row in _rows.Values)
+        foreach (var row in _ledger.Rows.Values)
         {
             var day = DateOnly.FromDateTime(row.Timestamp.UtcDateTime);
             if (row.TenantId == tenantId && day >= from && day <= to)
@@ -224,7 +208,7 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     public async IAsyncEnumerable<UsageRecord> QueryAllAsync(DateOnly from, DateOnly to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask;
-        foreach (var row in _rows.Values)
+        foreach (var row in _ledger.Rows.Values)
         {
             var day = DateOnly.FromDateTime(row.Timestamp.UtcDateTime);
             if (day >= from && day <= to)
@@ -237,9 +221,9 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     public ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken)
     {
         var key = (tenantId, requestId);
-        while (_rows.TryGetValue(key, out var row))
+        while (_ledger.Rows.TryGetValue(key, out var row))
         {
-            if (_rows.TryUpdate(key, row with { AuditScore = score }, row))
+            if (_ledger.Rows.TryUpdate(key, row with { AuditScore = score }, row))
             {
                 return ValueTask.FromResult(true);
             }
