@@ -18,7 +18,15 @@ public readonly record struct TokenUsage(int PromptTokens, int CompletionTokens,
 /// answer is not cached. Null fields and empty arrays (OpenAI sends <c>"refusal": null, "annotations": []</c>) are not extras.</param>
 /// <param name="OtherContent">The text of every choice after the first, joined (null when there is one): what is counted
 /// when the provider reports no usage for an answer of <c>n</c> &gt; 1 choices.</param>
-public readonly record struct CompletionSummary(TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount, bool MessageExtras = false, string? OtherContent = null);
+/// <param name="ExtraText">Generated text outside <c>content</c>, in every choice: refusals, reasoning, and the names and
+/// arguments of tool and function calls (null when there is none). The provider bills these as completion tokens, so they
+/// are counted with the content when it reports no usage.</param>
+public readonly record struct CompletionSummary(
+    TokenUsage? Usage, string? FinishReason, string? Content, int ChoiceCount, bool MessageExtras = false, string? OtherContent = null, string? ExtraText = null)
+{
+    /// <summary>Everything the choices generated, joined: what is counted when the provider reports no usage.</summary>
+    public string BillableText => string.Concat(Content, OtherContent, ExtraText);
+}
 
 /// <summary>Reads <see cref="CompletionSummary"/> from a completion body or a stream chunk without building a DOM.</summary>
 public static class CompletionReader
@@ -77,7 +85,7 @@ public static class CompletionReader
 
             TokenUsage? usage = null;
             string? finish = null, content = null;
-            System.Text.StringBuilder? others = null;
+            System.Text.StringBuilder? others = null, generated = null;
             var choices = 0;
             var extras = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -96,11 +104,11 @@ public static class CompletionReader
                         {
                             if (choices++ == 0)
                             {
-                                ReadChoice(ref reader, out finish, out content, out extras);
+                                ReadChoice(ref reader, out finish, out content, out extras, ref generated);
                             }
                             else
                             {
-                                ReadChoice(ref reader, out _, out var other, out _);
+                                ReadChoice(ref reader, out _, out var other, out _, ref generated);
                                 (others ??= new()).Append(other);
                             }
                         }
@@ -117,7 +125,7 @@ public static class CompletionReader
                 }
             }
 
-            summary = new CompletionSummary(usage, finish, content, choices, extras, others?.ToString());
+            summary = new CompletionSummary(usage, finish, content, choices, extras, others?.ToString(), generated?.ToString());
             return true;
         }
         catch (JsonException)
@@ -205,7 +213,7 @@ public static class CompletionReader
             : null;
     }
 
-    private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content, out bool extras)
+    private static void ReadChoice(ref Utf8JsonReader reader, out string? finish, out string? content, out bool extras, ref System.Text.StringBuilder? generated)
     {
         finish = null;
         content = null;
@@ -230,8 +238,40 @@ public static class CompletionReader
                 {
                     var isContent = reader.ValueTextEquals("content"u8);
                     var isRole = reader.ValueTextEquals("role"u8);
+                    var generatedBy = GeneratedBy(ref reader);
                     reader.Read();
-                    if (isContent && reader.TokenType == JsonTokenType.String)
+                    if (generatedBy != Generated.None && reader.TokenType is JsonTokenType.String or JsonTokenType.StartArray or JsonTokenType.StartObject)
+                    {
+                        // Read rather than skipped: the value is an extra as below, and its text is billable.
+                        extras |= reader.TokenType != JsonTokenType.StartArray;
+                        if (reader.TokenType == JsonTokenType.String)
+                        {
+                            (generated ??= new()).Append(reader.GetString());
+                            continue;
+                        }
+
+                        // Every token below: a tool call's name and arguments (ids and types are not generated text), or
+                        // the text of a reasoning provider's parts.
+                        var depth = reader.CurrentDepth;
+                        while (reader.Read() && reader.CurrentDepth > depth)
+                        {
+                            extras = true;
+                            if (reader.TokenType != JsonTokenType.PropertyName)
+                            {
+                                continue;
+                            }
+
+                            var wanted = generatedBy == Generated.Calls
+                                ? reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("arguments"u8)
+                                : reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("summary"u8);
+                            reader.Read();
+                            if (wanted && reader.TokenType == JsonTokenType.String)
+                            {
+                                (generated ??= new()).Append(reader.GetString());
+                            }
+                        }
+                    }
+                    else if (isContent && reader.TokenType == JsonTokenType.String)
                     {
                         content = reader.GetString();
                     }
@@ -264,4 +304,21 @@ public static class CompletionReader
             }
         }
     }
+
+    private enum Generated
+    {
+        None,
+        Text,
+        Calls,
+    }
+
+    // Message fields whose values the model generated, outside content: a refusal and reasoning (OpenAI-compatible
+    // servers name it reasoning_content or reasoning, as text or parts), and tool or function calls.
+    private static Generated GeneratedBy(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8)
+            || reader.ValueTextEquals("reasoning_details"u8)
+            ? Generated.Text
+            : reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8)
+                ? Generated.Calls
+                : Generated.None;
 }

@@ -32,6 +32,13 @@ public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, Token
 {
     /// <summary>Some delta carried more than text (see <see cref="CompletionSummary.MessageExtras"/>).</summary>
     public bool MessageExtras { get; init; }
+
+    /// <summary>What the stream generated besides <see cref="Content"/> (bounded): the deltas of further choices in a chunk,
+    /// refusals, reasoning, and tool-call names and arguments (see <see cref="CompletionSummary.ExtraText"/>).</summary>
+    public string ExtraText { get; init; } = "";
+
+    /// <summary>Everything the stream generated: what is counted when the provider reports no usage.</summary>
+    public string BillableText => string.Concat(Content, ExtraText);
 }
 
 /// <summary>Forwards a provider's server-sent events to the client event by event, as they arrive, reading usage
@@ -56,6 +63,7 @@ public static class SseRelay
         var providerError = false;
         var extras = false;
         var content = new StringBuilder();
+        var generated = new StringBuilder();
         try
         {
             return await RelayCoreAsync();
@@ -63,7 +71,7 @@ public static class SseRelay
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing.
-            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
+            return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
         }
 
         async Task<StreamRelayResult> RelayCoreAsync()
@@ -73,10 +81,10 @@ public static class SseRelay
                 var (status, evt) = await reader.ReadAsync(cancellationToken);
                 if (status != SseReadStatus.Event)
                 {
-                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
+                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
                 }
 
-                var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, ref extras, content);
+                var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, ref extras, content, generated);
                 if (kind == EventKind.UsageOnly && !forwardUsageChunk)
                 {
                     continue;
@@ -84,7 +92,7 @@ public static class SseRelay
 
                 if (kind == EventKind.Done)
                 {
-                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError) { MessageExtras = extras };
+                    var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
                     if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
                     {
                         await sink.WriteEventAsync(trailer, cancellationToken);
@@ -137,7 +145,7 @@ public static class SseRelay
         return [.. "event: error\ndata: "u8, .. json, .. "\n\n"u8];
     }
 
-    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, ref bool extras, StringBuilder content)
+    private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, ref bool extras, StringBuilder content, StringBuilder generated)
     {
         var kind = EventKind.Other;
         while (!evt.IsEmpty)
@@ -185,6 +193,11 @@ public static class SseRelay
                 if (chunk.Content is { } delta && content.Length < MaxContentChars)
                 {
                     content.Append(delta);
+                }
+
+                if (generated.Length < MaxContentChars)
+                {
+                    generated.Append(chunk.OtherContent).Append(chunk.ExtraText);
                 }
             }
         }

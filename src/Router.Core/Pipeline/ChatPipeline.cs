@@ -402,8 +402,8 @@ public sealed partial class ChatPipeline(
             var body = result.Body;
             var summary = result.Summary;
             var reported = summary.Usage;
-            // Without usage every choice is counted, not just the first.
-            var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.Content ?? "") + tokens.Count(summary.OtherContent ?? ""));
+            // Without usage everything generated is counted: every choice, and tool calls, refusals and reasoning besides text.
+            var counted = reported ?? new TokenUsage(profile.PromptTokens, tokens.Count(summary.BillableText));
             usage = Priced(usage, model, counted, reported is not null, policy);
             served.Usage = usage;   // the provider has answered: a client that leaves now is still billed for it
             SetCostHeaders(sink, usage);
@@ -428,7 +428,7 @@ public sealed partial class ChatPipeline(
             request.IncludeUsage == true,
             r =>
             {
-                var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.Content)), r.Usage is not null, policy);
+                var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.BillableText)), r.Usage is not null, policy);
                 // A provider that reported an error and then [DONE]: the row is an error, billed at cost with no fee.
                 var billed = final.CostUsd + FeeBilled(final, error: r.ProviderError);
                 return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(billed)}\n\n");
@@ -437,7 +437,7 @@ public sealed partial class ChatPipeline(
 
         // Billed from the provider's usage when it sent one, else from the content relayed, counted locally; a client
         // that left mid-stream is billed for what was streamed until then.
-        usage = Priced(usage, model, relay.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(relay.Content)), relay.Usage is not null, policy);
+        usage = Priced(usage, model, relay.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(relay.BillableText)), relay.Usage is not null, policy);
         served.Usage = usage;
         if (relay.End == StreamEnd.ClientClosed)
         {

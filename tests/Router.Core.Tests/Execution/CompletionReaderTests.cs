@@ -62,4 +62,36 @@ public sealed class CompletionReaderTests
         Assert.Equal(7, summary.Usage!.Value.PromptTokens);
         Assert.True(summary.MessageExtras);
     }
+
+    [Fact]
+    public void Generated_text_outside_content_is_read_for_billing_without_ids_or_types()
+    {
+        var json = """
+            {"choices":[
+              {"index":0,"message":{"role":"assistant","content":"Calling.","refusal":null,"reasoning_content":"think first",
+                "tool_calls":[{"id":"call_abc","type":"function","function":{"name":"lookup","arguments":"{\"q\":\"paris\"}"}}]},"finish_reason":"tool_calls"},
+              {"index":1,"message":{"role":"assistant","content":"Second.","reasoning_details":[{"type":"reasoning.text","text":" more thought"}],
+                "function_call":{"name":"legacy","arguments":"{}"}}}]}
+            """;
+
+        Assert.True(CompletionReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out var summary));
+        Assert.Equal("Calling.", summary.Content);
+        Assert.Equal("tool_calls", summary.FinishReason);
+        Assert.Equal(2, summary.ChoiceCount);
+        Assert.True(summary.MessageExtras);
+        Assert.Equal("Second.", summary.OtherContent);
+        Assert.Equal("""think firstlookup{"q":"paris"} more thoughtlegacy{}""", summary.ExtraText);
+        Assert.Equal("""Calling.Second.think firstlookup{"q":"paris"} more thoughtlegacy{}""", summary.BillableText);
+    }
+
+    [Fact]
+    public void A_text_only_answer_has_no_extra_text()
+    {
+        var json = """{"choices":[{"message":{"role":"assistant","content":"Paris.","refusal":null,"tool_calls":[]}}]}""";
+
+        Assert.True(CompletionReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out var summary));
+        Assert.False(summary.MessageExtras);
+        Assert.Null(summary.ExtraText);
+        Assert.Equal("Paris.", summary.BillableText);
+    }
 }

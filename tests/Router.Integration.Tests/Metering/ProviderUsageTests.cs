@@ -244,4 +244,79 @@ public sealed class ProviderUsageTests(AzuriteFixture azurite, ITestOutputHelper
         Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
         Assert.Contains("must be at most 128", await tooMany.Content.ReadAsStringAsync());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_usage_tool_call_arguments_and_reasoning_are_billed_not_just_the_text(bool stream)
+    {
+        var (router, key) = await StartAsync("generated-" + stream.ToString().ToLowerInvariant());
+        await using var _ = router;
+        // 200 words of arguments and 200 of reasoning around an empty text: before, only the text was counted, so a
+        // tool-calling answer without usage was billed 0 completion tokens.
+        var arguments = new JsonObject { ["query"] = string.Join(' ', Enumerable.Range(0, 200).Select(i => $"term{i}")) }.ToJsonString();
+        var reasoning = string.Join(' ', Enumerable.Range(0, 200).Select(i => $"step{i}"));
+        if (stream)
+        {
+            string Chunk(JsonObject delta, string? finish = null) => "data: " + new JsonObject
+            {
+                ["id"] = "c", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = "sim-small",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+            }.ToJsonString() + "\n\n";
+            JsonObject Call(string? name, string fragment) => new()
+            {
+                ["tool_calls"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0,
+                    ["function"] = name is null ? new JsonObject { ["arguments"] = fragment } : new JsonObject { ["name"] = name, ["arguments"] = fragment },
+                }),
+            };
+            var half = arguments.Length / 2;
+            _simulator.Model("sim-small").Script.Enqueue(new SimulatedFault.Raw(200, "text/event-stream",
+                Chunk(new JsonObject { ["role"] = "assistant", ["reasoning_content"] = reasoning })
+                + Chunk(Call("search_documents", arguments[..half]))
+                + Chunk(Call(null, arguments[half..]), "tool_calls")
+                + "data: [DONE]\n\n"));
+        }
+        else
+        {
+            Answer(new JsonObject
+            {
+                ["id"] = "c", ["object"] = "chat.completion", ["created"] = 1, ["model"] = "sim-small",
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0,
+                    ["finish_reason"] = "tool_calls",
+                    ["message"] = new JsonObject
+                    {
+                        ["role"] = "assistant",
+                        ["content"] = null,
+                        ["reasoning_content"] = reasoning,
+                        ["tool_calls"] = new JsonArray(new JsonObject
+                        {
+                            ["id"] = "call_1", ["type"] = "function",
+                            ["function"] = new JsonObject { ["name"] = "search_documents", ["arguments"] = arguments },
+                        }),
+                    },
+                }),
+            }.ToJsonString());
+        }
+
+        var body = new JsonObject
+        {
+            ["model"] = "sim-small",
+            ["stream"] = stream,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = SensitiveValues.Register("find the documents") }),
+        }.ToJsonString();
+        using (var response = await MeteringHost.ChatAsync(router, key, body))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsStringAsync();
+        }
+
+        var completion = (await MeteringHost.UsageOnceRecordedAsync(router, key, 1))["totals"]!["completion_tokens"]!.GetValue<long>();
+        output.WriteLine($"billed {completion} completion tokens");
+        // Each of the 400 words is at least one token; the name and the JSON around the arguments add more.
+        Assert.True(completion >= 400, $"an answer of 200 words of arguments and 200 of reasoning billed as {completion} completion tokens");
+    }
 }
