@@ -498,7 +498,7 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                     scopes[i] = Get(caps[i].Scope);
                 }
 
-                if (!scopes[i].Covers(estimateUsd, now, UsableMargin))
+                if (!scopes[i].Covers(estimateUsd, caps[i].Cap, now, UsableMargin))
                 {
                     return null;
                 }
@@ -557,14 +557,15 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
                     return ClaimOutcome.Granted;
                 }
 
-                if (scope.Covers(estimateUsd, now, UsableMargin))
+                if (scope.Covers(estimateUsd, cap, now, UsableMargin))
                 {
                     // The slice already covers a request that may still wait on another scope: it is in use.
                     scope.LastActive = now;
                     return ClaimOutcome.Granted;
                 }
 
-                if (scope.Refused is { } refused && now - scope.RefusedAt < ClaimRetry)
+                // (Not for a higher cap than the refusal's: a cap just raised is asked about at once.)
+                if (scope.Refused is { } refused && now - scope.RefusedAt < ClaimRetry && cap <= scope.RefusedUnder)
                 {
                     return refused;
                 }
@@ -580,7 +581,14 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
             {
                 scope.Apply(row, Holder);
                 scope.Refused = outcome == ClaimOutcome.Granted ? null : outcome;
+                if (outcome != ClaimOutcome.Spent)
+                {
+                    // The claim fitted the slice to this cap (a spent cap leaves the slice as it was).
+                    scope.ClaimedUnder = cap;
+                }
+
                 scope.RefusedAt = now;
+                scope.RefusedUnder = cap;
 
                 // A slice claimed for a request still waiting on another scope is in use: upkeep does not give it back.
                 scope.LastActive = _time.GetUtcNow();
@@ -785,12 +793,19 @@ public sealed partial class BudgetGuard : IAsyncDisposable, IDisposable
 
         public DateTimeOffset RefusedAt { get; set; }
 
+        public decimal RefusedUnder { get; set; }
+
         public Task NextSettlement => Volatile.Read(ref _settled).Task;
 
         public void Signal() => Interlocked.Exchange(ref _settled, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-        public bool Covers(decimal estimateUsd, DateTimeOffset now, TimeSpan margin) =>
-            !Releasing && HoldsLease && now + margin < ExpiresAt && Reserved + Pending + LostInSlice + DroppedInSlice + estimateUsd <= Lease;
+        /// <summary>The cap the slice was last claimed under: it serves requests under that cap or a higher one. A lower
+        /// cap (lowered by an operator since) takes a claim first, which fits the slice to it.</summary>
+        public decimal ClaimedUnder { get; set; } = decimal.MaxValue;
+
+        public bool Covers(decimal estimateUsd, decimal cap, DateTimeOffset now, TimeSpan margin) =>
+            !Releasing && HoldsLease && cap >= ClaimedUnder && now + margin < ExpiresAt
+            && Reserved + Pending + LostInSlice + DroppedInSlice + estimateUsd <= Lease;
 
         // Answers to this instance's writes can arrive out of order: only a newer row replaces the view.
         public void Apply(SpendRow row, string holder)

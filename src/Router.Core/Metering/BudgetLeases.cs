@@ -34,13 +34,17 @@ internal static class BudgetLeases
         }
 
         var others = Others(row, holder, now);
-        var mine = row.LeaseOf(holder)?.AmountUsd ?? 0;
+        var held = row.LeaseOf(holder)?.AmountUsd ?? 0;
+
+        // A cap lowered since the slice was claimed: it keeps what the holder's requests in flight set aside and what the
+        // lower cap still leaves, and gives back the rest, instead of lending money the cap no longer has.
+        var mine = Math.Min(held, Math.Max(reservedUsd, cap - spent - others.Sum(l => l.AmountUsd)));
         var unleased = cap - spent - others.Sum(l => l.AmountUsd) - mine;
         var shortfall = reservedUsd + estimateUsd - mine;
         if (shortfall > 0 && unleased + mine - reservedUsd <= 0)
         {
             outcome = ClaimOutcome.Held;
-            return null;
+            return mine < held ? row with { Leases = mine > 0 ? [.. others, new BudgetLease(holder, mine, now + ttl)] : others } : null;
         }
 
         var grant = shortfall <= 0 ? 0

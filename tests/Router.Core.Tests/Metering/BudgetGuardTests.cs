@@ -187,6 +187,40 @@ public sealed class BudgetGuardTests
     }
 
     [Fact]
+    public async Task A_cap_lowered_under_a_slice_claimed_before_takes_a_claim_that_fits_the_slice_to_it()
+    {
+        var guard = Instance(TimeSpan.FromSeconds(60));
+        var generous = Policy with { DailyBudgetUsd = 100m };
+        var (spent, _) = await guard.ReserveAsync(generous, Caller, 0.9m, CancellationToken.None);
+        var (inFlight, _) = await guard.ReserveAsync(generous, Caller, 0.2m, CancellationToken.None);
+        await guard.SettleAsync(spent!, 0.9m, CancellationToken.None);
+        Assert.Equal(99.1m, (await RowAsync()).LeaseOf(guard.Holder)!.AmountUsd);
+
+        // The operator lowers the cap to $1 with $0.90 spent and $0.20 in flight: the slice of the $100 cap no longer
+        // admits anything; the claim keeps the request in flight's $0.20 and gives the rest back.
+        var lowered = Policy with { DailyBudgetUsd = 1m };
+        var waiting = guard.ReserveAsync(lowered, Caller, 0.5m, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted, "admitted against a slice of the old cap");
+        Assert.Equal(0.2m, (await RowAsync()).LeaseOf(guard.Holder)!.AmountUsd);
+
+        // The request in flight settles at $0.05: $0.05 is left, so the waiting request is admitted (the one that crosses
+        // the cap) and the next is refused.
+        await guard.SettleAsync(inFlight!, 0.05m, CancellationToken.None);
+        await AdvanceUntilAsync(waiting, TimeSpan.FromSeconds(5));
+        var (crossing, crossingError) = await waiting;
+        Assert.True(crossing is not null, crossingError?.Message);
+        await guard.SettleAsync(crossing!, 0.5m, CancellationToken.None);
+        var (refused, error) = await guard.ReserveAsync(lowered, Caller, 0.5m, CancellationToken.None);
+        Assert.Null(refused);
+        Assert.Equal("budget_exceeded", error!.Code);
+        Assert.Equal(1.45m, (await RowAsync()).SpentUsd);
+
+        // Raised again, the cap admits at once.
+        var (raised, _) = await guard.ReserveAsync(generous, Caller, 0.5m, CancellationToken.None);
+        Assert.NotNull(raised);
+    }
+
+    [Fact]
     public async Task A_settlement_written_while_a_claim_crosses_the_cap_leaves_the_slice_covering_the_requests_in_flight()
     {
         var store = new HeldSettlements(_store);
