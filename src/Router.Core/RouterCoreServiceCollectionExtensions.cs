@@ -79,13 +79,15 @@ public static class RouterCoreServiceCollectionExtensions
         services.TryAddSingleton(typeof(IVectorIndex<>), typeof(VectorIndex<>));
         services.TryAddSingleton<IResponseCacheStore>(sp =>
         {
-            var budget = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value.MaxAnswerBytes;
+            var settings = sp.GetRequiredService<IOptions<VectorIndexOptions>>().Value;
+            var budget = settings.MaxAnswerBytes;
             var time = sp.GetRequiredService<TimeProvider>();
             return new InProcessResponseCacheStore(
                 sp.GetRequiredService<IVectorIndex<CachedAnswer>>(),
                 new MemoryCache(new MemoryCacheOptions { SizeLimit = budget, Clock = new TimeProviderClock(time) }),
                 budget,
-                time);
+                time,
+                settings.MaxTenantShare);
         });
         services.TryAddSingleton<ResponseCacheService>();
         services.TryAddSingleton<AnalysisMemo>();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace Router.Core.Caching;
@@ -9,7 +10,10 @@ namespace Router.Core.Caching;
 /// <param name="answers">The answers, sized in bytes; a <see cref="MemoryCache"/> is compacted at once when full.</param>
 /// <param name="maxAnswerBytes">The cache's size limit: an answer larger than it is turned away without a compaction.</param>
 /// <param name="timeProvider">The router's clock: an answer already expired when it arrives is not stored.</param>
-internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> index, IMemoryCache answers, long maxAnswerBytes, TimeProvider timeProvider)
+/// <param name="tenantShare">The share of the budget one tenant's answers may hold once the cache is full: a tenant past
+/// it makes room for a new answer from its own oldest answers, not from other tenants' (1 = no share).</param>
+internal sealed class InProcessResponseCacheStore(
+    IVectorIndex<CachedAnswer> index, IMemoryCache answers, long maxAnswerBytes, TimeProvider timeProvider, double tenantShare = 1.0)
     : IResponseCacheStore
 {
     /// <summary>Bytes an answer costs beyond its strings' characters: the record, its key and cache entry (~350 measured)
@@ -37,6 +41,14 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
     // One store compacts at a time, the others wait and then find the room it made; taken inside a stripe, never the
     // other way round.
     private readonly Lock _compaction = new();
+
+    private readonly ConcurrentDictionary<string, TenantAnswers> _tenants = new(StringComparer.Ordinal);
+
+    private readonly long _tenantLimit = (long)(maxAnswerBytes * Math.Clamp(tenantShare, 0, 1));
+
+    /// <summary>Answers charged to their tenants whose eviction callbacks have not run yet, plus those cached: equal to
+    /// the cache's count once the thread pool has run the callbacks (for tests).</summary>
+    internal long ChargedAnswers => _tenants.Values.Sum(static t => Interlocked.Read(ref t.Live));
 
     /// <summary>The approximate managed bytes an answer holds once stored here (UTF-16 text plus fixed overhead).</summary>
     internal static long SizeOf(CachedAnswer answer) =>
@@ -97,8 +109,9 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
 
     // MemoryCache turns away an answer that does not fit the room left (dropping the one it replaces) and only schedules
     // a compaction on the thread pool, so this answer and every store until that has run would be lost: the room is made
-    // here, least recently used first, and the answer stored again. No room would do for an answer larger than the
-    // budget or expired on arrival, so those leave the cache as it was.
+    // here. A tenant past its share makes it from its own oldest answers first; otherwise, or when that is not enough,
+    // the least recently used answers of all go. No room would do for an answer larger than the budget or expired on
+    // arrival, so those leave the cache as it was.
     private bool Cache(ExactKey key, CachedAnswer kept)
     {
         var size = SizeOf(kept);
@@ -107,8 +120,8 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
             return false;
         }
 
-        var options = new MemoryCacheEntryOptions { AbsoluteExpiration = kept.ExpiresAt, Size = size };
-        if (TrySet(key, kept, options))
+        var tenant = _tenants.GetOrAdd(kept.TenantId, static _ => new TenantAnswers());
+        if (TrySet(key, kept, size, tenant) || MakeRoomFromOwn(tenant, key, kept, size))
         {
             return true;
         }
@@ -125,7 +138,7 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
             for (var share = CompactionShare; ; share = Math.Min(1.0, share * 2))
             {
                 // A store that compacted while this one waited may have left room enough.
-                if (TrySet(key, kept, options))
+                if (TrySet(key, kept, size, tenant))
                 {
                     return true;
                 }
@@ -140,16 +153,71 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
                 cache.Compact(Math.Min(1.0, Math.Max(share, 1.0 / count) + (0.5 / count)));
                 if (share >= 1.0)
                 {
-                    return TrySet(key, kept, options);
+                    return TrySet(key, kept, size, tenant);
                 }
             }
         }
     }
 
-    private bool TrySet(ExactKey key, CachedAnswer kept, MemoryCacheEntryOptions options)
+    // The cache is full: a tenant holding more than its share gives up its own oldest answers until the new one fits or
+    // it is back within its share. One tenant alone still uses the whole budget; one sending long prompts by the
+    // thousand no longer empties every other tenant's cache.
+    private bool MakeRoomFromOwn(TenantAnswers tenant, ExactKey key, CachedAnswer kept, long size)
     {
+        lock (tenant.Gate)
+        {
+            while (Interlocked.Read(ref tenant.Bytes) + size > _tenantLimit && tenant.Order.TryDequeue(out var oldest))
+            {
+                if (oldest.Charge.IsSettled)
+                {
+                    continue;   // already evicted, expired or replaced
+                }
+
+                // (A replacement whose callback has not run yet goes too: the tenant is past its share either way.)
+                answers.Remove(oldest.Key);
+                oldest.Charge.Settle();
+
+                if (TrySet(key, kept, size, tenant))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    // Every attempt is charged to its tenant until MemoryCache lets the entry go (an attempt it turned away included):
+    // its eviction callback, or the tenant's own eviction above, settles the charge once.
+    private bool TrySet(ExactKey key, CachedAnswer kept, long size, TenantAnswers tenant)
+    {
+        var charge = new Charge(tenant, size);
+        var options = new MemoryCacheEntryOptions { AbsoluteExpiration = kept.ExpiresAt, Size = size };
+        options.RegisterPostEvictionCallback(static (_, _, _, state) => ((Charge)state!).Settle(), charge);
         answers.Set(key, kept, options);
-        return answers.TryGetValue(key, out CachedAnswer? held) && ReferenceEquals(held, kept);
+        if (!answers.TryGetValue(key, out CachedAnswer? held) || !ReferenceEquals(held, kept))
+        {
+            return false;
+        }
+
+        lock (tenant.Gate)
+        {
+            tenant.Order.Enqueue(new Held(key, charge));
+
+            // Answers the cache let go by itself stay in the queue until they come up: past twice the live ones (and a
+            // floor), the queue keeps only the live.
+            if (tenant.Order.Count > 64 + (2 * Interlocked.Read(ref tenant.Live)))
+            {
+                var live = tenant.Order.Where(static h => !h.Charge.IsSettled).ToArray();
+                tenant.Order.Clear();
+                foreach (var entry in live)
+                {
+                    tenant.Order.Enqueue(entry);
+                }
+            }
+        }
+
+        return true;
     }
 
     private bool Expired(CachedAnswer answer) => answer.ExpiresAt <= timeProvider.GetUtcNow();
@@ -160,4 +228,43 @@ internal sealed class InProcessResponseCacheStore(IVectorIndex<CachedAnswer> ind
     private static ExactKey Key(string tenantId, string scope, string id) => new(tenantId, scope, id);
 
     private readonly record struct ExactKey(string TenantId, string Scope, string Id);
+
+    // The key and its charge only: an answer the cache let go is not kept alive by the queue.
+    private readonly record struct Held(ExactKey Key, Charge Charge);
+
+    /// <summary>One tenant's answers: their bytes as charged and their keys, oldest first.</summary>
+    private sealed class TenantAnswers
+    {
+        public readonly Lock Gate = new();
+        public readonly Queue<Held> Order = new();
+        public long Bytes;
+        public long Live;
+    }
+
+    /// <summary>What one cache entry charges its tenant, given back exactly once.</summary>
+    private sealed class Charge
+    {
+        private readonly TenantAnswers _tenant;
+        private readonly long _size;
+        private int _settled;
+
+        public Charge(TenantAnswers tenant, long size)
+        {
+            _tenant = tenant;
+            _size = size;
+            Interlocked.Add(ref tenant.Bytes, size);
+            Interlocked.Increment(ref tenant.Live);
+        }
+
+        public bool IsSettled => Volatile.Read(ref _settled) != 0;
+
+        public void Settle()
+        {
+            if (Interlocked.Exchange(ref _settled, 1) == 0)
+            {
+                Interlocked.Add(ref _tenant.Bytes, -_size);
+                Interlocked.Decrement(ref _tenant.Live);
+            }
+        }
+    }
 }

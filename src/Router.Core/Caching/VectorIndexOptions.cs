@@ -41,4 +41,10 @@ public sealed class VectorIndexOptions
     /// character plus ~500 per answer); the least recently used are evicted past it. Default: 268,435,456 (256 MB).</summary>
     [Range(typeof(long), "1048576", "1099511627776")]
     public long MaxAnswerBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>The share of <see cref="MaxAnswerBytes"/> one tenant's answers may hold once the cache is full: past it, a
+    /// tenant's new answer takes the room of its own oldest ones rather than other tenants'. 1 turns the share off.
+    /// Default: 0.5.</summary>
+    [Range(0.01, 1.0)]
+    public double MaxTenantShare { get; set; } = 0.5;
 }

@@ -33,6 +33,14 @@ public sealed class InProcessResponseCacheStoreTests
 
         // Room for the newest answer whatever the background compaction has done by now.
         exact.Compact(0.5);
+
+        // An evicted answer is let go once its eviction callback (which gives back its tenant's charge) has run on the
+        // thread pool: wait for those still queued, as a server's pool runs them between requests.
+        for (var i = 0; i < 1_000 && store.ChargedAnswers != exact.Count; i++)
+        {
+            await Task.Delay(10);
+        }
+
         var embedding = vectors.Next();
         await store.StoreAsync(Answer("newest", "summarise this", embedding), CancellationToken.None);
         var after = GC.GetTotalMemory(forceFullCollection: true);
@@ -43,6 +51,44 @@ public sealed class InProcessResponseCacheStoreTests
         Assert.Equal("answer to summarise this", (await store.GetExactAsync("tenant", "scope", "newest", CancellationToken.None))?.Content);
         var candidates = await store.SearchAsync("tenant", "scope", EmbeddingModel, embedding, 0.99f, 4, CancellationToken.None);
         Assert.Equal("answer to summarise this", Assert.Single(candidates).Answer.Content);
+    }
+
+    [Fact]
+    public async Task A_tenant_past_its_share_of_a_full_cache_makes_room_from_its_own_answers_and_one_alone_uses_the_whole_budget()
+    {
+        const long budget = 1L << 20;
+        using var index = new VectorIndex<CachedAnswer>(new VectorIndexOptions());
+        using var exact = new MemoryCache(new MemoryCacheOptions { SizeLimit = budget });
+        var store = new InProcessResponseCacheStore(index, exact, budget, TimeProvider.System, tenantShare: 0.5);
+        var vectors = new ClusteredVectors(384, clusters: 4, seed: 11);
+        await store.StoreAsync(Answer("victim-1", "what is the boiling point of water?", vectors.Next(), tenant: "victim"), CancellationToken.None);
+
+        // About 100 KB each: twenty are twice the budget.
+        for (var i = 0; i < 20; i++)
+        {
+            await store.StoreAsync(Answer($"flood-{i}", new string((char)('a' + i), 50_000), vectors.Next(), tenant: "flooder"), CancellationToken.None);
+        }
+
+        Assert.NotNull(await store.GetExactAsync("victim", "scope", "victim-1", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("flooder", "scope", "flood-19", CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("flooder", "scope", "flood-0", CancellationToken.None));
+
+        // A tenant alone keeps filling the whole budget: about nine of its answers at once, not half as many.
+        using var alone = new MemoryCache(new MemoryCacheOptions { SizeLimit = budget });
+        var single = new InProcessResponseCacheStore(new VectorIndex<CachedAnswer>(new VectorIndexOptions()), alone, budget, TimeProvider.System, tenantShare: 0.5);
+        for (var i = 0; i < 20; i++)
+        {
+            await single.StoreAsync(Answer($"doc-{i}", new string((char)('a' + i), 50_000), vectors.Next()), CancellationToken.None);
+        }
+
+        var kept = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            kept += await single.GetExactAsync("tenant", "scope", $"doc-{i}", CancellationToken.None) is null ? 0 : 1;
+        }
+
+        Assert.True(kept >= 8, $"a tenant alone kept {kept} answers of about 100 KB in a 1 MB budget");
+        Assert.NotNull(await single.GetExactAsync("tenant", "scope", "doc-19", CancellationToken.None));
     }
 
     [Fact]
@@ -95,10 +141,10 @@ public sealed class InProcessResponseCacheStoreTests
         }
     }
 
-    private static CachedAnswer Answer(string id, string prompt, float[] embedding) => new()
+    private static CachedAnswer Answer(string id, string prompt, float[] embedding, string tenant = "tenant") => new()
     {
         Id = id,
-        TenantId = "tenant",
+        TenantId = tenant,
         Scope = "scope",
         Prompt = prompt,
         Embedding = embedding,
