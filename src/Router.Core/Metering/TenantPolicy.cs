@@ -77,6 +77,12 @@ public interface ITenantPolicyStore
     /// <summary>Creates or replaces a tenant's policy.</summary>
     ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken);
 
+    /// <summary>Changes a registered tenant: <paramref name="change"/> is applied to the policy stored now (not a cached
+    /// copy) and its result written only if nobody wrote the tenant in between, else read and applied again a few times
+    /// at most, so the settings a change leaves alone keep the values stored now. <paramref name="change"/> returns null
+    /// to write nothing.</summary>
+    ValueTask<TenantUpdate> UpdateAsync(string tenantId, Func<TenantPolicy, TenantPolicy?> change, CancellationToken cancellationToken);
+
     /// <summary>Every registered tenant.</summary>
     IAsyncEnumerable<TenantPolicy> ListAsync(CancellationToken cancellationToken);
 
@@ -84,3 +90,22 @@ public interface ITenantPolicyStore
     /// own settings or registering it; <see cref="GetAsync"/> returns it as <see cref="TenantPolicy.LearnedCacheSimilarityThreshold"/>.</summary>
     ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken);
 }
+
+/// <summary>What <see cref="ITenantPolicyStore.UpdateAsync"/> did.</summary>
+public enum TenantUpdateStatus
+{
+    /// <summary>The changed policy was written.</summary>
+    Updated,
+
+    /// <summary>The tenant is not registered; nothing was written.</summary>
+    NotRegistered,
+
+    /// <summary>The change returned null; nothing was written.</summary>
+    Declined,
+
+    /// <summary>Other writers changed the tenant at every attempt; nothing was written.</summary>
+    Contended,
+}
+
+/// <summary>The outcome of a tenant update and, when <see cref="TenantUpdateStatus.Updated"/>, the policy written.</summary>
+public readonly record struct TenantUpdate(TenantUpdateStatus Status, TenantPolicy? Policy);

@@ -83,9 +83,7 @@ public sealed class AdminTenantsHandler(
     /// <summary>Changes a tenant's settings (fields not sent keep their values; null clears an optional one).</summary>
     public async Task UpdateAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
-            || await RegisteredAsync(context, tenant) is not { } current
-            || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
@@ -93,15 +91,15 @@ public sealed class AdminTenantsHandler(
         using (json)
         {
             var errors = new List<string>();
-            var policy = ReadSettings(json.RootElement, current, errors);
-            if (errors.Count > 0)
+            var root = json.RootElement;
+            var update = await policies.UpdateAsync(tenant, current =>
             {
-                await ErrorResponse.WriteAsync(context, AdminRequests.FieldErrors(errors));
-                return;
-            }
-
-            await policies.UpsertAsync(policy, context.RequestAborted);
-            await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
+                // Checked against the settings stored now: a retry after a conflicting write starts over.
+                errors.Clear();
+                var policy = ReadSettings(root, current, errors);
+                return errors.Count > 0 ? null : policy;
+            }, context.RequestAborted);
+            await WriteAsync(context, tenant, update, () => AdminRequests.FieldErrors(errors));
         }
     }
 
@@ -111,9 +109,7 @@ public sealed class AdminTenantsHandler(
     /// <summary>Replaces the tenant's rules; an invalid set is a 400 that lists every error and changes nothing.</summary>
     public async Task PutRulesAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
-            || await RegisteredAsync(context, tenant) is not { } current
-            || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
@@ -126,42 +122,41 @@ public sealed class AdminTenantsHandler(
                 root = rules;
             }
 
-            if (!RuleSetCompiler.TryParse(root, catalog, out var compiled, out var errors))
+            // Checked inside the update, so an unknown tenant is a 404 whatever the body.
+            var invalid = (IReadOnlyList<string>)[];
+            var update = await policies.UpdateAsync(tenant, current =>
             {
-                var message = $"The rule set has {errors.Count} error{(errors.Count == 1 ? "" : "s")}: {string.Join("; ", errors)}";
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest(message, "rules", "invalid_rules"));
-                return;
-            }
+                if (RuleSetCompiler.TryParse(root, catalog, out var compiled, out var errors))
+                {
+                    return current with { Rules = compiled };
+                }
 
-            await policies.UpsertAsync(current with { Rules = compiled }, context.RequestAborted);
+                invalid = errors;
+                return null;
+            }, context.RequestAborted);
+            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest(
+                $"The rule set has {invalid.Count} error{(invalid.Count == 1 ? "" : "s")}: {string.Join("; ", invalid)}", "rules", "invalid_rules"));
         }
-
-        await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
     }
 
     /// <summary>Sets the tenant's cost/quality knob: <c>{"quality": 0.7}</c> (null clears it).</summary>
     public async Task PutQualityAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time)
-            || await RegisteredAsync(context, tenant) is not { } current
-            || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
         {
             return;
         }
 
         using (json)
         {
-            if (json.RootElement.ValueKind != JsonValueKind.Object || !json.RootElement.TryGetProperty("quality", out var value)
-                || !(value.ValueKind == JsonValueKind.Null || value.ValueKind == JsonValueKind.Number && value.GetDouble() is >= 0 and <= 1))
-            {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality"));
-                return;
-            }
-
-            await policies.UpsertAsync(current with { Quality = value.ValueKind == JsonValueKind.Null ? null : value.GetDouble() }, context.RequestAborted);
+            var root = json.RootElement;
+            var update = await policies.UpdateAsync(tenant, current =>
+                root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("quality", out var value)
+                || !(value.ValueKind == JsonValueKind.Null || value.ValueKind == JsonValueKind.Number && value.GetDouble() is >= 0 and <= 1)
+                    ? null
+                    : current with { Quality = value.ValueKind == JsonValueKind.Null ? null : value.GetDouble() }, context.RequestAborted);
+            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality"));
         }
-
-        await WriteAsync(context, StatusCodes.Status200OK, await policies.GetAsync(tenant, context.RequestAborted));
     }
 
     private async Task<TenantPolicy?> RegisteredAsync(HttpContext context, string tenant)
@@ -172,7 +167,7 @@ public sealed class AdminTenantsHandler(
             return policy;
         }
 
-        await ErrorResponse.WriteAsync(context, RouterError.NotFound($"Tenant '{(tenant.Length > 64 ? tenant[..64] : tenant)}' does not exist; create it with POST /admin/tenants."));
+        await NotRegisteredAsync(context, tenant);
         return null;
     }
 
@@ -235,6 +230,20 @@ public sealed class AdminTenantsHandler(
         var snake = string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
         return $"'{snake}'{error[colon..]}";
     }
+
+    // An update's answer: the tenant as written, 404 for an unknown tenant, the change's own error when it declined to
+    // write, 409 when other writers changed the tenant at every attempt.
+    private static Task WriteAsync(HttpContext context, string tenant, TenantUpdate update, Func<RouterError> declined) => update switch
+    {
+        { Status: TenantUpdateStatus.Updated, Policy: { } policy } => WriteAsync(context, StatusCodes.Status200OK, policy),
+        { Status: TenantUpdateStatus.NotRegistered } => NotRegisteredAsync(context, tenant),
+        { Status: TenantUpdateStatus.Declined } => ErrorResponse.WriteAsync(context, declined()),
+        _ => ErrorResponse.WriteAsync(context, new RouterError(409, "invalid_request_error", "tenant_contended",
+            $"Tenant '{tenant}' was changed by other writers while this change was applied; send it again.")),
+    };
+
+    private static Task NotRegisteredAsync(HttpContext context, string tenant) =>
+        ErrorResponse.WriteAsync(context, RouterError.NotFound($"Tenant '{(tenant.Length > 64 ? tenant[..64] : tenant)}' does not exist; create it with POST /admin/tenants."));
 
     private static Task WriteAsync(HttpContext context, int status, TenantPolicy policy) =>
         AdminRequests.WriteAsync(context, status, TenantDocument.From(policy), RouterHttpJsonContext.Default.TenantDocument);

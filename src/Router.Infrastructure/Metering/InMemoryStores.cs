@@ -164,6 +164,28 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
         return ValueTask.CompletedTask;
     }
 
+    // Under the writers' lock the change reads what is stored now, and no other write can come between its read and its write.
+    public ValueTask<TenantUpdate> UpdateAsync(string tenantId, Func<TenantPolicy, TenantPolicy?> change, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_policies.TryGetValue(tenantId, out var current))
+            {
+                return ValueTask.FromResult(new TenantUpdate(TenantUpdateStatus.NotRegistered, null));
+            }
+
+            if (change(current) is not { } changed)
+            {
+                return ValueTask.FromResult(new TenantUpdate(TenantUpdateStatus.Declined, null));
+            }
+
+            changed = changed with { TenantId = tenantId, Registered = true };
+            _policies[tenantId] = changed;
+            Refresh(tenantId);
+            return ValueTask.FromResult(new TenantUpdate(TenantUpdateStatus.Updated, changed));
+        }
+    }
+
     private void Refresh(string tenantId)
     {
         var policy = _policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId);

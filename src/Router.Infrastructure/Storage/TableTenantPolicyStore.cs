@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using Router.Core.Catalog;
@@ -14,6 +15,7 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
 {
     private const string Table = "tenants";
     private const string LearnedPartition = "learned";
+    private const int MaxUpdateAttempts = 5;
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TenantPolicy Policy, DateTimeOffset At)> _cache = new(StringComparer.Ordinal);
 
@@ -30,13 +32,6 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             ? ToPolicy(row.Value!)
             : configured.Value.Tenants.TryGetValue(tenantId, out var settings) ? settings.ToPolicy(tenantId, catalog) : TenantPolicy.Default(tenantId);
         var learned = await table.GetEntityIfExistsAsync<TableEntity>(LearnedPartition, tenantId, cancellationToken: cancellationToken);
-        if (row.HasValue && policy.CacheThresholdRaisedAt is not null)
-        {
-            // Written before learned thresholds had their own row: the tenant row's threshold is the learned one (and a
-            // learned row written since replaces it).
-            policy = policy with { LearnedCacheSimilarityThreshold = policy.CacheSimilarityThreshold, CacheSimilarityThreshold = null };
-        }
-
         if (learned.HasValue)
         {
             policy = policy with
@@ -55,6 +50,61 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         var table = await tables.GetAsync(Table, cancellationToken);
         await table.UpsertEntityAsync(ToEntity(policy with { Registered = true }), TableUpdateMode.Replace, cancellationToken);
         _cache.TryRemove(policy.TenantId, out _);
+    }
+
+    // Read, change and write back conditioned on the row's ETag (on its absence for a tenant only in configuration): a
+    // write another instance made in between fails the condition and is read again, instead of being replaced by a
+    // change computed from the copy it replaced.
+    public async ValueTask<TenantUpdate> UpdateAsync(string tenantId, Func<TenantPolicy, TenantPolicy?> change, CancellationToken cancellationToken)
+    {
+        var table = await tables.GetAsync(Table, cancellationToken);
+        for (var attempt = 0; attempt < MaxUpdateAttempts; attempt++)
+        {
+            var row = await table.GetEntityIfExistsAsync<TableEntity>("tenant", tenantId, cancellationToken: cancellationToken);
+            TenantPolicy current;
+            if (row.HasValue)
+            {
+                current = ToPolicy(row.Value!);
+            }
+            else if (configured.Value.Tenants.TryGetValue(tenantId, out var settings))
+            {
+                current = settings.ToPolicy(tenantId, catalog);
+            }
+            else
+            {
+                return new TenantUpdate(TenantUpdateStatus.NotRegistered, null);
+            }
+
+            if (change(current) is not { } changed)
+            {
+                return new TenantUpdate(TenantUpdateStatus.Declined, null);
+            }
+
+            changed = changed with { TenantId = tenantId, Registered = true };
+            try
+            {
+                if (row.HasValue)
+                {
+                    await table.UpdateEntityAsync(ToEntity(changed), row.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+                }
+                else
+                {
+                    await table.AddEntityAsync(ToEntity(changed), cancellationToken);
+                }
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+            {
+                continue;
+            }
+            finally
+            {
+                _cache.TryRemove(tenantId, out _);
+            }
+
+            return new TenantUpdate(TenantUpdateStatus.Updated, changed);
+        }
+
+        return new TenantUpdate(TenantUpdateStatus.Contended, null);
     }
 
     // Learned settings live in their own entity, so a tenant defined in configuration stays defined there and an
@@ -106,6 +156,7 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         ["CacheTimeToLiveSeconds"] = p.CacheTimeToLive is { } t ? (long)t.TotalSeconds : null,
     };
 
+    // A tenant row's policy; the learned threshold's own row is GetAsync's to add.
     private TenantPolicy ToPolicy(TableEntity row)
     {
         var definitions = row.GetString("Rules") is { Length: > 0 } json
@@ -122,7 +173,7 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             }
         }
 
-        return new TenantPolicy
+        var policy = new TenantPolicy
         {
             TenantId = row.RowKey,
             Registered = true,
@@ -141,6 +192,12 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             CacheThresholdRaisedAt = row.GetDateTimeOffset("CacheThresholdRaisedAt"),
             CacheTimeToLive = row.GetInt64("CacheTimeToLiveSeconds") is { } t ? TimeSpan.FromSeconds(t) : null,
         };
+
+        // Written before learned thresholds had their own row: the tenant row's threshold is the learned one (and a
+        // learned row written since replaces it).
+        return policy.CacheThresholdRaisedAt is null
+            ? policy
+            : policy with { LearnedCacheSimilarityThreshold = policy.CacheSimilarityThreshold, CacheSimilarityThreshold = null };
     }
 }
 

@@ -256,6 +256,17 @@ public sealed class WeightsTests
             return ValueTask.CompletedTask;
         }
 
+        public ValueTask<TenantUpdate> UpdateAsync(string tenantId, Func<TenantPolicy, TenantPolicy?> change, CancellationToken cancellationToken)
+        {
+            if (!_policies.TryGetValue(tenantId, out var current) || change(current) is not { } changed)
+            {
+                return ValueTask.FromResult(new TenantUpdate(TenantUpdateStatus.Declined, null));
+            }
+
+            _policies[tenantId] = changed;
+            return ValueTask.FromResult(new TenantUpdate(TenantUpdateStatus.Updated, changed));
+        }
+
         public async IAsyncEnumerable<TenantPolicy> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
         {
             await Task.CompletedTask;

@@ -34,8 +34,9 @@ public sealed class LearnedCacheThresholdTests(AzuriteFixture azurite)
         Assert.Equal(5m, policy.MonthlyBudgetUsd);
         Assert.Equal(0.90f, policy.LearnedCacheSimilarityThreshold!.Value, 3);
 
-        // An admin replaces the tenant's settings: the learned threshold is not part of them and survives.
-        await tenants.UpsertAsync(policy with { LearnedCacheSimilarityThreshold = null, CacheSimilarityThreshold = 0.87f, Quality = 0.7 }, CancellationToken.None);
+        // An admin changes the tenant's settings: the learned threshold is not part of them and survives.
+        var update = await tenants.UpdateAsync("acme", current => current with { CacheSimilarityThreshold = 0.87f, Quality = 0.7 }, CancellationToken.None);
+        Assert.Equal(TenantUpdateStatus.Updated, update.Status);
         policy = await tenants.GetAsync("acme", CancellationToken.None);
         Assert.Equal(0.7, policy.Quality);
         Assert.Equal(0.87f, policy.CacheSimilarityThreshold!.Value, 3);
