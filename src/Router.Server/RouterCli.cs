@@ -162,14 +162,6 @@ public static class RouterCli
                     return 1;
                 }
 
-                var store = services.GetRequiredService<ITenantPolicyStore>();
-                if ((await store.GetAsync(positional!, CancellationToken.None)).Registered)
-                {
-                    // Like POST /admin/tenants: creating must never overwrite a tenant's settings and rules.
-                    await error.WriteLineAsync($"Tenant {positional} already exists; change its settings with PUT /admin/tenants/{positional}.");
-                    return 1;
-                }
-
                 var policy = TenantPolicy.Default(positional!) with
                 {
                     Registered = true,
@@ -192,7 +184,13 @@ public static class RouterCli
                     return 1;
                 }
 
-                await store.UpsertAsync(policy, CancellationToken.None);
+                if (!await services.GetRequiredService<ITenantPolicyStore>().CreateAsync(policy, CancellationToken.None))
+                {
+                    // Like POST /admin/tenants: creating must never overwrite a tenant's settings and rules.
+                    await error.WriteLineAsync($"Tenant {positional} already exists; change its settings with PUT /admin/tenants/{positional}.");
+                    return 1;
+                }
+
                 await output.WriteLineAsync($"Tenant {positional} created.");
                 return 0;
             }

@@ -74,8 +74,9 @@ public interface ITenantPolicyStore
     /// <summary>The tenant's policy (an unregistered default when it has none).</summary>
     ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken);
 
-    /// <summary>Creates or replaces a tenant's policy.</summary>
-    ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken);
+    /// <summary>Registers a tenant; false, changing nothing, when it is registered already (stored or in configuration),
+    /// whatever a cached read said.</summary>
+    ValueTask<bool> CreateAsync(TenantPolicy policy, CancellationToken cancellationToken);
 
     /// <summary>Changes a registered tenant: <paramref name="change"/> is applied to the policy stored now (not a cached
     /// copy) and its result written only if nobody wrote the tenant in between, else read and applied again a few times

@@ -34,11 +34,6 @@ public sealed class AdminTenantsHandler(
             {
                 errors.Add("'id' is required: letters, digits, '_', '.' or '-', up to 64 characters.");
             }
-            else if ((await policies.GetAsync(id, context.RequestAborted)).Registered)
-            {
-                await ErrorResponse.WriteAsync(context, new RouterError(409, "invalid_request_error", "tenant_exists", $"Tenant '{id}' already exists; change it with PUT /admin/tenants/{id}."));
-                return;
-            }
 
             var policy = ReadSettings(json.RootElement, TenantPolicy.Default(id ?? "_"), errors, "id");
             if (errors.Count > 0)
@@ -47,7 +42,13 @@ public sealed class AdminTenantsHandler(
                 return;
             }
 
-            await policies.UpsertAsync(policy with { Registered = true }, context.RequestAborted);
+            // The store's insert decides, not a cached read: another instance may have created the tenant a moment ago.
+            if (!await policies.CreateAsync(policy with { Registered = true }, context.RequestAborted))
+            {
+                await ErrorResponse.WriteAsync(context, new RouterError(409, "invalid_request_error", "tenant_exists", $"Tenant '{id}' already exists; change it with PUT /admin/tenants/{id}."));
+                return;
+            }
+
             await WriteAsync(context, StatusCodes.Status201Created, await policies.GetAsync(id!, context.RequestAborted));
         }
     }

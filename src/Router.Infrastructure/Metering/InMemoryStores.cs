@@ -153,15 +153,19 @@ internal sealed class InMemoryTenantPolicyStore : ITenantPolicyStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
+    public ValueTask<bool> CreateAsync(TenantPolicy policy, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            _policies[policy.TenantId] = policy with { Registered = true };
+            if (!_policies.TryAdd(policy.TenantId, policy with { Registered = true }))
+            {
+                return ValueTask.FromResult(false);
+            }
+
             Refresh(policy.TenantId);
         }
 
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult(true);
     }
 
     // Under the writers' lock the change reads what is stored now, and no other write can come between its read and its write.

@@ -45,11 +45,28 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
         return policy;
     }
 
-    public async ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
+    // An insert: a tenant another instance created is never replaced, whatever this instance's cache says.
+    public async ValueTask<bool> CreateAsync(TenantPolicy policy, CancellationToken cancellationToken)
     {
+        if (configured.Value.Tenants.ContainsKey(policy.TenantId))
+        {
+            return false;
+        }
+
         var table = await tables.GetAsync(Table, cancellationToken);
-        await table.UpsertEntityAsync(ToEntity(policy with { Registered = true }), TableUpdateMode.Replace, cancellationToken);
-        _cache.TryRemove(policy.TenantId, out _);
+        try
+        {
+            await table.AddEntityAsync(ToEntity(policy), cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+        finally
+        {
+            _cache.TryRemove(policy.TenantId, out _);
+        }
     }
 
     // Read, change and write back conditioned on the row's ETag (on its absence for a tenant only in configuration): a

@@ -250,11 +250,8 @@ public sealed class WeightsTests
         public ValueTask<TenantPolicy> GetAsync(string tenantId, CancellationToken cancellationToken) =>
             ValueTask.FromResult(_policies.GetValueOrDefault(tenantId) ?? TenantPolicy.Default(tenantId));
 
-        public ValueTask UpsertAsync(TenantPolicy policy, CancellationToken cancellationToken)
-        {
-            _policies[policy.TenantId] = policy;
-            return ValueTask.CompletedTask;
-        }
+        public ValueTask<bool> CreateAsync(TenantPolicy policy, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(_policies.TryAdd(policy.TenantId, policy));
 
         public ValueTask<TenantUpdate> UpdateAsync(string tenantId, Func<TenantPolicy, TenantPolicy?> change, CancellationToken cancellationToken)
         {
