@@ -25,10 +25,9 @@ public sealed partial class AuditProcessor(
     /// <summary>Processes <paramref name="job"/>; returns false when it had been processed already.</summary>
     public async Task<bool> ProcessAsync(AuditJob job, CancellationToken cancellationToken)
     {
-        if (await store.ExistsAsync(job.RequestId, job.Timestamp, cancellationToken))
+        if (await store.FindAsync(job.RequestId, job.Timestamp, cancellationToken) is { } recorded)
         {
-            Log.Duplicate(logger, job.RequestId);
-            return false;
+            return await RecordedAlreadyAsync(job, recorded, cancellationToken);
         }
 
         if (job.PayloadBlob is { } blob && job.Messages.Count == 0)
@@ -90,19 +89,20 @@ public sealed partial class AuditProcessor(
             PositionDisagreement = disagreement,
             CostUsd = cost,
         };
-        // The usage row's score first: setting it again is harmless, while a failure after the audit row was added
-        // would leave the retry to stop at the duplicate check with the score never written.
-        if (verdict != AuditVerdict.Unjudged && job.Reason != AuditReasons.Probe && !await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, score, cancellationToken))
-        {
-            Log.NoUsageRow(logger, job.RequestId);
-        }
-
+        // The audit row first, then the usage row's score from it: a delivery of the same job that ran at the same time
+        // and recorded its audit first wins, and the score usage reports is that audit's, never this run's discarded one.
         if (!await store.TryAddAsync(result, cancellationToken))
         {
+            if (await store.FindAsync(job.RequestId, job.Timestamp, cancellationToken) is { } winner)
+            {
+                return await RecordedAlreadyAsync(job, winner, cancellationToken);
+            }
+
             Log.Duplicate(logger, job.RequestId);
             return false;
         }
 
+        await SetUsageScoreAsync(job, result, cancellationToken);
         if (verdict == AuditVerdict.Unjudged)
         {
             // Kept as a row (its cost was spent, and an operator counts them), but no score is reported: retrying would
@@ -116,6 +116,24 @@ public sealed partial class AuditProcessor(
         return true;
     }
 
+    // A job whose audit is recorded writes that audit's score to the usage row again (the same value, so harmless): if
+    // the run that recorded it failed before writing the score, its retry ends here and the score is still written.
+    private async Task<bool> RecordedAlreadyAsync(AuditJob job, AuditResult recorded, CancellationToken cancellationToken)
+    {
+        await SetUsageScoreAsync(job, recorded, cancellationToken);
+        Log.Duplicate(logger, job.RequestId);
+        return false;
+    }
+
+    private async Task SetUsageScoreAsync(AuditJob job, AuditResult audit, CancellationToken cancellationToken)
+    {
+        if (audit.Verdict != AuditVerdict.Unjudged && audit.Reason != AuditReasons.Probe
+            && !await ledger.SetAuditScoreAsync(job.TenantId, job.Timestamp, job.RequestId, audit.Score, cancellationToken))
+        {
+            Log.NoUsageRow(logger, job.RequestId);
+        }
+    }
+
     private CatalogModel? Resolve(string? id) =>
         id is not null && catalog.TryGet(id, out var model) ? model : catalog.Baseline;
 
@@ -124,7 +142,7 @@ public sealed partial class AuditProcessor(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Audit of request {RequestId} is already recorded; nothing to do")]
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Audit of request {RequestId} is already recorded; its score is set on the usage row again")]
         public static partial void Duplicate(ILogger logger, string requestId);
 
         [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Audited request {RequestId}: {Model} on {Task}/{Band} was {Verdict} (score {Score:0.00})")]

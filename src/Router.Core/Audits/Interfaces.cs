@@ -10,8 +10,8 @@ public interface IAuditQueue
 /// <summary>Audit results, one row per request id.</summary>
 public interface IAuditStore
 {
-    /// <summary>Whether the request has been audited already.</summary>
-    ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken);
+    /// <summary>The request's recorded audit; null when it has not been audited.</summary>
+    ValueTask<AuditResult?> FindAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken);
 
     /// <summary>Adds a result; false when one already exists for the request id.</summary>
     ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken);

@@ -18,8 +18,8 @@ internal sealed class InMemoryAuditStore : IAuditStore
 
     private readonly FirstWriteWins<string, AuditResult> _store = new(MaxRows, StringComparer.Ordinal);
 
-    public ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_store.Rows.ContainsKey(requestId));
+    public ValueTask<AuditResult?> FindAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(_store.Rows.GetValueOrDefault(requestId));
 
     public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_store.TryAdd(result.RequestId, result));
@@ -40,11 +40,11 @@ internal sealed class TableAuditStore(RouterTables tables, TimeProvider time) : 
 {
     private const string Table = "audits";
 
-    public async ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken)
+    public async ValueTask<AuditResult?> FindAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(Table, cancellationToken);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(Day(requestTime), requestId, ["RowKey"], cancellationToken);
-        return row.HasValue;
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(Day(requestTime), requestId, cancellationToken: cancellationToken);
+        return row.HasValue ? ToResult(row.Value!) : null;
     }
 
     public async ValueTask<bool> TryAddAsync(AuditResult r, CancellationToken cancellationToken)
@@ -82,29 +82,31 @@ internal sealed class TableAuditStore(RouterTables tables, TimeProvider time) : 
         var last = Day(time.GetUtcNow());
         await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {first} and PartitionKey le {last}"), cancellationToken: cancellationToken))
         {
-            var result = new AuditResult
-            {
-                RequestId = row.RowKey,
-                TenantId = row.GetString("Tenant"),
-                RequestTime = row.GetDateTimeOffset("RequestTime") ?? default,
-                AuditedAt = row.GetDateTimeOffset("AuditedAt") ?? default,
-                Task = row.GetString("Task"),
-                Band = row.GetString("Band"),
-                Model = row.GetString("Model"),
-                Tier = row.GetString("Tier"),
-                Reason = row.GetString("Reason"),
-                // A verdict this build does not know (written by a newer one) is read as no verdict.
-                Verdict = Enum.TryParse<AuditVerdict>(row.GetString("Verdict"), out var verdict) ? verdict : AuditVerdict.Unjudged,
-                Score = row.GetDouble("Score") ?? 0,
-                PositionDisagreement = row.GetBoolean("PositionDisagreement") ?? false,
-                CostUsd = TableValues.Decimal(row, "CostUsd") ?? 0,
-            };
+            var result = ToResult(row);
             if (result.RequestTime >= since)
             {
                 yield return result;
             }
         }
     }
+
+    private static AuditResult ToResult(TableEntity row) => new()
+    {
+        RequestId = row.RowKey,
+        TenantId = row.GetString("Tenant"),
+        RequestTime = row.GetDateTimeOffset("RequestTime") ?? default,
+        AuditedAt = row.GetDateTimeOffset("AuditedAt") ?? default,
+        Task = row.GetString("Task"),
+        Band = row.GetString("Band"),
+        Model = row.GetString("Model"),
+        Tier = row.GetString("Tier"),
+        Reason = row.GetString("Reason"),
+        // A verdict this build does not know (written by a newer one) is read as no verdict.
+        Verdict = Enum.TryParse<AuditVerdict>(row.GetString("Verdict"), out var verdict) ? verdict : AuditVerdict.Unjudged,
+        Score = row.GetDouble("Score") ?? 0,
+        PositionDisagreement = row.GetBoolean("PositionDisagreement") ?? false,
+        CostUsd = TableValues.Decimal(row, "CostUsd") ?? 0,
+    };
 
     private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 }

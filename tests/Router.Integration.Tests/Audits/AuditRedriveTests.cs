@@ -217,6 +217,6 @@ public sealed class AuditRedriveTests(AzuriteFixture azurite) : IAsyncLifetime
         var result = await OkJsonAsync(redrive);
 
         Assert.Equal((1, 0L), (result["redriven"]!.GetValue<int>(), result["remaining"]!.GetValue<long>()));
-        await WaitUntilAsync(async () => await store.ExistsAsync("req_embedded", DateTimeOffset.UtcNow, CancellationToken.None), TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(async () => await store.FindAsync("req_embedded", DateTimeOffset.UtcNow, CancellationToken.None) is not null, TimeSpan.FromSeconds(30));
     }
 }

@@ -44,7 +44,7 @@ public sealed class ConcurrentRecomputeTests(AzuriteFixture azurite)
         private readonly Barrier _barrier = new(parties);
         private int _calls;
 
-        public ValueTask<bool> ExistsAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+        public ValueTask<AuditResult?> FindAsync(string requestId, DateTimeOffset requestTime, CancellationToken cancellationToken) => ValueTask.FromResult<AuditResult?>(null);
 
         public ValueTask<bool> TryAddAsync(AuditResult result, CancellationToken cancellationToken) => ValueTask.FromResult(true);
 
