@@ -78,4 +78,45 @@ public sealed class AnonymousLoopbackTenantTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal(0, _simulator.Answered());
     }
+
+    [Fact]
+    public async Task The_developers_own_requests_are_still_served_without_a_key()
+    {
+        // curl with no key; an SDK with any key string; a page the developer serves from loopback; the name localhost
+        // and any 127.x address; a same-origin fetch. Refused ones are logged with the reason, never the header values.
+        var port = _router.BaseUrl.Port;
+        var served = new List<HttpStatusCode>();
+        foreach (var (host, headers) in new (string? Host, (string Name, string Value)[] Headers)[]
+        {
+            (null, []),
+            (null, [("Authorization", "Bearer any-key-on-loopback")]),
+            ("localhost:" + port, [("Origin", "http://localhost:3000"), ("Sec-Fetch-Site", "same-site")]),
+            ("127.0.0.1:" + port, [("Origin", "http://127.0.0.1:5173"), ("Sec-Fetch-Site", "cross-site")]),
+            ("127.0.0.2:" + port, [("Sec-Fetch-Site", "same-origin")]),
+            ("[::1]:" + port, [("Origin", "http://[::1]:8080")]),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(TestJson.Chat("sim-small", "Say hello")) };
+            if (host is not null)
+            {
+                request.Headers.Host = host;
+            }
+
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await _router.Http.SendAsync(request);
+            served.Add(response.StatusCode);
+        }
+
+        Assert.All(served, status => Assert.Equal(HttpStatusCode.OK, status));
+
+        using var refused = new HttpRequestMessage(HttpMethod.Get, "v1/models");
+        refused.Headers.Add("Origin", "null");
+        using var refusedResponse = await _router.Http.SendAsync(refused);
+        Assert.Equal(HttpStatusCode.Unauthorized, refusedResponse.StatusCode);
+        Assert.Contains(_router.LogLines, line => line.Contains("WebPage", StringComparison.Ordinal));
+    }
 }
