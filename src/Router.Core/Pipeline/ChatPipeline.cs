@@ -85,9 +85,23 @@ public sealed partial class ChatPipeline(
         + "env Router__Providers__sim__Endpoint=http://127.0.0.1:9100/v1 Router__Models__sim-small__Provider=sim Router__Models__sim-small__Tier=Economy "
         + "(see the README section: Point it at real providers).";
 
-    /// <summary>Analyses and routes a request without calling a model.</summary>
+    /// <summary>Analyses and routes a request without calling a model (a dry run: no limit is asked).</summary>
     public Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken) =>
         PrepareAsync(context, request, policy: null, cancellationToken);
+
+    /// <summary>Analyses and routes a request for a caller, as <c>POST /v1/route</c> does: the caller's
+    /// requests-per-minute limit is asked first, as for a chat request, so a key past it gets the 429 and costs no
+    /// analysis, embedding or cache read.</summary>
+    public async Task<(PreparedRequest? Prepared, RouterError? Error)> AdmitAndPrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken)
+    {
+        var policy = await policies.GetAsync(context.TenantId, cancellationToken);
+        if (admission.AdmitRequest(context, policy) is { } limited)
+        {
+            return (null, limited);
+        }
+
+        return await PrepareAsync(context, request, policy, cancellationToken);
+    }
 
     private async Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, TenantPolicy? policy, CancellationToken cancellationToken)
     {

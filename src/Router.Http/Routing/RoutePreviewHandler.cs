@@ -19,7 +19,7 @@ public sealed class RoutePreviewHandler(ChatRequestReader reader, ChatPipeline p
     /// <summary>Handles the request and writes the response.</summary>
     public Task HandleAsync(HttpContext context) => reader.ReadAsync(context, async (requestContext, request) =>
         {
-            var (prepared, failure) = await pipeline.PrepareAsync(requestContext, request, context.RequestAborted);
+            var (prepared, failure) = await pipeline.AdmitAndPrepareAsync(requestContext, request, context.RequestAborted);
             if (prepared is null)
             {
                 await ErrorResponse.WriteAsync(context, failure!);
