@@ -12,6 +12,10 @@ public static class ChatRequestParser
 {
     private static readonly string[] ValidRoles = ["system", "developer", "user", "assistant", "tool", "function"];
 
+    // Processing tiers passed to the provider. The router meters every call at the catalog's standard prices, so a tier
+    // the provider bills higher ('priority', 'scale', anything new) is refused; 'flex' costs the operator less, never more.
+    private static readonly string[] PassedServiceTiers = ["auto", "default", "flex"];
+
     // Fields the router checks that change the answer besides the messages; they take part in cache keys, and so does
     // every field the router does not know (top_k, min_p, repetition_penalty, reasoning, thinking, chat_template_kwargs:
     // provider extensions passed through untouched), except the few below that cannot change the answer's content.
@@ -163,6 +167,11 @@ public static class ChatRequestParser
 
                     break;
                 default:
+                    if (name == "service_tier" && !TryCheckServiceTier(ref reader, out error))
+                    {
+                        return false;
+                    }
+
                     if (Array.IndexOf(NotAnswerShapingFields, name) >= 0)
                     {
                         reader.Skip();
@@ -657,6 +666,32 @@ public static class ChatRequestParser
 
     private static RouterError WrongType(string param, string expected) =>
         RouterError.InvalidRequest($"'{param}' must be {expected}.", param, "invalid_type");
+
+    private static bool TryCheckServiceTier(ref Utf8JsonReader reader, out RouterError error)
+    {
+        error = null!;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return true;
+        }
+
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            error = WrongType("service_tier", "a string");
+            return false;
+        }
+
+        var tier = reader.GetString()!;
+        if (Array.IndexOf(PassedServiceTiers, tier) < 0)
+        {
+            error = RouterError.InvalidRequest(
+                $"service_tier '{Truncate(tier)}' is not supported: the router bills every call at the catalog's prices, which do not cover this tier. Send 'auto', 'default' or 'flex', or leave it out.",
+                "service_tier", "invalid_value");
+            return false;
+        }
+
+        return true;
+    }
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

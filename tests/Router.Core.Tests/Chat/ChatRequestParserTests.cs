@@ -59,6 +59,9 @@ public sealed class ChatRequestParserTests
     [InlineData("{\"model\":\"auto\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":100000}", "max_tokens", "more than once")]
     [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"m\\u0065ssages\":[{\"role\":\"user\",\"content\":\"other\"}]}", "messages", "more than once")]
     [InlineData("{\"model\":\"auto\",\"top_k\":1,\"top_k\":40,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_k", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"service_tier\":\"priority\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
+    [InlineData("{\"model\":\"auto\",\"service_tier\":\"scale\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
+    [InlineData("{\"model\":\"auto\",\"service_tier\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "must be a string")]
     public void Rejects_bad_input_with_a_400_naming_the_field(string json, string? param, string messageFragment)
     {
         var ok = Parse(json, out _, out var error);
@@ -68,6 +71,19 @@ public sealed class ChatRequestParserTests
         Assert.Equal("invalid_request_error", error.Type);
         Assert.Equal(param, error.Param);
         Assert.Contains(messageFragment, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("auto")]
+    [InlineData("default")]
+    [InlineData("flex")]
+    [InlineData(null)]
+    public void A_service_tier_priced_at_or_below_the_catalog_passes_through(string? tier)
+    {
+        var value = tier is null ? "null" : $"\"{tier}\"";
+        var ok = Parse($$"""{"model":"auto","service_tier":{{value}},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.True(ok, error?.Message);
     }
 
     [Theory]
