@@ -117,7 +117,7 @@ public sealed partial class ChatPipeline(
 
         var started = Stopwatch.GetTimestamp();
         var analysisRequest = ToAnalysisRequest(request);
-        var memoKey = memo.Enabled ? AnalysisMemo.KeyOf(analysisRequest) : default;
+        var memoKey = memo.Enabled ? AnalysisMemo.KeyOf(context.TenantId, analysisRequest) : default;
 
         // What analysis and the semantic cache embed, read in one pass; nothing without an embedding model.
         var texts = embeddings is null ? ("", "") : analyzer.GetEmbeddingTexts(analysisRequest);

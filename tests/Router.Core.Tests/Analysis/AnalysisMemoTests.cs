@@ -9,24 +9,25 @@ public sealed class AnalysisMemoTests
         new([.. messages.Select(m => new AnalysisMessage(m.Role, m.Text))]);
 
     [Fact]
-    public void The_key_is_the_same_for_the_same_inputs_and_differs_when_any_input_does()
+    public void The_key_is_the_same_for_the_same_tenant_and_inputs_and_differs_when_the_tenant_or_any_input_does()
     {
         var basic = Request(("system", "Be brief."), ("user", "abc"));
         var keys = new[]
         {
-            AnalysisMemo.KeyOf(basic),
-            AnalysisMemo.KeyOf(Request(("system", "Be brief.a"), ("user", "bc"))),
-            AnalysisMemo.KeyOf(Request(("user", "Be brief."), ("user", "abc"))),
-            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abd"))),
-            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"), ("user", ""))),
-            AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"), ("user", null))),
-            AnalysisMemo.KeyOf(basic with { HasTools = true }),
-            AnalysisMemo.KeyOf(basic with { MaxTokens = 10 }),
-            AnalysisMemo.KeyOf(basic with { ResponseFormatType = "json_object" }),
-            AnalysisMemo.KeyOf(new AnalysisRequest([new AnalysisMessage("system", "Be brief."), new AnalysisMessage("user", "abc", HasImage: true)])),
+            AnalysisMemo.KeyOf("acme", basic),
+            AnalysisMemo.KeyOf("acme", Request(("system", "Be brief.a"), ("user", "bc"))),
+            AnalysisMemo.KeyOf("acme", Request(("user", "Be brief."), ("user", "abc"))),
+            AnalysisMemo.KeyOf("acme", Request(("system", "Be brief."), ("user", "abd"))),
+            AnalysisMemo.KeyOf("acme", Request(("system", "Be brief."), ("user", "abc"), ("user", ""))),
+            AnalysisMemo.KeyOf("acme", Request(("system", "Be brief."), ("user", "abc"), ("user", null))),
+            AnalysisMemo.KeyOf("acme", basic with { HasTools = true }),
+            AnalysisMemo.KeyOf("acme", basic with { MaxTokens = 10 }),
+            AnalysisMemo.KeyOf("acme", basic with { ResponseFormatType = "json_object" }),
+            AnalysisMemo.KeyOf("acme", new AnalysisRequest([new AnalysisMessage("system", "Be brief."), new AnalysisMessage("user", "abc", HasImage: true)])),
+            AnalysisMemo.KeyOf("globex", basic),
         };
 
-        Assert.Equal(keys[0], AnalysisMemo.KeyOf(Request(("system", "Be brief."), ("user", "abc"))));
+        Assert.Equal(keys[0], AnalysisMemo.KeyOf("acme", Request(("system", "Be brief."), ("user", "abc"))));
         Assert.Equal(keys.Length, keys.Distinct().Count());
     }
 
@@ -36,7 +37,7 @@ public sealed class AnalysisMemoTests
         var analyzer = AnalyzerFactory.Create();
         var request = AnalysisRequest.FromPrompt("Translate 'good morning' into Spanish.");
         var profile = analyzer.Analyze(request);
-        var key = AnalysisMemo.KeyOf(request);
+        var key = AnalysisMemo.KeyOf("acme", request);
         float[] embedding = [0.5f, 0.5f];
 
         var memo = new AnalysisMemo(Options.Create(new RequestAnalyzerOptions { MemoEntries = 10 }));
