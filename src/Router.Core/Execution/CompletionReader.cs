@@ -71,7 +71,30 @@ public static class CompletionReader
         return false;
     }
 
-    /// <summary>Reads a completion or chunk; returns false when the JSON is malformed or a string in it cannot be decoded.</summary>
+    /// <summary>Whether <paramref name="json"/> is exactly one JSON value, whitespace aside (a body that can be relayed as JSON).</summary>
+    public static bool IsOneJsonValue(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            reader.Skip();
+
+            // Past the first value the reader finds the end of the input, or throws on anything but whitespace.
+            return !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads a completion or chunk; returns false when the JSON is malformed, is followed by anything but
+    /// whitespace (a second completion, an HTML page: relayed whole, it would not parse) or a string in it cannot be decoded.</summary>
     public static bool TryRead(ReadOnlySpan<byte> json, out CompletionSummary summary)
     {
         summary = default;
@@ -123,6 +146,12 @@ public static class CompletionReader
                     reader.Read();
                     reader.Skip();
                 }
+            }
+
+            // The object is whole; anything after it but whitespace throws here.
+            if (reader.Read())
+            {
+                return false;
             }
 
             summary = new CompletionSummary(usage, finish, content, choices, extras, others?.ToString(), generated?.ToString());

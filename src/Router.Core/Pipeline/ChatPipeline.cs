@@ -397,13 +397,14 @@ public sealed partial class ChatPipeline(
         if (!response.IsSuccess)
         {
             var rejected = result.Body;
-            if (CompletionReader.IsErrorPayload(rejected.Span))
+            if (CompletionReader.IsErrorPayload(rejected.Span) && CompletionReader.IsOneJsonValue(rejected.Span))
             {
                 await sink.WriteJsonAsync(response.StatusCode, rejected, cancellationToken);
             }
             else
             {
-                // An HTML page from a proxy in front of the model, or an empty body: the client still gets OpenAI's shape.
+                // An HTML page from a proxy in front of the model, an empty body or an error followed by more bytes: the client
+                // still gets OpenAI's shape.
                 await WriteErrorAsync(sink, new RouterError(response.StatusCode, "invalid_request_error", "provider_rejected",
                     $"{model.Id} rejected the request with HTTP {response.StatusCode.ToString(CultureInfo.InvariantCulture)} and no error details."), cancellationToken);
             }

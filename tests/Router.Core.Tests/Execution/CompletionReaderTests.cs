@@ -94,4 +94,24 @@ public sealed class CompletionReaderTests
         Assert.Null(summary.ExtraText);
         Assert.Equal("Paris.", summary.BillableText);
     }
+
+    [Theory]
+    [InlineData("""{"choices":[{"message":{"content":"Hi"}}]}<html><body>502 Bad Gateway</body></html>""")]
+    [InlineData("""{"choices":[{"message":{"content":"Hi"}}]}{"choices":[{"message":{"content":"again"}}]}""")]
+    [InlineData("""{"choices":[{"message":{"content":"Hi"}}]} x""")]
+    public void A_completion_followed_by_more_than_whitespace_reads_as_malformed(string json)
+    {
+        Assert.False(CompletionReader.TryRead(Encoding.UTF8.GetBytes(json), out _));
+        Assert.False(CompletionReader.IsOneJsonValue(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Fact]
+    public void Whitespace_around_a_completion_is_no_trailing_content()
+    {
+        var json = " \r\n{\"choices\":[{\"message\":{\"content\":\"Hi\"}}]}\r\n\t \n";
+
+        Assert.True(CompletionReader.TryRead(Encoding.UTF8.GetBytes(json), out var summary));
+        Assert.Equal("Hi", summary.Content);
+        Assert.True(CompletionReader.IsOneJsonValue(Encoding.UTF8.GetBytes(json)));
+    }
 }

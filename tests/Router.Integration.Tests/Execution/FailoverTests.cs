@@ -301,12 +301,14 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Empty(elsewhere.Received);
     }
 
-    [Fact]
-    public async Task A_providers_html_rejection_reaches_the_client_in_openais_error_shape()
+    [Theory]
+    [InlineData("text/html", "<html><center>413 Request Entity Too Large</center></html>")]
+    [InlineData("application/json", """{"error":{"message":"too large","type":"invalid_request_error"}}<html><center>413 Request Entity Too Large</center></html>""")]
+    public async Task A_providers_html_rejection_reaches_the_client_in_openais_error_shape(string contentType, string body)
     {
-        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(413, "text/html", "<html><center>413 Request Entity Too Large</center></html>"));
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Raw(413, contentType, body));
 
-        using var response = await AskAsync("a request the proxy finds too large");
+        using var response = await AskAsync("a request the proxy finds too large (" + contentType + ")");
         var error = await TestJson.ErrorAsync(response);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
