@@ -29,7 +29,8 @@ public sealed class ExecutionResult : IAsyncDisposable
     /// the attempt checked it, so the body is read once.</summary>
     public CompletionSummary Summary { get; init; }
 
-    /// <summary>For streams: the reader positioned before the first event.</summary>
+    /// <summary>For streams: the reader positioned before the first event to relay (chunks without a choice that came
+    /// before the first choice included).</summary>
     public SseEventReader? Events { get; init; }
 
     /// <summary>The error when no candidate answered.</summary>
@@ -207,18 +208,29 @@ public sealed partial class ChatExecutor(
                 return new ExecutionResult { Response = response, Model = model, Attempts = attempts, Body = answer, Summary = summary };
             }
 
-            // A stream is committed to the client only once its first event has arrived; before that it can fail over.
+            // A stream is committed to the client only once its first choice has arrived; before that it can fail over.
             var events = new SseEventReader(response.Content, settings.StreamIdleTimeout);
-            SseReadStatus first;
+            var read = SseReadStatus.Ended;
+            var opening = SseEventKind.NoData;
             try
             {
-                first = await events.WaitForEventAsync(total.Token);
-
-                // Keep-alive comments carry nothing to commit to; an error before any data is a failed attempt.
-                while (first == SseReadStatus.Event && SseRelay.CarriesNoData(events.PeekEvent().Span))
+                // Keep-alive comments carry nothing and are dropped; chunks without a choice (Azure OpenAI's prompt filter
+                // results) are held back, to be relayed once a choice follows.
+                while ((read = await events.WaitForEventAsync(total.Token)) == SseReadStatus.Event)
                 {
-                    events.SkipEvent();
-                    first = await events.WaitForEventAsync(total.Token);
+                    opening = SseRelay.Classify(events.PeekEvent().Span);
+                    if (opening == SseEventKind.NoData)
+                    {
+                        events.SkipEvent();
+                    }
+                    else if (opening == SseEventKind.NoChoice)
+                    {
+                        events.HoldEvent();
+                    }
+                    else
+                    {
+                        break;
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -235,19 +247,21 @@ public sealed partial class ChatExecutor(
                 break;
             }
 
-            if (first != SseReadStatus.Event)
+            // Nothing of an answer has reached the client: an error, a [DONE] with no choice before it (an empty answer,
+            // which fails over unstreamed too) or data that is no chunk (a proxy's plain-text error) fails this attempt.
+            var broken = read != SseReadStatus.Event ? "stream ended before its first choice"
+                : opening switch
+                {
+                    SseEventKind.Choice => null,
+                    SseEventKind.Error => "stream began with an error event",
+                    SseEventKind.Done => "stream ended without a choice",
+                    _ => "stream began with data that is no chat completion chunk",
+                };
+            if (broken is not null)
             {
                 events.Dispose();
-                allTimeouts &= first == SseReadStatus.IdleTimeout;
-                await FailAsync(model, lease, response, "stream ended before its first event", null);
-                continue;
-            }
-
-            if (SseRelay.IsError(events.PeekEvent().Span))
-            {
-                events.Dispose();
-                allTimeouts = false;
-                await FailAsync(model, lease, response, "stream began with an error event", null);
+                allTimeouts &= read == SseReadStatus.IdleTimeout;
+                await FailAsync(model, lease, response, broken, null);
                 continue;
             }
 

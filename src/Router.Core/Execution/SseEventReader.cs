@@ -28,6 +28,16 @@ public sealed class SseEventReader : IDisposable
     private int _start;
     private int _end;
 
+    // Events looked at and held back (not consumed) from _start: the cursor, where the next event is looked for, is
+    // _start + _held. Reads still return held events first, in order.
+    private int _held;
+
+    // The length of the complete event at the cursor, 0 while none is known; and how far past the cursor the search
+    // for its end has already looked, so a large event arriving in many reads is scanned once, not once per read.
+    private int _eventLength;
+    private int _searched;
+    private bool _atStart = true;
+
     /// <summary>Wraps <paramref name="stream"/>.</summary>
     public SseEventReader(Stream stream, TimeSpan idleTimeout)
     {
@@ -35,10 +45,11 @@ public sealed class SseEventReader : IDisposable
         _idleTimeout = idleTimeout;
     }
 
-    /// <summary>Reads until a complete event is buffered, without consuming it, so a caller can decide before committing.</summary>
+    /// <summary>Reads until a complete event is buffered at the cursor, without consuming it, so a caller can decide
+    /// before committing.</summary>
     public async ValueTask<SseReadStatus> WaitForEventAsync(CancellationToken cancellationToken)
     {
-        while (!TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out _))
+        while (!FindEvent())
         {
             var status = await FillAsync(cancellationToken);
             if (status != SseReadStatus.Event)
@@ -52,30 +63,84 @@ public sealed class SseEventReader : IDisposable
 
     /// <summary>The complete event <see cref="WaitForEventAsync"/> found, still unconsumed; empty when there is none.</summary>
     public ReadOnlyMemory<byte> PeekEvent() =>
-        TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out var length) ? _buffer.AsMemory(_start, length) : default;
+        FindEvent() ? _buffer.AsMemory(_start + _held, _eventLength) : default;
 
-    /// <summary>Consumes the complete event <see cref="PeekEvent"/> returns, if any.</summary>
+    /// <summary>Drops the complete event <see cref="PeekEvent"/> returns, if any.</summary>
     public void SkipEvent()
     {
-        if (TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out var length))
+        if (!FindEvent())
         {
-            _start += length;
+            return;
+        }
+
+        if (_held == 0)
+        {
+            _start += _eventLength;
+        }
+        else
+        {
+            // Only before a stream is committed (held events are the few before its first choice): close the gap.
+            var cursor = _start + _held;
+            Buffer.BlockCopy(_buffer, cursor + _eventLength, _buffer, cursor, _end - cursor - _eventLength);
+            _end -= _eventLength;
+        }
+
+        _eventLength = 0;
+        _searched = 0;
+    }
+
+    /// <summary>Keeps the complete event <see cref="PeekEvent"/> returns for the reads, and moves the cursor past it.</summary>
+    public void HoldEvent()
+    {
+        if (FindEvent())
+        {
+            _held += _eventLength;
+            _eventLength = 0;
+            _searched = 0;
         }
     }
 
-    /// <summary>Reads the next complete event.</summary>
+    /// <summary>Reads the next complete event: an event held back, or else the next one from the stream.</summary>
     public async ValueTask<(SseReadStatus Status, ReadOnlyMemory<byte> Event)> ReadAsync(CancellationToken cancellationToken)
     {
+        if (_held > 0)
+        {
+            TryFindEventEnd(_buffer.AsSpan(_start, _held), 0, out var heldLength);
+            var held = _buffer.AsMemory(_start, heldLength);
+            _start += heldLength;
+            _held -= heldLength;
+            return (SseReadStatus.Event, held);
+        }
+
         var status = await WaitForEventAsync(cancellationToken);
         if (status != SseReadStatus.Event)
         {
             return (status, default);
         }
 
-        TryFindEventEnd(_buffer.AsSpan(_start, _end - _start), out var length);
-        var evt = _buffer.AsMemory(_start, length);
-        _start += length;
+        var evt = _buffer.AsMemory(_start, _eventLength);
+        _start += _eventLength;
+        _eventLength = 0;
+        _searched = 0;
         return (SseReadStatus.Event, evt);
+    }
+
+    private bool FindEvent()
+    {
+        if (_eventLength > 0)
+        {
+            return true;
+        }
+
+        var pending = _buffer.AsSpan(_start + _held, _end - _start - _held);
+        if (TryFindEventEnd(pending, _searched, out _eventLength))
+        {
+            return true;
+        }
+
+        // An end can straddle reads: the last two bytes may begin one ("\n" + "\n", "\n\r" + "\n").
+        _searched = Math.Max(0, pending.Length - 2);
+        return false;
     }
 
     private async ValueTask<SseReadStatus> FillAsync(CancellationToken cancellationToken)
@@ -117,12 +182,36 @@ public sealed class SseEventReader : IDisposable
         }
 
         _end += read;
+        if (_atStart)
+        {
+            SkipByteOrderMark();
+        }
+
         return SseReadStatus.Event;
     }
 
-    private static bool TryFindEventEnd(ReadOnlySpan<byte> data, out int length)
+    // An event stream may begin with one UTF-8 byte order mark, which SSE clients strip: left in, it would make the first
+    // line's field name "\uFEFFdata" and the first event carry no data.
+    private void SkipByteOrderMark()
     {
-        var offset = 0;
+        var head = _buffer.AsSpan(_start, _end - _start);
+        var mark = "\uFEFF"u8;
+        if (head.Length < mark.Length && mark.StartsWith(head))
+        {
+            return;
+        }
+
+        _atStart = false;
+        if (head.StartsWith(mark))
+        {
+            _start += mark.Length;
+            _searched = 0;
+        }
+    }
+
+    private static bool TryFindEventEnd(ReadOnlySpan<byte> data, int from, out int length)
+    {
+        var offset = from;
         while (true)
         {
             var i = data[offset..].IndexOf((byte)'\n');

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Router.Core.Chat;
 using Router.Core.Pipeline;
@@ -39,6 +40,28 @@ public sealed record StreamRelayResult(StreamEnd End, int EventsForwarded, Token
 
     /// <summary>Everything the stream generated: what is counted when the provider reports no usage.</summary>
     public string BillableText => string.Concat(Content, ExtraText);
+}
+
+/// <summary>What an event says to a stream that has not reached the client yet.</summary>
+internal enum SseEventKind
+{
+    /// <summary>No data: a comment such as <c>: keep-alive</c>, or bare fields.</summary>
+    NoData,
+
+    /// <summary>A chunk with at least one choice: the answer has begun.</summary>
+    Choice,
+
+    /// <summary>A chunk without a choice (Azure OpenAI's prompt filter results, a usage chunk).</summary>
+    NoChoice,
+
+    /// <summary>An <c>event: error</c>, or data with a top-level <c>error</c>.</summary>
+    Error,
+
+    /// <summary><c>data: [DONE]</c>.</summary>
+    Done,
+
+    /// <summary>Data that is no JSON chunk (a proxy's plain-text error).</summary>
+    NotChunk,
 }
 
 /// <summary>Forwards a provider's server-sent events to the client event by event, as they arrive, reading usage
@@ -108,34 +131,36 @@ public static class SseRelay
         }
     }
 
-    /// <summary>Whether an event carries no data line (a comment such as <c>: keep-alive</c>, or a bare field).</summary>
-    internal static bool CarriesNoData(ReadOnlySpan<byte> evt)
+    /// <summary>What an event that may open a stream says, read as an SSE client reads it; the executor commits a stream
+    /// to the client at its first <see cref="SseEventKind.Choice"/>.</summary>
+    internal static SseEventKind Classify(ReadOnlySpan<byte> evt)
     {
-        foreach (var range in evt.Split((byte)'\n'))
+        var data = Data(evt, out var errorEvent, out var rented);
+        try
         {
-            if (evt[range].StartsWith("data:"u8))
+            if (data.IsEmpty)
             {
-                return false;
+                return SseEventKind.NoData;
             }
+
+            if (errorEvent || CompletionReader.IsErrorPayload(data))
+            {
+                return SseEventKind.Error;
+            }
+
+            if (data.SequenceEqual("[DONE]"u8))
+            {
+                return SseEventKind.Done;
+            }
+
+            return !CompletionReader.TryRead(data, out var chunk) ? SseEventKind.NotChunk
+                : chunk.ChoiceCount > 0 ? SseEventKind.Choice
+                : SseEventKind.NoChoice;
         }
-
-        return true;
-    }
-
-    /// <summary>Whether an event is a provider's error: an <c>event: error</c> or a data payload with a top-level <c>error</c>.</summary>
-    internal static bool IsError(ReadOnlySpan<byte> evt)
-    {
-        foreach (var range in evt.Split((byte)'\n'))
+        finally
         {
-            var line = evt[range].TrimEnd((byte)'\r');
-            if ((line.StartsWith("event:"u8) && line[6..].Trim((byte)' ').SequenceEqual("error"u8))
-                || (line.StartsWith("data:"u8) && CompletionReader.IsErrorPayload(line[5..].TrimStart((byte)' '))))
-            {
-                return true;
-            }
+            Return(rented);
         }
-
-        return false;
     }
 
     /// <summary>The SSE event a router sends when a stream fails after it started.</summary>
@@ -147,36 +172,27 @@ public static class SseRelay
 
     private static EventKind Inspect(ReadOnlySpan<byte> evt, ref TokenUsage? usage, ref string? finish, ref bool providerError, ref bool extras, StringBuilder content, StringBuilder generated)
     {
-        var kind = EventKind.Other;
-        while (!evt.IsEmpty)
+        var data = Data(evt, out var errorEvent, out var rented);
+        try
         {
-            var newline = evt.IndexOf((byte)'\n');
-            var line = newline < 0 ? evt : evt[..newline];
-            evt = newline < 0 ? default : evt[(newline + 1)..];
-            line = line.TrimEnd((byte)'\r');
-            if (line.StartsWith("event:"u8))
-            {
-                providerError |= line[6..].Trim((byte)' ').SequenceEqual("error"u8);
-                continue;
-            }
-
-            if (!line.StartsWith("data:"u8))
-            {
-                continue;
-            }
-
-            var data = line[5..].TrimStart((byte)' ');
+            providerError |= errorEvent;
             if (data.SequenceEqual("[DONE]"u8))
             {
                 return EventKind.Done;
             }
 
+            if (data.IsEmpty)
+            {
+                return EventKind.Other;
+            }
+
             if (CompletionReader.IsErrorPayload(data))
             {
                 providerError = true;
-                continue;
+                return EventKind.Other;
             }
 
+            var kind = EventKind.Other;
             if (CompletionReader.TryRead(data, out var chunk))
             {
                 if (chunk.Usage is { } u)
@@ -200,9 +216,78 @@ public static class SseRelay
                     generated.Append(chunk.OtherContent).Append(chunk.ExtraText);
                 }
             }
+
+            return kind;
+        }
+        finally
+        {
+            Return(rented);
+        }
+    }
+
+    // An event's data as an SSE client reads it: the values of its data lines joined with "\n" (one payload may be spread
+    // over several lines), and whether its type is error. One data line, the usual case, is returned in place; several
+    // are joined into a buffer rented from the pool, which the caller hands back to Return.
+    private static ReadOnlySpan<byte> Data(ReadOnlySpan<byte> evt, out bool errorEvent, out byte[]? rented)
+    {
+        errorEvent = false;
+        rented = null;
+        ReadOnlySpan<byte> first = default;
+        var lines = 0;
+        var length = 0;
+        foreach (var range in evt.Split((byte)'\n'))
+        {
+            var line = evt[range].TrimEnd((byte)'\r');
+            if (line.StartsWith("event:"u8))
+            {
+                errorEvent |= line[6..].Trim((byte)' ').SequenceEqual("error"u8);
+            }
+            else if (line.StartsWith("data:"u8))
+            {
+                var value = line[5..].TrimStart((byte)' ');
+                if (lines++ == 0)
+                {
+                    first = value;
+                }
+
+                length += value.Length;
+            }
         }
 
-        return kind;
+        if (lines <= 1)
+        {
+            return first;
+        }
+
+        rented = ArrayPool<byte>.Shared.Rent(length + lines - 1);
+        var joined = rented.AsSpan();
+        var written = 0;
+        var joinedLines = 0;
+        foreach (var range in evt.Split((byte)'\n'))
+        {
+            var line = evt[range].TrimEnd((byte)'\r');
+            if (line.StartsWith("data:"u8))
+            {
+                if (joinedLines++ > 0)
+                {
+                    joined[written++] = (byte)'\n';
+                }
+
+                var value = line[5..].TrimStart((byte)' ');
+                value.CopyTo(joined[written..]);
+                written += value.Length;
+            }
+        }
+
+        return joined[..written];
+    }
+
+    private static void Return(byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     private enum EventKind

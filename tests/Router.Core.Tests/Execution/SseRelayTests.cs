@@ -122,6 +122,91 @@ public sealed class SseRelayTests
         Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Data_spread_over_several_lines_is_read_joined_and_relayed_as_received()
+    {
+        // One payload per event, cut after its first field: an SSE client joins the lines with "\n" and so does the relay.
+        static string TwoLines(string evt) => evt.Insert(evt.IndexOf(',', StringComparison.Ordinal) + 1, "\ndata: ") + "\n\n";
+        var text = TwoLines(Chunk1) + TwoLines(Chunk2) + TwoLines(UsageChunk) + "data: [DONE]\n\n";
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal(new TokenUsage(7, 2, 3), result.Usage);
+        Assert.Equal("Hello", result.Content);
+        Assert.Equal("stop", result.FinishReason);
+        Assert.Equal(text, string.Concat(sink.Events));
+    }
+
+    [Fact]
+    public async Task An_error_spread_over_several_data_lines_is_a_provider_error()
+    {
+        var text = Chunk1 + "\n\ndata: {\"error\":\ndata: {\"message\":\"failed\",\"type\":\"server_error\"}}\n\ndata: [DONE]\n\n";
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+
+        Assert.True(result.ProviderError);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4096)]
+    public async Task A_leading_byte_order_mark_is_stripped_even_when_it_arrives_in_pieces(int step)
+    {
+        var bytes = Encoding.UTF8.GetBytes("\uFEFF" + Chunk1 + "\n\ndata: [DONE]\n\n");
+        Assert.Equal(0xEF, bytes[0]);
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(new TrickleStream(bytes, step), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal([Chunk1 + "\n\n", "data: [DONE]\n\n"], sink.Events);
+        Assert.Equal("Hel", result.Content);
+    }
+
+    [Theory]
+    [InlineData(": keep-alive\n\n", nameof(SseEventKind.NoData))]
+    [InlineData("event: ping\n\n", nameof(SseEventKind.NoData))]
+    [InlineData(Chunk1 + "\n\n", nameof(SseEventKind.Choice))]
+    [InlineData(UsageChunk + "\n\n", nameof(SseEventKind.NoChoice))]
+    [InlineData("data: {\"choices\":[],\"prompt_filter_results\":[]}\n\n", nameof(SseEventKind.NoChoice))]
+    [InlineData("data: [DONE]\n\n", nameof(SseEventKind.Done))]
+    [InlineData("data: Internal Server Error\n\n", nameof(SseEventKind.NotChunk))]
+    [InlineData("data: {\"choices\":[{\"delta\":{}}]}<html>\n\n", nameof(SseEventKind.NotChunk))]
+    [InlineData("event: error\ndata: {\"message\":\"x\"}\n\n", nameof(SseEventKind.Error))]
+    [InlineData("data: {\"error\":\ndata: {\"message\":\"x\"}}\n\n", nameof(SseEventKind.Error))]
+    [InlineData("data: {\"choices\":\r\ndata: [{\"delta\":{\"content\":\"a\"}}]}\r\n\r\n", nameof(SseEventKind.Choice))]
+    public void An_opening_event_is_classified_as_an_sse_client_reads_it(string evt, string kind)
+    {
+        Assert.Equal(kind, SseRelay.Classify(Encoding.UTF8.GetBytes(evt)).ToString());
+    }
+
+    [Fact]
+    public async Task Held_events_are_read_first_and_skipped_ones_never()
+    {
+        var text = UsageChunk + "\n\n: keep-alive\n\n" + Chunk1 + "\n\ndata: [DONE]\n\n";
+        using var reader = new SseEventReader(new TrickleStream(Encoding.UTF8.GetBytes(text), 7), TimeSpan.FromSeconds(5));
+
+        Assert.Equal(SseReadStatus.Event, await reader.WaitForEventAsync(CancellationToken.None));
+        reader.HoldEvent();
+        Assert.Equal(SseReadStatus.Event, await reader.WaitForEventAsync(CancellationToken.None));
+        Assert.Equal(": keep-alive\n\n", Encoding.UTF8.GetString(reader.PeekEvent().Span));
+        reader.SkipEvent();
+        Assert.Equal(SseReadStatus.Event, await reader.WaitForEventAsync(CancellationToken.None));
+        Assert.Equal(Chunk1 + "\n\n", Encoding.UTF8.GetString(reader.PeekEvent().Span));
+
+        var read = new List<string>();
+        while (await reader.ReadAsync(CancellationToken.None) is (SseReadStatus.Event, var evt))
+        {
+            read.Add(Encoding.UTF8.GetString(evt.Span));
+        }
+
+        Assert.Equal([UsageChunk + "\n\n", Chunk1 + "\n\n", "data: [DONE]\n\n"], read);
+    }
+
     private static MemoryStream Stream(string text) => new(Encoding.UTF8.GetBytes(text));
 
     private sealed class RecordingSink : IResponseSink
