@@ -209,7 +209,7 @@ public sealed partial class ChatExecutor(
             }
 
             // A stream is committed to the client only once its first choice has arrived; before that it can fail over.
-            var events = new SseEventReader(response.Content, settings.StreamIdleTimeout);
+            var events = new SseEventReader(response.Content, settings.StreamIdleTimeout, settings.MaxResponseBytes);
             var read = SseReadStatus.Ended;
             var opening = SseEventKind.NoData;
             try
@@ -249,7 +249,8 @@ public sealed partial class ChatExecutor(
 
             // Nothing of an answer has reached the client: an error, a [DONE] with no choice before it (an empty answer,
             // which fails over unstreamed too) or data that is no chunk (a proxy's plain-text error) fails this attempt.
-            var broken = read != SseReadStatus.Event ? "stream ended before its first choice"
+            var broken = read == SseReadStatus.EventTooLarge ? TooLarge("stream event", settings.MaxResponseBytes)
+                : read != SseReadStatus.Event ? "stream ended before its first choice"
                 : opening switch
                 {
                     SseEventKind.Choice => null,
@@ -311,7 +312,10 @@ public sealed partial class ChatExecutor(
         body.CancelAfter(timeout);
         try
         {
-            return (await UpstreamBody.ReadAllAsync(response.Content, body.Token), null);
+            var limit = options.Value.MaxResponseBytes;
+            return await UpstreamBody.ReadAllAsync(response.Content, limit, body.Token) is { } whole
+                ? (whole, null)
+                : (default, TooLarge("body", limit));
         }
         catch (OperationCanceledException)
         {
@@ -322,6 +326,9 @@ public sealed partial class ChatExecutor(
             return (default, "connection reset while reading the body");
         }
     }
+
+    private static string TooLarge(string what, int limit) =>
+        string.Create(CultureInfo.InvariantCulture, $"{what} over {limit} bytes (Router:Execution:MaxResponseBytes)");
 
     private static string Describe(UpstreamFailure failure, string? detail) => failure switch
     {

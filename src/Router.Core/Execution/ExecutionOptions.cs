@@ -24,6 +24,14 @@ public sealed class ExecutionOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>The default of <see cref="MaxResponseBytes"/>: 64 MiB.</summary>
+    public const int DefaultMaxResponseBytes = 64 * 1024 * 1024;
+
+    /// <summary>Most bytes read of one provider answer: a non-streaming body, or one event of a stream (default 64 MiB);
+    /// past it the attempt fails like a broken answer.</summary>
+    [Range(1024, 1024 * 1024 * 1024)]
+    public int MaxResponseBytes { get; set; } = DefaultMaxResponseBytes;
+
     /// <summary>Longest silence inside a stream before it is treated as broken (default 60 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -16,14 +16,18 @@ public enum SseReadStatus
 
     /// <summary>No bytes arrived within the idle timeout.</summary>
     IdleTimeout,
+
+    /// <summary>More bytes than the reader's bound arrived without completing an event.</summary>
+    EventTooLarge,
 }
 
-/// <summary>Reads server-sent events one complete event at a time from a provider's stream, with an idle timeout.
-/// An event returned stays valid until the next read.</summary>
+/// <summary>Reads server-sent events one complete event at a time from a provider's stream, with an idle timeout and a
+/// bound on the bytes of one event. An event returned stays valid until the next read.</summary>
 public sealed class SseEventReader : IDisposable
 {
     private readonly Stream _stream;
     private readonly TimeSpan _idleTimeout;
+    private readonly int _maxEventBytes;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _start;
     private int _end;
@@ -39,10 +43,17 @@ public sealed class SseEventReader : IDisposable
     private bool _atStart = true;
 
     /// <summary>Wraps <paramref name="stream"/>.</summary>
-    public SseEventReader(Stream stream, TimeSpan idleTimeout)
+    /// <param name="stream">The provider's response body.</param>
+    /// <param name="idleTimeout">Longest wait for bytes.</param>
+    /// <param name="maxEventBytes">Most bytes buffered for one event (for the events held back before a stream's first
+    /// choice, for them and that event together).</param>
+    public SseEventReader(Stream stream, TimeSpan idleTimeout, int maxEventBytes = ExecutionOptions.DefaultMaxResponseBytes)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEventBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxEventBytes, Array.MaxLength - 1);
         _stream = stream;
         _idleTimeout = idleTimeout;
+        _maxEventBytes = maxEventBytes;
     }
 
     /// <summary>Reads until a complete event is buffered at the cursor, without consuming it, so a caller can decide
@@ -51,6 +62,11 @@ public sealed class SseEventReader : IDisposable
     {
         while (!FindEvent())
         {
+            if (_end - _start > _maxEventBytes)
+            {
+                return SseReadStatus.EventTooLarge;
+            }
+
             var status = await FillAsync(cancellationToken);
             if (status != SseReadStatus.Event)
             {
@@ -58,7 +74,8 @@ public sealed class SseEventReader : IDisposable
             }
         }
 
-        return SseReadStatus.Event;
+        // A read may bring a whole event past the bound at once.
+        return _held + _eventLength > _maxEventBytes ? SseReadStatus.EventTooLarge : SseReadStatus.Event;
     }
 
     /// <summary>The complete event <see cref="WaitForEventAsync"/> found, still unconsumed; empty when there is none.</summary>
@@ -154,7 +171,8 @@ public sealed class SseEventReader : IDisposable
 
         if (_end == _buffer.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+            // Grows to one byte past the bound at most: a larger event is noticed there, and the size never overflows.
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(_buffer.Length * 2L, _maxEventBytes + 1L));
             Buffer.BlockCopy(_buffer, 0, larger, 0, _end);
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = larger;

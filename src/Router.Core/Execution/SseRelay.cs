@@ -17,6 +17,9 @@ public enum StreamEnd
     /// <summary>No bytes arrived within the idle timeout.</summary>
     IdleTimeout,
 
+    /// <summary>The provider sent an event larger than <see cref="ExecutionOptions.MaxResponseBytes"/>.</summary>
+    EventTooLarge,
+
     /// <summary>The client went away (its cancellation fired) before the stream ended.</summary>
     ClientClosed,
 }
@@ -104,7 +107,13 @@ public static class SseRelay
                 var (status, evt) = await reader.ReadAsync(cancellationToken);
                 if (status != SseReadStatus.Event)
                 {
-                    return new StreamRelayResult(status == SseReadStatus.IdleTimeout ? StreamEnd.IdleTimeout : StreamEnd.Cut, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
+                    var end = status switch
+                    {
+                        SseReadStatus.IdleTimeout => StreamEnd.IdleTimeout,
+                        SseReadStatus.EventTooLarge => StreamEnd.EventTooLarge,
+                        _ => StreamEnd.Cut,
+                    };
+                    return new StreamRelayResult(end, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
                 }
 
                 var kind = Inspect(evt.Span, ref usage, ref finish, ref providerError, ref extras, content, generated);

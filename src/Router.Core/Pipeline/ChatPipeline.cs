@@ -468,9 +468,12 @@ public sealed partial class ChatPipeline(
         else if (relay.End != StreamEnd.Done)
         {
             Log.StreamBroken(logger, context.RequestId, model.Id, relay.End.ToString(), relay.EventsForwarded);
-            var message = relay.End == StreamEnd.Cut
-                ? $"The provider's stream from {model.Id} ended before it was complete."
-                : $"The provider's stream from {model.Id} stalled.";
+            var message = relay.End switch
+            {
+                StreamEnd.Cut => $"The provider's stream from {model.Id} ended before it was complete.",
+                StreamEnd.EventTooLarge => $"The provider's stream from {model.Id} sent an event larger than the router reads.",
+                _ => $"The provider's stream from {model.Id} stalled.",
+            };
             await sink.WriteEventAsync(SseRelay.ErrorEvent("stream_interrupted", message), cancellationToken);
             usage = usage with { Outcome = UsageOutcomes.Error, ErrorCode = "stream_interrupted" };
         }

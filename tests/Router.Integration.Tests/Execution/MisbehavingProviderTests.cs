@@ -12,6 +12,9 @@ namespace Router.Integration.Tests.Execution;
 /// fails over (only before anything reaches the client) and what the usage row bills.</summary>
 public sealed class MisbehavingProviderTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    // Lowered from 64 MiB so that an answer past it takes kilobytes, not gigabytes.
+    private const int MaxResponseBytes = 64 * 1024;
+
     private SimulatedProvider _simulator = null!;
     private RouterServerHost _router = null!;
 
@@ -31,6 +34,7 @@ public sealed class MisbehavingProviderTests(ITestOutputHelper output) : IAsyncL
             ["Router:Models:alternate:InputCostPerMillion"] = "1.00",
             ["Router:Models:alternate:OutputCostPerMillion"] = "2.00",
             ["Router:Execution:AttemptTimeout"] = "00:00:05",
+            ["Router:Execution:MaxResponseBytes"] = MaxResponseBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Router:Tenants:local:PerCallFeeUsd"] = "0.001",
             ["Router:Embeddings:Provider"] = "None",
             ["Router:Audits:Enabled"] = "false",
@@ -205,5 +209,45 @@ public sealed class MisbehavingProviderTests(ITestOutputHelper output) : IAsyncL
         Assert.Equal("alternate", Served(response));
         Assert.DoesNotContain("Internal Server Error", text, StringComparison.Ordinal);
         Assert.True(ReadStream(text).Done);
+    }
+
+    [Fact]
+    public async Task A_body_past_the_size_bound_fails_over_before_anything_reaches_the_client()
+    {
+        PrimaryAnswers("application/json", Completion(new string('a', MaxResponseBytes)));
+
+        var (response, text) = await AskAsync("a completion larger than the router reads", stream: false);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("alternate", Served(response));
+        Assert.DoesNotContain("aaaa", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_first_stream_event_past_the_size_bound_fails_over()
+    {
+        PrimaryAnswers("text/event-stream", "data: " + Chunk(new string('a', MaxResponseBytes)) + "\n\ndata: [DONE]\n\n");
+
+        var (response, text) = await AskAsync("a stream whose first event is larger than the router reads", stream: true);
+
+        Assert.Equal("alternate", Served(response));
+        Assert.DoesNotContain("aaaa", text, StringComparison.Ordinal);
+        Assert.True(ReadStream(text).Done);
+    }
+
+    [Fact]
+    public async Task A_stream_event_past_the_size_bound_after_the_first_chunk_ends_the_stream_with_an_error_event()
+    {
+        // Many events add up to more than the bound: it is one event's, not the stream's.
+        var small = string.Concat(Enumerable.Repeat("data: " + Chunk("word ") + "\n\n", 2 * MaxResponseBytes / Chunk("word ").Length));
+        PrimaryAnswers("text/event-stream", small + "data: " + Chunk(new string('a', MaxResponseBytes)) + "\n\ndata: [DONE]\n\n");
+
+        var (response, text) = await AskAsync("a stream with one event larger than the router reads", stream: true);
+
+        Assert.Equal("primary", Served(response));
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("aaaa", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.Equal("error", (await RowAsync(response)).Outcome);
     }
 }
