@@ -16,6 +16,8 @@ public enum ModelTier
 /// <summary>Lower-case wire names of <see cref="ModelTier"/>.</summary>
 public static class ModelTierNames
 {
+    private static readonly ModelTier[] All = [ModelTier.Economy, ModelTier.Standard, ModelTier.Premium];
+
     /// <summary>The name used in headers, JSON and aliases (<c>economy</c>, <c>standard</c>, <c>premium</c>).</summary>
     public static string ToWire(this ModelTier tier) => tier switch
     {
@@ -24,7 +26,20 @@ public static class ModelTierNames
         _ => "premium",
     };
 
-    /// <summary>Parses a wire or configuration name, case-insensitively.</summary>
-    public static bool TryParse(string? value, out ModelTier tier) => Enum.TryParse(value, ignoreCase: true, out tier)
-        && Enum.IsDefined(tier);
+    /// <summary>Parses a wire or configuration name (<c>economy</c>, <c>standard</c>, <c>premium</c>), case-insensitively;
+    /// numbers and comma-separated lists, which <see cref="Enum.TryParse{TEnum}(string?, bool, out TEnum)"/> would take, are refused.</summary>
+    public static bool TryParse(string? value, out ModelTier tier)
+    {
+        foreach (var candidate in All)
+        {
+            if (string.Equals(value, candidate.ToWire(), StringComparison.OrdinalIgnoreCase))
+            {
+                tier = candidate;
+                return true;
+            }
+        }
+
+        tier = default;
+        return false;
+    }
 }

@@ -64,6 +64,21 @@ public sealed class ModelCatalogTests
         Assert.Equal(tier, request.Tier);
     }
 
+    [Theory]
+    [InlineData("router/2")]
+    [InlineData("router/0")]
+    [InlineData("router/-1")]
+    [InlineData("router/economy,premium")]
+    [InlineData("router/ economy")]
+    [InlineData("router/")]
+    public void A_tier_alias_that_is_not_listed_is_an_unknown_model(string model)
+    {
+        Assert.False(ModelRequest.TryResolve(new ModelCatalog(Options()), model, out _, out var error));
+        Assert.Equal(400, error.Status);
+        Assert.Equal("model_not_found", error.Code);
+        Assert.Contains("router/economy", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Validation_reports_every_error_naming_its_setting()
     {

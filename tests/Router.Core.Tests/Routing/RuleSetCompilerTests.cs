@@ -39,6 +39,21 @@ public sealed class RuleSetCompilerTests
         }
     }
 
+    [Theory]
+    [InlineData("2")]
+    [InlineData("0")]
+    [InlineData("economy,premium")]
+    [InlineData("Standard, Premium")]
+    public void A_tier_given_as_a_number_or_a_list_is_refused(string tier)
+    {
+        using var json = JsonDocument.Parse($$$"""[{"name":"a","then":{"min_tier":"{{{tier}}}","max_tier":"{{{tier}}}"}}]""");
+
+        Assert.False(RuleSetCompiler.TryParse(json.RootElement, new ModelCatalog(ModelCatalogTests.Options()), out _, out var errors));
+
+        Assert.Contains($"rules[0].then.min_tier: '{tier}' is not economy, standard or premium.", errors);
+        Assert.Contains($"rules[0].then.max_tier: '{tier}' is not economy, standard or premium.", errors);
+    }
+
     [Fact]
     public void Empty_condition_lists_are_refused_whatever_they_would_have_matched()
     {

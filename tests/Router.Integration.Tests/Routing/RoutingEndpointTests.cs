@@ -223,6 +223,21 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_rule_tier_given_as_a_number_or_a_list_is_a_400_and_changes_nothing()
+    {
+        const string Bad = """[{"name":"numeric","then":{"min_tier":"2"}},{"name":"list","then":{"max_tier":"economy,premium"}}]""";
+
+        using var response = await SendAsync(HttpMethod.Put, "admin/tenants/acme/rules", Bad, AdminKey);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>();
+        Assert.Contains("rules[0].then.min_tier: '2' is not economy, standard or premium", message, StringComparison.Ordinal);
+        Assert.Contains("rules[1].then.max_tier: 'economy,premium' is not economy, standard or premium", message, StringComparison.Ordinal);
+        using var get = await SendAsync(HttpMethod.Get, "admin/tenants/acme/rules", null, AdminKey);
+        Assert.DoesNotContain("numeric", await get.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_server_serves_the_admin_api_under_manage_too_as_the_functions_app_does()
     {
         using var viaAdmin = await SendAsync(HttpMethod.Get, "admin/tenants/acme", null, AdminKey);
