@@ -47,7 +47,7 @@ public sealed class HttpFunctions(
     /// <summary><c>GET /v1/models/{id}</c>.</summary>
     [Function(nameof(Model))]
     public async Task<IActionResult> Model(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models/{id}")] HttpRequest request, string id)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models/{*id}")] HttpRequest request, string id)
     {
         await models.RetrieveAsync(request.HttpContext, id);
         return new EmptyResult();

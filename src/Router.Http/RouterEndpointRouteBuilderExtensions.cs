@@ -29,7 +29,7 @@ public static class RouterEndpointRouteBuilderExtensions
         var v1 = endpoints.MapGroup("/v1");
         v1.MapPost("/chat/completions", (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ModelsHandler handler) => handler.HandleAsync(context));
-        v1.MapGet("/models/{id}", (HttpContext context, string id, ModelsHandler handler) => handler.RetrieveAsync(context, id));
+        v1.MapGet("/models/{**id}", (HttpContext context, string id, ModelsHandler handler) => handler.RetrieveAsync(context, id));
         v1.MapPost("/route", (HttpContext context, RoutePreviewHandler handler) => handler.HandleAsync(context));
 
         v1.MapGet("/usage", (HttpContext context, UsageHandler handler) => handler.HandleAsync(context));

@@ -35,7 +35,9 @@ public sealed class ModelsHandler(CallerAuthentication authentication, ModelCata
             return;
         }
 
-        if (Entries().FirstOrDefault(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase)) is not { } entry)
+        // OpenAI's SDKs escape the '/' of "router/economy" or "azure/gpt-4o-mini" as %2F, which the server leaves escaped
+        // in the path; the catch-all route also takes the id with its '/' as is.
+        if ((Find(id) ?? (id.Contains('%', StringComparison.Ordinal) ? Find(Uri.UnescapeDataString(id)) : null)) is not { } entry)
         {
             await ErrorResponse.WriteAsync(context, new RouterError(404, "invalid_request_error", "model_not_found",
                 $"The model '{(id.Length > 100 ? id[..100] : id)}' does not exist; choose one of {string.Join(", ", catalog.ValidModelNames)}.", "model"));
@@ -45,6 +47,8 @@ public sealed class ModelsHandler(CallerAuthentication authentication, ModelCata
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, entry, RouterHttpJsonContext.Default.ModelEntry, context.RequestAborted);
     }
+
+    private ModelEntry? Find(string id) => Entries().FirstOrDefault(e => string.Equals(e.Id, id, StringComparison.OrdinalIgnoreCase));
 
     private IEnumerable<ModelEntry> Entries() => ModelCatalog.Aliases
         .Select(alias => new ModelEntry(alias, "model", 0, "router", null, null))

@@ -126,6 +126,31 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
         Assert.True(failures.Count == 0, "listed by GET /v1/models but not retrievable by GET /v1/models/{id}: " + string.Join("; ", failures));
     }
 
+    [Theory]
+    [InlineData("v1/models/router/standard", "router/standard")]
+    [InlineData("v1/models/router%2Fstandard", "router/standard")]
+    [InlineData("v1/models/SIM-LARGE", "sim-large")]
+    public async Task A_model_is_retrieved_whether_its_slash_is_escaped_or_not(string path, string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ContractFixture.Key);
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(id, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_model_that_is_not_listed_is_a_404_model_not_found()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/models/router%2F2");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ContractFixture.Key);
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("model_not_found", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task A_providers_4xx_passed_through_still_carries_every_router_header()
     {
@@ -264,6 +289,21 @@ public sealed class ContractFunctionsTests : IAsyncLifetime
         Assert.Equal(422, context.Response.StatusCode);
         var missing = ContractConformanceTests.RoutedHeaders.Where(h => !context.Response.Headers.ContainsKey(h)).ToArray();
         Assert.True(missing.Length == 0, $"HTTP 422 is missing {string.Join(", ", missing)}");
+    }
+
+    [Theory]
+    [InlineData("router%2Feconomy", "router/economy")]
+    [InlineData("router/premium", "router/premium")]
+    [InlineData("sim-small", "sim-small")]
+    public async Task Model_function_retrieves_a_listed_id_escaped_or_not(string routeValue, string id)
+    {
+        var functions = _host.Get<HttpFunctions>();
+        var context = _host.Request("GET", "/v1/models/" + routeValue, apiKey: Key);
+
+        var body = await FunctionsHost.CompleteAsync(context, await functions.Model(context.Request, routeValue));
+
+        Assert.True(context.Response.StatusCode == 200, $"{context.Response.StatusCode}: {body}");
+        Assert.Equal(id, JsonNode.Parse(body)!["id"]!.GetValue<string>());
     }
 
     [Fact]

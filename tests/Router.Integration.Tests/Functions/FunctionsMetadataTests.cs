@@ -18,7 +18,7 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData("ChatCompletions", "v1/chat/completions", "post")]
     [InlineData("Models", "v1/models", "get")]
-    [InlineData("Model", "v1/models/{id}", "get")]
+    [InlineData("Model", "v1/models/{*id}", "get")]
     [InlineData("Health", "health", "get")]
     [InlineData("Route", "v1/route", "post")]
     [InlineData("GetTenantRules", "admin/tenants/{tenant}/rules", "get")]
