@@ -310,6 +310,8 @@ public sealed partial class ChatPipeline(
             Risk = profile.Risk.Level.ToWireName(),
             Model = decision.Model.Id,
             Tier = decision.Tier.ToWire(),
+            // Until the lookup says otherwise: a request refused before it (the loop guard, tokens per minute) read no cache.
+            Cache = "bypass",
         };
         sink.SetHeader(RouterHeaders.Task, usage.Task);
         sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
@@ -317,19 +319,20 @@ public sealed partial class ChatPipeline(
 
         if (admission.Admit(context, prepared, XxHash3.HashToUInt64(request.Body.Span), AgentStepOf(request)) is { } refused)
         {
-            await RefuseAfterRoutingAsync(sink, decision, refused, cancellationToken);
+            await RefuseAfterRoutingAsync(sink, usage, refused, cancellationToken);
             return Failed(usage, refused);
         }
 
         // Reserves against the budgets (kept in served, so however the request ends the reservation is settled), or
-        // refuses: returns the usage to record when the refusal went out, else null.
-        async ValueTask<UsageRecord?> ReserveAsync(ValueTask<(BudgetReservation? Reservation, RouterError? Error)> reserving)
+        // refuses: returns the usage to record when the refusal went out, else null. A cache hit refused for its fee says
+        // what the lookup found, though the row it is recorded as counts no hit.
+        async ValueTask<UsageRecord?> ReserveAsync(ValueTask<(BudgetReservation? Reservation, RouterError? Error)> reserving, CacheHit? hit = null)
         {
             served.Usage = usage;
             var (reservation, refusal) = await reserving;
             if (refusal is not null)
             {
-                await RefuseAfterRoutingAsync(sink, decision, refusal, cancellationToken);
+                await RefuseAfterRoutingAsync(sink, hit is null ? usage : usage with { Cache = hit.Kind }, refusal, cancellationToken, hit?.Similarity);
                 return Failed(usage, refusal);
             }
 
@@ -343,7 +346,7 @@ public sealed partial class ChatPipeline(
             // A hit costs no provider money, but a tenant's per-call fee is billed on it: that fee counts against the
             // budgets like any other charge, and a tenant or key past its cap is refused here too.
             if (policy.FeeFor(0) is > 0 and var fee
-                && await ReserveAsync(admission.ReserveAsync(context, policy, fee, cancellationToken)) is { } feeRefused)
+                && await ReserveAsync(admission.ReserveAsync(context, policy, fee, cancellationToken), hit) is { } feeRefused)
             {
                 return feeRefused;
             }
@@ -378,7 +381,7 @@ public sealed partial class ChatPipeline(
                 ? lastModel
                 : decision.Model;
             usage = usage with { Model = tried.Id, Tier = tried.Tier.ToWire() };
-            await RefuseAfterRoutingAsync(sink, tried.Id, tried.Tier, failure, cancellationToken);
+            await RefuseAfterRoutingAsync(sink, usage, failure, cancellationToken);
             return Failed(usage, failure);
         }
 
@@ -396,6 +399,8 @@ public sealed partial class ChatPipeline(
 
         if (!response.IsSuccess)
         {
+            // Passed through as the provider's answer, but still a routed response: every header, at no cost (the row's).
+            SetRoutedHeaders(sink, usage);
             var rejected = result.Body;
             if (CompletionReader.IsErrorPayload(rejected.Span) && CompletionReader.IsOneJsonValue(rejected.Span))
             {
@@ -524,7 +529,7 @@ public sealed partial class ChatPipeline(
         sink.SetHeader(RouterHeaders.Fallbacks, "0");
         if (hit.Similarity is { } similarity)
         {
-            sink.SetHeader(RouterHeaders.Similarity, similarity.ToString("0.####", CultureInfo.InvariantCulture));
+            sink.SetHeader(RouterHeaders.Similarity, FormatSimilarity(similarity));
         }
 
         SetCostHeaders(sink, usage);
@@ -767,18 +772,33 @@ public sealed partial class ChatPipeline(
     }
 
     // A refusal or a failure after routing is still a routed response, and the contract promises its headers on every
-    // one: they name the decision and no cost.
-    private static Task RefuseAfterRoutingAsync(IResponseSink sink, RoutingDecision decision, RouterError error, CancellationToken cancellationToken) =>
-        RefuseAfterRoutingAsync(sink, decision.Model.Id, decision.Tier, error, cancellationToken);
-
-    private static Task RefuseAfterRoutingAsync(IResponseSink sink, string model, ModelTier tier, RouterError error, CancellationToken cancellationToken)
+    // one: every refusal path comes here, and they are all set from the row it is recorded as, with no cost, no saving
+    // and nothing billed.
+    private static Task RefuseAfterRoutingAsync(IResponseSink sink, UsageRecord usage, RouterError error, CancellationToken cancellationToken, float? similarity = null)
     {
-        sink.SetHeader(RouterHeaders.Model, model);
-        sink.SetHeader(RouterHeaders.Tier, tier.ToWire());
-        sink.SetHeader(RouterHeaders.CostUsd, "0");
-        sink.SetHeader(RouterHeaders.SavingsUsd, "0");
+        SetRoutedHeaders(sink, usage with { CostUsd = 0, BaselineCostUsd = 0, FeeUsd = 0 });
+        if (similarity is { } value)
+        {
+            sink.SetHeader(RouterHeaders.Similarity, FormatSimilarity(value));
+        }
+
         return WriteErrorAsync(sink, error, cancellationToken);
     }
+
+    // Every x-router-* header but the request id (which the host sets on every response) and the similarity.
+    private static void SetRoutedHeaders(IResponseSink sink, UsageRecord usage)
+    {
+        sink.SetHeader(RouterHeaders.Model, usage.Model ?? "");
+        sink.SetHeader(RouterHeaders.Tier, usage.Tier ?? "");
+        sink.SetHeader(RouterHeaders.Task, usage.Task ?? "");
+        sink.SetHeader(RouterHeaders.Complexity, usage.Complexity.ToString(CultureInfo.InvariantCulture));
+        sink.SetHeader(RouterHeaders.Risk, usage.Risk ?? "");
+        sink.SetHeader(RouterHeaders.Cache, usage.Cache);
+        sink.SetHeader(RouterHeaders.Fallbacks, usage.Fallbacks.ToString(CultureInfo.InvariantCulture));
+        SetCostHeaders(sink, usage);
+    }
+
+    private static string FormatSimilarity(float similarity) => similarity.ToString("0.####", CultureInfo.InvariantCulture);
 
     private static Task WriteErrorAsync(IResponseSink sink, RouterError error, CancellationToken cancellationToken)
     {

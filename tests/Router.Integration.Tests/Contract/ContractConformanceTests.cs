@@ -160,6 +160,7 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
 
         Assert.Equal((HttpStatusCode)422, response.StatusCode);
         AssertRoutedHeaders(response);
+        Assert.Equal("0", response.Headers.GetValues("x-router-billed-usd").Single());
     }
 
     [Fact]
@@ -185,6 +186,9 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
         {
             Assert.Equal("loop_detected", (await TestJson.ErrorAsync(refused))["code"]!.GetValue<string>());
             AssertRoutedHeaders(refused);
+            // README: every routed response carries -billed-usd too; a refusal bills nothing, and read no cache.
+            Assert.Equal("0", refused.Headers.GetValues("x-router-billed-usd").Single());
+            Assert.Equal("bypass", refused.Headers.GetValues("x-router-cache").Single());
         }
     }
 
@@ -210,6 +214,8 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
         {
             Assert.Equal("budget_exceeded", (await TestJson.ErrorAsync(refused))["code"]!.GetValue<string>());
             AssertRoutedHeaders(refused);
+            Assert.Equal("0", refused.Headers.GetValues("x-router-billed-usd").Single());
+            Assert.Equal("0", refused.Headers.GetValues("x-router-fallbacks").Single());
         }
     }
 

@@ -155,6 +155,8 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         var firstRefusal = outcomes.FindIndex(o => o.Status == HttpStatusCode.PaymentRequired);
         Assert.True(firstRefusal > 1, "no cache hit was ever refused");
         Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal(HttpStatusCode.PaymentRequired, o.Status));
+        // A hit refused for its fee still says what the cache found.
+        Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal("exact", o.Cache));
         // As for any request, the last one admitted may cross the cap by its own charge (here one fee), no more.
         Assert.InRange(billed, 0.19m, 0.21m);
     }
