@@ -77,7 +77,8 @@ public static class SseRelay
     /// <param name="reader">The provider's events.</param>
     /// <param name="sink">The client.</param>
     /// <param name="forwardUsageChunk">Whether the usage-only chunk is forwarded (the client asked for usage).</param>
-    /// <param name="beforeDone">Bytes written just before <c>[DONE]</c> (e.g. an SSE comment with the final cost), or null.</param>
+    /// <param name="beforeDone">Bytes written just before <c>[DONE]</c> (e.g. an SSE comment with the final cost), or null;
+    /// after a provider error neither is written.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
     public static async Task<StreamRelayResult> RelayAsync(
         SseEventReader reader, IResponseSink sink, bool forwardUsageChunk, Func<StreamRelayResult, ReadOnlyMemory<byte>>? beforeDone,
@@ -125,6 +126,13 @@ public static class SseRelay
                 if (kind == EventKind.Done)
                 {
                     var result = new StreamRelayResult(StreamEnd.Done, forwarded + 1, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
+                    if (providerError)
+                    {
+                        // A stream that failed does not end as if it were whole: the provider's [DONE] (and the trailer before
+                        // it) is held back, and the caller ends the stream with an error event.
+                        return result with { EventsForwarded = forwarded };
+                    }
+
                     if (beforeDone?.Invoke(result) is { IsEmpty: false } trailer)
                     {
                         await sink.WriteEventAsync(trailer, cancellationToken);

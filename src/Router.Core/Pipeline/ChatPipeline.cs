@@ -448,9 +448,9 @@ public sealed partial class ChatPipeline(
             request.IncludeUsage == true,
             r =>
             {
+                // Only a stream that ended well gets here (after a provider's error the relay holds its [DONE] back).
                 var final = Priced(usage, model, r.Usage ?? new TokenUsage(profile.PromptTokens, tokens.Count(r.BillableText)), r.Usage is not null, policy);
-                // A provider that reported an error and then [DONE]: the row is an error, billed at cost with no fee.
-                var billed = final.CostUsd + FeeBilled(final, error: r.ProviderError);
+                var billed = final.CostUsd + final.FeeUsd;
                 return Encoding.UTF8.GetBytes($": {RouterHeaders.CostUsd}={FormatUsd(final.CostUsd)} {RouterHeaders.SavingsUsd}={FormatUsd(final.SavingsUsd)} {RouterHeaders.BilledUsd}={FormatUsd(billed)}\n\n");
             },
             cancellationToken);
@@ -466,8 +466,10 @@ public sealed partial class ChatPipeline(
 
         if (relay.ProviderError)
         {
-            // The provider's own error event has reached the client; the answer is incomplete, so it is neither cached nor audited.
+            // The provider's own error has reached the client, and its [DONE], if it sent one, was held back: a failed
+            // stream ends with an error event, never as if whole. The answer is incomplete, so it is neither cached nor audited.
             Log.StreamBroken(logger, context.RequestId, model.Id, "ProviderError", relay.EventsForwarded);
+            await sink.WriteEventAsync(SseRelay.ErrorEvent("upstream_error", $"The provider's stream from {model.Id} reported an error after it started."), cancellationToken);
             usage = usage with { Outcome = UsageOutcomes.Error, ErrorCode = "upstream_error" };
         }
         else if (relay.End != StreamEnd.Done)
@@ -689,7 +691,7 @@ public sealed partial class ChatPipeline(
     }
 
     /// <summary>The fee billed on a call: none when it is recorded as an error (the tokens it produced are still billed at
-    /// cost). The usage row and a stream's closing cost comment both ask here, so they agree.</summary>
+    /// cost). A stream's closing cost comment, which includes the fee, goes out only on a stream that ended well.</summary>
     private static decimal FeeBilled(UsageRecord usage, bool error) => error ? 0 : usage.FeeUsd;
 
     private static UsageRecord Failed(UsageRecord usage, RouterError error) =>

@@ -92,6 +92,25 @@ public sealed class SseRelayTests
         Assert.Equal([": tokens=2\n\n", "data: [DONE]\n\n"], sink.Events[^2..]);
     }
 
+    [Theory]
+    [InlineData("""data: {"error":{"message":"failed","type":"server_error","code":"generation_failed"}}""")]
+    [InlineData("event: error\ndata: {\"message\":\"failed\"}")]
+    public async Task A_providers_done_after_its_error_is_held_back_with_the_trailer(string error)
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + error + "\n\ndata: [DONE]\n\n");
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(
+            new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, _ => ": trailer\n\n"u8.ToArray(), CancellationToken.None);
+
+        Assert.True(result.ProviderError);
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal("Hel", result.Content);
+        Assert.Equal(2, sink.Events.Count);
+        Assert.Equal(2, result.EventsForwarded);
+        Assert.DoesNotContain(sink.Events, e => e.Contains("[DONE]", StringComparison.Ordinal) || e.Contains("trailer", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_client_that_leaves_mid_stream_gets_a_client_closed_result_with_what_was_relayed()
     {

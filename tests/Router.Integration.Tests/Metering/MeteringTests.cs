@@ -302,16 +302,17 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         }
 
         // One the provider ends with an error payload and its own [DONE] (as vLLM ends a generation that failed): the
-        // figures the router adds before that [DONE] bill what the row will, the cost and no fee.
+        // router holds that [DONE] back, with the cost comment it would have added, and ends the stream with an error event.
         behavior.Script.Enqueue(new SimulatedFault.ErrorInStream(6));
         using (var failed = await MeteringHost.ChatAsync(router, key, """{"model":"sim-small","stream":true,"messages":[{"role":"user","content":"Count for me, stream 1."}]}"""))
         {
             var text = await failed.Content.ReadAsStringAsync();
             Assert.Contains("word1", text, StringComparison.Ordinal);
             Assert.Contains("generation_failed", text, StringComparison.Ordinal);
-            var figures = System.Text.RegularExpressions.Regex.Match(text, @"x-router-cost-usd=([0-9.]+) .* x-router-billed-usd=([0-9.]+)");
-            Assert.True(figures.Success, "no final cost comment");
-            Assert.Equal(figures.Groups[1].Value, figures.Groups[2].Value);
+            Assert.EndsWith("\"code\":\"upstream_error\",\"param\":null}}\n\n", text, StringComparison.Ordinal);
+            Assert.Contains("event: error\n", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("x-router-billed-usd=", text, StringComparison.Ordinal);
         }
 
         var broken = (await MeteringHost.UsageOnceRecordedAsync(router, key, 2))["totals"]!;
