@@ -10,18 +10,21 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     public static partial Regex TenantIdPattern();
 
-    /// <summary>Issues a key; 400 when the tenant is unknown or a limit is invalid.</summary>
+    /// <summary>Issues a key, registering its tenant with default settings when it is not registered yet; 400 when the
+    /// tenant id is missing or malformed or a limit is invalid.</summary>
     public async Task<(ApiKeyRecord? Record, string? Key, RouterError? Error)> IssueAsync(
         string? tenantId, string? name, DateTimeOffset? expiresAt, KeyLimits limits, CancellationToken cancellationToken, string? limitsKeyId = null)
     {
         var errors = new List<string>();
+        var code = "invalid_value";
         if (string.IsNullOrWhiteSpace(tenantId))
         {
             errors.Add("'tenant' is required.");
+            code = "missing_required_parameter";
         }
-        else if (!(await tenants.GetAsync(tenantId, cancellationToken)).Registered)
+        else if (!TenantIdPattern().IsMatch(tenantId))
         {
-            errors.Add($"Tenant '{(tenantId.Length > 64 ? tenantId[..64] + "…" : tenantId)}' does not exist; create it first with POST /admin/tenants.");
+            errors.Add($"'tenant' must be letters, digits, '_', '.' or '-', up to 64 characters, starting with a letter or digit; got '{(tenantId.Length > 64 ? tenantId[..64] + "…" : tenantId)}'.");
         }
 
         if (name is { Length: > 200 })
@@ -38,7 +41,15 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
             .Select(ToSnake));
         if (errors.Count > 0)
         {
-            return (null, null, RouterError.InvalidRequest(string.Join(" ", errors)));
+            return (null, null, RouterError.InvalidRequest(string.Join(" ", errors), errors[0].StartsWith("'tenant'", StringComparison.Ordinal) ? "tenant" : null, code));
+        }
+
+        if (!(await tenants.GetAsync(tenantId!, cancellationToken)).Registered)
+        {
+            // The contract's own example creates a key for a tenant nobody registered: it is registered as POST
+            // /admin/tenants with only its id would, and a tenant that exists (in configuration too, or created by
+            // another instance meanwhile: the create is an insert) is left as it is.
+            await tenants.CreateAsync(TenantPolicy.Default(tenantId!) with { Registered = true }, cancellationToken);
         }
 
         var key = ApiKeyFormat.Generate();

@@ -61,7 +61,7 @@ public sealed class AdminAuditsHandler(CallerAuthentication authentication, IAud
         {
             if (json.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
             {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object."));
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object.", code: "invalid_type"));
                 return;
             }
 

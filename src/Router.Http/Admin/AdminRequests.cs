@@ -61,7 +61,7 @@ internal static class AdminRequests
                 }
 
                 document.Dispose();
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object."));
+                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object.", code: "invalid_type"));
                 return null;
             }
             catch (JsonException ex)
@@ -120,13 +120,13 @@ internal static class AdminRequests
         return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
     }
 
-    /// <summary>The 400 for a list of field errors: all of them in the message, the first field named as <c>param</c>
-    /// (every message starts with the field's name in quotes).</summary>
+    /// <summary>The 400 <c>invalid_value</c> for a list of field errors: all of them in the message, the first field named
+    /// as <c>param</c> (every message starts with the field's name in quotes).</summary>
     public static RouterError FieldErrors(IReadOnlyList<string> errors)
     {
         var first = errors[0];
         var end = first.StartsWith('\'') ? first.IndexOf('\'', 1) : -1;
-        return RouterError.InvalidRequest(string.Join(" ", errors), end > 1 ? first[1..end] : null);
+        return RouterError.InvalidRequest(string.Join(" ", errors), end > 1 ? first[1..end] : null, "invalid_value");
     }
 
     /// <summary>Reads optional typed fields from an object, collecting every type error.</summary>

@@ -156,7 +156,7 @@ public sealed class AdminTenantsHandler(
                 || !(value.ValueKind == JsonValueKind.Null || value.ValueKind == JsonValueKind.Number && value.GetDouble() is >= 0 and <= 1)
                     ? null
                     : current with { Quality = value.ValueKind == JsonValueKind.Null ? null : value.GetDouble() }, context.RequestAborted);
-            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality"));
+            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality", "invalid_value"));
         }
     }
 

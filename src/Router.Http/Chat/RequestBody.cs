@@ -80,7 +80,7 @@ internal sealed class RequestBody : IDisposable
                 StatusCodes.Status413PayloadTooLarge => RouterError.RequestTooLarge(limit, setting),
                 StatusCodes.Status408RequestTimeout => RouterError.RequestBodyTimeout(
                     request.HttpContext.Features.Get<IHttpMinRequestBodyDataRateFeature>()?.MinDataRate?.BytesPerSecond),
-                _ => RouterError.InvalidRequest("The request body could not be read: " + ex.Message),
+                _ => RouterError.InvalidRequest("The request body could not be read: " + ex.Message, code: "invalid_body"),
             });
         }
         catch

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -367,7 +368,7 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
     }
 
     [Theory]
-    [InlineData("admin/keys", "{\"tenant\":\"nobody-here\"}", "does not exist")]
+    [InlineData("admin/keys", "{\"tenant\":\"bad id!\"}", "'tenant' must be letters")]
     [InlineData("admin/keys", "{\"name\":\"no tenant\"}", "'tenant' is required")]
     [InlineData("admin/keys", "{\"tenant\":\"limits\",\"daily_budget_usd\":-5}", "daily_budget_usd")]
     [InlineData("admin/keys", "{\"tenant\":\"limits\",\"requests_per_minute\":\"many\"}", "'requests_per_minute' must be an integer")]
@@ -383,7 +384,42 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         using var response = await MeteringHost.AdminAsync(router, HttpMethod.Post, path, body);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(fragment, (await TestJson.ErrorAsync(response))["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var error = await TestJson.ErrorAsync(response);
+        Assert.Contains(fragment, error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(error["code"]?.GetValue<string>()), $"no code: {error.ToJsonString()}");
+    }
+
+    [Fact]
+    public async Task A_key_for_a_tenant_not_registered_registers_it_with_defaults_and_an_existing_tenant_is_left_as_it_is()
+    {
+        await using var router = await RouterServerHost.StartAsync(MeteringHost.Settings(_simulator, azurite.Azurite.ConnectionString));
+        await MeteringHost.CreateTenantAsync(router, "kept", ""","daily_budget_usd":7,"per_call_fee_usd":0.002""");
+
+        var (_, newKey) = await MeteringHost.CreateKeyAsync(router, "fresh");
+        await MeteringHost.CreateKeyAsync(router, "kept");
+
+        using (var fresh = await MeteringHost.AdminAsync(router, HttpMethod.Get, "admin/tenants/fresh"))
+        {
+            Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+            var tenant = JsonNode.Parse(await fresh.Content.ReadAsStringAsync())!;
+            Assert.Null(tenant["daily_budget_usd"]);
+            Assert.Equal(0m, tenant["per_call_fee_usd"]!.GetValue<decimal>());
+        }
+
+        using (var again = await MeteringHost.AdminAsync(router, HttpMethod.Post, "admin/tenants", """{"id":"fresh"}"""))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        }
+
+        using (var kept = await MeteringHost.AdminAsync(router, HttpMethod.Get, "admin/tenants/kept"))
+        {
+            var tenant = JsonNode.Parse(await kept.Content.ReadAsStringAsync())!;
+            Assert.Equal(7m, tenant["daily_budget_usd"]!.GetValue<decimal>());
+            Assert.Equal(0.002m, tenant["per_call_fee_usd"]!.GetValue<decimal>());
+        }
+
+        using var served = await MeteringHost.ChatAsync(router, newKey, TestJson.Chat("sim-small", "A key for a tenant made on the way."));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
     [Theory]
