@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Template;
 using Router.Core.Chat;
 using Router.Http;
 using Router.Http.Admin;
@@ -38,11 +39,43 @@ public static class RouterEndpointRouteBuilderExtensions
         endpoints.MapAdminApi("/admin");
         endpoints.MapAdminApi(AdminApi.PortablePrefix);
 
+        // Routing picks the fallback over its own bare 405 when a path exists only for other methods: the fallback tells
+        // the two apart, so a wrong method gets 405 with Allow and only an unknown path gets 404.
+        var routes = new Lazy<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)[]>(() => MethodRoutes(endpoints.DataSources));
         endpoints.MapFallback((HttpContext context, TimeProvider time) =>
         {
             RouterHttpContext.Begin(context, time);
+            var allowed = AllowedMethods(routes.Value, context.Request.Path);
+            if (allowed.Count > 0)
+            {
+                context.Response.Headers.Allow = string.Join(", ", allowed);
+                return ErrorResponse.WriteAsync(context, RouterError.MethodNotAllowed(context.Request.Method, context.Request.Path));
+            }
+
             return ErrorResponse.WriteAsync(context, RouterError.NotFound($"No route for {context.Request.Method} {context.Request.Path}."));
         });
         return endpoints;
+    }
+
+    private static (TemplateMatcher Matcher, IReadOnlyList<string> Methods)[] MethodRoutes(IEnumerable<EndpointDataSource> sources) =>
+        sources.SelectMany(s => s.Endpoints)
+            .OfType<RouteEndpoint>()
+            .Select(e => (Endpoint: e, Methods: e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods))
+            .Where(e => e.Methods is { Count: > 0 })
+            .Select(e => (new TemplateMatcher(new RouteTemplate(e.Endpoint.RoutePattern), []), e.Methods!))
+            .ToArray();
+
+    private static List<string> AllowedMethods((TemplateMatcher Matcher, IReadOnlyList<string> Methods)[] routes, PathString path)
+    {
+        var allowed = new List<string>();
+        foreach (var (matcher, methods) in routes)
+        {
+            if (matcher.TryMatch(path, []))
+            {
+                allowed.AddRange(methods.Where(m => !allowed.Contains(m, StringComparer.OrdinalIgnoreCase)));
+            }
+        }
+
+        return allowed;
     }
 }

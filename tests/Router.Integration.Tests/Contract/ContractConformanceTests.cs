@@ -151,6 +151,32 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
         Assert.Equal("model_not_found", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("GET", "v1/chat/completions", "POST")]
+    [InlineData("DELETE", "v1/models/sim-small", "GET")]
+    [InlineData("PATCH", "admin/tenants/acme", "GET, PUT")]
+    public async Task A_known_path_with_another_method_is_a_405_naming_the_allowed_ones(string method, string path, string allow)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ContractFixture.Key);
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        var error = await TestJson.ErrorAsync(response);
+        Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+        Assert.Equal("method_not_allowed", error["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_unknown_path_is_still_a_404()
+    {
+        using var response = await Router.Http.GetAsync("v1/nothing-here");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("not_found", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task A_providers_4xx_passed_through_still_carries_every_router_header()
     {
