@@ -250,4 +250,48 @@ public sealed class MisbehavingProviderTests(ITestOutputHelper output) : IAsyncL
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
         Assert.Equal("error", (await RowAsync(response)).Outcome);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_usage_reasoning_sent_both_as_text_and_as_details_is_billed_once(bool stream)
+    {
+        // OpenRouter sends a reasoning model's thinking twice in one message (or delta): as the text 'reasoning' and as
+        // 'reasoning_details' parts carrying the same text. The model generated it once, and the provider bills it once.
+        var reasoning = string.Join(' ', Enumerable.Range(0, 300).Select(i => $"step{i}"));
+        string Answer(bool withDetails)
+        {
+            var message = new JsonObject { ["role"] = "assistant", ["content"] = "Paris.", ["reasoning"] = reasoning };
+            if (withDetails)
+            {
+                message["reasoning_details"] = new JsonArray(new JsonObject { ["type"] = "reasoning.text", ["text"] = reasoning, ["format"] = "unknown", ["index"] = 0 });
+            }
+
+            if (!stream)
+            {
+                return new JsonObject
+                {
+                    ["id"] = "gen-1", ["object"] = "chat.completion", ["created"] = 1, ["model"] = "primary",
+                    ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = "stop" }),
+                }.ToJsonString();
+            }
+
+            var first = new JsonObject
+            {
+                ["id"] = "gen-1", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = "primary",
+                ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = message, ["finish_reason"] = null }),
+            }.ToJsonString();
+            return "data: " + first + "\n\ndata: " + Chunk("", "stop") + "\n\ndata: [DONE]\n\n";
+        }
+
+        PrimaryAnswers(stream ? "text/event-stream" : "application/json", Answer(withDetails: false));
+        var (once, _) = await AskAsync("the capital of France, thinking once", stream);
+        PrimaryAnswers(stream ? "text/event-stream" : "application/json", Answer(withDetails: true));
+        var (twice, _) = await AskAsync("the capital of France, thinking shown twice", stream);
+
+        Assert.Equal(("primary", "primary"), (Served(once), Served(twice)));
+        var (alone, both) = ((await RowAsync(once)).CompletionTokens, (await RowAsync(twice)).CompletionTokens);
+        Assert.True(alone >= 300, $"the reasoning alone billed {alone} completion tokens");
+        Assert.True(both == alone, $"the same reasoning billed {alone} completion tokens as 'reasoning' alone and {both} with 'reasoning_details' repeating it");
+    }
 }
