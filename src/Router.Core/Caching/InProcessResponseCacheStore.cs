@@ -160,10 +160,16 @@ internal sealed class InProcessResponseCacheStore(
     }
 
     // The cache is full: a tenant holding more than its share gives up its own oldest answers until the new one fits or
-    // it is back within its share. One tenant alone still uses the whole budget; one sending long prompts by the
-    // thousand no longer empties every other tenant's cache.
+    // it is back within its share. One tenant alone still uses the whole budget, least recently used first; one sending
+    // long prompts by the thousand no longer empties every other tenant's cache.
     private bool MakeRoomFromOwn(TenantAnswers tenant, ExactKey key, CachedAnswer kept, long size)
     {
+        // With the share off, or no other tenant's answers to protect, the least recently used go as they always did.
+        if (_tenantLimit >= maxAnswerBytes || !_tenants.Values.Any(t => t != tenant && Interlocked.Read(ref t.Bytes) > 0))
+        {
+            return false;
+        }
+
         lock (tenant.Gate)
         {
             while (Interlocked.Read(ref tenant.Bytes) + size > _tenantLimit && tenant.Order.TryDequeue(out var oldest))
@@ -197,6 +203,9 @@ internal sealed class InProcessResponseCacheStore(
         answers.Set(key, kept, options);
         if (!answers.TryGetValue(key, out CachedAnswer? held) || !ReferenceEquals(held, kept))
         {
+            // Turned away: its charge goes now, not when the callback gets to run, or the tenant would look past its
+            // share by this very answer and give up its own answers for it.
+            charge.Settle();
             return false;
         }
 

@@ -263,6 +263,9 @@ public static class CompletionReader
                     continue;
                 }
 
+                // Providers that send the same thinking in several fields (OpenRouter: reasoning and reasoning_details,
+                // some with reasoning_content too) are billed for one copy: the first of them in the message.
+                var reasoningRead = false;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var isContent = reader.ValueTextEquals("content"u8);
@@ -273,9 +276,16 @@ public static class CompletionReader
                     {
                         // Read rather than skipped: the value is an extra as below, and its text is billable.
                         extras |= reader.TokenType != JsonTokenType.StartArray;
+                        var counted = generatedBy != Generated.Reasoning || !reasoningRead;
+                        var before = generated?.Length ?? 0;
                         if (reader.TokenType == JsonTokenType.String)
                         {
-                            (generated ??= new()).Append(reader.GetString());
+                            if (counted)
+                            {
+                                (generated ??= new()).Append(reader.GetString());
+                                reasoningRead |= generatedBy == Generated.Reasoning && generated.Length > before;
+                            }
+
                             continue;
                         }
 
@@ -290,15 +300,17 @@ public static class CompletionReader
                                 continue;
                             }
 
-                            var wanted = generatedBy == Generated.Calls
+                            var wanted = counted && (generatedBy == Generated.Calls
                                 ? reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("arguments"u8)
-                                : reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("summary"u8);
+                                : reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("summary"u8));
                             reader.Read();
                             if (wanted && reader.TokenType == JsonTokenType.String)
                             {
                                 (generated ??= new()).Append(reader.GetString());
                             }
                         }
+
+                        reasoningRead |= generatedBy == Generated.Reasoning && (generated?.Length ?? 0) > before;
                     }
                     else if (isContent && reader.TokenType == JsonTokenType.String)
                     {
@@ -337,16 +349,17 @@ public static class CompletionReader
     private enum Generated
     {
         None,
-        Text,
+        Refusal,
+        Reasoning,
         Calls,
     }
 
-    // Message fields whose values the model generated, outside content: a refusal and reasoning (OpenAI-compatible
-    // servers name it reasoning_content or reasoning, as text or parts), and tool or function calls.
+    // Message fields whose values the model generated, outside content: a refusal, reasoning (OpenAI-compatible servers
+    // name it reasoning_content, reasoning or reasoning_details, as text or parts), and tool or function calls.
     private static Generated GeneratedBy(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8)
-            || reader.ValueTextEquals("reasoning_details"u8)
-            ? Generated.Text
+        reader.ValueTextEquals("refusal"u8) ? Generated.Refusal
+        : reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8) || reader.ValueTextEquals("reasoning_details"u8)
+            ? Generated.Reasoning
             : reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8)
                 ? Generated.Calls
                 : Generated.None;

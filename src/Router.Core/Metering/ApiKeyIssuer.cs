@@ -22,8 +22,9 @@ public sealed partial class ApiKeyIssuer(IApiKeyStore keys, ITenantPolicyStore t
             errors.Add("'tenant' is required.");
             code = "missing_required_parameter";
         }
-        else if (!TenantIdPattern().IsMatch(tenantId))
+        else if (!TenantIdPattern().IsMatch(tenantId) && !(await tenants.GetAsync(tenantId, cancellationToken)).Registered)
         {
+            // The id of a tenant to register (a registered one, from configuration too, keeps whatever id it has).
             errors.Add($"'tenant' must be letters, digits, '_', '.' or '-', up to 64 characters, starting with a letter or digit; got '{(tenantId.Length > 64 ? tenantId[..64] + "…" : tenantId)}'.");
         }
 
