@@ -177,6 +177,47 @@ public sealed class ContractConformanceTests(ContractFixture fixture) : IClassFi
         Assert.Equal("not_found", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
     }
 
+    // Model ids have dots (gpt-4.1, gpt-4.1-mini, claude-3.5-…): the fallback's {*path:nonfile} does not match a last
+    // segment with a dot, so routing answered on its own, a bare 404 with no body, instead of the promised JSON 405.
+    [Theory]
+    [InlineData("DELETE", "v1/models/gpt-4.1", "GET")]
+    [InlineData("POST", "v1/models/azure%2Fgpt-4.1-mini", "GET")]
+    public async Task A_wrong_method_on_a_model_id_with_a_dot_is_a_405_too(string method, string path, string allow)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ContractFixture.Key);
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal(allow, string.Join(", ", response.Content.Headers.Allow));
+        Assert.Equal("method_not_allowed", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+    }
+
+    // CONTRACT.md: errors are always JSON in OpenAI's shape. An unknown path whose last segment has a dot got an empty 404.
+    [Theory]
+    [InlineData("v1/chat/completions.json")]
+    [InlineData("v1/models.json")]
+    public async Task An_unknown_path_with_a_dot_is_a_json_404(string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = TestJson.Body(TestJson.Chat("sim-small", "A dotted path")) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ContractFixture.Key);
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("not_found", (await TestJson.ErrorAsync(response))["code"]!.GetValue<string>());
+    }
+
+    // A resource served for GET is served for HEAD (RFC 9110 9.1: a general-purpose server supports both); uptime monitors
+    // probe /health with HEAD. The new 405 tells them GET only, so the router looks down.
+    [Fact]
+    public async Task Health_answers_head_as_get()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, "health");
+        using var response = await Router.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task A_providers_4xx_passed_through_still_carries_every_router_header()
     {
