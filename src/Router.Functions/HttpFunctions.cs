@@ -53,10 +53,10 @@ public sealed class HttpFunctions(
         return new EmptyResult();
     }
 
-    /// <summary><c>GET /health</c>.</summary>
+    /// <summary><c>GET /health</c> and <c>HEAD /health</c>.</summary>
     [Function(nameof(Health))]
     public async Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = "health")] HttpRequest request)
     {
         await health.HandleAsync(request.HttpContext);
         return new EmptyResult();

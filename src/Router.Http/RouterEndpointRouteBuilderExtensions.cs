@@ -21,7 +21,8 @@ public static class RouterEndpointRouteBuilderExtensions
     /// <summary>Maps every endpoint of the public contract, plus OpenAI-style 404/405 answers for anything else.</summary>
     public static IEndpointRouteBuilder MapRouterEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/health", (HttpContext context, HealthHandler handler) => handler.HandleAsync(context));
+        // Uptime monitors probe with HEAD; a 405 there reads as the router being down.
+        endpoints.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, HealthHandler handler) => handler.HandleAsync(context));
 
         endpoints.MapGet("/dashboard", (HttpContext context, DashboardHandler handler) => handler.PageAsync(context));
         endpoints.MapPost("/dashboard/login", (HttpContext context, DashboardHandler handler) => handler.LoginAsync(context));
@@ -40,9 +41,11 @@ public static class RouterEndpointRouteBuilderExtensions
         endpoints.MapAdminApi(AdminApi.PortablePrefix);
 
         // Routing picks the fallback over its own bare 405 when a path exists only for other methods: the fallback tells
-        // the two apart, so a wrong method gets 405 with Allow and only an unknown path gets 404.
+        // the two apart, so a wrong method gets 405 with Allow and only an unknown path gets 404. Its pattern is a plain
+        // catch-all, not MapFallback's default {*path:nonfile}: that skips a last segment with a dot (a model id such as
+        // gpt-4.1, or /v1/models.json), which then got routing's bare 404. The server serves no static files.
         var routes = new Lazy<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)[]>(() => MethodRoutes(endpoints.DataSources));
-        endpoints.MapFallback((HttpContext context, TimeProvider time) =>
+        endpoints.MapFallback("{**path}", (HttpContext context, TimeProvider time) =>
         {
             RouterHttpContext.Begin(context, time);
             var allowed = AllowedMethods(routes.Value, context.Request.Path);
