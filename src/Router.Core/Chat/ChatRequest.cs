@@ -7,7 +7,8 @@ namespace Router.Core.Chat;
 /// <param name="HasToolCalls">An assistant message that carries tool calls.</param>
 /// <param name="Attachments">Fingerprints of the non-text parts (images, files, audio) and tool calls, in order: their
 /// type and a hash of their JSON. Empty when there are none.</param>
-public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "");
+/// <param name="LowDetailImageCount">How many of the image parts ask for <c>detail: "low"</c>.</param>
+public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "", int LowDetailImageCount = 0);
 
 /// <summary>A byte range inside the request body.</summary>
 /// <param name="Start">Offset of the first byte.</param>
@@ -56,7 +57,7 @@ public sealed record ChatRequest
     /// <summary><c>response_format.type</c> (text, json_object, json_schema) when present.</summary>
     public string? ResponseFormatType { get; init; }
 
-    /// <summary><c>max_completion_tokens</c>, else <c>max_tokens</c>.</summary>
+    /// <summary>The larger of <c>max_completion_tokens</c> and <c>max_tokens</c>, whichever is sent.</summary>
     public int? MaxTokens { get; init; }
 
     /// <summary><c>n</c>, the number of choices (default 1).</summary>

@@ -172,6 +172,12 @@ public static class ChatRequestParser
                         return false;
                     }
 
+                    if (UnpricedFeature(ref reader, name) is { } unpriced)
+                    {
+                        error = unpriced;
+                        return false;
+                    }
+
                     if (Array.IndexOf(NotAnswerShapingFields, name) >= 0)
                     {
                         reader.Skip();
@@ -307,7 +313,8 @@ public static class ChatRequestParser
             WantsLogprobs = logprobs,
             ToolJsonBytes = toolJsonBytes,
             ResponseFormatType = responseFormatType,
-            MaxTokens = maxCompletionTokens ?? maxTokens,
+            // A provider may honour either field when both are sent: the larger bounds what the answer can cost.
+            MaxTokens = maxCompletionTokens is { } completion && maxTokens is { } legacy ? Math.Max(completion, legacy) : maxCompletionTokens ?? maxTokens,
             ChoiceCount = choices,
             User = user,
             Metadata = metadata ?? ChatRequest.EmptyMetadata,
@@ -361,7 +368,7 @@ public static class ChatRequestParser
             }
 
             string? role = null;
-            var images = 0;
+            int images = 0, lowDetailImages = 0;
             var toolCalls = false;
             text.Clear();
             attachments?.Clear();
@@ -381,7 +388,7 @@ public static class ChatRequestParser
                         role = reader.GetString();
                         break;
                     case "content":
-                        if (!TryReadContent(ref reader, body, index, text, ref attachments, ref images, out error))
+                        if (!TryReadContent(ref reader, body, index, text, ref attachments, ref images, ref lowDetailImages, out error))
                         {
                             return false;
                         }
@@ -394,6 +401,10 @@ public static class ChatRequestParser
                         toolJsonBytes += (int)reader.BytesConsumed - callsStart;
                         AddAttachment(ref attachments, property, body[callsStart..(int)reader.BytesConsumed]);
                         break;
+                    case "audio" when reader.TokenType != JsonTokenType.Null:
+                        // An earlier spoken answer, which the provider reads back as audio input tokens.
+                        error = Unpriced("messages", $"messages[{index}].audio", "audio input");
+                        return false;
                     default:
                         reader.Skip();
                         break;
@@ -414,13 +425,14 @@ public static class ChatRequestParser
                 return false;
             }
 
-            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments is not { Length: > 0 } ? "" : attachments.ToString()));
+            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments is not { Length: > 0 } ? "" : attachments.ToString(), lowDetailImages));
         }
 
         return true;
     }
 
-    private static bool TryReadContent(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, ref StringBuilder? attachments, ref int images, out RouterError error)
+    private static bool TryReadContent(
+        ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, ref StringBuilder? attachments, ref int images, ref int lowDetailImages, out RouterError error)
     {
         error = null!;
         switch (reader.TokenType)
@@ -440,7 +452,7 @@ public static class ChatRequestParser
                         return false;
                     }
 
-                    string? type = null, partText = null;
+                    string? type = null, partText = null, detail = null;
                     var partStart = (int)reader.TokenStartIndex;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
@@ -453,6 +465,15 @@ public static class ChatRequestParser
                         else if (property == "text" && reader.TokenType == JsonTokenType.String)
                         {
                             partText = reader.GetString();
+                        }
+                        else if (property == "image_url" && reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            detail = ReadStringProperty(ref reader, "detail");
+                        }
+                        else if (property == "detail" && reader.TokenType == JsonTokenType.String)
+                        {
+                            // input_image parts carry their detail beside the image, not inside it.
+                            detail = reader.GetString();
                         }
                         else
                         {
@@ -475,9 +496,18 @@ public static class ChatRequestParser
 
                         text.Append(partText);
                     }
+                    else if (type == "input_audio")
+                    {
+                        error = Unpriced("messages", type, "audio input");
+                        return false;
+                    }
                     else
                     {
-                        images += type is "image_url" or "input_image" or "image" ? 1 : 0;
+                        if (type is "image_url" or "input_image" or "image")
+                        {
+                            images++;
+                            lowDetailImages += detail == "low" ? 1 : 0;
+                        }
 
                         // An image, file or audio part: its bytes, not only its presence, decide what the answer is.
                         AddAttachment(ref attachments, type, body[partStart..(int)reader.BytesConsumed]);
@@ -692,6 +722,57 @@ public static class ChatRequestParser
 
         return true;
     }
+
+    // Fields that make the provider bill something the catalog's per-token prices do not cover; null when the value is
+    // null or asks for nothing extra.
+    private static RouterError? UnpricedFeature(ref Utf8JsonReader reader, string name)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        switch (name)
+        {
+            case "modalities":
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return WrongType(name, "an array of strings");
+                }
+
+                // Read on a copy: the value is still skipped and kept with the answer-shaping fields.
+                var values = reader;
+                while (values.Read() && values.TokenType != JsonTokenType.EndArray)
+                {
+                    if (values.TokenType == JsonTokenType.String && values.ValueTextEquals("audio"u8))
+                    {
+                        return Unpriced(name, "modalities 'audio'", "audio output");
+                    }
+
+                    values.Skip();
+                }
+
+                return null;
+            case "audio":
+                return Unpriced(name, name, "audio output");
+            case "web_search_options":
+                return Unpriced(name, name, "web search, which the provider charges per call on top of the tokens");
+            case "data_sources":
+                // Azure OpenAI On Your Data: the deployment queries a search index with credentials of the request's or
+                // the resource's own identity, which would let any tenant read any index the operator's resource may read.
+                return RouterError.InvalidRequest(
+                    "data_sources (Azure OpenAI On Your Data) is not supported: the router bills every call at the catalog's per-token prices, which do not "
+                    + "cover the search it runs, and the search would run with the router's own Azure identity.",
+                    name, "unsupported_value");
+            default:
+                return null;
+        }
+    }
+
+    private static RouterError Unpriced(string param, string what, string billed) =>
+        RouterError.InvalidRequest(
+            $"{what} is not supported: the router bills every call at the catalog's per-token prices, which do not cover {billed}.",
+            param, "unsupported_value");
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

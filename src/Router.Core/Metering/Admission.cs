@@ -27,9 +27,17 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
         var (profile, decision, policy, _) = prepared;
 
         // The worst case: every candidate could answer, with as many tokens as the request allows, for each of its n
-        // choices; an image at the most a high-detail image costs (the analysis counts a low-detail one).
-        var images = request.Messages.Sum(m => m.ImageCount);
-        var prompt = profile.PromptTokens + (images * (WorstCaseImageTokens - PromptTokenCounter.PerImage));
+        // choices; an image at the most any model bills for its detail, on top of the nominal tokens the analysis counted.
+        long images = 0, lowDetailImages = 0;
+        foreach (var message in request.Messages)
+        {
+            images += message.ImageCount;
+            lowDetailImages += message.LowDetailImageCount;
+        }
+
+        var prompt = profile.PromptTokens
+            + ((images - lowDetailImages) * WorstCaseImageTokens)
+            + (lowDetailImages * WorstCaseLowDetailImageTokens);
         var estimate = decision.Candidates.Max(m =>
         {
             var cost = m.Cost(prompt, (long)(request.MaxTokens ?? m.MaxOutputTokens) * Math.Max(1, request.ChoiceCount));
@@ -71,8 +79,14 @@ public sealed class Admission(RequestLimiter limiter, LoopGuard loops, BudgetGua
         }
     }
 
-    // OpenAI's price of a 2048 x 2048 high-detail image: 85 base tokens and 170 per 512-pixel tile, at most 6 tiles.
-    private const int WorstCaseImageTokens = 85 + (170 * 6);
+    // The catalog prices no image per model, so an image is reserved at the largest published rule, gpt-4o-mini's: 2,833
+    // base tokens and 5,667 per 512-pixel tile at high detail (or auto, or none given), and a high-detail image has at
+    // most 8 tiles (scaled to fit 2048 x 2048 and then to a shortest side of 768: 2048 x 768 is 4 x 2 tiles). gpt-4o
+    // bills 85 and 170 a tile for the same dollars, so on a model priced like it this reserves 33 times what it costs.
+    private const int WorstCaseImageTokens = 2_833 + (5_667 * 8);
+
+    // A low-detail image is the base tokens alone, whatever its size.
+    private const int WorstCaseLowDetailImageTokens = 2_833;
 
     /// <summary>Settles the reservation, against the session's cap and the budgets, with what the request really cost
     /// (fees included; 0 for a request that failed before any cost).</summary>

@@ -62,6 +62,13 @@ public sealed class ChatRequestParserTests
     [InlineData("{\"model\":\"auto\",\"service_tier\":\"priority\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
     [InlineData("{\"model\":\"auto\",\"service_tier\":\"scale\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
     [InlineData("{\"model\":\"auto\",\"service_tier\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "must be a string")]
+    [InlineData("{\"model\":\"auto\",\"modalities\":[\"text\",\"audio\"],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "modalities", "per-token prices")]
+    [InlineData("{\"model\":\"auto\",\"modalities\":\"audio\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "modalities", "must be an array")]
+    [InlineData("{\"model\":\"auto\",\"audio\":{\"voice\":\"alloy\",\"format\":\"wav\"},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "audio", "per-token prices")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}]}", "messages", "per-token prices")]
+    [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"assistant\",\"audio\":{\"id\":\"audio_1\"}},{\"role\":\"user\",\"content\":\"again\"}]}", "messages", "per-token prices")]
+    [InlineData("{\"model\":\"auto\",\"web_search_options\":{},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "web_search_options", "per-token prices")]
+    [InlineData("{\"model\":\"auto\",\"data_sources\":[{\"type\":\"azure_search\"}],\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "data_sources", "identity")]
     public void Rejects_bad_input_with_a_400_naming_the_field(string json, string? param, string messageFragment)
     {
         var ok = Parse(json, out _, out var error);
@@ -71,6 +78,56 @@ public sealed class ChatRequestParserTests
         Assert.Equal("invalid_request_error", error.Type);
         Assert.Equal(param, error.Param);
         Assert.Contains(messageFragment, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("\"modalities\":[\"text\"]")]
+    [InlineData("\"modalities\":null")]
+    [InlineData("\"audio\":null")]
+    [InlineData("\"web_search_options\":null")]
+    [InlineData("\"data_sources\":null")]
+    public void Text_only_output_and_null_unpriced_features_pass_through(string field)
+    {
+        var ok = Parse($$"""{"model":"auto",{{field}},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.True(ok, error?.Message);
+    }
+
+    [Fact]
+    public void An_unpriced_feature_is_refused_as_unsupported()
+    {
+        Parse("""{"model":"auto","web_search_options":{},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.Equal(400, error.Status);
+        Assert.Equal("unsupported_value", error.Code);
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\":100,\"max_completion_tokens\":4000", 4000)]
+    [InlineData("\"max_tokens\":4000,\"max_completion_tokens\":100", 4000)]
+    [InlineData("\"max_tokens\":300", 300)]
+    [InlineData("\"max_completion_tokens\":200", 200)]
+    public void Max_tokens_is_the_larger_of_the_two_limits_sent(string fields, int expected)
+    {
+        Assert.True(Parse($$"""{"model":"auto",{{fields}},"messages":[{"role":"user","content":"hi"}]}""", out var request, out _));
+
+        Assert.Equal(expected, request.MaxTokens);
+    }
+
+    [Fact]
+    public void Counts_the_images_that_ask_for_low_detail()
+    {
+        Assert.True(Parse("""
+            {"model":"auto","messages":[{"role":"user","content":[
+              {"type":"image_url","image_url":{"url":"data:a","detail":"low"}},
+              {"image_url":{"detail":"low","url":"data:b"},"type":"image_url"},
+              {"type":"image_url","image_url":{"url":"data:c","detail":"high"}},
+              {"type":"image_url","image_url":{"url":"data:d"}},
+              {"type":"input_image","image_url":"data:e","detail":"low"}]}]}
+            """, out var request, out _));
+
+        Assert.Equal(5, request.Messages[0].ImageCount);
+        Assert.Equal(3, request.Messages[0].LowDetailImageCount);
     }
 
     [Theory]
