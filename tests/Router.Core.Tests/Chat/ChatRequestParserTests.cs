@@ -131,6 +131,19 @@ public sealed class ChatRequestParserTests
     }
 
     [Theory]
+    [InlineData("""{"type":"image_url","image_url":{"url":"data:a"},"detail":"low"}""")]
+    [InlineData("""{"type":"image_url","image_url":{"url":"data:a","detail":"high"},"detail":"low"}""")]
+    public void A_detail_beside_an_image_url_object_does_not_make_it_a_low_detail_image(string part)
+    {
+        // Chat Completions reads detail inside image_url only: the provider bills this image at auto/high detail, so
+        // a stray "detail":"low" beside it must not lower its reservation from 48,169 tokens to 2,833.
+        Assert.True(Parse($$"""{"model":"auto","messages":[{"role":"user","content":[{{part}}]}]}""", out var request, out var error), error?.Message);
+
+        Assert.Equal(1, request.Messages[0].ImageCount);
+        Assert.Equal(0, request.Messages[0].LowDetailImageCount);
+    }
+
+    [Theory]
     [InlineData("auto")]
     [InlineData("default")]
     [InlineData("flex")]
