@@ -452,7 +452,7 @@ public static class ChatRequestParser
                         return false;
                     }
 
-                    string? type = null, partText = null, detail = null;
+                    string? type = null, partText = null, innerDetail = null, outerDetail = null;
                     var partStart = (int)reader.TokenStartIndex;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
@@ -468,12 +468,12 @@ public static class ChatRequestParser
                         }
                         else if (property == "image_url" && reader.TokenType == JsonTokenType.StartObject)
                         {
-                            detail = ReadStringProperty(ref reader, "detail");
+                            innerDetail = ReadStringProperty(ref reader, "detail");
                         }
                         else if (property == "detail" && reader.TokenType == JsonTokenType.String)
                         {
                             // input_image parts carry their detail beside the image, not inside it.
-                            detail = reader.GetString();
+                            outerDetail = reader.GetString();
                         }
                         else
                         {
@@ -506,6 +506,9 @@ public static class ChatRequestParser
                         if (type is "image_url" or "input_image" or "image")
                         {
                             images++;
+                            // Only where the part's format puts it: an image_url part's detail is inside image_url, and
+                            // one beside it is ignored by the provider (which bills such an image at auto, or high).
+                            var detail = type == "image_url" ? innerDetail : outerDetail ?? innerDetail;
                             lowDetailImages += detail == "low" ? 1 : 0;
                         }
 
