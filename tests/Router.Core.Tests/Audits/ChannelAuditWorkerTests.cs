@@ -40,7 +40,7 @@ public sealed class ChannelAuditWorkerTests
             Assert.Equal(1, _queue.RetriesWaiting);
 
             _time.Advance(TimeSpan.FromSeconds(1));
-            await WaitUntilAsync(() => _models.Calls == delivery && (_queue.RetriesWaiting == 1 || delivery == 5));
+            await WaitUntilAdvancingAsync(() => _models.Calls == delivery && (_queue.RetriesWaiting == 1 || delivery == 5));
         }
 
         await WaitUntilAsync(async () => (await _queue.InspectAsync(10, CancellationToken.None)).ApproximateCount == 1);
@@ -151,6 +151,22 @@ public sealed class ChannelAuditWorkerTests
         }
 
         return condition();
+    }
+
+    // The worker arms its wait for a retry from a clock reading: when the test moves the clock between that reading and
+    // the timer's creation, the timer lands up to that step later on the fake clock (on a real clock, microseconds). So
+    // the clock moves on a second at a time while the condition is waited for, after the exact step was taken.
+    private async Task WaitUntilAdvancingAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        for (var polls = 1; !condition(); polls++)
+        {
+            await Task.Delay(10, timeout.Token);
+            if (polls % 50 == 0)
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
