@@ -9,7 +9,9 @@ using Router.Http.Errors;
 namespace Router.Http.Metering;
 
 /// <summary><c>GET /v1/usage?from=&amp;to=&amp;group_by=</c>: the caller's tenant's usage, totals and groups.</summary>
-public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedger ledger, TimeProvider time)
+/// <remarks>A report reads up to a year of rows, so it counts against the key's requests per minute like a chat request:
+/// a key past its limit gets the same 429 before any row is read.</remarks>
+public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedger ledger, ITenantPolicyStore policies, RequestLimiter limiter, TimeProvider time)
 {
     private const int MaxDays = 366;
     private const string InvalidValue = "invalid_value";
@@ -22,6 +24,12 @@ public sealed class UsageHandler(CallerAuthentication authentication, IUsageLedg
         if (caller is null)
         {
             await ErrorResponse.WriteAsync(context, RouterError.InvalidApiKey());
+            return;
+        }
+
+        if (limiter.TryAcquireRequest(await policies.GetAsync(caller.TenantId, context.RequestAborted), caller) is { } limited)
+        {
+            await ErrorResponse.WriteAsync(context, limited);
             return;
         }
 
