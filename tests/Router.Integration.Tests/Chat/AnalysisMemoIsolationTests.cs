@@ -6,10 +6,10 @@ using Router.Testing.Simulator;
 namespace Router.Integration.Tests.Chat;
 
 /// <summary>
-/// The analysis memo is keyed by the messages alone, not the tenant: a prompt any tenant sent recently is analysed and
-/// embedded for free when another tenant sends it. The embedding is the slowest local stage, so one request tells a
-/// tenant, by its latency, whether some other tenant asked exactly that (a name, a deal, a diagnosis) in the last
-/// minutes. The response cache is scoped by tenant for this reason; the memo in front of it is not.
+/// The analysis memo is keyed by tenant as well as by the messages. Keyed by the messages alone, a prompt any tenant sent
+/// recently was analysed and embedded for free when another tenant sent it: the embedding is the slowest local stage, so
+/// one request told a tenant, by its latency, whether some other tenant had asked exactly that (a name, a deal, a
+/// diagnosis) in the last minutes. The response cache is scoped by tenant for the same reason.
 /// </summary>
 public sealed class AnalysisMemoIsolationTests
 {
@@ -24,10 +24,10 @@ public sealed class AnalysisMemoIsolationTests
         settings["Router:ApiKeys:0:Key"] = "memo-tenant-a-key-01";
         settings["Router:ApiKeys:1:Tenant"] = "tenant-b";
         settings["Router:ApiKeys:1:Key"] = "memo-tenant-b-key-01";
-        var embeddings = new CountingEmbeddings();
+        var embeddings = new AnalysisMemoTests.CountingEmbeddings();
         await using var router = await RouterServerHost.StartAsync(settings, builder =>
             builder.Services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(embeddings));
-        embeddings.Reset();   // the host's start-up warm-up embedded a sample already
+        embeddings.Arm();   // the host's start-up warm-up embedded a sample already
         const string Prompt = "Draft a confidential note on the planned acquisition of Northwind Traders by Contoso";
 
         using var tenantA = await AskAsync(router, "memo-tenant-a-key-01", Prompt);
@@ -46,41 +46,5 @@ public sealed class AnalysisMemoIsolationTests
         var response = await router.Http.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         return response;
-    }
-
-    /// <summary>A bag-of-words embedding that counts its calls.</summary>
-    private sealed class CountingEmbeddings : IEmbeddingGenerator<string, Embedding<float>>
-    {
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public void Reset() => Volatile.Write(ref _calls, 0);
-
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _calls);
-            var result = new GeneratedEmbeddings<Embedding<float>>();
-            foreach (var text in values)
-            {
-                var vector = new float[384];
-                foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    vector[(int)((uint)StringComparer.Ordinal.GetHashCode(word.ToLowerInvariant()) % 384)] += 1f;
-                }
-
-                var norm = MathF.Sqrt(vector.Sum(v => v * v));
-                result.Add(new Embedding<float>(vector.Select(v => norm > 0 ? v / norm : 0f).ToArray()));
-            }
-
-            return Task.FromResult(result);
-        }
-
-        public object? GetService(Type serviceType, object? serviceKey = null) =>
-            serviceType == typeof(EmbeddingGeneratorMetadata) ? new EmbeddingGeneratorMetadata("counting", null, "counting-384") : null;
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -92,7 +92,9 @@ public sealed class AnalysisMemoTests
     }
 
     /// <summary>A deterministic stand-in for the embedding model (hashed words, normalised) that counts its calls.</summary>
-    private sealed class CountingEmbeddings(bool failFirst) : IEmbeddingGenerator<string, Embedding<float>>
+    /// <summary>Embeds by hashing words, and counts its calls from <see cref="Arm"/> on (the host's start-up warm-up
+    /// embeds a sample first); with <c>failFirst</c> the first counted call throws.</summary>
+    internal sealed class CountingEmbeddings(bool failFirst = false) : IEmbeddingGenerator<string, Embedding<float>>
     {
         private int _calls;
         private bool _armed;
