@@ -89,7 +89,7 @@ public sealed partial class ChatPipeline(
     public Task<(PreparedRequest? Prepared, RouterError? Error)> PrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken) =>
         PrepareAsync(context, request, policy: null, cancellationToken);
 
-    /// <summary>Analyses and routes a request for a caller, as <c>POST /v1/route</c> does: the caller's
+    /// <summary>Analyses and routes a request for a caller, as a chat request and <c>POST /v1/route</c> do: the caller's
     /// requests-per-minute limit is asked first, as for a chat request, so a key past it gets the 429 and costs no
     /// analysis, embedding or cache read.</summary>
     public async Task<(PreparedRequest? Prepared, RouterError? Error)> AdmitAndPrepareAsync(RequestContext context, ChatRequest request, CancellationToken cancellationToken)
@@ -286,14 +286,7 @@ public sealed partial class ChatPipeline(
     {
         var usage = served.Usage;
         // A key past its requests-per-minute limit is refused before the analysis and any embedding are paid for.
-        var tenantPolicy = await policies.GetAsync(context.TenantId, cancellationToken);
-        if (admission.AdmitRequest(context, tenantPolicy) is { } limited)
-        {
-            await WriteErrorAsync(sink, limited, cancellationToken);
-            return Failed(usage, limited);
-        }
-
-        var (prepared, error) = await PrepareAsync(context, request, tenantPolicy, cancellationToken);
+        var (prepared, error) = await AdmitAndPrepareAsync(context, request, cancellationToken);
         if (prepared is null)
         {
             await WriteErrorAsync(sink, error!, cancellationToken);
