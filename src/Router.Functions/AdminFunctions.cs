@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Router.Core.Chat;
 using Router.Http;
 using Router.Http.Admin;
 using Router.Http.Errors;
@@ -20,8 +19,9 @@ public sealed class AdminFunctions(AdminKeysHandler keys, AdminTenantsHandler te
     {
         if (!await AdminApi.DispatchAsync(request.HttpContext, path))
         {
+            // As on the server: a wrong method on an admin path is a 405 naming the methods it serves, else a 404.
             RouterHttpContext.Begin(request.HttpContext, time);
-            await ErrorResponse.WriteAsync(request.HttpContext, RouterError.NotFound($"No route for {request.Method} {request.Path}."));
+            await ErrorResponse.WriteUnmatchedAsync(request.HttpContext, AdminApi.AllowedMethods(path));
         }
 
         return new EmptyResult();

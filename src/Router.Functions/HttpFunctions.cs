@@ -44,12 +44,21 @@ public sealed class HttpFunctions(
         return new EmptyResult();
     }
 
-    /// <summary><c>GET /v1/models/{id}</c>.</summary>
+    /// <summary><c>GET /v1/models/{id}</c>. A catch-all may be empty, so this route matches <c>/v1/models</c> too, and the
+    /// host, which tries longer routes first, hands it that request: without an id it is the list.</summary>
     [Function(nameof(Model))]
     public async Task<IActionResult> Model(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models/{*id}")] HttpRequest request, string id)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/models/{*id}")] HttpRequest request, string? id)
     {
-        await models.RetrieveAsync(request.HttpContext, id);
+        if (string.IsNullOrEmpty(id))
+        {
+            await models.HandleAsync(request.HttpContext);
+        }
+        else
+        {
+            await models.RetrieveAsync(request.HttpContext, id);
+        }
+
         return new EmptyResult();
     }
 

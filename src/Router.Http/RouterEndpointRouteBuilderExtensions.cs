@@ -48,14 +48,7 @@ public static class RouterEndpointRouteBuilderExtensions
         endpoints.MapFallback("{**path}", (HttpContext context, TimeProvider time) =>
         {
             RouterHttpContext.Begin(context, time);
-            var allowed = AllowedMethods(routes.Value, context.Request.Path);
-            if (allowed.Count > 0)
-            {
-                context.Response.Headers.Allow = string.Join(", ", allowed);
-                return ErrorResponse.WriteAsync(context, RouterError.MethodNotAllowed(context.Request.Method, context.Request.Path));
-            }
-
-            return ErrorResponse.WriteAsync(context, RouterError.NotFound($"No route for {context.Request.Method} {context.Request.Path}."));
+            return ErrorResponse.WriteUnmatchedAsync(context, AllowedMethods(routes.Value, context.Request.Path));
         });
         return endpoints;
     }

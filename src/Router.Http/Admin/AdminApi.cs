@@ -69,6 +69,23 @@ public static class AdminApi
         return false;
     }
 
+    /// <summary>The methods the table serves <paramref name="path"/> (below the prefix) for, in the table's order; empty
+    /// when no endpoint has that path.</summary>
+    public static IReadOnlyList<string> AllowedMethods(string? path)
+    {
+        var requestPath = new PathString("/" + (path ?? "").Trim('/'));
+        var allowed = new List<string>();
+        foreach (var (method, template, _) in Endpoints)
+        {
+            if (!allowed.Contains(method) && new TemplateMatcher(template, []).TryMatch(requestPath, []))
+            {
+                allowed.Add(method);
+            }
+        }
+
+        return allowed;
+    }
+
     private static (string, RouteTemplate, Func<HttpContext, RouteValueDictionary, Task>) Endpoint(
         string method, string template, Func<HttpContext, RouteValueDictionary, Task> handle) =>
         (method, TemplateParser.Parse(template), handle);

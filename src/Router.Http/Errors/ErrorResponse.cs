@@ -41,4 +41,17 @@ public static class ErrorResponse
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
+
+    /// <summary>The answer to a request no endpoint serves, the same on both hosts: 405 <c>method_not_allowed</c> with
+    /// <c>Allow</c> when the path is served for <paramref name="allowed"/> methods only, else 404 <c>not_found</c>.</summary>
+    public static Task WriteUnmatchedAsync(HttpContext context, IReadOnlyCollection<string> allowed)
+    {
+        if (allowed.Count > 0)
+        {
+            context.Response.Headers.Allow = string.Join(", ", allowed);
+            return WriteAsync(context, RouterError.MethodNotAllowed(context.Request.Method, context.Request.Path));
+        }
+
+        return WriteAsync(context, RouterError.NotFound($"No route for {context.Request.Method} {context.Request.Path}."));
+    }
 }

@@ -31,6 +31,9 @@ public sealed class FunctionsHost : IAsyncDisposable
     public T Get<T>()
         where T : notnull => _services.GetRequiredService<T>();
 
+    /// <summary>A function class (any of the app's), with its dependencies from the app's services.</summary>
+    public object Create(Type functionClass) => ActivatorUtilities.CreateInstance(_services, functionClass);
+
     /// <summary>A request as the Functions ASP.NET Core integration hands it to a trigger.</summary>
     public DefaultHttpContext Request(string method, string path, string? body = null, string? apiKey = null)
     {

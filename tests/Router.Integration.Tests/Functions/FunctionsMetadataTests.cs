@@ -76,6 +76,18 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void Requests_no_other_function_serves_reach_the_catch_all_for_every_method()
+    {
+        var trigger = Function(LoadMetadata(), "Unmatched")["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!;
+
+        // No methods listed: the host routes every method to it. A route that starts with a parameter is tried after
+        // every route that starts with a literal segment, as all the others do.
+        Assert.Equal("{*path}", trigger["route"]!.GetValue<string>());
+        Assert.Null(trigger["methods"]);
+        Assert.Equal("Anonymous", trigger["authLevel"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Every_setting_a_trigger_binds_is_in_the_local_settings_sample()
     {
         // The host resolves "%Router:Audits:QueueName%" itself, before any code default could apply: a setting missing

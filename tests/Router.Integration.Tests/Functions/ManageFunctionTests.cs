@@ -25,11 +25,11 @@ public sealed class ManageFunctionTests : IAsyncLifetime
         await _simulator.DisposeAsync();
     }
 
-    private async Task<(int Status, string Body)> ManageAsync(string method, string path, string? body = null, string key = AdminKey)
+    private async Task<(int Status, string Body, string Allow)> ManageAsync(string method, string path, string? body = null, string key = AdminKey)
     {
         var context = _host.Request(method, "/manage/" + path, body, key);
         var result = await _host.Get<AdminFunctions>().Manage(context.Request, path);
-        return (context.Response.StatusCode, await FunctionsHost.CompleteAsync(context, result));
+        return (context.Response.StatusCode, await FunctionsHost.CompleteAsync(context, result), context.Response.Headers.Allow.ToString());
     }
 
     [Fact]
@@ -51,6 +51,6 @@ public sealed class ManageFunctionTests : IAsyncLifetime
         Assert.StartsWith("rk_", JsonNode.Parse(key.Body)!["key"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(401, notAdmin.Status);
         Assert.Equal((404, "not_found"), (unknown.Status, JsonNode.Parse(unknown.Body)!["error"]!["code"]!.GetValue<string>()));
-        Assert.Equal(404, wrongMethod.Status);
+        Assert.Equal((405, "POST, GET"), (wrongMethod.Status, wrongMethod.Allow));
     }
 }
