@@ -56,6 +56,8 @@ var routerSettings = {
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
+  // The host's landing page at / would otherwise answer before the router's JSON 404 for unmatched requests.
+  AzureWebJobsDisableHomepage: 'true'
 
   // Telemetry with Entra ID auth (local auth is disabled on Application Insights).
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

@@ -21,7 +21,7 @@ public sealed class BicepContractTests
     private static readonly HashSet<string> HostSettings =
     [
         "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
-        "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID",
+        "AzureWebJobsDisableHomepage", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID",
     ];
 
     // What the Functions app needs in Azure: the triggers' binding expressions, identity-based stores, the Azure
@@ -77,6 +77,14 @@ public sealed class BicepContractTests
         {
             Assert.True(IsBound(name.Replace("__", ":", StringComparison.Ordinal)), $"{name} is set by Bicep but no options class binds it");
         }
+    }
+
+    [Fact]
+    public void The_functions_host_landing_page_is_off_so_every_unmatched_path_gets_the_routers_json_404()
+    {
+        var settings = Variables("functionApp")["routerSettings"]!.AsObject();
+
+        Assert.Equal("true", settings["AzureWebJobsDisableHomepage"]?.GetValue<string>());
     }
 
     [Fact]
