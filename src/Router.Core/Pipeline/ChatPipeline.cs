@@ -232,9 +232,21 @@ public sealed partial class ChatPipeline(
         // nor one from another model than a tenant rule pins (data residency holds for cached answers too).
         var decision = prepared.Decision;
         var keys = prepared.CacheKeys ??= ResponseCacheService.KeysOf(context.TenantId, request);
-        var hit = await cache.LookupAsync(context.TenantId, request, keys, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
-            answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= decision.Tier
-                && (!decision.PinnedByRule || decision.Candidates.Contains(model)));
+        CacheHit? hit;
+        try
+        {
+            hit = await cache.LookupAsync(context.TenantId, request, keys, prepared.CacheVector.GetAsync, EmbeddingModel, threshold, cancellationToken,
+                answer => catalog.TryGet(answer.Model, out var model) && model.Tier >= decision.Tier
+                    && (!decision.PinnedByRule || decision.Candidates.Contains(model)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // A cache that cannot be read (its database out of reach) costs money, not the answer: the request goes to a
+            // model as on a miss, as an answer the cache cannot store still goes out.
+            Log.CacheNotRead(logger, context.RequestId, ex.GetType().Name);
+            hit = null;
+        }
+
         telemetry.Stage("cache", Stopwatch.GetElapsedTime(started));
         return (permission, hit);
     }
@@ -836,6 +848,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Request {RequestId}: answer could not be cached ({ExceptionType})")]
         public static partial void CacheNotStored(ILogger logger, string requestId, string exceptionType);
+
+        [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Request {RequestId}: cache could not be read ({ExceptionType}); served as a miss")]
+        public static partial void CacheNotRead(ILogger logger, string requestId, string exceptionType);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Embedding failed ({ExceptionType}); analysing without it")]
         public static partial void EmbeddingFailed(ILogger logger, string exceptionType);

@@ -198,15 +198,28 @@ public sealed class SimulatedProvider : IAsyncDisposable
         var chat = new SimulatedChat(model, lastUser, raw);
         var answer = behavior.Responder?.Invoke(chat) ?? DefaultAnswer(model, lastUser);
         var promptTokens = CountTokens(string.Concat(messages.Select(m => m?["content"]?.ToJsonString() ?? "")));
-        var completionTokens = CountTokens(answer);
+        // n choices, each the same answer, each billed: as a provider bills every choice it generates.
+        var choiceCount = Math.Max(1, body["n"]?.GetValue<int>() ?? 1);
+        var completionTokens = CountTokens(answer) * choiceCount;
         var id = "chatcmpl-sim-" + Guid.NewGuid().ToString("N")[..12];
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
         if (body["stream"]?.GetValue<bool>() == true)
         {
             var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
-            await StreamAsync(context, behavior, fault, id, created, model, answer, includeUsage, promptTokens, completionTokens);
+            await StreamAsync(context, behavior, fault, id, created, model, answer, choiceCount, includeUsage, promptTokens, completionTokens);
             return;
+        }
+
+        var choices = new JsonArray();
+        for (var i = 0; i < choiceCount; i++)
+        {
+            choices.Add(new JsonObject
+            {
+                ["index"] = i,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer },
+                ["finish_reason"] = behavior.FinishReason,
+            });
         }
 
         var completion = new JsonObject
@@ -215,12 +228,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
             ["object"] = "chat.completion",
             ["created"] = created,
             ["model"] = model,
-            ["choices"] = new JsonArray(new JsonObject
-            {
-                ["index"] = 0,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = answer },
-                ["finish_reason"] = behavior.FinishReason,
-            }),
+            ["choices"] = choices,
             ["usage"] = Usage(promptTokens, completionTokens),
         };
         Answer(context, model);
@@ -236,14 +244,31 @@ public sealed class SimulatedProvider : IAsyncDisposable
 
     private async Task StreamAsync(
         HttpContext context, ModelBehavior behavior, SimulatedFault? fault, string id, long created, string model,
-        string answer, bool includeUsage, int promptTokens, int completionTokens)
+        string answer, int choiceCount, bool includeUsage, int promptTokens, int completionTokens)
     {
         context.Response.ContentType = "text/event-stream";
         await context.Response.StartAsync(context.RequestAborted);
         var words = answer.Split(' ');
-        var chunks = new List<JsonObject> { Chunk(id, created, model, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null) };
-        chunks.AddRange(words.Select((w, i) => Chunk(id, created, model, new JsonObject { ["content"] = i == 0 ? w : " " + w }, null)));
-        chunks.Add(Chunk(id, created, model, new JsonObject(), behavior.FinishReason));
+
+        // With n > 1 the choices' deltas interleave, one chunk per choice, as OpenAI streams them.
+        var chunks = new List<JsonObject>();
+        for (var c = 0; c < choiceCount; c++)
+        {
+            chunks.Add(Chunk(id, created, model, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null, c));
+        }
+
+        for (var w = 0; w < words.Length; w++)
+        {
+            for (var c = 0; c < choiceCount; c++)
+            {
+                chunks.Add(Chunk(id, created, model, new JsonObject { ["content"] = w == 0 ? words[w] : " " + words[w] }, null, c));
+            }
+        }
+
+        for (var c = 0; c < choiceCount; c++)
+        {
+            chunks.Add(Chunk(id, created, model, new JsonObject(), behavior.FinishReason, c));
+        }
         var sent = 0;
         foreach (var chunk in chunks)
         {
@@ -296,13 +321,13 @@ public sealed class SimulatedProvider : IAsyncDisposable
         Interlocked.Increment(ref _completedStreams);
     }
 
-    private static JsonObject Chunk(string id, long created, string model, JsonObject delta, string? finish) => new()
+    private static JsonObject Chunk(string id, long created, string model, JsonObject delta, string? finish, int index = 0) => new()
     {
         ["id"] = id,
         ["object"] = "chat.completion.chunk",
         ["created"] = created,
         ["model"] = model,
-        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = index, ["delta"] = delta, ["finish_reason"] = finish }),
     };
 
     private static JsonObject Usage(int prompt, int completion) => new()
