@@ -329,15 +329,15 @@ public sealed partial class ChatPipeline(
         }
 
         // Reserves against the budgets (kept in served, so however the request ends the reservation is settled), or
-        // refuses: returns the usage to record when the refusal went out, else null. A cache hit refused for its fee says
-        // what the lookup found, though the row it is recorded as counts no hit.
-        async ValueTask<UsageRecord?> ReserveAsync(ValueTask<(BudgetReservation? Reservation, RouterError? Error)> reserving, CacheHit? hit = null)
+        // refuses: returns the usage to record when the refusal went out, else null. A cache hit refused for its fee was
+        // not served from the cache: its headers say bypass, as the row it is recorded as does (it counts no hit).
+        async ValueTask<UsageRecord?> ReserveAsync(ValueTask<(BudgetReservation? Reservation, RouterError? Error)> reserving)
         {
             served.Usage = usage;
             var (reservation, refusal) = await reserving;
             if (refusal is not null)
             {
-                await RefuseAfterRoutingAsync(sink, hit is null ? usage : usage with { Cache = hit.Kind }, refusal, cancellationToken, hit?.Similarity);
+                await RefuseAfterRoutingAsync(sink, usage, refusal, cancellationToken);
                 return Failed(usage, refusal);
             }
 
@@ -351,7 +351,7 @@ public sealed partial class ChatPipeline(
             // A hit costs no provider money, but a tenant's per-call fee is billed on it: that fee counts against the
             // budgets like any other charge, and a tenant or key past its cap is refused here too.
             if (policy.FeeFor(0) is > 0 and var fee
-                && await ReserveAsync(admission.ReserveAsync(context, policy, fee, cancellationToken), hit) is { } feeRefused)
+                && await ReserveAsync(admission.ReserveAsync(context, policy, fee, cancellationToken)) is { } feeRefused)
             {
                 return feeRefused;
             }

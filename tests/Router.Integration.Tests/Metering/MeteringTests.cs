@@ -144,6 +144,10 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         {
             using var response = await MeteringHost.ChatAsync(router, key, body);
             outcomes.Add((response.StatusCode, response.Headers.TryGetValues("x-router-cache", out var cache) ? cache.Single() : "-"));
+            if (response.StatusCode == HttpStatusCode.PaymentRequired)
+            {
+                Assert.False(response.Headers.Contains("x-router-similarity"));
+            }
         }
 
         var usage = await MeteringHost.UsageOnceRecordedAsync(router, key, 40);
@@ -156,8 +160,10 @@ public sealed class MeteringTests(AzuriteFixture azurite, ITestOutputHelper outp
         var firstRefusal = outcomes.FindIndex(o => o.Status == HttpStatusCode.PaymentRequired);
         Assert.True(firstRefusal > 1, "no cache hit was ever refused");
         Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal(HttpStatusCode.PaymentRequired, o.Status));
-        // A hit refused for its fee still says what the cache found.
-        Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal("exact", o.Cache));
+        // A hit refused for its fee was not served from the cache: its header says so as its usage row does, and only
+        // the hits that were served count as hits.
+        Assert.All(outcomes.Skip(firstRefusal), o => Assert.Equal("bypass", o.Cache));
+        Assert.Equal(outcomes.Count(o => o.Cache == "exact"), usage["totals"]!["cache_hits"]!["exact"]!.GetValue<long>());
         // As for any request, the last one admitted may cross the cap by its own charge (here one fee), no more.
         Assert.InRange(billed, 0.19m, 0.21m);
     }
