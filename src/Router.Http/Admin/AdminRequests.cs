@@ -28,11 +28,23 @@ internal static class AdminRequests
 
     public static async Task<JsonDocument?> ReadJsonAsync(HttpContext context)
     {
-        var (body, error) = await RequestBody.ReadAsync(context.Request, MaxAdminBodyBytes, setting: null, context.RequestAborted);
+        var (document, error) = await TryReadJsonAsync(context);
         if (error is not null)
         {
             await ErrorResponse.WriteAsync(context, error);
-            return null;
+        }
+
+        return document;
+    }
+
+    // The body as a JSON object or array, or the error it earns, not yet written: a change to a tenant answers 404 for
+    // an unknown tenant before it says anything about the body.
+    public static async Task<(JsonDocument? Document, RouterError? Error)> TryReadJsonAsync(HttpContext context)
+    {
+        var (body, error) = await RequestBody.ReadAsync(context.Request, MaxAdminBodyBytes, setting: null, context.RequestAborted);
+        if (error is not null)
+        {
+            return (null, error);
         }
 
         using (body)
@@ -43,31 +55,27 @@ internal static class AdminRequests
                 // back to the pool when this method returns: the document gets its own copy (admin bodies are small).
                 if (!Utf8.IsValid(body!.Memory.Span))
                 {
-                    await ErrorResponse.WriteAsync(context, RouterError.NotUtf8());
-                    return null;
+                    return (null, RouterError.NotUtf8());
                 }
 
                 var document = JsonDocument.Parse(body.Memory.IsEmpty ? "{}"u8.ToArray() : body.Memory.ToArray());
                 if (!StringsDecode(document.RootElement))
                 {
                     document.Dispose();
-                    await ErrorResponse.WriteAsync(context, RouterError.UnpairedSurrogate());
-                    return null;
+                    return (null, RouterError.UnpairedSurrogate());
                 }
 
                 if (document.RootElement.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
                 {
-                    return document;
+                    return (document, null);
                 }
 
                 document.Dispose();
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest("The request body must be a JSON object.", code: "invalid_type"));
-                return null;
+                return (null, RouterError.InvalidRequest("The request body must be a JSON object.", code: "invalid_type"));
             }
             catch (JsonException ex)
             {
-                await ErrorResponse.WriteAsync(context, RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json"));
-                return null;
+                return (null, RouterError.InvalidRequest($"The request body is not valid JSON: {ex.Message}", code: "invalid_json"));
             }
         }
     }

@@ -84,23 +84,29 @@ public sealed class AdminTenantsHandler(
     /// <summary>Changes a tenant's settings (fields not sent keep their values; null clears an optional one).</summary>
     public async Task UpdateAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time))
         {
             return;
         }
 
+        // The body is judged inside the update, so an unknown tenant is a 404 whatever the body.
+        var (json, bodyError) = await AdminRequests.TryReadJsonAsync(context);
         using (json)
         {
             var errors = new List<string>();
-            var root = json.RootElement;
             var update = await policies.UpdateAsync(tenant, current =>
             {
+                if (json is null)
+                {
+                    return null;
+                }
+
                 // Checked against the settings stored now: a retry after a conflicting write starts over.
                 errors.Clear();
-                var policy = ReadSettings(root, current, errors);
+                var policy = ReadSettings(json.RootElement, current, errors);
                 return errors.Count > 0 ? null : policy;
             }, context.RequestAborted);
-            await WriteAsync(context, tenant, update, () => AdminRequests.FieldErrors(errors));
+            await WriteAsync(context, tenant, update, () => bodyError ?? AdminRequests.FieldErrors(errors));
         }
     }
 
@@ -110,23 +116,29 @@ public sealed class AdminTenantsHandler(
     /// <summary>Replaces the tenant's rules; an invalid set is a 400 that lists every error and changes nothing.</summary>
     public async Task PutRulesAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time))
         {
             return;
         }
 
+        // Read here but judged inside the update, so an unknown tenant is a 404 whatever the body (even one that is no JSON).
+        var (json, bodyError) = await AdminRequests.TryReadJsonAsync(context);
         using (json)
         {
-            var root = json.RootElement;
+            var root = json?.RootElement ?? default;
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("rules", out var rules))
             {
                 root = rules;
             }
 
-            // Checked inside the update, so an unknown tenant is a 404 whatever the body.
             var invalid = (IReadOnlyList<string>)[];
             var update = await policies.UpdateAsync(tenant, current =>
             {
+                if (json is null)
+                {
+                    return null;
+                }
+
                 if (RuleSetCompiler.TryParse(root, catalog, out var compiled, out var errors))
                 {
                     return current with { Rules = compiled };
@@ -135,7 +147,7 @@ public sealed class AdminTenantsHandler(
                 invalid = errors;
                 return null;
             }, context.RequestAborted);
-            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest(
+            await WriteAsync(context, tenant, update, () => bodyError ?? RouterError.InvalidRequest(
                 $"The rule set has {invalid.Count} error{(invalid.Count == 1 ? "" : "s")}: {string.Join("; ", invalid)}", "rules", "invalid_rules"));
         }
     }
@@ -143,20 +155,22 @@ public sealed class AdminTenantsHandler(
     /// <summary>Sets the tenant's cost/quality knob: <c>{"quality": 0.7}</c> (null clears it).</summary>
     public async Task PutQualityAsync(HttpContext context, string tenant)
     {
-        if (!await AdminRequests.AuthorizeAsync(context, authentication, time) || await AdminRequests.ReadJsonAsync(context) is not { } json)
+        if (!await AdminRequests.AuthorizeAsync(context, authentication, time))
         {
             return;
         }
 
+        // Judged inside the update, so an unknown tenant is a 404 whatever the body.
+        var (json, bodyError) = await AdminRequests.TryReadJsonAsync(context);
         using (json)
         {
-            var root = json.RootElement;
+            var root = json?.RootElement ?? default;
             var update = await policies.UpdateAsync(tenant, current =>
-                root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("quality", out var value)
+                json is null || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("quality", out var value)
                 || !(value.ValueKind == JsonValueKind.Null || value.ValueKind == JsonValueKind.Number && value.GetDouble() is >= 0 and <= 1)
                     ? null
                     : current with { Quality = value.ValueKind == JsonValueKind.Null ? null : value.GetDouble() }, context.RequestAborted);
-            await WriteAsync(context, tenant, update, () => RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality", "invalid_value"));
+            await WriteAsync(context, tenant, update, () => bodyError ?? RouterError.InvalidRequest("Send {\"quality\": q} with q between 0 and 1, or null to clear it.", "quality", "invalid_value"));
         }
     }
 

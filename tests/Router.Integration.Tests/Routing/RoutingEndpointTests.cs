@@ -207,6 +207,22 @@ public sealed class RoutingEndpointTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("admin/tenants/nobody/rules", "[{\"name\":\"x\",\"then\":{\"min_tier\":\"best\"}}]")]
+    [InlineData("admin/tenants/nobody/rules", "[{\"name\":")]
+    [InlineData("admin/tenants/nobody/rules", "\"rules\"")]
+    [InlineData("admin/tenants/nobody", "{\"quality\":")]
+    [InlineData("admin/tenants/nobody/quality", "{\"quality\":")]
+    public async Task A_change_to_an_unknown_tenant_is_a_404_whatever_its_body(string path, string body)
+    {
+        using var response = await SendAsync(HttpMethod.Put, path, body, AdminKey);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal("not_found", error["code"]!.GetValue<string>());
+        Assert.Contains("'nobody'", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_invalid_rule_set_is_a_400_listing_every_error_and_changes_nothing()
     {
