@@ -98,6 +98,19 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
             }
 
             changed = changed with { TenantId = tenantId, Registered = true };
+            if (row.HasValue && current.CacheThresholdRaisedAt is { } raisedAt)
+            {
+                // A row written before learned thresholds had their own: the replace below writes only the tenant's own
+                // settings, so its learned threshold moves to its own row first, unless audits have written one since.
+                try
+                {
+                    await table.AddEntityAsync(LearnedEntity(tenantId, current.LearnedCacheSimilarityThreshold, raisedAt), cancellationToken);
+                }
+                catch (RequestFailedException ex) when (ex.Status == 409)
+                {
+                }
+            }
+
             try
             {
                 if (row.HasValue)
@@ -129,13 +142,15 @@ internal sealed class TableTenantPolicyStore(RouterTables tables, ModelCatalog c
     public async ValueTask SetLearnedCacheThresholdAsync(string tenantId, float? threshold, DateTimeOffset changedAt, CancellationToken cancellationToken)
     {
         var table = await tables.GetAsync(Table, cancellationToken);
-        await table.UpsertEntityAsync(new TableEntity(LearnedPartition, tenantId)
-        {
-            ["CacheSimilarityThreshold"] = threshold is { } t ? (double)t : null,
-            ["ChangedAt"] = changedAt,
-        }, TableUpdateMode.Replace, cancellationToken);
+        await table.UpsertEntityAsync(LearnedEntity(tenantId, threshold, changedAt), TableUpdateMode.Replace, cancellationToken);
         _cache.TryRemove(tenantId, out _);
     }
+
+    private static TableEntity LearnedEntity(string tenantId, float? threshold, DateTimeOffset changedAt) => new(LearnedPartition, tenantId)
+    {
+        ["CacheSimilarityThreshold"] = threshold is { } t ? (double)t : null,
+        ["ChangedAt"] = changedAt,
+    };
 
     public async IAsyncEnumerable<TenantPolicy> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -70,4 +70,39 @@ public sealed class LearnedCacheThresholdTests(AzuriteFixture azurite)
         await tenants.SetLearnedCacheThresholdAsync("acme", 0.97f, DateTimeOffset.UtcNow, CancellationToken.None);
         Assert.Equal(0.97f, (await tenants.GetAsync("acme", CancellationToken.None)).EffectiveCacheSimilarityThreshold!.Value, 3);
     }
+
+    [Fact]
+    public async Task An_admin_update_keeps_a_threshold_learned_into_the_tenant_row_by_an_earlier_version()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var settings = MeteringHost.Settings(simulator, azurite.Azurite.ConnectionString);
+        var table = new TableClient(azurite.Azurite.ConnectionString, settings["Router:Storage:TablePrefix"] + "tenants");
+        await table.CreateIfNotExistsAsync();
+        var raisedAt = DateTimeOffset.UtcNow.AddDays(-1);
+        await table.UpsertEntityAsync(new TableEntity("tenant", "legacy")
+        {
+            ["Quality"] = 0.5,
+            ["Rules"] = "[]",
+            ["PerCallFeeUsd"] = "0",
+            ["MarkupPercent"] = "0",
+            ["AuditOptOut"] = false,
+            ["CacheSimilarityThreshold"] = 0.99,
+            ["CacheThresholdRaisedAt"] = raisedAt,
+        });
+
+        await using var router = await RouterServerHost.StartAsync(settings);
+        var tenants = router.Services.GetRequiredService<ITenantPolicyStore>();
+
+        // The operator changes the knob and nothing about the cache (as a PUT /admin/tenants/legacy {"quality":0.7} does).
+        var update = await tenants.UpdateAsync("legacy", current => current with { Quality = 0.7 }, CancellationToken.None);
+        Assert.Equal(TenantUpdateStatus.Updated, update.Status);
+
+        var policy = await tenants.GetAsync("legacy", CancellationToken.None);
+        Assert.Equal(0.7, policy.Quality);
+        Assert.Null(policy.CacheSimilarityThreshold);
+        Assert.Equal(0.99f, policy.LearnedCacheSimilarityThreshold!.Value, 3);
+        Assert.Equal(0.99f, policy.EffectiveCacheSimilarityThreshold!.Value, 3);
+        // When it was learned still holds: only audits after it count towards the next change.
+        Assert.Equal(raisedAt.ToUnixTimeSeconds(), policy.CacheThresholdRaisedAt!.Value.ToUnixTimeSeconds());
+    }
 }
