@@ -45,6 +45,33 @@ public sealed record CatalogModel
     /// <summary>Streams.</summary>
     public bool SupportsStreaming { get; init; } = true;
 
+    /// <summary>Accepts <c>reasoning_effort</c>.</summary>
+    public bool SupportsReasoningEffort { get; init; }
+
+    /// <summary>Accepts <c>prediction</c> (Predicted Outputs).</summary>
+    public bool SupportsPrediction { get; init; }
+
+    /// <summary>Accepts <c>logprobs</c> and <c>top_logprobs</c>.</summary>
+    public bool SupportsLogprobs { get; init; } = true;
+
+    /// <summary>Accepts <c>temperature</c>, <c>top_p</c>, <c>presence_penalty</c> and <c>frequency_penalty</c>.</summary>
+    public bool SupportsSamplingParameters { get; init; } = true;
+
+    /// <summary>The features of <paramref name="required"/> the model does not accept; none for a request that uses none.</summary>
+    public ModelFeatures Lacking(ModelFeatures required)
+    {
+        if (required == ModelFeatures.None)
+        {
+            return ModelFeatures.None;
+        }
+
+        var accepted = (SupportsReasoningEffort ? ModelFeatures.ReasoningEffort : ModelFeatures.None)
+            | (SupportsPrediction ? ModelFeatures.Prediction : ModelFeatures.None)
+            | (SupportsLogprobs ? ModelFeatures.Logprobs : ModelFeatures.None)
+            | (SupportsSamplingParameters ? ModelFeatures.SamplingParameters : ModelFeatures.None);
+        return required & ~accepted;
+    }
+
     /// <summary>Blended price per million tokens at a 3:1 input:output mix, used to order models by cost.</summary>
     public decimal BlendedCostPerMillion => (3 * InputCostPerMillion + OutputCostPerMillion) / 4;
 

@@ -64,6 +64,10 @@ public sealed class ModelCatalog
                 SupportsVision = model.SupportsVision,
                 SupportsJsonSchema = model.SupportsJsonSchema,
                 SupportsStreaming = model.SupportsStreaming,
+                SupportsReasoningEffort = model.SupportsReasoningEffort,
+                SupportsPrediction = model.SupportsPrediction,
+                SupportsLogprobs = model.SupportsLogprobs,
+                SupportsSamplingParameters = model.SupportsSamplingParameters,
             };
         }
 

@@ -91,6 +91,19 @@ public sealed class ModelOptions
     /// <summary>Streams (default true).</summary>
     public bool SupportsStreaming { get; set; } = true;
 
+    /// <summary>Accepts <c>reasoning_effort</c>, as reasoning models do (default false).</summary>
+    public bool SupportsReasoningEffort { get; set; }
+
+    /// <summary>Accepts <c>prediction</c>, Predicted Outputs (default false).</summary>
+    public bool SupportsPrediction { get; set; }
+
+    /// <summary>Accepts <c>logprobs</c> and <c>top_logprobs</c> (default true).</summary>
+    public bool SupportsLogprobs { get; set; } = true;
+
+    /// <summary>Accepts <c>temperature</c>, <c>top_p</c>, <c>presence_penalty</c> and <c>frequency_penalty</c>, which
+    /// reasoning models refuse (default true).</summary>
+    public bool SupportsSamplingParameters { get; set; } = true;
+
     /// <summary>Whether the model is used at all (default true).</summary>
     public bool Enabled { get; set; } = true;
 }

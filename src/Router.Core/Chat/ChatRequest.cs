@@ -1,3 +1,5 @@
+using Router.Core.Catalog;
+
 namespace Router.Core.Chat;
 
 /// <summary>One message of a chat request, reduced to what analysis, caching and routing need.</summary>
@@ -53,6 +55,10 @@ public sealed record ChatRequest
 
     /// <summary>The request asks for token log probabilities (<c>logprobs: true</c> or <c>top_logprobs</c>), which a cached answer cannot give.</summary>
     public bool WantsLogprobs { get; init; }
+
+    /// <summary>The features only some models accept that the request uses (reasoning_effort, prediction, logprobs,
+    /// sampling parameters); routing keeps to models that accept them.</summary>
+    public ModelFeatures Features { get; init; }
 
     /// <summary><c>response_format.type</c> (text, json_object, json_schema) when present.</summary>
     public string? ResponseFormatType { get; init; }

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Router.Core.Catalog;
 
 namespace Router.Core.Chat;
 
@@ -76,6 +77,7 @@ public static class ChatRequestParser
         BodyRange modelRange = default, streamOptionsRange = default, routerRange = default;
         List<ChatMessage>? messages = null;
         bool stream = false, hasTools = false, logprobs = false;
+        var features = ModelFeatures.None;
         var toolJsonBytes = 0;
         bool? includeUsage = null;
         string? responseFormatType = null, user = null;
@@ -262,6 +264,15 @@ public static class ChatRequestParser
                                 return false;
                             }
 
+                            features |= reader.TokenType == JsonTokenType.Number ? ModelFeatures.SamplingParameters : ModelFeatures.None;
+                            break;
+                        case "reasoning_effort" or "prediction":
+                            if (reader.TokenType != JsonTokenType.Null)
+                            {
+                                features |= name == "prediction" ? ModelFeatures.Prediction : ModelFeatures.ReasoningEffort;
+                            }
+
+                            reader.Skip();
                             break;
                         default:
                             reader.Skip();
@@ -311,6 +322,7 @@ public static class ChatRequestParser
             HasTools = hasTools,
             NeedsTools = hasTools || messages.Exists(m => m.HasToolCalls || m.Role is "tool" or "function"),
             WantsLogprobs = logprobs,
+            Features = features | (logprobs ? ModelFeatures.Logprobs : ModelFeatures.None),
             ToolJsonBytes = toolJsonBytes,
             ResponseFormatType = responseFormatType,
             // A provider may honour either field when both are sent: the larger bounds what the answer can cost.

@@ -270,6 +270,15 @@ public sealed class RequestRouter(
             lacks.Add(("streaming", "stream", m => m.SupportsStreaming));
         }
 
+        foreach (var (feature, setting) in FeatureSettings)
+        {
+            if ((request.Features & feature) != 0)
+            {
+                var param = FeatureParam(request, feature);
+                lacks.Add(($"'{param}'", param, m => m.Lacking(feature) == ModelFeatures.None));
+            }
+        }
+
         bool Capable(CatalogModel m) => m.ContextWindow >= needed && lacks.All(l => l.Has(m));
         var able = models.Where(Capable).Select(m => m.Id).ToList();
         if (pinned is not null)
@@ -318,6 +327,15 @@ public sealed class RequestRouter(
             return RouterError.InvalidRequest("No catalog model supports streaming: send the request with stream false.", "stream", "unsupported_value");
         }
 
+        foreach (var (feature, setting) in FeatureSettings)
+        {
+            if ((request.Features & feature) != 0 && !models.Any(m => m.Lacking(feature) == ModelFeatures.None))
+            {
+                var param = FeatureParam(request, feature);
+                return RouterError.InvalidRequest($"No catalog model accepts '{param}', which this request sends: leave it out or configure a model with {setting}.", param, "unsupported_value");
+            }
+        }
+
         var largest = models.Count == 0 ? 0 : models.Max(m => m.ContextWindow);
         if (needed > largest)
         {
@@ -331,7 +349,7 @@ public sealed class RequestRouter(
         {
             request.NeedsTools ? "tools" : null, input.Profile.HasImages ? "images" : null,
             request.ResponseFormatType == "json_schema" ? "a JSON schema" : null, request.Stream ? "streaming" : null,
-        }.OfType<string>().ToList();
+        }.OfType<string>().Concat(FeatureSettings.Where(f => (request.Features & f.Feature) != 0).Select(f => $"'{FeatureParam(request, f.Feature)}'")).ToList();
         return RouterError.InvalidRequest(
             string.Create(CultureInfo.InvariantCulture, $"No catalog model can serve this request: it needs {needed} tokens of context")
             + (features.Count > 0 ? " with " + string.Join(", ", features) + ", which no single model offers." : "."),
@@ -339,17 +357,45 @@ public sealed class RequestRouter(
             features.Count > 0 ? "unsupported_value" : "context_length_exceeded");
     }
 
+    // The features only some models accept, with the model setting that says a model does.
+    private static readonly (ModelFeatures Feature, string Setting)[] FeatureSettings =
+    [
+        (ModelFeatures.ReasoningEffort, "SupportsReasoningEffort"),
+        (ModelFeatures.Prediction, "SupportsPrediction"),
+        (ModelFeatures.Logprobs, "SupportsLogprobs"),
+        (ModelFeatures.SamplingParameters, "SupportsSamplingParameters"),
+    ];
+
+    private static readonly string[] SamplingParams = ["frequency_penalty", "presence_penalty", "temperature", "top_p"];
+
+    // The request field that asks for a feature, for an error that names it (the first sampling field it sends).
+    private static string FeatureParam(ChatRequest request, ModelFeatures feature) => feature switch
+    {
+        ModelFeatures.ReasoningEffort => "reasoning_effort",
+        ModelFeatures.Prediction => "prediction",
+        ModelFeatures.Logprobs => request.AnswerShapingJson.StartsWith("logprobs=true", StringComparison.Ordinal)
+            || request.AnswerShapingJson.Contains(";logprobs=true", StringComparison.Ordinal) ? "logprobs" : "top_logprobs",
+        _ => SamplingParams.FirstOrDefault(name =>
+            request.AnswerShapingJson.StartsWith(name + "=", StringComparison.Ordinal)
+            || request.AnswerShapingJson.Contains(";" + name + "=", StringComparison.Ordinal)) ?? "temperature",
+    };
+
     // demoted: the models learned weights put last in this request's (task, band).
     private List<CatalogModel> Candidates(
         RuleInput input, CatalogModel? pinned, bool strictPin, IReadOnlyDictionary<string, string> demoted, ref ModelTier tier, ModelTier lowest, ModelTier highest, List<string> reasons)
     {
         var needed = input.Profile.PromptTokens + (input.Request.MaxTokens ?? 0);
-        bool Capable(CatalogModel m) =>
+        var features = input.Request.Features;
+        bool Fits(CatalogModel m) =>
             m.ContextWindow >= needed
             && (!input.Request.NeedsTools || m.SupportsTools)
             && (!input.Profile.HasImages || m.SupportsVision)
             && (input.Request.ResponseFormatType != "json_schema" || m.SupportsJsonSchema)
             && (!input.Request.Stream || m.SupportsStreaming);
+
+        // Features only some models accept (reasoning_effort, prediction, logprobs, sampling parameters): a model without
+        // one answers 400, which would end the request instead of failing over.
+        bool Capable(CatalogModel m) => Fits(m) && m.Lacking(features) == ModelFeatures.None;
 
         // Capable models of a tier in catalog order, demoted ones last (a loop: this runs on every request).
         List<CatalogModel> InTier(ModelTier t)
@@ -389,7 +435,9 @@ public sealed class RequestRouter(
 
         if (pinned is not null)
         {
-            if (!Capable(pinned))
+            // A model the client names is sent the request as it is (its provider says what it refuses); a tenant's pin
+            // is no choice of the client's, and is held to every capability.
+            if (!(strictPin ? Capable(pinned) : Fits(pinned)))
             {
                 reasons.Add($"capability: {pinned.Id} cannot serve this request");
                 return [];

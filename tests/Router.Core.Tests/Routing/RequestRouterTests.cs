@@ -57,6 +57,67 @@ public sealed class RequestRouterTests
     }
 
     [Fact]
+    public void A_request_with_reasoning_effort_keeps_to_the_models_that_accept_it()
+    {
+        var options = ModelCatalogTests.Options();
+        options.Models["mid"].SupportsReasoningEffort = true;
+        var catalog = new ModelCatalog(options);
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(new RoutingOptions())), Options.Create(new RoutingOptions()), _weights);
+        var request = Request(extra: ",\"reasoning_effort\":\"low\"");
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+
+        Assert.True(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), auto, TenantPolicy.Default("acme"), out var decision, out var error), error?.Message);
+
+        Assert.Equal(["mid"], decision.Candidates.Select(m => m.Id));
+        Assert.Contains(decision.Reasons, r => r.StartsWith("catalog: no capable economy model", StringComparison.Ordinal));
+        Assert.Equal(ModelFeatures.None, Request().Features);
+    }
+
+    [Theory]
+    [InlineData(",\"reasoning_effort\":\"high\"", "reasoning_effort")]
+    [InlineData(",\"prediction\":{\"type\":\"content\",\"content\":\"x\"}", "prediction")]
+    public void With_no_model_accepting_a_parameter_the_error_names_it(string extra, string param)
+    {
+        var request = Request(extra: extra);
+        Assert.True(ModelRequest.TryResolve(_catalog, "auto", out var auto, out _));
+
+        Assert.False(Router().TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), auto, TenantPolicy.Default("acme"), out _, out var error));
+
+        Assert.Equal(400, error.Status);
+        Assert.Equal(param, error.Param);
+        Assert.Equal("unsupported_value", error.Code);
+        Assert.Contains(param, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sampling_parameters_and_logprobs_skip_models_that_refuse_them_but_a_pinned_model_is_sent_them()
+    {
+        var options = ModelCatalogTests.Options();
+        options.Models["small"].SupportsSamplingParameters = false;
+        options.Models["small"].SupportsLogprobs = false;
+        options.Models["cheap"] = new ModelOptions { Provider = "sim", Tier = ModelTier.Economy, InputCostPerMillion = 0.2m, OutputCostPerMillion = 0.8m };
+        var catalog = new ModelCatalog(options);
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(new RoutingOptions())), Options.Create(new RoutingOptions()), _weights);
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+        Assert.True(ModelRequest.TryResolve(catalog, "small", out var pinned, out _));
+
+        foreach (var extra in (string[])[",\"temperature\":0.2", ",\"top_p\":0.9", ",\"logprobs\":true", ",\"top_logprobs\":2"])
+        {
+            var request = Request(extra: extra);
+            Assert.True(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), auto, TenantPolicy.Default("acme"), out var routed, out _), extra);
+            Assert.DoesNotContain(routed.Candidates, m => m.Id == "small");
+            Assert.Equal("cheap", routed.Model.Id);
+
+            // Named by the client: that model first, as sent, failing over only to its tier's models that accept it.
+            Assert.True(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), pinned, TenantPolicy.Default("acme"), out var named, out _), extra);
+            Assert.Equal(["small", "cheap"], named.Candidates.Select(m => m.Id));
+        }
+
+        // A temperature of null asks for nothing.
+        Assert.Equal(ModelFeatures.None, Request(extra: ",\"temperature\":null").Features);
+    }
+
+    [Fact]
     public void Candidates_are_the_tier_cheapest_first_then_one_tier_up()
     {
         var decision = Decide(Profiles.Of(TaskType.Chat, 2));

@@ -67,6 +67,10 @@ public sealed class ModelBehavior
     /// <summary>Finish reason of answers (default <c>stop</c>).</summary>
     public string FinishReason { get; set; } = "stop";
 
+    /// <summary>Top-level request fields this model refuses, as a provider refuses a parameter a model lacks: a request
+    /// that sends one with a value other than null gets a 400 <c>unsupported_parameter</c> naming it.</summary>
+    public IReadOnlySet<string> RejectedParameters { get; set; } = new HashSet<string>(StringComparer.Ordinal);
+
     internal ModelBehavior CopyWithSeed(int seed) => new(seed)
     {
         FailureRate = FailureRate,
@@ -77,6 +81,7 @@ public sealed class ModelBehavior
         ChunkDelay = ChunkDelay,
         Responder = Responder,
         FinishReason = FinishReason,
+        RejectedParameters = RejectedParameters,
     };
 
     internal SimulatedFault? NextFault()

@@ -141,6 +141,26 @@ public sealed class SimulatedProvider : IAsyncDisposable
             await Task.Delay(behavior.Latency, context.RequestAborted);
         }
 
+        if (behavior.RejectedParameters.Count > 0
+            && body.FirstOrDefault(p => p.Value is not null && behavior.RejectedParameters.Contains(p.Key)) is { Key: { } rejected })
+        {
+            // What OpenAI answers when a model lacks a parameter (o-series and temperature, gpt-4o and reasoning_effort).
+            context.Response.StatusCode = 400;
+            context.Response.ContentType = "application/json";
+            var refusal = new JsonObject
+            {
+                ["error"] = new JsonObject
+                {
+                    ["message"] = $"Unsupported parameter: '{rejected}' is not supported with this model.",
+                    ["type"] = "invalid_request_error",
+                    ["param"] = rejected,
+                    ["code"] = "unsupported_parameter",
+                },
+            };
+            await context.Response.WriteAsync(refusal.ToJsonString(), context.RequestAborted);
+            return;
+        }
+
         var fault = behavior.NextFault();
         switch (fault)
         {
