@@ -201,7 +201,7 @@ public sealed partial class ResponseCacheService(
     {
         var scope = keys.Scope;
         var now = time.GetUtcNow();
-        var exact = await store.GetExactAsync(tenantId, scope, keys.Id, cancellationToken);
+        var exact = await BoundedAsync(ct => store.GetExactAsync(tenantId, scope, keys.Id, ct), "exact read", cancellationToken);
         if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText
             && (acceptable is null || acceptable(exact)))
         {
@@ -221,7 +221,12 @@ public sealed partial class ResponseCacheService(
         }
 
         var threshold = Math.Max(settings.ThresholdFor(embeddingModel), thresholdOverride ?? 0);
-        var candidates = await store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, cancellationToken);
+        var candidates = await BoundedAsync(ct => store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, ct), "vector search", cancellationToken);
+        if (candidates is null)
+        {
+            return null;
+        }
+
         PromptFeatures? features = null;
         foreach (var candidate in candidates)
         {
@@ -282,6 +287,32 @@ public sealed partial class ResponseCacheService(
         }, cancellationToken);
     }
 
+    // One store call of a lookup, bounded by LookupTimeout: a store that fails or does not answer in time (Cosmos DB
+    // throttling past its retries, unavailable, a missing container or role) is a miss with a log line, so the request
+    // goes on to a provider. Only the caller's own cancellation (the client left) propagates.
+    private async Task<T?> BoundedAsync<T>(Func<CancellationToken, ValueTask<T>> call, string operation, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(options.Value.LookupTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await call(linked.Token);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        {
+            if (ex is OperationCanceledException && timeout.IsCancellationRequested)
+            {
+                Log.StoreTimedOut(logger, operation, options.Value.LookupTimeout.TotalMilliseconds);
+            }
+            else
+            {
+                Log.StoreFailed(logger, operation, ex.GetType().Name, ex);
+            }
+
+            return default;
+        }
+    }
+
     private static int LastUserIndex(ChatRequest request)
     {
         for (var i = request.Messages.Count - 1; i >= 0; i--)
@@ -299,5 +330,11 @@ public sealed partial class ResponseCacheService(
     {
         [LoggerMessage(EventId = 1201, Level = LogLevel.Debug, Message = "Semantic candidate at similarity {Similarity:0.000} rejected by guards: {Rejections}")]
         public static partial void GuardRejected(ILogger logger, float similarity, GuardRejections rejections);
+
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Cache {Operation} failed ({ExceptionType}); served as a miss")]
+        public static partial void StoreFailed(ILogger logger, string operation, string exceptionType, Exception exception);
+
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Cache {Operation} timed out after {TimeoutMs:0} ms; served as a miss")]
+        public static partial void StoreTimedOut(ILogger logger, string operation, double timeoutMs);
     }
 }

@@ -38,6 +38,11 @@ public sealed class SemanticCacheOptions
     [Range(1, 50)]
     public int Candidates { get; set; } = 4;
 
+    /// <summary>How long one store call of a lookup (the exact read, the vector search) may take before the request goes
+    /// on as a miss (default 2 seconds): a slow or throttled store costs a cache miss, not a stalled request.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The threshold for an embedding model.</summary>
     public float ThresholdFor(string embeddingModel) =>
         ModelThresholds.TryGetValue(embeddingModel, out var threshold) ? threshold : SimilarityThreshold;
