@@ -132,13 +132,7 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton(sp => CreateEmbeddings(sp)!);
         services.AddOptions<CosmosCacheOptions>().BindConfigurationStrictly(CosmosCacheOptions.Section);
         services.TryAddSingleton(sp =>
-        {
-            var cosmos = sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value;
-            var clientOptions = new CosmosClientOptions { ApplicationName = "llm-router", ConnectionMode = ConnectionMode.Gateway };
-            return string.IsNullOrEmpty(cosmos.Key)
-                ? new CosmosClient(cosmos.Endpoint!.AbsoluteUri, sp.GetRequiredService<TokenCredential>(), clientOptions)
-                : new CosmosClient(cosmos.Endpoint!.AbsoluteUri, cosmos.Key, clientOptions);
-        });
+            CosmosCacheClient.Create(sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value, sp.GetRequiredService<TokenCredential>));
 
         // The Cosmos DB cache replaces the in-process one when an endpoint is configured.
         var inProcess = services.LastOrDefault(d => d.ServiceType == typeof(IResponseCacheStore));
