@@ -1,5 +1,6 @@
-// Cosmos DB for NoSQL holding the response cache: vector search on, key auth off, serverless or autoscale. The cache
-// container's definition lives in one variable, cacheContainer, which the code's own definition is tested against.
+// Cosmos DB for NoSQL holding the response cache: vector search on, key auth off, serverless or autoscale on the
+// container (vector search is unsupported in shared throughput databases). The cache container's definition lives in
+// one variable, cacheContainer, which the code's own definition is tested against.
 import { principal } from 'types.bicep'
 
 param name string
@@ -13,7 +14,7 @@ param tags object
 ])
 param throughputMode string
 
-@description('Autoscale maximum RU/s of the database when throughputMode is provisioned; it scales down to a tenth of this.')
+@description('Autoscale maximum RU/s of the cache container when throughputMode is provisioned; it scales down to a tenth of this.')
 @minValue(1000)
 param autoscaleMaxThroughput int
 
@@ -123,20 +124,21 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' = {
       resource: {
         id: databaseName
       }
-      // Throughput on the database so that caches for other embedding models share it instead of each costing a floor.
-      options: serverless
-        ? {}
-        : {
-            autoscaleSettings: {
-              maxThroughput: autoscaleMaxThroughput
-            }
-          }
     }
 
     resource cache 'containers' = {
       name: cacheContainer.id
       properties: {
         resource: cacheContainer
+        // Throughput on the container, not the database: vector indexing and search are unsupported in shared
+        // throughput databases (https://learn.microsoft.com/azure/cosmos-db/vector-search#current-limitations).
+        options: serverless
+          ? {}
+          : {
+              autoscaleSettings: {
+                maxThroughput: autoscaleMaxThroughput
+              }
+            }
       }
     }
   }

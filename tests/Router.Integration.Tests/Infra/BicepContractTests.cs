@@ -68,6 +68,24 @@ public sealed class BicepContractTests
     }
 
     [Fact]
+    public void Provisioned_throughput_is_on_the_cache_container_because_vector_search_is_unsupported_on_shared_throughput_databases()
+    {
+        // https://learn.microsoft.com/azure/cosmos-db/vector-search#current-limitations: "Shared throughput databases are
+        // unsupported" for vector indexing and search, so autoscale throughput must be dedicated to the container.
+        var resources = Template.Value["resources"]!["cosmos"]!["properties"]!["template"]!["resources"]!;
+        var database = resources["account::database"]!["properties"]!;
+        var container = resources["account::database::cache"]!["properties"]!;
+
+        var databaseOptions = Text(database["options"]);
+        Assert.False(databaseOptions.Contains("autoscaleSettings", StringComparison.Ordinal),
+            $"the database carries throughput, making it a shared throughput database the vector container cannot live in: {databaseOptions}");
+        var containerOptions = Text(container["options"]);
+        Assert.Contains("autoscaleSettings", containerOptions, StringComparison.Ordinal);
+        Assert.Contains("parameters('autoscaleMaxThroughput')", containerOptions, StringComparison.Ordinal);
+        Assert.Contains("variables('serverless')", containerOptions, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_setting_the_app_needs_is_set_and_every_router_setting_bicep_sets_is_bound_by_the_code()
     {
         var names = Variables("functionApp")["routerSettings"]!.AsObject().Select(p => p.Key).ToArray();
@@ -108,6 +126,10 @@ public sealed class BicepContractTests
         var schedule = Resolve(Template.Value["resources"]!["functionApp"]!["properties"]!["parameters"]!["weightsSchedule"]!["value"]!.GetValue<string>());
         Assert.Equal(new WeightsOptions().Schedule, schedule);
     }
+
+    // An ARM expression or object as text, without JSON escaping.
+    private static string Text(JsonNode? node) =>
+        node is null ? "" : node.GetValueKind() == System.Text.Json.JsonValueKind.String ? node.GetValue<string>() : node.ToJsonString();
 
     // A module parameter given as "[variables('name')]" takes the main template's variable.
     private static string Resolve(string value) =>
