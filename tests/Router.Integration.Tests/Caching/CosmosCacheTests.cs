@@ -53,9 +53,8 @@ public sealed class CosmosCacheTests
         Skip.If(string.IsNullOrEmpty(endpoint), "Set ROUTER_TEST_COSMOS_ENDPOINT (and ROUTER_TEST_COSMOS_KEY for the emulator) to run against Cosmos DB.");
         var key = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_KEY");
         var options = Options.Create(new CosmosCacheOptions { Endpoint = new Uri(endpoint!), Key = key, Database = "router-tests", CreateIfMissing = true });
-        using var client = string.IsNullOrEmpty(key)
-            ? new CosmosClient(endpoint, new Azure.Identity.DefaultAzureCredential())
-            : new CosmosClient(endpoint, key, new CosmosClientOptions { ConnectionMode = ConnectionMode.Gateway });
+        // The client the app builds (its retry and write options), not one with the SDK's defaults.
+        using var client = CosmosCacheClient.Create(options.Value, () => new Azure.Identity.DefaultAzureCredential());
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var store = new CosmosResponseCacheStore(client, options, time, NullLogger<CosmosResponseCacheStore>.Instance);
         var vector = Enumerable.Range(0, 384).Select(i => (float)Math.Sin(i)).ToArray();
@@ -79,5 +78,26 @@ public sealed class CosmosCacheTests
         // The item's ttl (5 s) makes Cosmos DB delete it.
         await Task.Delay(TimeSpan.FromSeconds(8));
         Assert.Null(await store.GetExactAsync("tenant-a", "s1", id, CancellationToken.None));
+    }
+
+    [SkippableFact]
+    public async Task Live_cosmos_when_ROUTER_TEST_COSMOS_ENDPOINT_is_set_a_missing_container_is_a_miss_not_an_error()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_ENDPOINT");
+        Skip.If(string.IsNullOrEmpty(endpoint), "Set ROUTER_TEST_COSMOS_ENDPOINT (and ROUTER_TEST_COSMOS_KEY for the emulator) to run against Cosmos DB.");
+        var options = Options.Create(new CosmosCacheOptions
+        {
+            Endpoint = new Uri(endpoint!), Key = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_KEY"), Database = "router-tests-missing-" + Guid.NewGuid().ToString("N"), CreateIfMissing = false,
+        });
+        using var client = CosmosCacheClient.Create(options.Value, () => new Azure.Identity.DefaultAzureCredential());
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new CosmosResponseCacheStore(client, options, time, NullLogger<CosmosResponseCacheStore>.Instance);
+        var cache = new ResponseCacheService(store, new SemanticGuard(new SemanticGuardOptions()), Options.Create(new SemanticCacheOptions()), TimeProvider.System, NullLogger<ResponseCacheService>.Instance);
+        Assert.True(Router.Core.Chat.ChatRequestParser.TryParse("""{"model":"auto","messages":[{"role":"user","content":"what is cosmos"}]}"""u8.ToArray(), out var request, out _));
+
+        // The service answers 404 for the database and container: the request goes on as a miss.
+        var hit = await cache.LookupAsync("tenant-a", request, new float[384], "all-MiniLM-L6-v2-int8", null, CancellationToken.None);
+
+        Assert.Null(hit);
     }
 }
