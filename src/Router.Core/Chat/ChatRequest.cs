@@ -81,6 +81,12 @@ public sealed record ChatRequest
     /// <summary>Where the <c>stream_options</c> property (name and value) sits, when present.</summary>
     public BodyRange StreamOptionsProperty { get; init; }
 
+    /// <summary>Where the <c>stream_options</c> object (braces included) sits, when it is one.</summary>
+    public BodyRange StreamOptionsValue { get; init; }
+
+    /// <summary>Where the value of <c>stream_options.include_usage</c> sits, when present.</summary>
+    public BodyRange IncludeUsageValue { get; init; }
+
     /// <summary>Where the router's own <c>router</c> extension property sits, when present; it is not forwarded.</summary>
     public BodyRange RouterProperty { get; init; }
 

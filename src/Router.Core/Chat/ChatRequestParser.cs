@@ -74,7 +74,7 @@ public static class ChatRequestParser
         }
 
         string? model = null;
-        BodyRange modelRange = default, streamOptionsRange = default, routerRange = default;
+        BodyRange modelRange = default, streamOptionsRange = default, streamOptionsValue = default, includeUsageValue = default, routerRange = default;
         List<ChatMessage>? messages = null;
         bool stream = false, hasTools = false, logprobs = false;
         var features = ModelFeatures.None;
@@ -134,7 +134,8 @@ public static class ChatRequestParser
                 case "stream_options":
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        includeUsage = ReadIncludeUsage(ref reader);
+                        includeUsage = ReadIncludeUsage(ref reader, out includeUsageValue);
+                        streamOptionsValue = new BodyRange(valueStart, (int)reader.BytesConsumed - valueStart);
                     }
                     else if (reader.TokenType != JsonTokenType.Null)
                     {
@@ -332,6 +333,8 @@ public static class ChatRequestParser
             Metadata = metadata ?? ChatRequest.EmptyMetadata,
             ModelValue = modelRange,
             StreamOptionsProperty = streamOptionsRange,
+            StreamOptionsValue = streamOptionsValue,
+            IncludeUsageValue = includeUsageValue,
             RouterProperty = routerRange,
             AnswerShapingJson = shaping is null ? "" : string.Join(';', shaping.Select(p => p.Key + "=" + p.Value)),
             RouterOptions = routerOptions,
@@ -547,13 +550,15 @@ public static class ChatRequestParser
         attachments.Append(type).Append(':').Append(Convert.ToHexStringLower(hash[..16])).Append(';');
     }
 
-    private static bool? ReadIncludeUsage(ref Utf8JsonReader reader)
+    private static bool? ReadIncludeUsage(ref Utf8JsonReader reader, out BodyRange value)
     {
         bool? include = null;
+        value = default;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isInclude = reader.ValueTextEquals("include_usage"u8);
             reader.Read();
+            var start = (int)reader.TokenStartIndex;
             if (isInclude && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
             {
                 include = reader.GetBoolean();
@@ -561,6 +566,12 @@ public static class ChatRequestParser
             else
             {
                 reader.Skip();
+            }
+
+            if (isInclude)
+            {
+                // Where its value sits, whatever it is, so the upstream body can set it and leave the other options be.
+                value = new BodyRange(start, (int)reader.BytesConsumed - start);
             }
         }
 

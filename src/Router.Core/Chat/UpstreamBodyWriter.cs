@@ -4,10 +4,12 @@ using System.Text.Json;
 namespace Router.Core.Chat;
 
 /// <summary>Produces the body sent upstream by splicing the client's bytes: the model is rewritten, the router's own
-/// <c>router</c> object is removed and streams ask for usage; every other byte is forwarded as the client sent it.</summary>
+/// <c>router</c> object is removed and streams ask for usage (the client's other stream options kept); every other byte
+/// is forwarded as the client sent it.</summary>
 public static class UpstreamBodyWriter
 {
     private static readonly byte[] IncludeUsageProperty = "\"stream_options\":{\"include_usage\":true}"u8.ToArray();
+    private static readonly byte[] IncludeUsageMember = "\"include_usage\":true"u8.ToArray();
 
     /// <summary>Builds the upstream body for <paramref name="upstreamModel"/>.</summary>
     public static byte[] Write(ChatRequest request, string upstreamModel)
@@ -29,7 +31,21 @@ public static class UpstreamBodyWriter
 
         if (request.Stream)
         {
-            if (request.StreamOptionsProperty.IsSet)
+            if (request.IncludeUsageValue.IsSet)
+            {
+                // Only the flag's value changes: the client's other stream options (include_obfuscation…) go upstream.
+                if (!body[request.IncludeUsageValue.Start..request.IncludeUsageValue.End].SequenceEqual("true"u8))
+                {
+                    edits[count++] = new Edit(request.IncludeUsageValue.Start, request.IncludeUsageValue.End, EditKind.True);
+                }
+            }
+            else if (request.StreamOptionsValue.IsSet)
+            {
+                var open = request.StreamOptionsValue.Start + 1;
+                var empty = body[open..(request.StreamOptionsValue.End - 1)].Trim(" \t\r\n"u8).IsEmpty;
+                edits[count++] = new Edit(open, open, empty ? EditKind.InsertIncludeUsage : EditKind.InsertIncludeUsageFirst);
+            }
+            else if (request.StreamOptionsProperty.IsSet)
             {
                 edits[count++] = new Edit(request.StreamOptionsProperty.Start, request.StreamOptionsProperty.End, EditKind.StreamOptions);
             }
@@ -67,6 +83,9 @@ public static class UpstreamBodyWriter
         EditKind.Model => model.EncodedUtf8Bytes.Length + 2,
         EditKind.StreamOptions => IncludeUsageProperty.Length,
         EditKind.InsertStreamOptions => IncludeUsageProperty.Length + 1,
+        EditKind.True => 4,
+        EditKind.InsertIncludeUsage => IncludeUsageMember.Length,
+        EditKind.InsertIncludeUsageFirst => IncludeUsageMember.Length + 1,
         _ => 0,
     };
 
@@ -86,6 +105,16 @@ public static class UpstreamBodyWriter
                 IncludeUsageProperty.CopyTo(destination);
                 destination[IncludeUsageProperty.Length] = (byte)',';
                 return IncludeUsageProperty.Length + 1;
+            case EditKind.True:
+                "true"u8.CopyTo(destination);
+                return 4;
+            case EditKind.InsertIncludeUsage:
+                IncludeUsageMember.CopyTo(destination);
+                return IncludeUsageMember.Length;
+            case EditKind.InsertIncludeUsageFirst:
+                IncludeUsageMember.CopyTo(destination);
+                destination[IncludeUsageMember.Length] = (byte)',';
+                return IncludeUsageMember.Length + 1;
             default:
                 return 0;
         }
@@ -122,6 +151,9 @@ public static class UpstreamBodyWriter
         Remove,
         StreamOptions,
         InsertStreamOptions,
+        True,
+        InsertIncludeUsage,
+        InsertIncludeUsageFirst,
     }
 
     private readonly record struct Edit(int Start, int End, EditKind Kind);

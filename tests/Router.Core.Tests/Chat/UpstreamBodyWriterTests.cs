@@ -54,6 +54,46 @@ public sealed class UpstreamBodyWriterTests
         Assert.False(plain.ContainsKey("stream_options"));
     }
 
+    [Theory]
+    [InlineData("""{"include_obfuscation":false}""")]
+    [InlineData("""{"include_obfuscation":false,"include_usage":false}""")]
+    [InlineData("""{ "include_usage" : null , "include_obfuscation":false }""")]
+    [InlineData("""{"include_usage":true,"include_obfuscation":false}""")]
+    public void A_stream_keeps_the_clients_other_stream_options_while_usage_is_asked_for(string streamOptions)
+    {
+        var json = $$"""{"model":"auto","stream":true,"stream_options":{{streamOptions}},"messages":[{"role":"user","content":"hi"}]}""";
+
+        var options = Rewrite(json, "m")["stream_options"]!.AsObject();
+
+        Assert.True(options["include_usage"]!.GetValue<bool>());
+        Assert.False(options["include_obfuscation"]!.GetValue<bool>());
+        Assert.Equal(2, options.Count);
+    }
+
+    [Theory]
+    [InlineData("""{}""")]
+    [InlineData("""{ }""")]
+    [InlineData("""null""")]
+    public void A_stream_with_empty_or_null_stream_options_asks_for_usage(string streamOptions)
+    {
+        var json = $$"""{"model":"auto","stream":true,"stream_options":{{streamOptions}},"messages":[{"role":"user","content":"hi"}]}""";
+
+        var options = Rewrite(json, "m")["stream_options"]!.AsObject();
+
+        Assert.True(options["include_usage"]!.GetValue<bool>());
+        Assert.Single(options);
+    }
+
+    [Fact]
+    public void A_stream_that_already_asks_for_usage_is_forwarded_byte_for_byte()
+    {
+        const string json = """{"model":"m","stream":true,"stream_options":{"include_obfuscation":false, "include_usage":true},"messages":[{"role":"user","content":"hi"}]}""";
+
+        Assert.True(ChatRequestParser.TryParse(Encoding.UTF8.GetBytes(json), out var request, out _));
+
+        Assert.Equal(json, Encoding.UTF8.GetString(UpstreamBodyWriter.Write(request, "m")));
+    }
+
     [Fact]
     public void Escapes_model_names_that_need_it()
     {

@@ -275,7 +275,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
             ["stream"] = true,
             ["n"] = 2,
             ["max_tokens"] = 40,
-            ["stream_options"] = new JsonObject { ["include_usage"] = includeUsage },
+            ["stream_options"] = new JsonObject { ["include_usage"] = includeUsage, ["include_obfuscation"] = false },
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Two takes, please." }),
         };
 
@@ -289,6 +289,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
         Assert.Equal(includeUsage, text.Contains("\"usage\":{", StringComparison.Ordinal));
         var upstream = JsonNode.Parse((await ReceivedAsync("primary", 1)).Body)!;
         Assert.True(upstream["stream_options"]!["include_usage"]!.GetValue<bool>(), "usage is always asked of the provider");
+        Assert.False(upstream["stream_options"]!["include_obfuscation"]!.GetValue<bool>(), "the client's other stream options reach the provider");
 
         var row = await OnlyRowAsync();
         Assert.Equal("provider", row.UsageSource);
