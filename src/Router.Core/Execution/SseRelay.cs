@@ -20,7 +20,7 @@ public enum StreamEnd
     /// <summary>The provider sent an event larger than <see cref="ExecutionOptions.MaxResponseBytes"/>.</summary>
     EventTooLarge,
 
-    /// <summary>The client went away (its cancellation fired) before the stream ended.</summary>
+    /// <summary>The client went away (its cancellation fired, or a write to it failed) before the stream ended.</summary>
     ClientClosed,
 }
 
@@ -95,9 +95,11 @@ public static class SseRelay
         {
             return await RelayCoreAsync();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException && cancellationToken.IsCancellationRequested || ex is IOException)
         {
-            // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing.
+            // What was streamed before the client left is what gets billed, so the relay reports it instead of throwing. A
+            // client can leave without a cancellation: its connection breaks under a write (the reader turns the provider's
+            // I/O errors into a broken stream, so an IOException here is the client's).
             return new StreamRelayResult(StreamEnd.ClientClosed, forwarded, usage, finish, content.ToString(), providerError) { MessageExtras = extras, ExtraText = generated.ToString() };
         }
 

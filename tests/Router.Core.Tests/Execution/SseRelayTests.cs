@@ -68,6 +68,29 @@ public sealed class SseRelayTests
     }
 
     [Fact]
+    public async Task A_client_write_that_fails_with_an_io_error_reports_what_was_streamed()
+    {
+        var upstream = Stream(Chunk1 + "\n\n" + Chunk2 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
+        // The client's connection breaks at the second event: the first reached it.
+        var sink = new RecordingSink
+        {
+            AfterWrite = n =>
+            {
+                if (n == 2)
+                {
+                    throw new IOException("The client's connection was reset.");
+                }
+            },
+        };
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false, null, CancellationToken.None);
+
+        Assert.Equal(StreamEnd.ClientClosed, result.End);
+        Assert.Equal(1, result.EventsForwarded);
+        Assert.Equal("Hello", result.Content);
+    }
+
+    [Fact]
     public async Task A_stalled_stream_ends_with_idle_timeout()
     {
         var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));

@@ -3,6 +3,8 @@ using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
@@ -228,6 +230,31 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task A_client_connection_that_breaks_under_a_write_is_billed_what_was_streamed_and_frees_its_budget()
+    {
+        // The client's connection breaks as the router writes the stream's third event: the write fails with an I/O
+        // error, not a cancellation, as a socket reset by a proxy in front of the router does.
+        await StartRouterAsync(services: s => s.AddSingleton<IStartupFilter>(new BreakingResponseFilter(failingWrite: 3)));
+
+        try
+        {
+            using var response = await _router!.Http.PostAsync("v1/chat/completions", TestJson.Body("""{"model":"primary","stream":true,"max_tokens":100,"messages":[{"role":"user","content":"A stream whose client connection breaks."}]}"""));
+            output.WriteLine(await response.Content.ReadAsStringAsync());
+        }
+        catch (HttpRequestException ex)
+        {
+            output.WriteLine("the stream broke off: " + ex.Message);   // what the client sees of a broken connection varies
+        }
+
+        var row = await OnlyRowAsync();
+        Assert.Equal(UsageOutcomes.Cancelled, row.Outcome);
+        Assert.Equal("client_closed", row.ErrorCode);
+        Assert.True(row.CompletionTokens > 0 && row.CostUsd > 0, "what was streamed before the connection broke is billed");
+        await AssertBudgetFreeAsync();
+        AssertNothingLoggedAsFailure();
+    }
+
+    [Fact]
     public async Task A_usage_store_that_fails_neither_changes_the_answer_nor_keeps_the_budget_reserved()
     {
         _ledger.FailWith = new IOException("The usage table did not answer.");
@@ -326,6 +353,57 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
 
         public ValueTask<bool> SetAuditScoreAsync(string tenantId, DateTimeOffset timestamp, string requestId, double score, CancellationToken cancellationToken) =>
             _inner.SetAuditScoreAsync(tenantId, timestamp, requestId, score, cancellationToken);
+    }
+
+    /// <summary>Puts a response body in front of streamed chat answers whose <paramref name="failingWrite"/>th write fails
+    /// with an <see cref="IOException"/>, as a write to a connection that broke does.</summary>
+    private sealed class BreakingResponseFilter(int failingWrite) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, nextMiddleware) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/v1/chat/completions"))
+                {
+                    context.Response.Body = new BreakingStream(context.Response.Body, failingWrite);
+                }
+
+                await nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
+    private sealed class BreakingStream(Stream inner, int failingWrite) : Stream
+    {
+        private int _writes;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ++_writes >= failingWrite
+                ? ValueTask.FromException(new IOException("Connection reset by peer."))
+                : inner.WriteAsync(buffer, cancellationToken);
     }
 
     /// <summary>A cache store whose reads or writes fail, as a cache database that cannot be reached.</summary>
