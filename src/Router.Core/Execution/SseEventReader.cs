@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace Router.Core.Execution;
 
@@ -42,6 +43,10 @@ public sealed class SseEventReader : IDisposable
     private int _searched;
     private bool _atStart = true;
 
+    // When the events read (ReadAsync, a committed stream) last made progress: data, not just comments such as
+    // ": keep-alive", which prove the connection is up but not that the answer is coming. 0 until the first read.
+    private long _progressAt;
+
     /// <summary>Wraps <paramref name="stream"/>.</summary>
     /// <param name="stream">The provider's response body.</param>
     /// <param name="idleTimeout">Longest wait for bytes.</param>
@@ -58,7 +63,10 @@ public sealed class SseEventReader : IDisposable
 
     /// <summary>Reads until a complete event is buffered at the cursor, without consuming it, so a caller can decide
     /// before committing.</summary>
-    public async ValueTask<SseReadStatus> WaitForEventAsync(CancellationToken cancellationToken)
+    public ValueTask<SseReadStatus> WaitForEventAsync(CancellationToken cancellationToken) =>
+        WaitForEventCoreAsync(commentsAreSilence: false, cancellationToken);
+
+    private async ValueTask<SseReadStatus> WaitForEventCoreAsync(bool commentsAreSilence, CancellationToken cancellationToken)
     {
         while (!FindEvent())
         {
@@ -67,7 +75,7 @@ public sealed class SseEventReader : IDisposable
                 return SseReadStatus.EventTooLarge;
             }
 
-            var status = await FillAsync(cancellationToken);
+            var status = await FillAsync(commentsAreSilence, cancellationToken);
             if (status != SseReadStatus.Event)
             {
                 return status;
@@ -117,9 +125,16 @@ public sealed class SseEventReader : IDisposable
         }
     }
 
-    /// <summary>Reads the next complete event: an event held back, or else the next one from the stream.</summary>
+    /// <summary>Reads the next complete event: an event held back, or else the next one from the stream. Here, in a
+    /// stream already committed to the client, comments do not reset the idle timeout: a provider that sends nothing
+    /// but keep-alives for that long has stalled.</summary>
     public async ValueTask<(SseReadStatus Status, ReadOnlyMemory<byte> Event)> ReadAsync(CancellationToken cancellationToken)
     {
+        if (_progressAt == 0)
+        {
+            _progressAt = Stopwatch.GetTimestamp();
+        }
+
         if (_held > 0)
         {
             TryFindEventEnd(_buffer.AsSpan(_start, _held), 0, out var heldLength);
@@ -129,7 +144,7 @@ public sealed class SseEventReader : IDisposable
             return (SseReadStatus.Event, held);
         }
 
-        var status = await WaitForEventAsync(cancellationToken);
+        var status = await WaitForEventCoreAsync(commentsAreSilence: true, cancellationToken);
         if (status != SseReadStatus.Event)
         {
             return (status, default);
@@ -139,6 +154,11 @@ public sealed class SseEventReader : IDisposable
         _start += _eventLength;
         _eventLength = 0;
         _searched = 0;
+        if (!IsComment(evt.Span))
+        {
+            _progressAt = Stopwatch.GetTimestamp();
+        }
+
         return (SseReadStatus.Event, evt);
     }
 
@@ -160,8 +180,18 @@ public sealed class SseEventReader : IDisposable
         return false;
     }
 
-    private async ValueTask<SseReadStatus> FillAsync(CancellationToken cancellationToken)
+    private async ValueTask<SseReadStatus> FillAsync(bool commentsAreSilence, CancellationToken cancellationToken)
     {
+        var timeout = _idleTimeout;
+        if (commentsAreSilence)
+        {
+            timeout -= Stopwatch.GetElapsedTime(_progressAt);
+            if (timeout <= TimeSpan.Zero)
+            {
+                return SseReadStatus.IdleTimeout;
+            }
+        }
+
         if (_start > 0)
         {
             Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
@@ -179,7 +209,7 @@ public sealed class SseEventReader : IDisposable
         }
 
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(_idleTimeout);
+        idle.CancelAfter(timeout);
         int read;
         try
         {
@@ -205,6 +235,12 @@ public sealed class SseEventReader : IDisposable
             SkipByteOrderMark();
         }
 
+        // An event with data still arriving (a large chunk over several reads) is progress too.
+        if (commentsAreSilence && _end > _start + _held && !IsComment(_buffer.AsSpan(_start + _held, 1)))
+        {
+            _progressAt = Stopwatch.GetTimestamp();
+        }
+
         return SseReadStatus.Event;
     }
 
@@ -225,6 +261,21 @@ public sealed class SseEventReader : IDisposable
             _start += mark.Length;
             _searched = 0;
         }
+    }
+
+    // Whether an event (or the start of one) is only comments and blank lines: every line is empty or begins with ':'.
+    private static bool IsComment(ReadOnlySpan<byte> evt)
+    {
+        foreach (var range in evt.Split((byte)'\n'))
+        {
+            var line = evt[range];
+            if (!line.IsEmpty && line[0] != (byte)':' && line[0] != (byte)'\r')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool TryFindEventEnd(ReadOnlySpan<byte> data, int from, out int length)

@@ -91,6 +91,20 @@ public sealed class SseRelayTests
     }
 
     [Fact]
+    public async Task A_stream_that_sends_only_comments_after_it_started_ends_with_idle_timeout()
+    {
+        // Comments keep arriving (every 20 ms, for 4 s) but no data follows: the 200 ms idle timeout still ends the stream.
+        var upstream = new CommentingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"), comments: 200);
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(200)), sink, true, null, CancellationToken.None);
+
+        Assert.Equal(StreamEnd.IdleTimeout, result.End);
+        Assert.Equal("Hel", result.Content);
+        Assert.True(upstream.CommentsSent < 200, "the stream ended while comments were still coming");
+    }
+
+    [Fact]
     public async Task A_stalled_stream_ends_with_idle_timeout()
     {
         var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));
@@ -279,6 +293,26 @@ public sealed class SseRelayTests
     {
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             base.ReadAsync(buffer[..Math.Min(step, buffer.Length)], cancellationToken);
+    }
+
+    private sealed class CommentingStream(byte[] first, int comments) : MemoryStream(first)
+    {
+        public int CommentsSent { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await base.ReadAsync(buffer, cancellationToken);
+            if (read > 0 || CommentsSent == comments)
+            {
+                return read;
+            }
+
+            await Task.Delay(20, cancellationToken);
+            CommentsSent++;
+            var comment = ": keep-alive\n\n"u8;
+            comment.CopyTo(buffer.Span);
+            return comment.Length;
+        }
     }
 
     private sealed class StallingStream(byte[] first) : MemoryStream(first)

@@ -255,6 +255,34 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task A_stream_that_sends_only_keep_alives_after_it_started_ends_as_stalled_is_billed_and_frees_its_budget()
+    {
+        // Comments every 200 ms, well inside the 1 s idle timeout: they prove the connection is up, not that the answer
+        // is coming, so the stream still ends once no data came for the idle timeout.
+        await StartRouterAsync(new() { ["Router:Execution:StreamIdleTimeout"] = "00:00:01" });
+        _simulator.Model("primary").Script.Enqueue(new SimulatedFault.KeepAliveForever(3, TimeSpan.FromMilliseconds(200)));
+
+        // Only a bound on the test, so it fails instead of hanging when the stream never ends.
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var response = await _router!.Http.PostAsync("v1/chat/completions", TestJson.Body("""{"model":"primary","stream":true,"max_tokens":100,"messages":[{"role":"user","content":"A stream that only keeps alive."}]}"""), giveUp.Token);
+        var text = await response.Content.ReadAsStringAsync(giveUp.Token);
+        output.WriteLine(text);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(": keep-alive", text, StringComparison.Ordinal);
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+        Assert.Contains("stream_interrupted", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        await (await ReceivedAsync("primary", 1)).Aborted.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var row = await OnlyRowAsync();
+        Assert.Equal(UsageOutcomes.Error, row.Outcome);
+        Assert.Equal("stream_interrupted", row.ErrorCode);
+        Assert.True(row.CompletionTokens > 0 && row.CostUsd > 0, "what the provider streamed before it went quiet is billed at cost");
+        await AssertBudgetFreeAsync();
+    }
+
+    [Fact]
     public async Task A_usage_store_that_fails_neither_changes_the_answer_nor_keeps_the_budget_reserved()
     {
         _ledger.FailWith = new IOException("The usage table did not answer.");

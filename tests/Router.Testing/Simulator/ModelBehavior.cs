@@ -27,6 +27,10 @@ public abstract record SimulatedFault
     /// <summary>Stream <paramref name="Chunks"/> chunks, then an error payload (<c>data: {"error":…}</c>, as vLLM ends a
     /// generation that failed) and <c>[DONE]</c>.</summary>
     public sealed record ErrorInStream(int Chunks) : SimulatedFault;
+
+    /// <summary>Stream <paramref name="Chunks"/> chunks, then only SSE comments (<c>: keep-alive</c>), one every
+    /// <paramref name="Every"/>, until the caller gives up.</summary>
+    public sealed record KeepAliveForever(int Chunks, TimeSpan Every) : SimulatedFault;
 }
 
 /// <summary>How the simulator answers one model; tests change it while requests flow.</summary>

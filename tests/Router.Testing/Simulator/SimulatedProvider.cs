@@ -299,6 +299,18 @@ public sealed class SimulatedProvider : IAsyncDisposable
                 return;
             }
 
+            if (fault is SimulatedFault.KeepAliveForever keepAlive && sent == keepAlive.Chunks)
+            {
+                while (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await context.Response.WriteAsync(": keep-alive\n\n", context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                    await context.Response.Body.FlushAsync(context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                    await Task.Delay(keepAlive.Every, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+
+                return;
+            }
+
             if (fault is SimulatedFault.CutStream cut && sent == cut.Chunks)
             {
                 await context.Response.Body.FlushAsync(context.RequestAborted);
