@@ -17,6 +17,7 @@ public enum ModelFeatures
     /// <summary><c>logprobs: true</c> or <c>top_logprobs</c>.</summary>
     Logprobs = 4,
 
-    /// <summary><c>temperature</c>, <c>top_p</c>, <c>presence_penalty</c> or <c>frequency_penalty</c>, which reasoning models refuse.</summary>
+    /// <summary><c>temperature</c>, <c>top_p</c>, <c>presence_penalty</c> or <c>frequency_penalty</c> at another value than
+    /// its default (1, 1, 0, 0), which reasoning models refuse; they accept the default.</summary>
     SamplingParameters = 8,
 }

@@ -265,7 +265,15 @@ public static class ChatRequestParser
                                 return false;
                             }
 
-                            features |= reader.TokenType == JsonTokenType.Number ? ModelFeatures.SamplingParameters : ModelFeatures.None;
+                            // Reasoning models refuse these but accept their defaults (temperature and top_p 1, the
+                            // penalties 0), which many clients send on every request: only another value needs a model
+                            // that samples.
+                            if (reader.TokenType == JsonTokenType.Number
+                                && (!reader.TryGetDouble(out var sampling) || sampling != SamplingDefault(name)))
+                            {
+                                features |= ModelFeatures.SamplingParameters;
+                            }
+
                             break;
                         case "reasoning_effort" or "prediction":
                             if (reader.TokenType != JsonTokenType.Null)
@@ -719,6 +727,10 @@ public static class ChatRequestParser
         value = number;
         return true;
     }
+
+    /// <summary>The value of a sampling parameter (temperature, top_p, presence_penalty, frequency_penalty) that asks for
+    /// nothing: OpenAI's default, the one value reasoning models accept.</summary>
+    internal static double SamplingDefault(string name) => name is "temperature" or "top_p" ? 1 : 0;
 
     private static RouterError WrongType(string param, string expected) =>
         RouterError.InvalidRequest($"'{param}' must be {expected}.", param, "invalid_type");

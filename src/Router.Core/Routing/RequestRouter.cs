@@ -368,17 +368,33 @@ public sealed class RequestRouter(
 
     private static readonly string[] SamplingParams = ["frequency_penalty", "presence_penalty", "temperature", "top_p"];
 
-    // The request field that asks for a feature, for an error that names it (the first sampling field it sends).
+    // The request field that asks for a feature, for an error that names it (the first sampling field it sends at another
+    // value than its default).
     private static string FeatureParam(ChatRequest request, ModelFeatures feature) => feature switch
     {
         ModelFeatures.ReasoningEffort => "reasoning_effort",
         ModelFeatures.Prediction => "prediction",
-        ModelFeatures.Logprobs => request.AnswerShapingJson.StartsWith("logprobs=true", StringComparison.Ordinal)
-            || request.AnswerShapingJson.Contains(";logprobs=true", StringComparison.Ordinal) ? "logprobs" : "top_logprobs",
-        _ => SamplingParams.FirstOrDefault(name =>
-            request.AnswerShapingJson.StartsWith(name + "=", StringComparison.Ordinal)
-            || request.AnswerShapingJson.Contains(";" + name + "=", StringComparison.Ordinal)) ?? "temperature",
+        ModelFeatures.Logprobs => ShapingValue(request, "logprobs") is "true" ? "logprobs" : "top_logprobs",
+        _ => SamplingParams.FirstOrDefault(name => ShapingValue(request, name) is { } value
+            && !(double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number == ChatRequestParser.SamplingDefault(name)))
+            ?? "temperature",
     };
+
+    // The JSON text of a top-level answer-shaping field ("name=value" pairs joined by ';', names sorted), or null.
+    private static string? ShapingValue(ChatRequest request, string name)
+    {
+        var shaping = request.AnswerShapingJson;
+        var prefix = name + "=";
+        var at = shaping.StartsWith(prefix, StringComparison.Ordinal) ? 0 : shaping.IndexOf(";" + prefix, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var start = (at == 0 ? 0 : at + 1) + prefix.Length;
+        var end = shaping.IndexOf(';', start);
+        return shaping[start..(end < 0 ? shaping.Length : end)];
+    }
 
     // demoted: the models learned weights put last in this request's (task, band).
     private List<CatalogModel> Candidates(

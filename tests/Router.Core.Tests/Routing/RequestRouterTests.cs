@@ -117,6 +117,58 @@ public sealed class RequestRouterTests
         Assert.Equal(ModelFeatures.None, Request(extra: ",\"temperature\":null").Features);
     }
 
+    [Theory]
+    [InlineData(",\"temperature\":1")]
+    [InlineData(",\"temperature\":1.0")]
+    [InlineData(",\"top_p\":1")]
+    [InlineData(",\"presence_penalty\":0")]
+    [InlineData(",\"frequency_penalty\":0.0")]
+    [InlineData(",\"temperature\":1,\"top_p\":1,\"presence_penalty\":0,\"frequency_penalty\":0")]
+    public void Sampling_parameters_at_their_defaults_keep_a_reasoning_model_a_candidate(string sampling)
+    {
+        // OpenAI's reasoning models refuse any other value, but accept the default ("Only the default (1) value is
+        // supported"), which many clients send on every request.
+        var options = ModelCatalogTests.Options();
+        options.Models["mid"].SupportsReasoningEffort = true;
+        options.Models["mid"].SupportsSamplingParameters = false;
+        options.Models["mid"].SupportsLogprobs = false;
+        var catalog = new ModelCatalog(options);
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(new RoutingOptions())), Options.Create(new RoutingOptions()), _weights);
+        var request = Request(extra: ",\"reasoning_effort\":\"low\"" + sampling);
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+
+        Assert.Equal(ModelFeatures.ReasoningEffort, request.Features);
+        Assert.True(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), auto, TenantPolicy.Default("acme"), out var decision, out var error), error?.Message);
+        Assert.Equal(["mid"], decision.Candidates.Select(m => m.Id));
+
+        // Any other value is a sampling parameter the reasoning model refuses.
+        foreach (var other in (string[])[",\"temperature\":0.7", ",\"top_p\":0.99", ",\"presence_penalty\":0.5", ",\"frequency_penalty\":-0.1"])
+        {
+            Assert.Equal(ModelFeatures.SamplingParameters, Request(extra: other).Features);
+        }
+    }
+
+    [Fact]
+    public void With_no_model_sampling_the_error_names_the_field_sent_at_another_value_than_its_default()
+    {
+        var options = ModelCatalogTests.Options();
+        foreach (var model in options.Models.Values)
+        {
+            model.SupportsSamplingParameters = false;
+        }
+
+        var catalog = new ModelCatalog(options);
+        var router = new RequestRouter(catalog, new RoutingTable(Options.Create(new RoutingOptions())), Options.Create(new RoutingOptions()), _weights);
+        var request = Request(extra: ",\"frequency_penalty\":0,\"temperature\":1,\"top_p\":0.5");
+        Assert.True(ModelRequest.TryResolve(catalog, "auto", out var auto, out _));
+
+        Assert.False(router.TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), auto, TenantPolicy.Default("acme"), out _, out var error));
+
+        Assert.Equal("top_p", error.Param);
+        Assert.Equal("unsupported_value", error.Code);
+        Assert.Contains("'top_p'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Candidates_are_the_tier_cheapest_first_then_one_tier_up()
     {

@@ -76,6 +76,20 @@ public sealed class CapabilityRoutingTests(CapabilityRoutingFixture fixture) : I
     }
 
     [Fact]
+    public async Task A_temperature_at_its_default_still_reaches_the_reasoning_model_that_accepts_only_that()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var options = new ChatCompletionOptions { ReasoningEffortLevel = ChatReasoningEffortLevel.Low, Temperature = 1f, TopP = 1f, EndUserId = marker };
+
+        var result = await Router.ChatClient("auto").CompleteChatAsync([new UserChatMessage("hi there")], options);
+
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-router-model", out var answered));
+        Assert.Equal("sim-reasoner", answered);
+        var sent = Assert.Single(Simulator.Received, r => r.Body.Contains(marker, StringComparison.Ordinal));
+        Assert.Equal(1, JsonNode.Parse(sent.Body)!["temperature"]!.GetValue<double>());
+    }
+
+    [Fact]
     public async Task Sampling_parameters_and_logprobs_keep_a_request_away_from_a_model_that_refuses_them()
     {
         var marker = Guid.NewGuid().ToString("N");

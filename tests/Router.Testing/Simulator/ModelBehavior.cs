@@ -72,7 +72,8 @@ public sealed class ModelBehavior
     public string FinishReason { get; set; } = "stop";
 
     /// <summary>Top-level request fields this model refuses, as a provider refuses a parameter a model lacks: a request
-    /// that sends one with a value other than null gets a 400 <c>unsupported_parameter</c> naming it.</summary>
+    /// that sends one with a value other than null (or, for a sampling parameter, than OpenAI's default, which reasoning models
+    /// accept) gets a 400 <c>unsupported_parameter</c> naming it.</summary>
     public IReadOnlySet<string> RejectedParameters { get; set; } = new HashSet<string>(StringComparer.Ordinal);
 
     internal ModelBehavior CopyWithSeed(int seed) => new(seed)

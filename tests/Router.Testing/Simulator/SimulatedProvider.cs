@@ -103,6 +103,12 @@ public sealed class SimulatedProvider : IAsyncDisposable
     /// <summary>Token count the simulator reports for a text: one per four UTF-16 chars, at least one.</summary>
     public static int CountTokens(string text) => Math.Max(1, (text.Length + 3) / 4);
 
+    // A sampling parameter at OpenAI's default, which reasoning models accept though they refuse any other value ("Only
+    // the default (1) value is supported").
+    private static bool IsOpenAIDefault(string name, JsonNode value) =>
+        value.GetValueKind() == JsonValueKind.Number
+        && (name, value.GetValue<double>()) is ("temperature" or "top_p", 1) or ("presence_penalty" or "frequency_penalty", 0);
+
     private async Task HandleChatAsync(HttpContext context)
     {
         JsonObject body;
@@ -142,7 +148,7 @@ public sealed class SimulatedProvider : IAsyncDisposable
         }
 
         if (behavior.RejectedParameters.Count > 0
-            && body.FirstOrDefault(p => p.Value is not null && behavior.RejectedParameters.Contains(p.Key)) is { Key: { } rejected })
+            && body.FirstOrDefault(p => p.Value is not null && behavior.RejectedParameters.Contains(p.Key) && !IsOpenAIDefault(p.Key, p.Value)) is { Key: { } rejected })
         {
             // What OpenAI answers when a model lacks a parameter (o-series and temperature, gpt-4o and reasoning_effort).
             context.Response.StatusCode = 400;
