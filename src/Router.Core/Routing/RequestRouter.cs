@@ -187,7 +187,7 @@ public sealed class RequestRouter(
         var candidates = Candidates(input, pinnedModel, rulePin is not null, demoted, ref tier, lowest, highest, reasons);
         if (candidates.Count == 0)
         {
-            error = NoCapableModel(input, pinnedModel, lowest, highest);
+            error = NoCapableModel(input, pinnedModel, rulePin is not null, lowest, highest);
             return false;
         }
 
@@ -244,7 +244,7 @@ public sealed class RequestRouter(
 
     // Names what no model in the catalog offers, so the client learns which part of its request to change: the context
     // it needs, images, tools, a JSON schema or streaming (in OpenAI's words, the parameter and an unsupported value).
-    private RouterError NoCapableModel(RuleInput input, CatalogModel? pinned, ModelTier lowest, ModelTier highest)
+    private RouterError NoCapableModel(RuleInput input, CatalogModel? pinned, bool strictPin, ModelTier lowest, ModelTier highest)
     {
         var request = input.Request;
         var needed = input.Profile.PromptTokens + (request.MaxTokens ?? 0);
@@ -270,6 +270,9 @@ public sealed class RequestRouter(
             lacks.Add(("streaming", "stream", m => m.SupportsStreaming));
         }
 
+        // A model the client names is sent the fields only some models accept as they are: it is refused for what it lacks
+        // before them.
+        var lacksBeforeFeatures = lacks.Count;
         foreach (var (feature, setting) in FeatureSettings)
         {
             if ((request.Features & feature) != 0)
@@ -284,7 +287,7 @@ public sealed class RequestRouter(
         if (pinned is not null)
         {
             // Name what the pinned model lacks, and which models could serve the request instead.
-            var missing = lacks.FirstOrDefault(l => !l.Has(pinned));
+            var missing = lacks.Take(strictPin ? lacks.Count : lacksBeforeFeatures).FirstOrDefault(l => !l.Has(pinned));
             var instead = able.Count > 0 ? $" Models that can: {string.Join(", ", able)}." : "";
             return missing.What is not null
                 ? RouterError.InvalidRequest($"Model {pinned.Id} does not support {missing.What}.{instead}", missing.Param, "unsupported_value")

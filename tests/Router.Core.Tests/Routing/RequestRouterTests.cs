@@ -149,6 +149,26 @@ public sealed class RequestRouterTests
     }
 
     [Fact]
+    public void A_model_the_client_names_that_cannot_serve_is_refused_for_what_it_lacks_not_for_a_field_it_would_be_sent()
+    {
+        // The named model gets reasoning_effort as sent (its provider judges it); what keeps it from serving is its context.
+        var request = Request(model: "small", extra: ",\"reasoning_effort\":\"low\",\"max_tokens\":200000");
+        Assert.True(ModelRequest.TryResolve(_catalog, "small", out var pinned, out _));
+
+        Assert.False(Router().TryDecide(new RuleInput(Profiles.Of(TaskType.Chat, 1), Context(), request), pinned, TenantPolicy.Default("acme"), out _, out var error));
+
+        Assert.Equal("context_length_exceeded", error.Code);
+        Assert.Equal("messages", error.Param);
+        Assert.DoesNotContain("reasoning_effort", error.Message, StringComparison.Ordinal);
+
+        // A tenant's pin is held to every capability, and is refused for the field its model does not accept.
+        var (ok, _, pinnedByRule) = TryDecide(_catalog, Profiles.Of(TaskType.Chat, 1), rules: """[{"name":"pin","when":{},"then":{"pin_model":"small"}}]""", extra: ",\"reasoning_effort\":\"low\"");
+        Assert.False(ok);
+        Assert.Equal("reasoning_effort", pinnedByRule.Param);
+        Assert.Equal("unsupported_value", pinnedByRule.Code);
+    }
+
+    [Fact]
     public void With_no_model_sampling_the_error_names_the_field_sent_at_another_value_than_its_default()
     {
         var options = ModelCatalogTests.Options();
