@@ -58,8 +58,10 @@ public sealed record CacheHit(CachedAnswer Answer, string Kind, float? Similarit
 /// tenant and context, so no answer can cross tenants.</summary>
 public interface IResponseCacheStore
 {
-    /// <summary>The answer stored under an exact key, if any.</summary>
-    ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string id, CancellationToken cancellationToken);
+    /// <summary>The answer stored under an exact key, if any, among answers stored with <paramref name="embeddingModel"/>
+    /// as their <see cref="CachedAnswer.EmbeddingModel"/>: a store that keeps answers apart by embedding model (Cosmos DB,
+    /// one container per model) reads where <see cref="StoreAsync"/> wrote them; one that does not may ignore it.</summary>
+    ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string embeddingModel, string id, CancellationToken cancellationToken);
 
     /// <summary>The most similar answers in the same tenant and scope, best first, at or above <paramref name="minSimilarity"/>.</summary>
     ValueTask<IReadOnlyList<CacheCandidate>> SearchAsync(string tenantId, string scope, string embeddingModel, ReadOnlyMemory<float> embedding, float minSimilarity, int top, CancellationToken cancellationToken);

@@ -201,7 +201,7 @@ public sealed partial class ResponseCacheService(
     {
         var scope = keys.Scope;
         var now = time.GetUtcNow();
-        var exact = await BoundedAsync(ct => store.GetExactAsync(tenantId, scope, keys.Id, ct), "exact read", cancellationToken);
+        var exact = await BoundedAsync(ct => store.GetExactAsync(tenantId, scope, embeddingModel, keys.Id, ct), "exact read", cancellationToken);
         if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText
             && (acceptable is null || acceptable(exact)))
         {

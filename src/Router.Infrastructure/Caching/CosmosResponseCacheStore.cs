@@ -15,10 +15,10 @@ internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOpt
     // for it once (CreateIfNotExists is idempotent).
     private readonly CreatedOnFirstUse<Container> _containers = new((embeddingModel, ct) => CreateContainerAsync(client, options.Value, embeddingModel, ct));
 
-    public async ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string id, CancellationToken cancellationToken)
+    public async ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string embeddingModel, string id, CancellationToken cancellationToken)
     {
-        // Exact entries are stored once per embedding model; the default model's container holds the common case.
-        var container = await ContainerAsync(DefaultModel, cancellationToken);
+        // The container StoreAsync writes an answer of this embedding model to.
+        var container = await ContainerAsync(embeddingModel, cancellationToken);
         try
         {
             var response = await container.ReadItemAsync<CacheItem>(id, PartitionKeyOf(tenantId, scope), cancellationToken: cancellationToken);
@@ -58,7 +58,7 @@ internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOpt
 
     public async ValueTask StoreAsync(CachedAnswer answer, CancellationToken cancellationToken)
     {
-        var container = await ContainerAsync(answer.EmbeddingModel.Length > 0 ? answer.EmbeddingModel : DefaultModel, cancellationToken);
+        var container = await ContainerAsync(answer.EmbeddingModel, cancellationToken);
         var ttl = (int)Math.Max(1, (answer.ExpiresAt - time.GetUtcNow()).TotalSeconds);
         var response = await container.UpsertItemAsync(CacheItem.From(answer, ttl), PartitionKeyOf(answer.TenantId, answer.Scope), cancellationToken: cancellationToken);
         Log.Charge(logger, "upsert", response.RequestCharge);
@@ -81,8 +81,10 @@ internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOpt
 
     private const string DefaultModel = "all-MiniLM-L6-v2";
 
+    // Exact reads, searches and writes all pick their container here, so an answer is read where it was written. An
+    // answer without a model (a caller that sets none) goes with the default model's.
     private Task<Container> ContainerAsync(string embeddingModel, CancellationToken cancellationToken) =>
-        _containers.GetAsync(embeddingModel, cancellationToken);
+        _containers.GetAsync(embeddingModel.Length > 0 ? embeddingModel : DefaultModel, cancellationToken);
 
     private static async Task<Container> CreateContainerAsync(CosmosClient client, CosmosCacheOptions settings, string embeddingModel, CancellationToken cancellationToken)
     {

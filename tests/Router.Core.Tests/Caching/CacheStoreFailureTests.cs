@@ -101,7 +101,7 @@ public sealed class CacheStoreFailureTests
 
         public CancellationToken ExactToken { get; private set; }
 
-        public async ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string id, CancellationToken cancellationToken)
+        public async ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string embeddingModel, string id, CancellationToken cancellationToken)
         {
             ExactToken = cancellationToken;
             ExactStarted.TrySetResult();

@@ -21,8 +21,8 @@ public sealed class CosmosContainerRecoveryTests
         var store = new CosmosResponseCacheStore(client, Options_, new FakeTimeProvider(), NullLogger<CosmosResponseCacheStore>.Instance);
 
         // Cosmos answers 503 to the first request's lookup.
-        await Assert.ThrowsAsync<CosmosException>(async () => await store.GetExactAsync("acme", "scope", "id", CancellationToken.None));
-        await Record.ExceptionAsync(async () => await store.GetExactAsync("acme", "scope", "id", CancellationToken.None));
+        await Assert.ThrowsAsync<CosmosException>(async () => await store.GetExactAsync("acme", "scope", "all-MiniLM-L6-v2-int8", "id", CancellationToken.None));
+        await Record.ExceptionAsync(async () => await store.GetExactAsync("acme", "scope", "all-MiniLM-L6-v2-int8", "id", CancellationToken.None));
 
         Assert.True(client.CreateCalls == 2,
             $"the second lookup never asked Cosmos again (creation attempts: {client.CreateCalls}): the faulted Task<Container> stays in _containers, so the cache is off until restart");
@@ -36,13 +36,13 @@ public sealed class CosmosContainerRecoveryTests
 
         // The first request's client disconnects while the database is being created.
         using var disconnected = new CancellationTokenSource();
-        var first = store.GetExactAsync("acme", "scope", "id", disconnected.Token).AsTask();
+        var first = store.GetExactAsync("acme", "scope", "all-MiniLM-L6-v2-int8", "id", disconnected.Token).AsTask();
         await client.FirstCallStarted.Task;
         await disconnected.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
 
         // A later request, not cancelled at all.
-        var later = await Record.ExceptionAsync(async () => await store.GetExactAsync("acme", "scope", "id", CancellationToken.None));
+        var later = await Record.ExceptionAsync(async () => await store.GetExactAsync("acme", "scope", "all-MiniLM-L6-v2-int8", "id", CancellationToken.None));
 
         Assert.False(later is OperationCanceledException,
             $"a request that was never cancelled failed with {later?.GetType().Name}: the first request's token cancelled the shared container task, cached for good (creation attempts: {client.CreateCalls})");

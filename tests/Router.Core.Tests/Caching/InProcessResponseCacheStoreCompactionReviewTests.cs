@@ -71,7 +71,7 @@ public sealed class InProcessResponseCacheStoreCompactionReviewTests
         var newest = Answer("newest", Prompt(2, 225_000));
         await store.StoreAsync(newest, CancellationToken.None);
 
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "newest", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "newest", CancellationToken.None));
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class InProcessResponseCacheStoreCompactionReviewTests
         var late = Answer("late", Prompt(99, 200)) with { CreatedAt = _time.GetUtcNow().AddSeconds(-2), ExpiresAt = _time.GetUtcNow().AddSeconds(-1) };
         await store.StoreAsync(late, CancellationToken.None);
 
-        Assert.Null(await store.GetExactAsync("tenant", "scope", "late", CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "late", CancellationToken.None));
         Assert.Equal(40, answers.Count);
     }
 
@@ -107,7 +107,7 @@ public sealed class InProcessResponseCacheStoreCompactionReviewTests
         // budget, schedules its own overcapacity compaction of the others).
         await store.StoreAsync(Answer("id-1", Prompt(1, 200)) with { Content = new string('y', 600_000) }, CancellationToken.None);
 
-        Assert.Equal("answer", (await store.GetExactAsync("tenant", "scope", "id-1", CancellationToken.None))?.Content);
+        Assert.Equal("answer", (await store.GetExactAsync("tenant", "scope", EmbeddingModel, "id-1", CancellationToken.None))?.Content);
     }
 
     // Stores answers of one size until the next would not fit; returns how many.

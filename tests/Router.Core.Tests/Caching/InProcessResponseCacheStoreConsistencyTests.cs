@@ -32,7 +32,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
         // The newest does not fit the room left: the README promises the least recently used go first, so it is kept.
         await store.StoreAsync(Answer("newest", Long(4), Unit(4)), CancellationToken.None);
 
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "newest", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "newest", CancellationToken.None));
         Assert.Single(await store.SearchAsync("tenant", "scope", EmbeddingModel, Unit(4), 0.99f, 4, CancellationToken.None));
     }
 
@@ -50,7 +50,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
         // The same id stored again with a longer answer that no longer fits: the cache refuses it and drops the prior one.
         await store.StoreAsync(Answer("id-0", Long(0), Unit(0)) with { Content = new string('y', 120_000) }, CancellationToken.None);
 
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "id-0", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "id-0", CancellationToken.None));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
         answers.OnNextMiss = () => store.StoreAsync(fresh, CancellationToken.None).AsTask().GetAwaiter().GetResult();
         Assert.Empty(await store.SearchAsync("tenant", "scope", EmbeddingModel, embedding, 0.9f, 4, CancellationToken.None));
 
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "id-1", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "id-1", CancellationToken.None));
         Assert.Single(await store.SearchAsync("tenant", "scope", EmbeddingModel, embedding, 0.9f, 4, CancellationToken.None));
     }
 
@@ -91,7 +91,7 @@ public sealed class InProcessResponseCacheStoreConsistencyTests
 
         await store.StoreAsync(Answer("kept", "kept prompt", Blend(query, Unit(20), 0.2f)), CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "kept", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "kept", CancellationToken.None));
 
         // The budget lets the four least recently used go (as an overcapacity compaction would).
         answers.Compact(0.8);

@@ -33,13 +33,13 @@ public sealed class InProcessResponseCacheStoreTenantShareReviewTests
         Assert.Equal(10, answers.Count);
 
         // doc-0 is the tenant's most asked answer: read just now, so doc-1 is the least recently used.
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "doc-0", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "doc-0", CancellationToken.None));
         _time.Advance(TimeSpan.FromSeconds(1));
 
         await store.StoreAsync(Answer("doc-10", "tenant"), CancellationToken.None);
 
-        Assert.NotNull(await store.GetExactAsync("tenant", "scope", "doc-10", CancellationToken.None));
-        Assert.True(await store.GetExactAsync("tenant", "scope", "doc-0", CancellationToken.None) is not null,
+        Assert.NotNull(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "doc-10", CancellationToken.None));
+        Assert.True(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "doc-0", CancellationToken.None) is not null,
             "the answer read just now was evicted as the tenant's oldest, though MaxTenantShare = 1 is documented to turn the share off (LRU)");
     }
 
@@ -70,7 +70,7 @@ public sealed class InProcessResponseCacheStoreTenantShareReviewTests
         // The victim's answers are read now: the flooder's are the least recently used.
         for (var i = 0; i < 4; i++)
         {
-            Assert.NotNull(await store.GetExactAsync("victim", "scope", $"v-{i}", CancellationToken.None));
+            Assert.NotNull(await store.GetExactAsync("victim", "scope", EmbeddingModel, $"v-{i}", CancellationToken.None));
         }
 
         _time.Advance(TimeSpan.FromSeconds(1));
@@ -79,8 +79,8 @@ public sealed class InProcessResponseCacheStoreTenantShareReviewTests
         // used answers (the flooder's), not from the victim's own.
         await store.StoreAsync(Answer("v-4", "victim"), CancellationToken.None);
 
-        Assert.NotNull(await store.GetExactAsync("victim", "scope", "v-4", CancellationToken.None));
-        Assert.True(await store.GetExactAsync("victim", "scope", "v-0", CancellationToken.None) is not null,
+        Assert.NotNull(await store.GetExactAsync("victim", "scope", EmbeddingModel, "v-4", CancellationToken.None));
+        Assert.True(await store.GetExactAsync("victim", "scope", EmbeddingModel, "v-0", CancellationToken.None) is not null,
             "a tenant within its share evicted its own answer: the charge of its refused first Set was counted with the new answer's size");
     }
 

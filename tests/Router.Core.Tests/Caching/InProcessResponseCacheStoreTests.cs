@@ -48,7 +48,7 @@ public sealed class InProcessResponseCacheStoreTests
 
         var allowed = budget + (budget / 4) + (2L * max * index.BytesPerEntry);
         Assert.True(after - before < allowed, $"{exact.Count} cached answers hold {after - before:N0} bytes (allowed {allowed:N0})");
-        Assert.Equal("answer to summarise this", (await store.GetExactAsync("tenant", "scope", "newest", CancellationToken.None))?.Content);
+        Assert.Equal("answer to summarise this", (await store.GetExactAsync("tenant", "scope", EmbeddingModel, "newest", CancellationToken.None))?.Content);
         var candidates = await store.SearchAsync("tenant", "scope", EmbeddingModel, embedding, 0.99f, 4, CancellationToken.None);
         Assert.Equal("answer to summarise this", Assert.Single(candidates).Answer.Content);
     }
@@ -69,9 +69,9 @@ public sealed class InProcessResponseCacheStoreTests
             await store.StoreAsync(Answer($"flood-{i}", new string((char)('a' + i), 50_000), vectors.Next(), tenant: "flooder"), CancellationToken.None);
         }
 
-        Assert.NotNull(await store.GetExactAsync("victim", "scope", "victim-1", CancellationToken.None));
-        Assert.NotNull(await store.GetExactAsync("flooder", "scope", "flood-19", CancellationToken.None));
-        Assert.Null(await store.GetExactAsync("flooder", "scope", "flood-0", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("victim", "scope", EmbeddingModel, "victim-1", CancellationToken.None));
+        Assert.NotNull(await store.GetExactAsync("flooder", "scope", EmbeddingModel, "flood-19", CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("flooder", "scope", EmbeddingModel, "flood-0", CancellationToken.None));
 
         // A tenant alone keeps filling the whole budget: about nine of its answers at once, not half as many.
         using var alone = new MemoryCache(new MemoryCacheOptions { SizeLimit = budget });
@@ -84,11 +84,11 @@ public sealed class InProcessResponseCacheStoreTests
         var kept = 0;
         for (var i = 0; i < 20; i++)
         {
-            kept += await single.GetExactAsync("tenant", "scope", $"doc-{i}", CancellationToken.None) is null ? 0 : 1;
+            kept += await single.GetExactAsync("tenant", "scope", EmbeddingModel, $"doc-{i}", CancellationToken.None) is null ? 0 : 1;
         }
 
         Assert.True(kept >= 8, $"a tenant alone kept {kept} answers of about 100 KB in a 1 MB budget");
-        Assert.NotNull(await single.GetExactAsync("tenant", "scope", "doc-19", CancellationToken.None));
+        Assert.NotNull(await single.GetExactAsync("tenant", "scope", EmbeddingModel, "doc-19", CancellationToken.None));
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class InProcessResponseCacheStoreTests
 
         await store.StoreAsync(Answer("id-1", new string('p', 600_000), embedding), CancellationToken.None);
 
-        Assert.Null(await store.GetExactAsync("tenant", "scope", "id-1", CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("tenant", "scope", EmbeddingModel, "id-1", CancellationToken.None));
         Assert.Equal(0, index.Count);
     }
 

@@ -69,15 +69,48 @@ public sealed class CosmosCacheTests
 
         await store.StoreAsync(answer, CancellationToken.None);
 
-        Assert.Equal("a database", (await store.GetExactAsync("tenant-a", "s1", id, CancellationToken.None))?.Content);
+        Assert.Equal("a database", (await store.GetExactAsync("tenant-a", "s1", "all-MiniLM-L6-v2-int8", id, CancellationToken.None))?.Content);
         var semantic = await store.SearchAsync("tenant-a", "s1", "all-MiniLM-L6-v2-int8", vector, 0.9f, 3, CancellationToken.None);
         Assert.Contains(semantic, c => c.Answer.Id == id && c.Similarity > 0.99f);
-        Assert.Null(await store.GetExactAsync("tenant-b", "s1", id, CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("tenant-b", "s1", "all-MiniLM-L6-v2-int8", id, CancellationToken.None));
         Assert.Empty(await store.SearchAsync("tenant-b", "s1", "all-MiniLM-L6-v2-int8", vector, 0.5f, 3, CancellationToken.None));
 
         // The item's ttl (5 s) makes Cosmos DB delete it.
         await Task.Delay(TimeSpan.FromSeconds(8));
-        Assert.Null(await store.GetExactAsync("tenant-a", "s1", id, CancellationToken.None));
+        Assert.Null(await store.GetExactAsync("tenant-a", "s1", "all-MiniLM-L6-v2-int8", id, CancellationToken.None));
+    }
+
+    [SkippableTheory]
+    [InlineData("text-embedding-3-small", 1536)]
+    [InlineData("none", 0)]
+    public async Task Live_cosmos_when_ROUTER_TEST_COSMOS_ENDPOINT_is_set_an_answer_stored_under_another_embedding_model_is_an_exact_hit(string embeddingModel, int dimensions)
+    {
+        var endpoint = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_ENDPOINT");
+        Skip.If(string.IsNullOrEmpty(endpoint), "Set ROUTER_TEST_COSMOS_ENDPOINT (and ROUTER_TEST_COSMOS_KEY for the emulator) to run against Cosmos DB.");
+        var options = Options.Create(new CosmosCacheOptions
+        {
+            Endpoint = new Uri(endpoint!), Key = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_KEY"), Database = "router-tests", CreateIfMissing = true,
+        });
+        using var client = CosmosCacheClient.Create(options.Value, () => new Azure.Identity.DefaultAzureCredential());
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new CosmosResponseCacheStore(client, options, time, NullLogger<CosmosResponseCacheStore>.Instance);
+        var cache = new ResponseCacheService(store, new SemanticGuard(new SemanticGuardOptions()), Options.Create(new SemanticCacheOptions { Semantic = dimensions > 0 }), time, NullLogger<ResponseCacheService>.Instance);
+        var prompt = "what is cosmos " + Guid.NewGuid().ToString("N");
+        Assert.True(Router.Core.Chat.ChatRequestParser.TryParse(System.Text.Encoding.UTF8.GetBytes($$"""{"model":"auto","messages":[{"role":"user","content":"{{prompt}}"}]}"""), out var request, out _));
+        var vector = new float[dimensions];
+        if (dimensions > 0)
+        {
+            vector[0] = 1;
+        }
+
+        // As the chat pipeline does: the answer goes to the embedding model's container, and the lookup must read it there.
+        await cache.StoreAsync("tenant-a", request, vector, embeddingModel, "m", "a database", "stop", 10, 2, null, CancellationToken.None);
+        var hit = await cache.LookupAsync("tenant-a", request, vector, embeddingModel, null, CancellationToken.None);
+
+        Assert.Equal("exact", hit?.Kind);
+        Assert.Equal("a database", hit!.Answer.Content);
+        var container = await client.GetContainer("router-tests", CosmosCacheContainer.NameFor(embeddingModel)).ReadContainerAsync();
+        Assert.Equal(CosmosCacheContainer.NameFor(embeddingModel), container.Resource.Id);
     }
 
     [SkippableFact]

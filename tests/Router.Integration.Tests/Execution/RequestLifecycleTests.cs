@@ -445,7 +445,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
 
         public int Calls => Volatile.Read(ref _calls);
 
-        public ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string id, CancellationToken cancellationToken)
+        public ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string embeddingModel, string id, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _calls);
             return FailReads ? throw new IOException("The cache did not answer.") : ValueTask.FromResult<CachedAnswer?>(null);
