@@ -47,6 +47,14 @@ param cosmosThroughputMode string = 'serverless'
 @maxValue(1000000)
 param cosmosAutoscaleMaxThroughput int = 1000
 
+@description('Embeddings for prompt analysis and the semantic cache: Local (all-MiniLM-L6-v2 in the app), AzureOpenAI (the text-embedding-3-small deployment) or None (exact cache hits only). Sets Router__Embeddings__Provider and creates the Cosmos DB cache container for that model.')
+@allowed([
+  'Local'
+  'AzureOpenAI'
+  'None'
+])
+param embeddingProvider string = 'Local'
+
 @description('Capacity of each Azure OpenAI deployment that does not set its own, in thousands of tokens per minute.')
 @minValue(1)
 param openAiCapacity int = 10
@@ -175,6 +183,7 @@ module cosmos 'modules/cosmos.bicep' = {
     throughputMode: cosmosThroughputMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
     principals: dataPrincipals
+    embeddingProvider: embeddingProvider
   }
 }
 
@@ -222,6 +231,7 @@ module functionApp 'modules/functionapp.bicep' = {
     openAiEndpoint: openAi.outputs.endpoint
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
+    embeddingProvider: embeddingProvider
     blobServiceUri: storage.outputs.blobServiceUri
     queueServiceUri: storage.outputs.queueServiceUri
     tableServiceUri: storage.outputs.tableServiceUri

@@ -1,6 +1,8 @@
 // Cosmos DB for NoSQL holding the response cache: vector search on, key auth off, serverless or autoscale on the
-// container (vector search is unsupported in shared throughput databases). The cache container's definition lives in
-// one variable, cacheContainer, which the code's own definition is tested against.
+// container (vector search is unsupported in shared throughput databases). The app keeps answers in one container per
+// embedding model and its data-plane role cannot create containers, so this template creates the one for the embedding
+// provider the app is configured with. The container's definition lives in one variable, cacheContainer, which the
+// code's own definition is tested against.
 import { principal } from 'types.bicep'
 
 param name string
@@ -21,18 +23,49 @@ param autoscaleMaxThroughput int
 @description('Principals that get the Cosmos DB Built-in Data Contributor role.')
 param principals principal[]
 
+@description('Embedding provider the app is configured with (Router:Embeddings:Provider): the cache container is its model\'s.')
+@allowed([
+  'Local'
+  'AzureOpenAI'
+  'None'
+])
+param embeddingProvider string
+
 var serverless = throughputMode == 'serverless'
 
 @description('Database the router\'s caches live in.')
 var databaseName = 'router'
 
-// The semantic and exact response cache for prompts embedded with all-MiniLM-L6-v2 (384 dimensions). Items are
-// partitioned by tenant, then scope, so a lookup never crosses tenants; items expire after 7 days unless they carry
-// their own ttl. Embeddings and answers are not indexed for range queries (only the vector index covers /embedding).
+// The embedding model each provider setting gives the app, with the container the app reads and writes its answers in
+// (CosmosCacheContainer.NameFor) and the vector dimensions (CosmosCacheContainer.DimensionsFor). Local is
+// all-MiniLM-L6-v2 (its -int8 form shares the container), AzureOpenAI the text-embedding-3-small deployment, None no
+// embeddings at all (exact hits only, still in a container of their own). A contract test checks every entry.
+@description('Embedding model, cache container and vector dimensions of each Router:Embeddings:Provider.')
+var embeddingModels = {
+  Local: {
+    model: 'all-MiniLM-L6-v2'
+    container: 'cache-all-minilm-l6-v2'
+    dimensions: 384
+  }
+  AzureOpenAI: {
+    model: 'text-embedding-3-small'
+    container: 'cache-text-embedding-3-small'
+    dimensions: 1536
+  }
+  None: {
+    model: 'none'
+    container: 'cache-none'
+    dimensions: 384
+  }
+}
+
+// The semantic and exact response cache for prompts embedded with the configured model. Items are partitioned by
+// tenant, then scope, so a lookup never crosses tenants; items expire after 7 days unless they carry their own ttl.
+// Embeddings and answers are not indexed for range queries (only the vector index covers /embedding).
 // Router.Infrastructure defines the same container; a contract test compares the two, so change both together.
 @description('Definition of the response cache container, exactly as the code expects it.')
 var cacheContainer = {
-  id: 'cache-all-minilm-l6-v2'
+  id: embeddingModels[embeddingProvider].container
   partitionKey: {
     paths: [
       '/tenantId'
@@ -47,7 +80,7 @@ var cacheContainer = {
         path: '/embedding'
         dataType: 'float32'
         distanceFunction: 'cosine'
-        dimensions: 384
+        dimensions: embeddingModels[embeddingProvider].dimensions
       }
     ]
   }

@@ -15,6 +15,9 @@ param instanceMemoryMB int
 param openAiEndpoint string
 param cosmosEndpoint string
 param cosmosDatabaseName string
+
+@description('Router:Embeddings:Provider; the Cosmos DB module creates the cache container of the same provider\'s model.')
+param embeddingProvider string
 param blobServiceUri string
 param queueServiceUri string
 param tableServiceUri string
@@ -76,6 +79,7 @@ var routerSettings = {
   Router__Storage__BlobServiceUri: blobServiceUri
   Router__Cache__Cosmos__Endpoint: cosmosEndpoint
   Router__Cache__Cosmos__Database: cosmosDatabaseName
+  Router__Embeddings__Provider: embeddingProvider
   Router__Audits__QueueName: auditQueueName
   Router__Weights__Schedule: weightsSchedule
 }

@@ -37,13 +37,28 @@ public sealed class BicepContractTests
     private static JsonObject Variables(string module) =>
         Template.Value["resources"]![module]!["properties"]!["template"]!["variables"]!.AsObject();
 
-    [Fact]
-    public void The_cosmos_container_in_bicep_equals_the_codes_definition()
+    // The embedding model each Router:Embeddings:Provider gives the app: the one its generator reports, which the chat
+    // pipeline stores answers under and looks them up with ("none" without a generator).
+    public static TheoryData<string, string> Providers => new()
     {
-        var bicep = Variables("cosmos")["cacheContainer"]!;
-        var code = CosmosCacheContainer.Definition("all-MiniLM-L6-v2-int8");
+        { "Local", "all-MiniLM-L6-v2-int8" },
+        { "AzureOpenAI", new EmbeddingOptions().Deployment },
+        { "None", "none" },
+    };
 
-        Assert.Equal(code.Id, bicep["id"]!.GetValue<string>());
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public void The_cosmos_container_in_bicep_equals_the_codes_definition(string provider, string embeddingModel)
+    {
+        var cosmos = Variables("cosmos");
+        var bicep = cosmos["cacheContainer"]!;
+        var model = cosmos["embeddingModels"]![provider]!;
+        var code = CosmosCacheContainer.Definition(embeddingModel);
+
+        // The container's id and dimensions are those of the provider the deployment is given.
+        Assert.Equal("[variables('embeddingModels')[parameters('embeddingProvider')].container]", bicep["id"]!.GetValue<string>());
+        Assert.Equal(code.Id, model["container"]!.GetValue<string>());
+        Assert.Equal(CosmosCacheContainer.NameFor(model["model"]!.GetValue<string>()), code.Id);
         Assert.Equal(new CosmosCacheOptions().Database, Variables("cosmos")["databaseName"]!.GetValue<string>());
         Assert.Equal(code.PartitionKeyPaths, bicep["partitionKey"]!["paths"]!.AsArray().Select(p => p!.GetValue<string>()));
         Assert.Equal("MultiHash", bicep["partitionKey"]!["kind"]!.GetValue<string>());
@@ -55,8 +70,8 @@ public sealed class BicepContractTests
         Assert.Equal(VectorDataType.Float32, embedding.DataType);
         Assert.Equal("cosine", bicepEmbedding["distanceFunction"]!.GetValue<string>());
         Assert.Equal(DistanceFunction.Cosine, embedding.DistanceFunction);
-        Assert.Equal(embedding.Dimensions, bicepEmbedding["dimensions"]!.GetValue<int>());
-        Assert.Equal(MiniLmEmbeddingGenerator.Dimensions, embedding.Dimensions);
+        Assert.Equal("[variables('embeddingModels')[parameters('embeddingProvider')].dimensions]", bicepEmbedding["dimensions"]!.GetValue<string>());
+        Assert.Equal(embedding.Dimensions, model["dimensions"]!.GetValue<int>());
         var indexing = bicep["indexingPolicy"]!;
         Assert.Equal(code.IndexingPolicy.IncludedPaths.Select(p => p.Path), indexing["includedPaths"]!.AsArray().Select(p => p!["path"]!.GetValue<string>()));
         Assert.Equal(code.IndexingPolicy.ExcludedPaths.Select(p => p.Path), indexing["excludedPaths"]!.AsArray().Select(p => p!["path"]!.GetValue<string>()));
@@ -65,6 +80,27 @@ public sealed class BicepContractTests
         Assert.Equal(vectorIndex.Path, bicepIndex["path"]!.GetValue<string>());
         Assert.Equal(VectorIndexType.QuantizedFlat, vectorIndex.Type);
         Assert.Equal("quantizedFlat", bicepIndex["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_embedding_provider_the_app_is_given_is_the_one_whose_cache_container_is_created()
+    {
+        var parameter = Template.Value["parameters"]!["embeddingProvider"]!;
+        var allowed = parameter["allowedValues"]!.AsArray().Select(v => v!.GetValue<string>()).ToArray();
+        var settings = Variables("functionApp")["routerSettings"]!.AsObject();
+
+        // One parameter sets both the app's provider and the Cosmos DB container; the default is the code's default.
+        Assert.Equal("[parameters('embeddingProvider')]", Template.Value["resources"]!["cosmos"]!["properties"]!["parameters"]!["embeddingProvider"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('embeddingProvider')]", Template.Value["resources"]!["functionApp"]!["properties"]!["parameters"]!["embeddingProvider"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('embeddingProvider')]", settings["Router__Embeddings__Provider"]!.GetValue<string>());
+        Assert.Equal(new EmbeddingOptions().Provider, parameter["defaultValue"]!.GetValue<string>());
+        Assert.Equal(Providers.Select(p => (string)p[0]).Order(), allowed.Order());
+        Assert.Equal(allowed.Order(), Variables("cosmos")["embeddingModels"]!.AsObject().Select(p => p.Key).Order());
+
+        // Local is the MiniLM the app runs; AzureOpenAI embeds with the deployment the template creates by default.
+        Assert.Equal(MiniLmEmbeddingGenerator.Dimensions, Variables("cosmos")["embeddingModels"]!["Local"]!["dimensions"]!.GetValue<int>());
+        var deployments = Template.Value["parameters"]!["openAiDeployments"]!["defaultValue"]!.AsArray().Select(d => d!["name"]!.GetValue<string>());
+        Assert.Contains(new EmbeddingOptions().Deployment, deployments);
     }
 
     [Fact]
