@@ -56,7 +56,9 @@ public static class UpstreamBodyWriter
             }
         }
 
-        edits[..count].Sort((a, b) => a.Start.CompareTo(b.Start));
+        // An insertion sorts before a removal that starts where it goes (a body that opens with the router object and has
+        // no stream_options): taken after it, it would be written from a position the removal has already passed.
+        edits[..count].Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
         var length = body.Length;
         foreach (var edit in edits[..count])
         {

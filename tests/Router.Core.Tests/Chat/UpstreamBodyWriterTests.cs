@@ -94,6 +94,29 @@ public sealed class UpstreamBodyWriterTests
         Assert.Equal(json, Encoding.UTF8.GetString(UpstreamBodyWriter.Write(request, "m")));
     }
 
+    [Theory]
+    [InlineData("""{"router":{"quality":0.5},"model":"auto","stream":true,"messages":[{"role":"user","content":"hi"}]}""")]
+    [InlineData("""{"router":{"quality":0.5},"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"auto"}""")]
+    public void A_stream_whose_body_opens_with_the_router_object_asks_for_usage_and_drops_the_router_object(string json)
+    {
+        var body = Rewrite(json, "m");
+
+        Assert.False(body.ContainsKey("router"));
+        Assert.True(body["stream_options"]!["include_usage"]!.GetValue<bool>());
+        Assert.Equal("m", body["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_stream_options_key_spelt_with_escapes_is_set_in_place()
+    {
+        const string json = """{"model":"m","stream":true,"stream_options":{"include\u005fusage":false},"messages":[{"role":"user","content":"hi"}]}""";
+
+        var options = Rewrite(json, "m")["stream_options"]!.AsObject();
+
+        Assert.True(options["include_usage"]!.GetValue<bool>());
+        Assert.Single(options);
+    }
+
     [Fact]
     public void Escapes_model_names_that_need_it()
     {
