@@ -134,7 +134,11 @@ public static class ChatRequestParser
                 case "stream_options":
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        includeUsage = ReadIncludeUsage(ref reader, out includeUsageValue);
+                        if (!TryReadIncludeUsage(ref reader, out includeUsage, out includeUsageValue, out error))
+                        {
+                            return false;
+                        }
+
                         streamOptionsValue = new BodyRange(valueStart, (int)reader.BytesConsumed - valueStart);
                     }
                     else if (reader.TokenType != JsonTokenType.Null)
@@ -558,13 +562,22 @@ public static class ChatRequestParser
         attachments.Append(type).Append(':').Append(Convert.ToHexStringLower(hash[..16])).Append(';');
     }
 
-    private static bool? ReadIncludeUsage(ref Utf8JsonReader reader, out BodyRange value)
+    // include_usage sent twice is refused, as a top-level property sent twice is: the router sets and reads the last, and
+    // a provider that takes the first would stream without usage.
+    private static bool TryReadIncludeUsage(ref Utf8JsonReader reader, out bool? include, out BodyRange value, out RouterError error)
     {
-        bool? include = null;
+        include = null;
         value = default;
+        error = null!;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isInclude = reader.ValueTextEquals("include_usage"u8);
+            if (isInclude && value.IsSet)
+            {
+                error = RouterError.InvalidRequest("'stream_options.include_usage' appears more than once in the request body.", "stream_options.include_usage");
+                return false;
+            }
+
             reader.Read();
             var start = (int)reader.TokenStartIndex;
             if (isInclude && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
@@ -583,7 +596,7 @@ public static class ChatRequestParser
             }
         }
 
-        return include;
+        return true;
     }
 
     private static string? ReadStringProperty(ref Utf8JsonReader reader, string propertyName)

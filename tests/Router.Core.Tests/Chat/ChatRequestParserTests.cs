@@ -59,6 +59,8 @@ public sealed class ChatRequestParserTests
     [InlineData("{\"model\":\"auto\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":100000}", "max_tokens", "more than once")]
     [InlineData("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"m\\u0065ssages\":[{\"role\":\"user\",\"content\":\"other\"}]}", "messages", "more than once")]
     [InlineData("{\"model\":\"auto\",\"top_k\":1,\"top_k\":40,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "top_k", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"stream\":true,\"stream_options\":{\"include_usage\":false,\"include_usage\":false},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stream_options.include_usage", "more than once")]
+    [InlineData("{\"model\":\"auto\",\"stream\":true,\"stream_options\":{\"include_usage\":true,\"include\\u005fusage\":null},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "stream_options.include_usage", "more than once")]
     [InlineData("{\"model\":\"auto\",\"service_tier\":\"priority\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
     [InlineData("{\"model\":\"auto\",\"service_tier\":\"scale\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "catalog's prices")]
     [InlineData("{\"model\":\"auto\",\"service_tier\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "service_tier", "must be a string")]
