@@ -55,6 +55,8 @@ internal sealed class InProcessResponseCacheStore(
         AnswerOverheadBytes + (2L * ((long)answer.Prompt.Length + answer.Content.Length + answer.Id.Length + answer.TenantId.Length
             + answer.Scope.Length + answer.Model.Length + answer.EmbeddingModel.Length + answer.FinishReason.Length));
 
+    public bool LookupsAreInProcess => true;
+
     // One process, one embedding model: exact answers are keyed by tenant, scope and id alone.
     public ValueTask<CachedAnswer?> GetExactAsync(string tenantId, string scope, string embeddingModel, string id, CancellationToken cancellationToken) =>
         ValueTask.FromResult(answers.TryGetValue(Key(tenantId, scope, id), out CachedAnswer? answer) ? answer : null);

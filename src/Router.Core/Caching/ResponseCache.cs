@@ -68,4 +68,8 @@ public interface IResponseCacheStore
 
     /// <summary>Stores (or replaces) an answer.</summary>
     ValueTask StoreAsync(CachedAnswer answer, CancellationToken cancellationToken);
+
+    /// <summary>True when lookups answer in the calling thread without I/O (the in-process index): they cannot hang or be
+    /// throttled, so they run without the <see cref="SemanticCacheOptions.LookupTimeout"/> bound and its timer.</summary>
+    bool LookupsAreInProcess => false;
 }

@@ -201,7 +201,9 @@ public sealed partial class ResponseCacheService(
     {
         var scope = keys.Scope;
         var now = time.GetUtcNow();
-        var exact = await BoundedAsync(ct => store.GetExactAsync(tenantId, scope, embeddingModel, keys.Id, ct), "exact read", cancellationToken);
+        var exact = store.LookupsAreInProcess
+            ? await store.GetExactAsync(tenantId, scope, embeddingModel, keys.Id, cancellationToken)
+            : await BoundedAsync(ct => store.GetExactAsync(tenantId, scope, embeddingModel, keys.Id, ct), "exact read", cancellationToken);
         if (exact is not null && exact.ExpiresAt > now && exact.TenantId == tenantId && exact.Prompt == request.LastUserText
             && (acceptable is null || acceptable(exact)))
         {
@@ -221,7 +223,9 @@ public sealed partial class ResponseCacheService(
         }
 
         var threshold = Math.Max(settings.ThresholdFor(embeddingModel), thresholdOverride ?? 0);
-        var candidates = await BoundedAsync(ct => store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, ct), "vector search", cancellationToken);
+        var candidates = store.LookupsAreInProcess
+            ? await store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, cancellationToken)
+            : await BoundedAsync(ct => store.SearchAsync(tenantId, scope, embeddingModel, embedding, threshold, settings.Candidates, ct), "vector search", cancellationToken);
         if (candidates is null)
         {
             return null;
@@ -287,7 +291,7 @@ public sealed partial class ResponseCacheService(
         }, cancellationToken);
     }
 
-    // One store call of a lookup, bounded by LookupTimeout: a store that fails or does not answer in time (Cosmos DB
+    // One store call of a lookup to a store out of process, bounded by LookupTimeout: a store that fails or does not answer in time (Cosmos DB
     // throttling past its retries, unavailable, a missing container or role) is a miss with a log line, so the request
     // goes on to a provider. Only the caller's own cancellation (the client left) propagates.
     private async Task<T?> BoundedAsync<T>(Func<CancellationToken, ValueTask<T>> call, string operation, CancellationToken cancellationToken)

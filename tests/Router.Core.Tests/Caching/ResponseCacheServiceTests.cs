@@ -184,4 +184,40 @@ public sealed class ResponseCacheServiceTests
         Assert.Null(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level?"), vectors.Near(vector, 0.95f), "m", 0.5f, CancellationToken.None, a => a.Model != "economy-model"));
         Assert.NotNull(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level?"), vectors.Near(vector, 0.95f), "m", 0.5f, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Lookups_in_the_in_process_store_arm_no_timeout_timer()
+    {
+        // The in-process store answers in the calling thread: a LookupTimeout timer (and its token sources) per store call
+        // would only cost the hot path, twice per request.
+        var timers = new TimerCountingTimeProvider(_time);
+        var index = new VectorIndex<CachedAnswer>(Options.Create(new VectorIndexOptions()), _time);
+        var store = new InProcessResponseCacheStore(index, new MemoryCache(new MemoryCacheOptions { SizeLimit = 64L << 20, Clock = new TimeProviderClock(_time) }), 64L << 20, _time);
+        var cache = new ResponseCacheService(store, new SemanticGuard(new SemanticGuardOptions()), Options.Create(new SemanticCacheOptions()), timers, NullLogger<ResponseCacheService>.Instance);
+        var vectors = new ClusteredVectors(384, 4);
+        var vector = vectors.Next();
+        await cache.StoreAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", "economy-model", "100 °C", "stop", 1, 1, null, CancellationToken.None);
+
+        Assert.NotNull(await cache.LookupAsync("t", Request("what is the boiling point of water at sea level"), vector, "m", null, CancellationToken.None));
+        Assert.Null(await cache.LookupAsync("t", Request("how tall is the eiffel tower in metres"), vectors.Next(), "m", null, CancellationToken.None));
+
+        Assert.Equal(0, timers.Created);
+    }
+
+    private sealed class TimerCountingTimeProvider(TimeProvider inner) : TimeProvider
+    {
+        public int Created { get; private set; }
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Created++;
+            return inner.CreateTimer(callback, state, dueTime, period);
+        }
+    }
 }
