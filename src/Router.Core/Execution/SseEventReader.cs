@@ -47,6 +47,9 @@ public sealed class SseEventReader : IDisposable
     // ": keep-alive", which prove the connection is up but not that the answer is coming. 0 until the first read.
     private long _progressAt;
 
+    // What the line the last read ended in is, so bytes of one line spread over reads are judged by its first byte.
+    private LineKind _line;
+
     /// <summary>Wraps <paramref name="stream"/>.</summary>
     /// <param name="stream">The provider's response body.</param>
     /// <param name="idleTimeout">Longest wait for bytes.</param>
@@ -229,14 +232,17 @@ public sealed class SseEventReader : IDisposable
             return SseReadStatus.Ended;
         }
 
+        var readFrom = _end;
         _end += read;
         if (_atStart)
         {
             SkipByteOrderMark();
         }
 
-        // An event with data still arriving (a large chunk over several reads) is progress too.
-        if (commentsAreSilence && _end > _start + _held && !IsComment(_buffer.AsSpan(_start + _held, 1)))
+        // Bytes of a data line are progress, those of an event still arriving over several reads (a large chunk) or after
+        // a comment in the same read included; bytes of comments and blank lines are not.
+        var data = CarriesData(_buffer.AsSpan(Math.Max(readFrom, _start), _end - Math.Max(readFrom, _start)));
+        if (commentsAreSilence && data)
         {
             _progressAt = Stopwatch.GetTimestamp();
         }
@@ -261,6 +267,37 @@ public sealed class SseEventReader : IDisposable
             _start += mark.Length;
             _searched = 0;
         }
+    }
+
+    // Whether bytes just read hold part of a data line (any line neither blank nor a comment), the line the previous read
+    // ended in keeping the kind its first byte gave it.
+    private bool CarriesData(ReadOnlySpan<byte> read)
+    {
+        var data = false;
+        while (!read.IsEmpty)
+        {
+            if (_line == LineKind.Start)
+            {
+                _line = read[0] switch
+                {
+                    (byte)':' => LineKind.Comment,
+                    (byte)'\n' or (byte)'\r' => LineKind.Blank,
+                    _ => LineKind.Data,
+                };
+            }
+
+            data |= _line == LineKind.Data;
+            var newline = read.IndexOf((byte)'\n');
+            if (newline < 0)
+            {
+                break;
+            }
+
+            _line = LineKind.Start;
+            read = read[(newline + 1)..];
+        }
+
+        return data;
     }
 
     // Whether an event (or the start of one) is only comments and blank lines: every line is empty or begins with ':'.
@@ -305,6 +342,14 @@ public sealed class SseEventReader : IDisposable
 
             offset = i + 1;
         }
+    }
+
+    private enum LineKind
+    {
+        Start,
+        Comment,
+        Blank,
+        Data,
     }
 
     /// <inheritdoc />

@@ -105,6 +105,23 @@ public sealed class SseRelayTests
     }
 
     [Fact]
+    public async Task Data_that_arrives_in_the_same_read_as_a_comment_resets_the_idle_timeout()
+    {
+        // 700 ms after the first chunk, one read brings a keep-alive and the start of the next chunk; its end comes 700 ms
+        // later. Data kept arriving well within the 1 s idle timeout, so the stream is not stalled.
+        var upstream = new PacedStream(
+            (TimeSpan.Zero, Chunk1 + "\n\n"),
+            (TimeSpan.FromMilliseconds(700), ": keep-alive\n\n" + Chunk2[..20]),
+            (TimeSpan.FromMilliseconds(700), Chunk2[20..] + "\n\ndata: [DONE]\n\n"));
+        var sink = new RecordingSink();
+
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(1)), sink, true, null, CancellationToken.None);
+
+        Assert.Equal(StreamEnd.Done, result.End);
+        Assert.Equal("Hello", result.Content);
+    }
+
+    [Fact]
     public async Task A_stalled_stream_ends_with_idle_timeout()
     {
         var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));
@@ -313,6 +330,46 @@ public sealed class SseRelayTests
             comment.CopyTo(buffer.Span);
             return comment.Length;
         }
+    }
+
+    // Gives each piece after its delay, one piece per read; then the end of the stream.
+    private sealed class PacedStream(params (TimeSpan Delay, string Text)[] pieces) : Stream
+    {
+        private int _next;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_next == pieces.Length)
+            {
+                return 0;
+            }
+
+            var (delay, text) = pieces[_next++];
+            await Task.Delay(delay, cancellationToken);
+            return Encoding.UTF8.GetBytes(text, buffer.Span);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class StallingStream(byte[] first) : MemoryStream(first)
