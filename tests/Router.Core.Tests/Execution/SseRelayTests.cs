@@ -107,15 +107,16 @@ public sealed class SseRelayTests
     [Fact]
     public async Task Data_that_arrives_in_the_same_read_as_a_comment_resets_the_idle_timeout()
     {
-        // 700 ms after the first chunk, one read brings a keep-alive and the start of the next chunk; its end comes 700 ms
-        // later. Data kept arriving well within the 1 s idle timeout, so the stream is not stalled.
+        // 2 s after the first chunk, one read brings a keep-alive and the start of the next chunk; its end comes 2 s later.
+        // Data kept arriving within the 3 s idle timeout, so the stream is not stalled (a reader that took the read for a
+        // comment alone would cut it at 3 s; the margin is a whole second, for a loaded machine).
         var upstream = new PacedStream(
             (TimeSpan.Zero, Chunk1 + "\n\n"),
-            (TimeSpan.FromMilliseconds(700), ": keep-alive\n\n" + Chunk2[..20]),
-            (TimeSpan.FromMilliseconds(700), Chunk2[20..] + "\n\ndata: [DONE]\n\n"));
+            (TimeSpan.FromSeconds(2), ": keep-alive\n\n" + Chunk2[..20]),
+            (TimeSpan.FromSeconds(2), Chunk2[20..] + "\n\ndata: [DONE]\n\n"));
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(1)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(3)), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal("Hello", result.Content);
