@@ -75,9 +75,21 @@ public sealed partial class AuditJudge
         }
 
         // JSON cut short or malformed around an intact "better" field. Prose is not read: "B is better than answer A"
-        // names both answers, and a guess would be stored as evidence.
-        var match = BetterField().Match(text);
-        return match.Success && Verdict(match.Groups[1].Value) is { } found ? new JudgePass(found, found == "A" ? 8 : 5, found == "B" ? 8 : 5) : null;
+        // names both answers, and a guess would be stored as evidence. For the same reason a field whose value is not
+        // followed by the end of a field (the rubric's own format echoed back, "A" | "B" | "tie") is no verdict, and
+        // neither are fields that name different verdicts.
+        string? found = null;
+        foreach (Match match in BetterField().Matches(text))
+        {
+            if (Verdict(match.Groups[1].Value) is not { } named || (found is not null && found != named))
+            {
+                return null;
+            }
+
+            found = named;
+        }
+
+        return found is null ? null : new JudgePass(found, found == "A" ? 8 : 5, found == "B" ? 8 : 5);
     }
 
     private static string? Verdict(string value) => value.Trim().ToUpperInvariant() switch
@@ -113,6 +125,6 @@ public sealed partial class AuditJudge
         return Parse(response.Text);
     }
 
-    [GeneratedRegex("\"better\"\\s*:\\s*\"([^\"]{1,10})\"", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex("\"better\"\\s*:\\s*\"([^\"]{1,10})\"(?=\\s*(?:[,}]|$))", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex BetterField();
 }

@@ -48,6 +48,10 @@ public sealed class AuditJudgeTests
     [InlineData("""{"verdict": "answer B is much better"}""")]
     [InlineData("""{"better": "both are fine"}""")]
     [InlineData("Answer B is better than Answer A.")]
+    // A refusal that echoes the rubric's reply format names every verdict, so it names none.
+    [InlineData("""I can't judge this. The expected format was {"better": "A" | "B" | "tie", "score_a": 1-10, "score_b": 1-10}.""")]
+    // Two verdicts in one reply, the JSON around them unreadable: which one the judge meant is a guess.
+    [InlineData("""First thought: {"better": "A"}. On reflection: {"better": "B"}""")]
     public void A_reply_without_a_verdict_is_not_read_as_a_tie(string reply)
     {
         Assert.Null(AuditJudge.Parse(reply));
