@@ -86,6 +86,9 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
         var adjustments = new Dictionary<string, TierAdjustment>(StringComparer.Ordinal);
         foreach (var key in evidence.Select(e => e.Key).Concat(previous.Adjustments.Keys).Distinct(StringComparer.Ordinal))
         {
+            // Every tier below premium is judged, not only up to the first sound one: a band the table gives to standard
+            // has no economy audits, and stopping at economy (nothing against it) would never raise the band past a
+            // failing standard, nor keep it raised once it was.
             var floor = ModelTier.Economy;
             string? why = null;
             foreach (var tier in new[] { ModelTier.Economy, ModelTier.Standard })
@@ -105,14 +108,12 @@ public sealed class WeightsCalculator(IOptions<WeightsOptions> options)
                 var bad = wasRaisedPast
                     ? estimate.Audits > 0 && !(enough && estimate.Mean >= settings.Target)
                     : enough && estimate.Upper < settings.Target;
-                if (!bad)
+                if (bad)
                 {
-                    break;
+                    floor = tier + 1;
+                    why = string.Create(CultureInfo.InvariantCulture,
+                        $"{tier.ToWire()} quality {estimate.Mean:0.00} (upper {estimate.Upper:0.00}, {estimate.EffectiveAudits:0.#} audits) below target {settings.Target:0.00}");
                 }
-
-                floor = tier + 1;
-                why = string.Create(CultureInfo.InvariantCulture,
-                    $"{tier.ToWire()} quality {estimate.Mean:0.00} (upper {estimate.Upper:0.00}, {estimate.EffectiveAudits:0.#} audits) below target {settings.Target:0.00}");
             }
 
             if (floor > ModelTier.Economy)

@@ -94,6 +94,24 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public void A_band_the_table_gives_standard_is_raised_to_premium_when_standard_fails_it_and_stays_raised()
+    {
+        // coding/medium is standard's in the table: economy has no audits there, standard's fail.
+        var bad = Enumerable.Range(0, 30).Select(_ => Audit("coding", "medium", "standard", AuditVerdict.Worse)).ToList();
+
+        var raised = Compute(RoutingWeights.Empty, bad);
+        Assert.Equal(ModelTier.Premium, raised.Adjustments["coding/medium"].Floor);
+
+        // The next run, on the same evidence, keeps it (no flip back because economy has nothing to say).
+        var next = Compute(raised, bad);
+        Assert.Equal(ModelTier.Premium, next.Adjustments["coding/medium"].Floor);
+
+        // Economy fine where standard fails: the band is still raised past standard.
+        var economyFine = Enumerable.Range(0, 30).Select(_ => Audit("coding", "medium", "economy", AuditVerdict.Equivalent));
+        Assert.Equal(ModelTier.Premium, Compute(RoutingWeights.Empty, bad.Concat(economyFine)).Adjustments["coding/medium"].Floor);
+    }
+
+    [Fact]
     public void A_raise_expires_once_no_audit_of_the_lower_tier_is_left_in_the_window()
     {
         var bad = Enumerable.Range(0, 20).Select(_ => Audit("coding", "low", "economy", AuditVerdict.Worse)).ToList();
