@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Audits;
 using Router.Core.Caching;
+using Router.Core.Catalog;
 using Router.Core.Metering;
 
 namespace Router.Core.Weights;
@@ -23,6 +24,7 @@ public sealed partial class WeightsRecomputer(
     IWeightsStore store,
     IAuditStore audits,
     WeightsCalculator calculator,
+    ModelCatalog catalog,
     RoutingWeightsHolder holder,
     ITenantPolicyStore tenants,
     IOptions<SemanticCacheOptions> cacheOptions,
@@ -41,7 +43,9 @@ public sealed partial class WeightsRecomputer(
             recent.Add(audit);
         }
 
-        var next = calculator.Compute(current, recent, now);
+        // Only models routing can still choose are evidence: a removed model's sound record would keep its weak peer
+        // demoted (and its band unraised) with nobody left to serve ahead of it, and its failures would hold a raise.
+        var next = calculator.Compute(current, recent.Where(a => catalog.TryGet(a.Model, out _)), now);
         if (!await store.TryWriteAsync(next, etag, cancellationToken))
         {
             Log.Lost(logger, next.Version);

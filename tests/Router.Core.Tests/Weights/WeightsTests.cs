@@ -17,6 +17,7 @@ public sealed class WeightsTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly WeightsOptions _options = new() { MinAudits = 10 };
+    private readonly ModelCatalog _catalog = new(Catalog.ModelCatalogTests.Options());
 
     private AuditResult Audit(string task, string band, string tier, AuditVerdict verdict, string reason = AuditReasons.Sampled, string tenant = "t", TimeSpan? age = null, string? model = null) => new()
     {
@@ -195,11 +196,35 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public async Task Audits_of_a_model_gone_from_the_catalog_are_no_evidence_for_the_models_that_route_now()
+    {
+        // "small" is the catalog's only economy model; "gone" was its sound peer until it left the catalog.
+        var audits = new InMemoryAuditStore();
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), _catalog, new RoutingWeightsHolder(),
+            new TenantStore(), Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
+        for (var i = 0; i < 20; i++)
+        {
+            await audits.TryAddAsync(Audit("coding", "low", "economy", AuditVerdict.Worse, model: "small"), CancellationToken.None);
+            await audits.TryAddAsync(Audit("coding", "low", "economy", AuditVerdict.Equivalent, model: "gone"), CancellationToken.None);
+            await audits.TryAddAsync(Audit("chat", "low", "economy", AuditVerdict.Worse, model: "gone"), CancellationToken.None);
+        }
+
+        var (_, weights) = await recomputer.RecomputeAsync(CancellationToken.None);
+
+        // Demoting "small" behind a peer that no longer exists left it serving the band alone, and unraised.
+        Assert.Empty(weights.DemotedModels);
+        Assert.Equal(ModelTier.Standard, weights.Adjustments["coding/low"].Floor);
+        // A removed model's failures raise nothing either: the model that would serve chat/low has no record.
+        Assert.False(weights.Adjustments.ContainsKey("chat/low"));
+        Assert.DoesNotContain(weights.Evidence, e => e.Model == "gone");
+    }
+
+    [Fact]
     public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
     {
         var audits = new InMemoryAuditStore();
         var tenants = new TenantStore();
-        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), new RoutingWeightsHolder(),
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), _catalog, new RoutingWeightsHolder(),
             tenants, Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
         for (var i = 0; i < 12; i++)
         {
@@ -223,7 +248,7 @@ public sealed class WeightsTests
     {
         var audits = new InMemoryAuditStore();
         var tenants = new TenantStore();
-        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), new RoutingWeightsHolder(),
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), _catalog, new RoutingWeightsHolder(),
             tenants, Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
 
         // The economy model loses to premium on 20% of fresh chat/low answers; 25% of acme's cached economy answers do.

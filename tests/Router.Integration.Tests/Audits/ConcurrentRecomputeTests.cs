@@ -22,8 +22,9 @@ public sealed class ConcurrentRecomputeTests(AzuriteFixture azurite)
         var audits = new BarrierAuditStore(2);
         var weightsOptions = Options.Create(new WeightsOptions());
 
-        var tenants = new Router.Infrastructure.Metering.InMemoryTenantPolicyStore(Options.Create(new Router.Core.Metering.TenantsOptions()), new Router.Core.Catalog.ModelCatalog(new Router.Core.Catalog.RouterOptions()));
-        WeightsRecomputer Recomputer() => new(store, audits, new WeightsCalculator(weightsOptions), new RoutingWeightsHolder(), tenants,
+        var catalog = new Router.Core.Catalog.ModelCatalog(new Router.Core.Catalog.RouterOptions());
+        var tenants = new Router.Infrastructure.Metering.InMemoryTenantPolicyStore(Options.Create(new Router.Core.Metering.TenantsOptions()), catalog);
+        WeightsRecomputer Recomputer() => new(store, audits, new WeightsCalculator(weightsOptions), catalog, new RoutingWeightsHolder(), tenants,
             Options.Create(new Router.Core.Caching.SemanticCacheOptions()), weightsOptions, TimeProvider.System, NullLogger<WeightsRecomputer>.Instance);
 
         // Both runs read version 0 before either writes: the barrier holds each until the other has read too.
