@@ -101,6 +101,12 @@ internal sealed class TenantsOptionsValidator(IOptions<RouterOptions> router) : 
             var prefix = $"{RouterOptions.Section}:Tenants:{tenant}";
             errors.AddRange(TenantSettingsRules.Check(settings.Quality, settings.PerCallFeeUsd, settings.MarkupPercent, settings.DailyBudgetUsd,
                 settings.MonthlyBudgetUsd, settings.RequestsPerMinute, settings.TokensPerMinute, settings.SessionSpendCapUsd).Select(e => $"{prefix}:{e}"));
+            if (settings.AuditSampleRate is not (null or (>= 0 and <= 1)))
+            {
+                // As the admin API: a rate of 5 meant as 5% would audit every answer, each at a premium reference and two judge calls.
+                errors.Add($"{prefix}:AuditSampleRate: must be between 0 and 1.");
+            }
+
             if (!RuleSetCompiler.TryCompile(settings.Rules, catalog, out _, out var ruleErrors))
             {
                 errors.AddRange(ruleErrors.Select(e => $"{prefix}:{e}"));

@@ -40,6 +40,20 @@ public sealed class StrictOptionsBindingTests
         Assert.Contains(failure.Failures, f => f.Contains($"'{key}'", StringComparison.Ordinal) && f.Contains($"'{value}'", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("5")]
+    [InlineData("-0.1")]
+    public void A_configured_tenants_audit_sample_rate_outside_0_to_1_fails_at_start(string rate)
+    {
+        // The admin API refuses these; from configuration "5" (meant as 5%) audited every answer, each buying a premium
+        // reference and two judge calls.
+        var settings = new Dictionary<string, string?>(Catalog) { ["Router:Tenants:acme:AuditSampleRate"] = rate };
+        using var services = Services(settings);
+
+        var failure = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<TenantsOptions>>().Value);
+        Assert.Contains(failure.Failures, f => f.Contains("Router:Tenants:acme:AuditSampleRate", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_bad_value_inside_a_list_inside_a_dictionary_is_reported_too()
     {
