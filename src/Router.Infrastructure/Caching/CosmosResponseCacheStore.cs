@@ -154,7 +154,7 @@ internal sealed partial class CosmosResponseCacheStore(CosmosClient client, IOpt
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1701, Level = LogLevel.Debug, Message = "Cosmos cache {Operation} cost {RequestCharge:0.##} RU")]
+        [LoggerMessage(EventId = 1204, Level = LogLevel.Debug, Message = "Cosmos cache {Operation} cost {RequestCharge:0.##} RU")]
         public static partial void Charge(ILogger logger, string operation, double requestCharge);
     }
 }
