@@ -28,6 +28,13 @@ public sealed class AuditOptions
     [Range(0.0, 1.0)]
     public double ProbeSampleRate { get; set; } = 0.10;
 
+    /// <summary>Audit jobs one router instance queues per minute at most, whatever chose them (default 30, refilled
+    /// continuously): each costs a premium reference answer and two judge calls, so a burst of risky traffic on a cheap
+    /// tier must not cost more in audits than routing saved. Answers sampled past it are not audited and are counted
+    /// (<c>router.audits.skipped</c>).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPerMinute { get; set; } = 30;
+
     /// <summary>Seed for sampling: the same request id and seed always give the same choice (default 0).</summary>
     public int Seed { get; set; }
 

@@ -1,19 +1,26 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Router.Core.Analysis;
 using Router.Core.Catalog;
 using Router.Core.Metering;
 using Router.Core.Routing;
+using Router.Core.Telemetry;
 
 namespace Router.Core.Audits;
 
 /// <summary>Decides which answers are audited and why. Deterministic: a request id and the seed always give the same
-/// choice, so tests and replays are repeatable.</summary>
-public sealed class AuditSampler(IOptions<AuditOptions> options)
+/// choice, so tests and replays are repeatable. What it chooses is then queued only while the instance's allowance of
+/// audits per minute lasts (<see cref="Admit"/>).</summary>
+public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimeProvider time, RouterTelemetry telemetry, ILogger<AuditSampler> logger)
 {
     private const int ProbeSalt = 0x5EED9A0B;
+
+    private readonly AuditAllowance _allowance = new(time);
+    private long _skipped;
+    private long _lastReportTicks = long.MinValue;
 
     /// <summary>The reason to audit an answer, or null to leave it alone.</summary>
     /// <param name="requestId">The request id (the sampling key).</param>
@@ -63,6 +70,30 @@ public sealed class AuditSampler(IOptions<AuditOptions> options)
         return servedTier < ModelTier.Premium && roll < (policy.AuditSampleRate ?? settings.SampleRate) ? AuditReasons.Sampled : null;
     }
 
+    /// <summary>Whether an answer chosen for <paramref name="reason"/> may be queued now: false once this instance has queued
+    /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute. A refused one is counted
+    /// (<c>router.audits.skipped</c>) and reported in a warning at most once a minute. Never waits.</summary>
+    /// <remarks>Asked just before a job is queued, after every other reason not to audit, so answers that would not have
+    /// been audited anyway (personal data, a pinned model) do not spend the allowance.</remarks>
+    public bool Admit(string reason)
+    {
+        if (_allowance.TryTake(options.Value.MaxPerMinute))
+        {
+            return true;
+        }
+
+        telemetry.AuditSkipped(reason);
+        Interlocked.Increment(ref _skipped);
+        var now = time.GetUtcNow().UtcTicks;
+        var last = Interlocked.Read(ref _lastReportTicks);
+        if (now - last >= TimeSpan.TicksPerMinute && Interlocked.CompareExchange(ref _lastReportTicks, now, last) == last)
+        {
+            Log.AuditsCapped(logger, Interlocked.Exchange(ref _skipped, 0), options.Value.MaxPerMinute);
+        }
+
+        return false;
+    }
+
     /// <summary>A uniform number in [0, 1) from the request id and seed.</summary>
     public static double Roll(string requestId, int seed)
     {
@@ -73,4 +104,10 @@ public sealed class AuditSampler(IOptions<AuditOptions> options)
 
     /// <summary>The band name used in audit rows and weights for a complexity.</summary>
     public static string Band(double complexity) => ComplexityBands.Of(complexity).ToWire();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Audits capped: {Skipped} sampled answers not audited since the last report, past Router:Audits:MaxPerMinute ({Limit})")]
+        public static partial void AuditsCapped(ILogger logger, long skipped, int limit);
+    }
 }

@@ -606,6 +606,13 @@ public sealed partial class ChatPipeline(
             return;
         }
 
+        // Each audit buys a premium reference and two judge calls: past the instance's allowance per minute the answer
+        // goes unaudited (counted), so a burst of risky traffic cannot cost more in audits than routing saved.
+        if (!auditSampler.Admit(reason))
+        {
+            return;
+        }
+
         var job = new AuditJob
         {
             RequestId = context.RequestId,

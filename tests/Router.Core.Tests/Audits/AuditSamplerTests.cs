@@ -1,9 +1,13 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Router.Core.Analysis;
 using Router.Core.Audits;
 using Router.Core.Catalog;
 using Router.Core.Metering;
 using Router.Core.Routing;
+using Router.Core.Telemetry;
+using Router.Core.Tests.Execution;
 using Router.Core.Tests.Routing;
 
 namespace Router.Core.Tests.Audits;
@@ -15,9 +19,12 @@ public sealed class AuditSamplerTests
     private static RoutingDecision Decision(ModelTier tier, ModelTier? raisedFrom) =>
         new() { Tier = tier, Candidates = [], Reasons = [], EffectiveComplexity = 2, RaisedFrom = raisedFrom };
 
+    private static AuditSampler Sampler(AuditOptions options, TimeProvider? time = null) =>
+        new(Options.Create(options), time ?? TimeProvider.System, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditSampler>.Instance);
+
     private static string[] Reasons(AuditOptions options, ModelTier served, ModelTier? raisedFrom, int requests = 2000) =>
         Enumerable.Range(0, requests)
-            .Select(i => new AuditSampler(Options.Create(options)).Choose($"req_{i}", Policy, Profiles.Of(TaskType.Coding, 2), Decision(served, raisedFrom), served, "miss"))
+            .Select(i => Sampler(options).Choose($"req_{i}", Policy, Profiles.Of(TaskType.Coding, 2), Decision(served, raisedFrom), served, "miss"))
             .OfType<string>()
             .ToArray();
 
@@ -59,5 +66,23 @@ public sealed class AuditSamplerTests
         var reasons = Reasons(new AuditOptions { SampleRate = 0, ProbeSampleRate = 1 }, ModelTier.Economy, ModelTier.Economy);
 
         Assert.Empty(reasons);
+    }
+
+    [Fact]
+    public void Past_the_cap_risky_answers_are_chosen_but_not_admitted_until_the_minute_refills()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var sampler = Sampler(new AuditOptions { MaxPerMinute = 20 }, time);
+        var risky = Profiles.Of(TaskType.Coding, 2, RiskLevel.High);
+
+        // A burst of risky economy traffic: every answer is chosen (risk sample rate 1), only the cap's worth is queued.
+        var chosen = Enumerable.Range(0, 500)
+            .Select(i => sampler.Choose($"req_{i}", Policy, risky, Decision(ModelTier.Economy, null), ModelTier.Economy, "miss"))
+            .ToArray();
+        Assert.All(chosen, r => Assert.Equal(AuditReasons.Risk, r));
+        Assert.Equal(20, chosen.Count(r => sampler.Admit(r!)));
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(10, chosen.Count(r => sampler.Admit(r!)));
     }
 }
