@@ -20,7 +20,7 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
 
     private readonly AuditAllowance _allowance = new(time);
     private long _skipped;
-    private long _lastReportTicks = long.MinValue;
+    private long _lastReportTicks;   // 0: the first skip is reported (now minus long.MinValue would overflow)
 
     /// <summary>The reason to audit an answer, or null to leave it alone.</summary>
     /// <param name="requestId">The request id (the sampling key).</param>

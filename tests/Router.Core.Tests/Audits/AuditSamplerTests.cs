@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -19,8 +20,8 @@ public sealed class AuditSamplerTests
     private static RoutingDecision Decision(ModelTier tier, ModelTier? raisedFrom) =>
         new() { Tier = tier, Candidates = [], Reasons = [], EffectiveComplexity = 2, RaisedFrom = raisedFrom };
 
-    private static AuditSampler Sampler(AuditOptions options, TimeProvider? time = null) =>
-        new(Options.Create(options), time ?? TimeProvider.System, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditSampler>.Instance);
+    private static AuditSampler Sampler(AuditOptions options, TimeProvider? time = null, ILogger<AuditSampler>? logger = null) =>
+        new(Options.Create(options), time ?? TimeProvider.System, new RouterTelemetry(new TestMeterFactory()), logger ?? NullLogger<AuditSampler>.Instance);
 
     private static string[] Reasons(AuditOptions options, ModelTier served, ModelTier? raisedFrom, int requests = 2000) =>
         Enumerable.Range(0, requests)
@@ -84,5 +85,43 @@ public sealed class AuditSamplerTests
 
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(10, chosen.Count(r => sampler.Admit(r!)));
+    }
+
+    [Fact]
+    public void Answers_skipped_past_the_cap_are_reported_once_a_minute_with_their_count()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var logger = new RecordingLogger();
+        var sampler = Sampler(new AuditOptions { MaxPerMinute = 1 }, time, logger);
+
+        Assert.True(sampler.Admit(AuditReasons.Risk));
+        Assert.Equal(0, Enumerable.Range(0, 10).Count(_ => sampler.Admit(AuditReasons.Risk)));
+        var first = Assert.Single(logger.Events);
+        Assert.Equal((1306, 1L), (first.Id, first.Skipped));
+
+        // Within the minute nothing more is logged; the next report counts everything skipped since the first.
+        time.Advance(TimeSpan.FromSeconds(59));
+        Assert.False(sampler.Admit(AuditReasons.Risk));
+        Assert.Single(logger.Events);
+        time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(sampler.Admit(AuditReasons.Risk));
+        Assert.False(sampler.Admit(AuditReasons.Risk));
+        Assert.Equal(2, logger.Events.Count);
+        Assert.Equal((1306, 11L), logger.Events[^1]);
+    }
+
+    private sealed class RecordingLogger : ILogger<AuditSampler>
+    {
+        public List<(int Id, long Skipped)> Events { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Events.Add((eventId.Id, state is IReadOnlyList<KeyValuePair<string, object?>> fields
+                ? Convert.ToInt64(fields.Single(f => f.Key == "Skipped").Value, System.Globalization.CultureInfo.InvariantCulture)
+                : -1));
     }
 }
