@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,17 +9,6 @@ namespace Router.Integration.Tests.Audits;
 /// <summary>Which band an audit is filed under: the prompt's own, whatever the tenant chose to pay.</summary>
 public sealed class AuditBandTests
 {
-    private sealed class RecordingQueue : IAuditQueue
-    {
-        public ConcurrentQueue<AuditJob> Jobs { get; } = new();
-
-        public ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken)
-        {
-            Jobs.Enqueue(job);
-            return ValueTask.CompletedTask;
-        }
-    }
-
     [Theory]
     [InlineData("auto")]
     [InlineData("router/economy")]
@@ -30,7 +18,7 @@ public sealed class AuditBandTests
         // Filed under the band the knob or alias moved it to, economy's answer to a hard prompt would count as a
         // low-band failure and raise the floor of easy prompts for every tenant.
         await using var simulator = await SimulatedProvider.StartAsync();
-        var queue = new RecordingQueue();
+        var queue = new RecordingAuditQueue();
         var settings = RouterServerHost.SimulatedCatalog(simulator);
         settings["Router:UseDefaultCatalog"] = "false";
         settings["Router:Audits:SampleRate"] = "1";

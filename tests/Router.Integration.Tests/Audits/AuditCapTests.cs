@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -11,22 +10,11 @@ namespace Router.Integration.Tests.Audits;
 /// <summary>Router:Audits:MaxPerMinute: what a burst of sampled answers may spend on audits.</summary>
 public sealed class AuditCapTests
 {
-    private sealed class RecordingQueue : IAuditQueue
-    {
-        public ConcurrentQueue<AuditJob> Jobs { get; } = new();
-
-        public ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken)
-        {
-            Jobs.Enqueue(job);
-            return ValueTask.CompletedTask;
-        }
-    }
-
     [Fact]
     public async Task A_burst_past_the_cap_is_answered_but_only_the_cap_is_audited_until_the_minute_refills()
     {
         await using var simulator = await SimulatedProvider.StartAsync();
-        var queue = new RecordingQueue();
+        var queue = new RecordingAuditQueue();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var settings = RouterServerHost.SimulatedCatalog(simulator);
         settings["Router:UseDefaultCatalog"] = "false";

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
@@ -11,22 +10,11 @@ namespace Router.Integration.Tests.Audits;
 /// <summary>What an audit never copies to the reference and judge models.</summary>
 public sealed class AuditPrivacyTests
 {
-    private sealed class RecordingQueue : IAuditQueue
-    {
-        public ConcurrentQueue<AuditJob> Jobs { get; } = new();
-
-        public ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken)
-        {
-            Jobs.Enqueue(job);
-            return ValueTask.CompletedTask;
-        }
-    }
-
     [Fact]
     public async Task No_store_requests_personal_data_and_traffic_pinned_by_a_tenant_rule_are_not_audited()
     {
         await using var simulator = await SimulatedProvider.StartAsync();
-        var queue = new RecordingQueue();
+        var queue = new RecordingAuditQueue();
         var settings = RouterServerHost.SimulatedCatalog(simulator);
         settings["Router:UseDefaultCatalog"] = "false";
         settings["Router:Audits:SampleRate"] = "1";
@@ -70,7 +58,7 @@ public sealed class AuditPrivacyTests
         simulator.Model("sim-small").Responder = chat => chat.LastUserMessage.Contains("refund", StringComparison.Ordinal)
             ? "Refund issued to card 4111 1111 1111 1111."
             : SimulatedProvider.DefaultAnswer(chat.Model, chat.LastUserMessage);
-        var queue = new RecordingQueue();
+        var queue = new RecordingAuditQueue();
         var settings = RouterServerHost.SimulatedCatalog(simulator);
         settings["Router:UseDefaultCatalog"] = "false";
         settings["Router:Audits:SampleRate"] = "1";
