@@ -13,8 +13,9 @@ internal sealed class AuditAllowance(TimeProvider time)
     private long _refilledAt = time.GetTimestamp();
     private double _tokens = double.PositiveInfinity;   // full, whatever the first limit asked with
 
-    /// <summary>Takes one audit from the allowance of <paramref name="perMinute"/> a minute; false when it is spent.</summary>
-    public bool TryTake(int perMinute)
+    /// <summary>Takes one audit from the allowance of <paramref name="perMinute"/> a minute; false when it is spent, or
+    /// when no more than <paramref name="reserve"/> audits are left (kept for audits that may use them).</summary>
+    public bool TryTake(int perMinute, int reserve = 0)
     {
         lock (_gate)
         {
@@ -22,7 +23,7 @@ internal sealed class AuditAllowance(TimeProvider time)
             var elapsed = time.GetElapsedTime(_refilledAt, now);
             _refilledAt = now;
             _tokens = Math.Min(perMinute, _tokens + (elapsed.Ticks * (double)perMinute / TimeSpan.TicksPerMinute));
-            if (_tokens < 1)
+            if (_tokens < 1 + reserve)
             {
                 return false;
             }

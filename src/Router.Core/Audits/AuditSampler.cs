@@ -71,13 +71,18 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
     }
 
     /// <summary>Whether an answer chosen for <paramref name="reason"/> may be queued now: false once this instance has queued
-    /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute. A refused one is counted
+    /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute, and for sampled, risk and semantic-hit audits once
+    /// only the fifth of it kept for probes and rule-forced audits is left. A refused one is counted
     /// (<c>router.audits.skipped</c>) and reported in a warning at most once a minute. Never waits.</summary>
     /// <remarks>Asked just before a job is queued, after every other reason not to audit, so answers that would not have
     /// been audited anyway (personal data, a pinned model) do not spend the allowance.</remarks>
     public bool Admit(string reason)
     {
-        if (_allowance.TryTake(options.Value.MaxPerMinute))
+        // Probes (the only way a raised band comes back down) and audits a tenant's rule demands keep the last fifth of the
+        // minute's allowance: a burst of risky or sampled answers cannot spend it.
+        var perMinute = options.Value.MaxPerMinute;
+        var reserve = reason is AuditReasons.Probe or AuditReasons.Rule ? 0 : perMinute / 5;
+        if (_allowance.TryTake(perMinute, reserve))
         {
             return true;
         }

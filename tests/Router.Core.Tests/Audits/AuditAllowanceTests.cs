@@ -34,6 +34,15 @@ public sealed class AuditAllowanceTests
     }
 
     [Fact]
+    public void A_reserve_is_left_in_the_allowance_for_those_who_take_without_one()
+    {
+        var allowance = new AuditAllowance(_time);
+
+        Assert.Equal(8, Enumerable.Range(0, 20).Count(_ => allowance.TryTake(10, reserve: 2)));
+        Assert.Equal(2, Taken(allowance, 10, 20));
+    }
+
+    [Fact]
     public void A_lower_limit_set_while_running_applies_to_the_allowance_left()
     {
         var allowance = new AuditAllowance(_time);

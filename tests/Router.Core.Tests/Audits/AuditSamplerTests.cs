@@ -76,15 +76,32 @@ public sealed class AuditSamplerTests
         var sampler = Sampler(new AuditOptions { MaxPerMinute = 20 }, time);
         var risky = Profiles.Of(TaskType.Coding, 2, RiskLevel.High);
 
-        // A burst of risky economy traffic: every answer is chosen (risk sample rate 1), only the cap's worth is queued.
+        // A burst of risky economy traffic: every answer is chosen (risk sample rate 1), only the cap's worth less the fifth
+        // kept for probes and rules is queued.
         var chosen = Enumerable.Range(0, 500)
             .Select(i => sampler.Choose($"req_{i}", Policy, risky, Decision(ModelTier.Economy, null), ModelTier.Economy, "miss"))
             .ToArray();
         Assert.All(chosen, r => Assert.Equal(AuditReasons.Risk, r));
-        Assert.Equal(20, chosen.Count(r => sampler.Admit(r!)));
+        Assert.Equal(16, chosen.Count(r => sampler.Admit(r!)));
 
         time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(10, chosen.Count(r => sampler.Admit(r!)));
+    }
+
+    [Fact]
+    public void A_burst_of_risky_answers_leaves_a_fifth_of_the_cap_to_probes_and_rule_forced_audits()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var sampler = Sampler(new AuditOptions { MaxPerMinute = 30 }, time);
+
+        Assert.Equal(24, Enumerable.Range(0, 100).Count(_ => sampler.Admit(AuditReasons.Risk)));
+        Assert.Equal(0, Enumerable.Range(0, 10).Count(_ => sampler.Admit(AuditReasons.Sampled)));
+        Assert.Equal(0, Enumerable.Range(0, 10).Count(_ => sampler.Admit(AuditReasons.SemanticHit)));
+
+        // The reserve serves probes and rules, and the cap still holds for them.
+        Assert.True(sampler.Admit(AuditReasons.Rule));
+        Assert.Equal(5, Enumerable.Range(0, 10).Count(_ => sampler.Admit(AuditReasons.Probe)));
+        Assert.False(sampler.Admit(AuditReasons.Rule));
     }
 
     [Fact]
