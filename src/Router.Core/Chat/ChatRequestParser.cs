@@ -325,6 +325,14 @@ public static class ChatRequestParser
             return false;
         }
 
+        // OpenAI refuses stream options on a request that does not stream; passed through, the same request would be
+        // refused or answered depending on the provider it is routed to. A null is no option and is accepted.
+        if (!stream && streamOptionsValue.IsSet)
+        {
+            error = RouterError.InvalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "invalid_value");
+            return false;
+        }
+
         request = new ChatRequest
         {
             Body = body,
@@ -580,9 +588,14 @@ public static class ChatRequestParser
 
             reader.Read();
             var start = (int)reader.TokenStartIndex;
-            if (isInclude && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+            if (isInclude)
             {
-                include = reader.GetBoolean();
+                // A flag of another type ("yes", 1) is refused as OpenAI refuses it, rather than read as one value here
+                // and as another by the provider.
+                if (!TryReadBool(ref reader, "stream_options.include_usage", out include, out error))
+                {
+                    return false;
+                }
             }
             else
             {

@@ -83,6 +83,58 @@ public sealed class ChatRequestParserTests
     }
 
     [Theory]
+    [InlineData("\"stream_options\":{\"include_usage\":true}")]
+    [InlineData("\"stream\":false,\"stream_options\":{}")]
+    [InlineData("\"stream_options\":{\"include_usage\":false},\"stream\":false")]
+    [InlineData("\"stream\":null,\"stream_options\":{\"include_obfuscation\":false}")]
+    public void Stream_options_on_a_request_that_does_not_stream_is_refused_as_openai_refuses_it(string fields)
+    {
+        var ok = Parse($$"""{"model":"auto",{{fields}},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.False(ok);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("invalid_request_error", error.Type);
+        Assert.Equal("stream_options", error.Param);
+        Assert.Equal("invalid_value", error.Code);
+        Assert.Equal("The 'stream_options' parameter is only allowed when 'stream' is enabled.", error.Message);
+    }
+
+    [Theory]
+    [InlineData("\"stream_options\":null")]
+    [InlineData("\"stream\":false,\"stream_options\":null")]
+    [InlineData("\"stream\":true,\"stream_options\":null")]
+    [InlineData("\"stream\":true,\"stream_options\":{}")]
+    [InlineData("\"stream\":true,\"stream_options\":{\"include_usage\":null}")]
+    [InlineData("\"stream_options\":{\"include_usage\":false},\"stream\":true")]
+    public void Stream_options_that_are_null_or_sent_with_a_stream_are_accepted(string fields)
+    {
+        var ok = Parse($$"""{"model":"auto",{{fields}},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.True(ok, error?.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"include_usage\":\"yes\"}", "stream_options.include_usage", "must be a boolean")]
+    [InlineData("{\"include_usage\":1}", "stream_options.include_usage", "must be a boolean")]
+    [InlineData("{\"include_usage\":{}}", "stream_options.include_usage", "must be a boolean")]
+    [InlineData("{\"include_obfuscation\":false,\"include_usage\":[true]}", "stream_options.include_usage", "must be a boolean")]
+    [InlineData("\"include_usage\"", "stream_options", "must be an object")]
+    [InlineData("1", "stream_options", "must be an object")]
+    [InlineData("[{\"include_usage\":true}]", "stream_options", "must be an object")]
+    [InlineData("true", "stream_options", "must be an object")]
+    public void Stream_options_of_the_wrong_type_are_refused_naming_the_field(string streamOptions, string param, string messageFragment)
+    {
+        var ok = Parse($$"""{"model":"auto","stream":true,"stream_options":{{streamOptions}},"messages":[{"role":"user","content":"hi"}]}""", out _, out var error);
+
+        Assert.False(ok);
+        Assert.Equal(400, error.Status);
+        Assert.Equal("invalid_request_error", error.Type);
+        Assert.Equal(param, error.Param);
+        Assert.Equal("invalid_type", error.Code);
+        Assert.Contains(messageFragment, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("\"modalities\":[\"text\"]")]
     [InlineData("\"modalities\":null")]
     [InlineData("\"audio\":null")]
