@@ -63,6 +63,7 @@ public sealed partial class ChatExecutor(
     IModelClient client,
     DeploymentHealthRegistry health,
     IOptions<ExecutionOptions> options,
+    TimeProvider time,
     ILogger<ChatExecutor> logger)
 {
     /// <summary>Runs the attempts; the caller disposes the result.</summary>
@@ -209,7 +210,7 @@ public sealed partial class ChatExecutor(
             }
 
             // A stream is committed to the client only once its first choice has arrived; before that it can fail over.
-            var events = new SseEventReader(response.Content, settings.StreamIdleTimeout, settings.MaxResponseBytes);
+            var events = new SseEventReader(response.Content, settings.StreamIdleTimeout, time, settings.MaxResponseBytes);
             var read = SseReadStatus.Ended;
             var opening = SseEventKind.NoData;
             try

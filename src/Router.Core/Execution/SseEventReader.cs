@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 
 namespace Router.Core.Execution;
 
@@ -28,6 +27,7 @@ public sealed class SseEventReader : IDisposable
 {
     private readonly Stream _stream;
     private readonly TimeSpan _idleTimeout;
+    private readonly TimeProvider _time;
     private readonly int _maxEventBytes;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
     private int _start;
@@ -44,8 +44,10 @@ public sealed class SseEventReader : IDisposable
     private bool _atStart = true;
 
     // When the events read (ReadAsync, a committed stream) last made progress: data, not just comments such as
-    // ": keep-alive", which prove the connection is up but not that the answer is coming. 0 until the first read.
+    // ": keep-alive", which prove the connection is up but not that the answer is coming. A timestamp of _time, first
+    // taken when ReadAsync is first called, which commits the stream.
     private long _progressAt;
+    private bool _committed;
 
     // What the line the last read ended in is, so bytes of one line spread over reads are judged by its first byte.
     private LineKind _line;
@@ -53,14 +55,17 @@ public sealed class SseEventReader : IDisposable
     /// <summary>Wraps <paramref name="stream"/>.</summary>
     /// <param name="stream">The provider's response body.</param>
     /// <param name="idleTimeout">Longest wait for bytes.</param>
+    /// <param name="time">The clock the idle timeout runs on.</param>
     /// <param name="maxEventBytes">Most bytes buffered for one event (for the events held back before a stream's first
     /// choice, for them and that event together).</param>
-    public SseEventReader(Stream stream, TimeSpan idleTimeout, int maxEventBytes = ExecutionOptions.DefaultMaxResponseBytes)
+    public SseEventReader(Stream stream, TimeSpan idleTimeout, TimeProvider time, int maxEventBytes = ExecutionOptions.DefaultMaxResponseBytes)
     {
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEventBytes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxEventBytes, Array.MaxLength - 1);
         _stream = stream;
         _idleTimeout = idleTimeout;
+        _time = time;
         _maxEventBytes = maxEventBytes;
     }
 
@@ -133,9 +138,10 @@ public sealed class SseEventReader : IDisposable
     /// but keep-alives for that long has stalled.</summary>
     public async ValueTask<(SseReadStatus Status, ReadOnlyMemory<byte> Event)> ReadAsync(CancellationToken cancellationToken)
     {
-        if (_progressAt == 0)
+        if (!_committed)
         {
-            _progressAt = Stopwatch.GetTimestamp();
+            _committed = true;
+            _progressAt = _time.GetTimestamp();
         }
 
         if (_held > 0)
@@ -159,7 +165,7 @@ public sealed class SseEventReader : IDisposable
         _searched = 0;
         if (!IsComment(evt.Span))
         {
-            _progressAt = Stopwatch.GetTimestamp();
+            _progressAt = _time.GetTimestamp();
         }
 
         return (SseReadStatus.Event, evt);
@@ -188,7 +194,7 @@ public sealed class SseEventReader : IDisposable
         var timeout = _idleTimeout;
         if (commentsAreSilence)
         {
-            timeout -= Stopwatch.GetElapsedTime(_progressAt);
+            timeout -= _time.GetElapsedTime(_progressAt);
             if (timeout <= TimeSpan.Zero)
             {
                 return SseReadStatus.IdleTimeout;
@@ -211,8 +217,9 @@ public sealed class SseEventReader : IDisposable
             _buffer = larger;
         }
 
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(timeout);
+        // The idle timer runs on _time; the caller's token cancels the read too, as a linked source would.
+        using var idle = new CancellationTokenSource(timeout, _time);
+        using var caller = cancellationToken.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), idle);
         int read;
         try
         {
@@ -244,7 +251,7 @@ public sealed class SseEventReader : IDisposable
         var data = CarriesData(_buffer.AsSpan(Math.Max(readFrom, _start), _end - Math.Max(readFrom, _start)));
         if (commentsAreSilence && data)
         {
-            _progressAt = Stopwatch.GetTimestamp();
+            _progressAt = _time.GetTimestamp();
         }
 
         return SseReadStatus.Event;

@@ -28,7 +28,7 @@ public sealed class AttemptTimerTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var telemetry = new RouterTelemetry(services.GetRequiredService<IMeterFactory>());
         var health = new DeploymentHealthRegistry(Options.Create(settings), TimeProvider.System, telemetry, NullLogger<DeploymentHealthRegistry>.Instance);
-        var executor = new ChatExecutor(new LateHeaders(), health, Options.Create(settings), NullLogger<ChatExecutor>.Instance);
+        var executor = new ChatExecutor(new LateHeaders(), health, Options.Create(settings), TimeProvider.System, NullLogger<ChatExecutor>.Instance);
         Assert.True(ChatRequestParser.TryParse("""{"model":"m","messages":[{"role":"user","content":"hi"}]}"""u8.ToArray(), out var request, out _));
 
         await using var result = await executor.ExecuteAsync("req-1", request, [Model], CancellationToken.None);

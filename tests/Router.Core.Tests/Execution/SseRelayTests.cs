@@ -1,4 +1,6 @@
 using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
 using Router.Core.Execution;
 using Router.Core.Pipeline;
 
@@ -16,7 +18,7 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + Chunk2 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal(4, sink.Events.Count);
@@ -33,7 +35,7 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + UsageChunk + "\n\ndata: [DONE]\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, false, null, CancellationToken.None);
 
         Assert.Equal(2, sink.Events.Count);
         Assert.DoesNotContain(sink.Events, e => e.Contains("usage", StringComparison.Ordinal));
@@ -46,7 +48,7 @@ public sealed class SseRelayTests
         var upstream = Stream(Chunk1 + "\n\n" + Chunk2[..20]);
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Cut, result.End);
         Assert.Single(sink.Events);
@@ -60,7 +62,7 @@ public sealed class SseRelayTests
         var upstream = new TrickleStream(Encoding.UTF8.GetBytes(text), 3);
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal(2, sink.Events.Count);
@@ -83,7 +85,7 @@ public sealed class SseRelayTests
             },
         };
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, false, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.ClientClosed, result.End);
         Assert.Equal(1, result.EventsForwarded);
@@ -93,15 +95,28 @@ public sealed class SseRelayTests
     [Fact]
     public async Task A_stream_that_sends_only_comments_after_it_started_ends_with_idle_timeout()
     {
-        // Comments keep arriving (every 20 ms, for 4 s) but no data follows: the 200 ms idle timeout still ends the stream.
-        var upstream = new CommentingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"), comments: 200);
+        // Comments keep arriving, one every 50 ms, but no data follows: the 200 ms idle timeout ends the stream 200 ms
+        // after the last data, not 200 ms after the last comment.
+        var time = new FakeTimeProvider();
+        var upstream = new ScriptedStream();
+        upstream.Send(Chunk1 + "\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(200)), sink, true, null, CancellationToken.None);
+        var relay = SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(200), time), sink, true, null, CancellationToken.None);
+        for (var comment = 0; comment < 3; comment++)
+        {
+            await upstream.ReadIsWaitingAsync();
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            upstream.Send(": keep-alive\n\n");
+        }
+
+        await upstream.ReadIsWaitingAsync();
+        Assert.False(relay.IsCompleted, "the stream ended 150 ms after its data");
+        time.Advance(TimeSpan.FromMilliseconds(50));
+        var result = await Ended(relay);
 
         Assert.Equal(StreamEnd.IdleTimeout, result.End);
         Assert.Equal("Hel", result.Content);
-        Assert.True(upstream.CommentsSent < 200, "the stream ended while comments were still coming");
     }
 
     [Fact]
@@ -109,14 +124,20 @@ public sealed class SseRelayTests
     {
         // 2 s after the first chunk, one read brings a keep-alive and the start of the next chunk; its end comes 2 s later.
         // Data kept arriving within the 3 s idle timeout, so the stream is not stalled (a reader that took the read for a
-        // comment alone would cut it at 3 s; the margin is a whole second, for a loaded machine).
-        var upstream = new PacedStream(
-            (TimeSpan.Zero, Chunk1 + "\n\n"),
-            (TimeSpan.FromSeconds(2), ": keep-alive\n\n" + Chunk2[..20]),
-            (TimeSpan.FromSeconds(2), Chunk2[20..] + "\n\ndata: [DONE]\n\n"));
+        // comment alone would cut it at 3 s).
+        var time = new FakeTimeProvider();
+        var upstream = new ScriptedStream();
+        upstream.Send(Chunk1 + "\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(3)), sink, true, null, CancellationToken.None);
+        var relay = SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(3), time), sink, true, null, CancellationToken.None);
+        await upstream.ReadIsWaitingAsync();
+        time.Advance(TimeSpan.FromSeconds(2));
+        upstream.Send(": keep-alive\n\n" + Chunk2[..20]);
+        await upstream.ReadIsWaitingAsync();
+        time.Advance(TimeSpan.FromSeconds(2));
+        upstream.Send(Chunk2[20..] + "\n\ndata: [DONE]\n\n");
+        var result = await Ended(relay);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal("Hello", result.Content);
@@ -125,13 +146,43 @@ public sealed class SseRelayTests
     [Fact]
     public async Task A_stalled_stream_ends_with_idle_timeout()
     {
-        var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n"));
+        var time = new FakeTimeProvider();
+        var upstream = new ScriptedStream();
+        upstream.Send(Chunk1 + "\n\n");
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(100)), sink, true, null, CancellationToken.None);
+        var relay = SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromMilliseconds(100), time), sink, true, null, CancellationToken.None);
+        await upstream.ReadIsWaitingAsync();
+        time.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.False(relay.IsCompleted, "the stream ended before its idle timeout");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var result = await Ended(relay);
 
         Assert.Equal(StreamEnd.IdleTimeout, result.End);
         Assert.Single(sink.Events);
+    }
+
+    [Fact]
+    public async Task Waiting_for_the_first_event_times_out_after_the_idle_timeout_which_comments_reset()
+    {
+        // Before a stream is committed a keep-alive proves the provider is up, so it restarts the wait for the next event.
+        var time = new FakeTimeProvider();
+        var upstream = new ScriptedStream();
+        using var reader = new SseEventReader(upstream, TimeSpan.FromMilliseconds(100), time);
+
+        var first = reader.WaitForEventAsync(CancellationToken.None).AsTask();
+        await upstream.ReadIsWaitingAsync();
+        time.Advance(TimeSpan.FromMilliseconds(60));
+        upstream.Send(": keep-alive\n\n");
+        Assert.Equal(SseReadStatus.Event, await Ended(first));
+        reader.SkipEvent();
+        var second = reader.WaitForEventAsync(CancellationToken.None).AsTask();
+        await upstream.ReadIsWaitingAsync();
+        time.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.False(second.IsCompleted, "the wait ended 99 ms after the comment");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.Equal(SseReadStatus.IdleTimeout, await Ended(second));
     }
 
     [Fact]
@@ -141,7 +192,7 @@ public sealed class SseRelayTests
         var sink = new RecordingSink();
 
         await SseRelay.RelayAsync(
-            new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, false,
+            new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, false,
             r => Encoding.UTF8.GetBytes($": tokens={r.Usage!.Value.CompletionTokens}\n\n"), CancellationToken.None);
 
         Assert.Equal([": tokens=2\n\n", "data: [DONE]\n\n"], sink.Events[^2..]);
@@ -156,7 +207,7 @@ public sealed class SseRelayTests
         var sink = new RecordingSink();
 
         var result = await SseRelay.RelayAsync(
-            new SseEventReader(upstream, TimeSpan.FromSeconds(5)), sink, true, _ => ": trailer\n\n"u8.ToArray(), CancellationToken.None);
+            new SseEventReader(upstream, TimeSpan.FromSeconds(5), Frozen), sink, true, _ => ": trailer\n\n"u8.ToArray(), CancellationToken.None);
 
         Assert.True(result.ProviderError);
         Assert.Equal(StreamEnd.Done, result.End);
@@ -170,18 +221,15 @@ public sealed class SseRelayTests
     public async Task A_client_that_leaves_mid_stream_gets_a_client_closed_result_with_what_was_relayed()
     {
         // Two content events, then the provider goes quiet; the client leaves while the relay waits for more.
-        var upstream = new StallingStream(Encoding.UTF8.GetBytes(Chunk1 + "\n\n" + Chunk2 + "\n\n"));
+        var upstream = new ScriptedStream();
+        upstream.Send(Chunk1 + "\n\n" + Chunk2 + "\n\n");
         var sink = new RecordingSink();
         using var client = new CancellationTokenSource();
-        sink.AfterWrite = count =>
-        {
-            if (count == 2)
-            {
-                client.CancelAfter(TimeSpan.FromMilliseconds(50));
-            }
-        };
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(30)), sink, true, null, client.Token);
+        var relay = SseRelay.RelayAsync(new SseEventReader(upstream, TimeSpan.FromSeconds(30), Frozen), sink, true, null, client.Token);
+        await upstream.ReadIsWaitingAsync();
+        await client.CancelAsync();
+        var result = await Ended(relay);
 
         Assert.Equal(StreamEnd.ClientClosed, result.End);
         Assert.Equal(2, result.EventsForwarded);
@@ -204,7 +252,7 @@ public sealed class SseRelayTests
         var text = TwoLines(Chunk1) + TwoLines(Chunk2) + TwoLines(UsageChunk) + "data: [DONE]\n\n";
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal(new TokenUsage(7, 2, 3), result.Usage);
@@ -219,7 +267,7 @@ public sealed class SseRelayTests
         var text = Chunk1 + "\n\ndata: {\"error\":\ndata: {\"message\":\"failed\",\"type\":\"server_error\"}}\n\ndata: [DONE]\n\n";
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(Stream(text), TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.True(result.ProviderError);
     }
@@ -234,7 +282,7 @@ public sealed class SseRelayTests
         Assert.Equal(0xEF, bytes[0]);
         var sink = new RecordingSink();
 
-        var result = await SseRelay.RelayAsync(new SseEventReader(new TrickleStream(bytes, step), TimeSpan.FromSeconds(5)), sink, true, null, CancellationToken.None);
+        var result = await SseRelay.RelayAsync(new SseEventReader(new TrickleStream(bytes, step), TimeSpan.FromSeconds(5), Frozen), sink, true, null, CancellationToken.None);
 
         Assert.Equal(StreamEnd.Done, result.End);
         Assert.Equal([Chunk1 + "\n\n", "data: [DONE]\n\n"], sink.Events);
@@ -262,7 +310,7 @@ public sealed class SseRelayTests
     public async Task Held_events_are_read_first_and_skipped_ones_never()
     {
         var text = UsageChunk + "\n\n: keep-alive\n\n" + Chunk1 + "\n\ndata: [DONE]\n\n";
-        using var reader = new SseEventReader(new TrickleStream(Encoding.UTF8.GetBytes(text), 7), TimeSpan.FromSeconds(5));
+        using var reader = new SseEventReader(new TrickleStream(Encoding.UTF8.GetBytes(text), 7), TimeSpan.FromSeconds(5), Frozen);
 
         Assert.Equal(SseReadStatus.Event, await reader.WaitForEventAsync(CancellationToken.None));
         reader.HoldEvent();
@@ -280,6 +328,13 @@ public sealed class SseRelayTests
 
         Assert.Equal([UsageChunk + "\n\n", Chunk1 + "\n\n", "data: [DONE]\n\n"], read);
     }
+
+    // The clock of the tests not about timing: it never moves, so their reads never time out, however slow the machine.
+    private static readonly FakeTimeProvider Frozen = new();
+
+    // Bounds the wait for what the test's script should have ended, so a reader whose timer did not fire when it should
+    // fails the test instead of hanging it.
+    private static Task<T> Ended<T>(Task<T> task) => task.WaitAsync(TimeSpan.FromSeconds(10));
 
     private static MemoryStream Stream(string text) => new(Encoding.UTF8.GetBytes(text));
 
@@ -313,30 +368,18 @@ public sealed class SseRelayTests
             base.ReadAsync(buffer[..Math.Min(step, buffer.Length)], cancellationToken);
     }
 
-    private sealed class CommentingStream(byte[] first, int comments) : MemoryStream(first)
+    // A provider's body whose bytes the test sends, which tells when a read has found none and waits: the test moves the
+    // fake clock only then, with the reader's idle timer armed and its read pending, as a provider that is slow would.
+    private sealed class ScriptedStream : Stream
     {
-        public int CommentsSent { get; private set; }
+        private readonly Channel<byte[]> _pieces = Channel.CreateUnbounded<byte[]>();
+        private readonly SemaphoreSlim _waiting = new(0);
+        private ReadOnlyMemory<byte> _rest;
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await base.ReadAsync(buffer, cancellationToken);
-            if (read > 0 || CommentsSent == comments)
-            {
-                return read;
-            }
+        public void Send(string text) => Assert.True(_pieces.Writer.TryWrite(Encoding.UTF8.GetBytes(text)));
 
-            await Task.Delay(20, cancellationToken);
-            CommentsSent++;
-            var comment = ": keep-alive\n\n"u8;
-            comment.CopyTo(buffer.Span);
-            return comment.Length;
-        }
-    }
-
-    // Gives each piece after its delay, one piece per read; then the end of the stream.
-    private sealed class PacedStream(params (TimeSpan Delay, string Text)[] pieces) : Stream
-    {
-        private int _next;
+        // The bound only turns a test whose script is wrong into a failure rather than a hang.
+        public async Task ReadIsWaitingAsync() => Assert.True(await _waiting.WaitAsync(TimeSpan.FromSeconds(10)), "no read waited for the stream");
 
         public override bool CanRead => true;
 
@@ -350,14 +393,21 @@ public sealed class SseRelayTests
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (_next == pieces.Length)
+            if (_rest.IsEmpty)
             {
-                return 0;
+                if (!_pieces.Reader.TryRead(out var piece))
+                {
+                    _waiting.Release();
+                    piece = await _pieces.Reader.ReadAsync(cancellationToken);
+                }
+
+                _rest = piece;
             }
 
-            var (delay, text) = pieces[_next++];
-            await Task.Delay(delay, cancellationToken);
-            return Encoding.UTF8.GetBytes(text, buffer.Span);
+            var count = Math.Min(buffer.Length, _rest.Length);
+            _rest[..count].CopyTo(buffer);
+            _rest = _rest[count..];
+            return count;
         }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -371,20 +421,15 @@ public sealed class SseRelayTests
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 
-    private sealed class StallingStream(byte[] first) : MemoryStream(first)
-    {
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        protected override void Dispose(bool disposing)
         {
-            var read = await base.ReadAsync(buffer, cancellationToken);
-            if (read > 0)
+            if (disposing)
             {
-                return read;
+                _waiting.Dispose();
             }
 
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            return 0;
+            base.Dispose(disposing);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Router.Core.Execution;
 
 namespace Router.Core.Tests.Execution;
@@ -42,7 +43,7 @@ public sealed class UpstreamBodyTests
     public async Task An_endless_stream_event_ends_the_read_as_too_large()
     {
         var endless = new EndlessStream();
-        using var reader = new SseEventReader(endless, TimeSpan.FromSeconds(5), 100_000);
+        using var reader = new SseEventReader(endless, TimeSpan.FromSeconds(5), new FakeTimeProvider(), 100_000);
 
         Assert.Equal(SseReadStatus.EventTooLarge, await reader.WaitForEventAsync(CancellationToken.None));
         Assert.InRange(endless.Served, 100_001, 2 * 100_001);
@@ -53,7 +54,7 @@ public sealed class UpstreamBodyTests
     {
         var evt = "data: " + new string('a', 900) + "\n\n";
         var text = string.Concat(Enumerable.Repeat(evt, 50)) + "data: " + new string('a', 1_000) + "\n\n";
-        using var reader = new SseEventReader(new MemoryStream(Encoding.ASCII.GetBytes(text)), TimeSpan.FromSeconds(5), 1_000);
+        using var reader = new SseEventReader(new MemoryStream(Encoding.ASCII.GetBytes(text)), TimeSpan.FromSeconds(5), new FakeTimeProvider(), 1_000);
 
         for (var i = 0; i < 50; i++)
         {
