@@ -123,6 +123,10 @@ public static class RouterInfrastructureServiceCollectionExtensions
         services.TryAddSingleton<IAuditStore>(sp => UsesTables(sp)
             ? ActivatorUtilities.CreateInstance<TableAuditStore>(sp)
             : new InMemoryAuditStore());
+        // With Table Storage the instances share each minute's audits; embedded, the instance's own allowance is the bound.
+        services.Replace(ServiceDescriptor.Singleton(sp => UsesTables(sp)
+            ? ActivatorUtilities.CreateInstance<AuditSampler>(sp, ActivatorUtilities.CreateInstance<TableAuditAllowanceStore>(sp))
+            : ActivatorUtilities.CreateInstance<AuditSampler>(sp)));
         services.TryAddSingleton<IWeightsStore>(sp => UsesTables(sp)
             ? ActivatorUtilities.CreateInstance<TableWeightsStore>(sp)
             : new InMemoryWeightsStore());

@@ -32,4 +32,14 @@ internal sealed class AuditAllowance(TimeProvider time)
             return true;
         }
     }
+
+    /// <summary>Gives back an audit taken with <see cref="TryTake"/> that was not queued after all (the allowance shared
+    /// by every instance refused it).</summary>
+    public void Return()
+    {
+        lock (_gate)
+        {
+            _tokens++;   // never past a minute's allowance: the next TryTake caps it
+        }
+    }
 }

@@ -12,13 +12,15 @@ using Router.Core.Telemetry;
 namespace Router.Core.Audits;
 
 /// <summary>Decides which answers are audited and why. Deterministic: a request id and the seed always give the same
-/// choice, so tests and replays are repeatable. What it chooses is then queued only while the instance's allowance of
-/// audits per minute lasts (<see cref="Admit"/>).</summary>
-public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimeProvider time, RouterTelemetry telemetry, ILogger<AuditSampler> logger)
+/// choice, so tests and replays are repeatable. What it chooses is then queued only while the allowance of audits per
+/// minute lasts (<see cref="Admit"/>): the instance's own, and with a <paramref name="shared"/> store the one all instances share.</summary>
+public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimeProvider time, RouterTelemetry telemetry, ILogger<AuditSampler> logger,
+    IAuditAllowanceStore? shared = null) : IDisposable
 {
     private const int ProbeSalt = 0x5EED9A0B;
 
     private readonly AuditAllowance _allowance = new(time);
+    private readonly SharedAuditAllowance? _shared = shared is null ? null : new(shared, time, logger);
     private long _skipped;
     private long _lastReportTicks;   // 0: the first skip is reported (now minus long.MinValue would overflow)
 
@@ -71,9 +73,10 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
     }
 
     /// <summary>Whether an answer chosen for <paramref name="reason"/> may be queued now: false once this instance has queued
-    /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute, and for sampled, risk and semantic-hit audits once
-    /// only the fifth of it kept for probes and rule-forced audits is left. A refused one is counted
-    /// (<c>router.audits.skipped</c>) and reported in a warning at most once a minute. Never waits.</summary>
+    /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute, or (with a shared store) holds no audit leased
+    /// from the minute's allowance of all instances, and for sampled, risk and semantic-hit audits once only the fifth of
+    /// it kept for probes and rule-forced audits is left. A refused one is counted (<c>router.audits.skipped</c>) and
+    /// reported in a warning at most once a minute. Never waits.</summary>
     /// <remarks>Asked just before a job is queued, after every other reason not to audit, so answers that would not have
     /// been audited anyway (personal data, a pinned model) do not spend the allowance.</remarks>
     public bool Admit(string reason)
@@ -81,10 +84,17 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
         // Probes (the only way a raised band comes back down) and audits a tenant's rule demands keep the last fifth of the
         // minute's allowance: a burst of risky or sampled answers cannot spend it.
         var perMinute = options.Value.MaxPerMinute;
-        var reserve = reason is AuditReasons.Probe or AuditReasons.Rule ? 0 : perMinute / 5;
-        if (_allowance.TryTake(perMinute, reserve))
+        var priority = reason is AuditReasons.Probe or AuditReasons.Rule;
+        if (_allowance.TryTake(perMinute, priority ? 0 : perMinute / 5))
         {
-            return true;
+            // The instance's own allowance always applies, the shared one on top: scaled out, all instances together stay
+            // within the cap.
+            if (_shared is null || _shared.TryTake(perMinute, priority))
+            {
+                return true;
+            }
+
+            _allowance.Return();
         }
 
         telemetry.AuditSkipped(reason);
@@ -109,6 +119,12 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
 
     /// <summary>The band name used in audit rows and weights for a complexity.</summary>
     public static string Band(double complexity) => ComplexityBands.Of(complexity).ToWire();
+
+    /// <summary>Stops leasing from the shared allowance.</summary>
+    public void Dispose() => _shared?.Dispose();
+
+    /// <summary>The lease of the shared allowance being taken, if any: tests wait for it.</summary>
+    internal Task Leasing => _shared?.Leasing ?? Task.CompletedTask;
 
     private static partial class Log
     {

@@ -7,6 +7,16 @@ public interface IAuditQueue
     ValueTask EnqueueAsync(AuditJob job, CancellationToken cancellationToken);
 }
 
+/// <summary>The audits of each minute that every router instance together may queue, shared through a row per minute (an
+/// Azure Table); not registered embedded, where the instance's own allowance is the only bound.</summary>
+public interface IAuditAllowanceStore
+{
+    /// <summary>Takes up to <paramref name="count"/> audits from the allowance of <paramref name="minute"/>, as long as the
+    /// audits taken from it by all instances stay within <paramref name="ceiling"/>; returns how many it took (0 when
+    /// none are left).</summary>
+    ValueTask<int> TakeAsync(DateTimeOffset minute, int count, int ceiling, CancellationToken cancellationToken);
+}
+
 /// <summary>Audit results, one row per request id.</summary>
 public interface IAuditStore
 {

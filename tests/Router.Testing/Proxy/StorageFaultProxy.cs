@@ -35,6 +35,9 @@ public sealed class StorageFaultProxy : IAsyncDisposable
     /// <summary>Which requests may be faulted (default: POST, i.e. table inserts).</summary>
     public Func<HttpRequest, bool> Matches { get; set; } = request => HttpMethods.IsPost(request.Method);
 
+    /// <summary>When true, every request's connection is dropped unanswered, as when storage cannot be reached.</summary>
+    public bool Unreachable { get; set; }
+
     /// <summary>Writes whose answer was swallowed so far.</summary>
     public int Swallowed => Volatile.Read(ref _swallowed);
 
@@ -61,6 +64,12 @@ public sealed class StorageFaultProxy : IAsyncDisposable
 
     private async Task ForwardAsync(HttpContext context)
     {
+        if (Unreachable)
+        {
+            context.Abort();
+            return;
+        }
+
         var target = new Uri(new Uri(_target.GetLeftPart(UriPartial.Authority)), context.Request.Path + context.Request.QueryString);
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
         if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)

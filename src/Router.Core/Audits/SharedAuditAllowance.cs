@@ -1,0 +1,233 @@
+using Microsoft.Extensions.Logging;
+
+namespace Router.Core.Audits;
+
+/// <summary>This instance's part of the audits all router instances together may queue in a minute
+/// (<see cref="AuditOptions.MaxPerMinute"/>): leased from the <see cref="IAuditAllowanceStore"/> a few at a time (a fifth of
+/// the cap, at least one) and spent here, so an audit neither costs a storage round-trip nor waits for one.</summary>
+/// <remarks>
+/// A lease is taken off the request path: when what is left here runs low, when an audit finds nothing left, and as a
+/// minute starts after one this instance spent from. An audit that finds nothing left is refused rather than kept
+/// waiting. A lease counts against the minute it was taken in and dies with it; what it had left is not spent.
+/// Sampled, risk and semantic-hit audits lease from the first four fifths of each minute's cap only; probes and
+/// rule-forced audits may lease the last fifth too, one audit at a time, so one instance cannot hold all of it. While the
+/// store cannot be reached every audit passes here, so the instance's own allowance (<see cref="AuditAllowance"/>, which
+/// always applies) is the bound, and the store is asked again every <see cref="RetryAfterFailure"/>.
+/// </remarks>
+internal sealed partial class SharedAuditAllowance : IDisposable
+{
+    /// <summary>How long after a failed lease the store is asked again.</summary>
+    internal static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(10);
+
+    private readonly IAuditAllowanceStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private readonly ITimer _nextMinute;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _leasing = Task.CompletedTask;
+    private DateTimeOffset _minute;   // the minute the audits below were leased in
+    private int _perMinute;
+    private int _general;             // leased audits left that any audit may spend
+    private int _reserved;            // leased audits left from the last fifth: probes and rule-forced audits only
+    private bool _generalSpent;       // the minute's first four fifths are all leased: asking again would cost a round-trip for nothing
+    private bool _reserveSpent;       // and so is its last fifth
+    private bool _spentFrom;          // an audit spent from this minute's lease: the next minute's is leased as it starts
+    private bool _unreachable;        // the last lease failed: audits pass here until one succeeds
+    private long _failedAt;
+
+    public SharedAuditAllowance(IAuditAllowanceStore store, TimeProvider time, ILogger logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _nextMinute = time.CreateTimer(_ => StartNextMinute(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The lease being taken (completed when none is): tests wait for it.</summary>
+    internal Task Leasing
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _leasing;
+            }
+        }
+    }
+
+    /// <summary>Spends one leased audit of a cap of <paramref name="perMinute"/>; false when this instance holds none it may
+    /// spend (a lease is then asked for, for the audits after this one). <paramref name="priority"/>: a probe or a
+    /// rule-forced audit, which may spend the last fifth. True whatever is held while the store cannot be reached.</summary>
+    public bool TryTake(int perMinute, bool priority)
+    {
+        lock (_gate)
+        {
+            _perMinute = perMinute;
+            var now = _time.GetUtcNow();
+            StartMinute(now);
+            if (_unreachable)
+            {
+                Lease(priority);
+                return true;
+            }
+
+            var taken = true;
+            if (priority && _reserved > 0)
+            {
+                _reserved--;
+            }
+            else if (_general > 0)
+            {
+                _general--;
+            }
+            else
+            {
+                taken = false;
+            }
+
+            if (taken && !_spentFrom)
+            {
+                _spentFrom = true;
+                _nextMinute.Change(_minute.AddMinutes(1) - now, Timeout.InfiniteTimeSpan);
+            }
+
+            // Leased again before it runs out, so the audits right after this one find some left.
+            if (_general + (priority ? _reserved : 0) <= LeaseSize(perMinute) / 4)
+            {
+                Lease(priority);
+            }
+
+            return taken;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _nextMinute.Dispose();
+            _stopping.Cancel();
+        }
+    }
+
+    private static int LeaseSize(int perMinute) => Math.Max(1, perMinute / 5);
+
+    private static DateTimeOffset MinuteOf(DateTimeOffset time) =>
+        new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+
+    // A minute that has started drops what was leased in the one before: those audits counted there.
+    private void StartMinute(DateTimeOffset now)
+    {
+        var minute = MinuteOf(now);
+        if (minute != _minute)
+        {
+            _minute = minute;
+            _general = _reserved = 0;
+            _generalSpent = _reserveSpent = _spentFrom = false;
+        }
+    }
+
+    // An instance that spent from the last minute's lease will likely audit in this one: it leases as the minute starts
+    // instead of refusing the minute's first audit while it does.
+    private void StartNextMinute()
+    {
+        lock (_gate)
+        {
+            if (!_stopping.IsCancellationRequested)
+            {
+                StartMinute(_time.GetUtcNow());
+                Lease(priority: false);
+            }
+        }
+    }
+
+    // Starts taking a lease unless one is being taken, or the store has none left that this audit may spend, or it failed
+    // a moment ago. Runs on the thread pool: the request that asks never waits for the store.
+    private void Lease(bool priority)
+    {
+        if (!_leasing.IsCompleted || _stopping.IsCancellationRequested
+            || (_unreachable && _time.GetElapsedTime(_failedAt) < RetryAfterFailure))
+        {
+            return;
+        }
+
+        var fromReserve = _generalSpent;
+        if (fromReserve && (!priority || _reserveSpent || _perMinute / 5 == 0))
+        {
+            return;
+        }
+
+        var (minute, perMinute) = (_minute, _perMinute);
+        _leasing = Task.Run(() => LeaseAsync(minute, perMinute, fromReserve));
+    }
+
+    private async Task LeaseAsync(DateTimeOffset minute, int perMinute, bool fromReserve)
+    {
+        var size = LeaseSize(perMinute);
+        int granted;
+        try
+        {
+            granted = fromReserve
+                ? await _store.TakeAsync(minute, 1, perMinute, _stopping.Token)
+                : await _store.TakeAsync(minute, size, perMinute - (perMinute / 5), _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            bool first;
+            lock (_gate)
+            {
+                first = !_unreachable;
+                _unreachable = true;
+                _failedAt = _time.GetTimestamp();
+            }
+
+            if (first)
+            {
+                Log.AllowanceUnreachable(_logger, ex.GetType().Name, perMinute);
+            }
+
+            return;
+        }
+
+        bool recovered;
+        lock (_gate)
+        {
+            recovered = _unreachable;
+            _unreachable = false;
+
+            // A lease answered after its minute ended is dropped: it counted there.
+            if (minute == _minute)
+            {
+                if (fromReserve)
+                {
+                    _reserved += granted;
+                    _reserveSpent |= granted == 0;
+                }
+                else
+                {
+                    _general += granted;
+                    _generalSpent |= granted < size;
+                }
+            }
+        }
+
+        if (recovered)
+        {
+            Log.AllowanceReachable(_logger);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "The audit allowance shared by router instances could not be leased ({Error}): until it can, this instance alone bounds its audits, at Router:Audits:MaxPerMinute ({Limit}) a minute")]
+        public static partial void AllowanceUnreachable(ILogger logger, string error, int limit);
+
+        [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "The audit allowance shared by router instances is leased again: it bounds this instance's audits once more")]
+        public static partial void AllowanceReachable(ILogger logger);
+    }
+}

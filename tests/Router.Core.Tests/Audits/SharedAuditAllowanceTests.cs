@@ -1,0 +1,190 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Router.Core.Audits;
+using Router.Core.Telemetry;
+using Router.Core.Tests.Execution;
+
+namespace Router.Core.Tests.Audits;
+
+/// <summary>Router:Audits:MaxPerMinute held across instances that share an allowance store.</summary>
+public sealed class SharedAuditAllowanceTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly MemoryAllowanceStore _store = new();
+
+    private AuditSampler Sampler(int perMinute, IAuditAllowanceStore? store = null, EventLogger? logger = null) =>
+        new(Options.Create(new AuditOptions { MaxPerMinute = perMinute }), _time, new RouterTelemetry(new TestMeterFactory()),
+            logger ?? new EventLogger(), store ?? _store);
+
+    // Each answer is decided after the lease the one before asked for is in, as on instances whose audits are further
+    // apart than a round-trip to the store.
+    private static async Task<int> AdmittedAsync(string reason, int rounds, params AuditSampler[] samplers)
+    {
+        var admitted = 0;
+        for (var i = 0; i < rounds; i++)
+        {
+            foreach (var sampler in samplers)
+            {
+                admitted += sampler.Admit(reason) ? 1 : 0;
+                await sampler.Leasing;
+            }
+        }
+
+        return admitted;
+    }
+
+    [Fact]
+    public async Task Two_instances_together_queue_no_more_than_the_cap_a_minute_and_keep_its_last_fifth_for_probes()
+    {
+        using var a = Sampler(30);
+        using var b = Sampler(30);
+
+        for (var minute = 0; minute < 3; minute++)
+        {
+            if (minute > 0)
+            {
+                _time.Advance(TimeSpan.FromMinutes(1));
+            }
+
+            // Each instance alone would queue 24 sampled audits; together they queue the cap's first four fifths.
+            Assert.Equal(24, await AdmittedAsync(AuditReasons.Sampled, 30, a, b));
+            Assert.Equal(6, await AdmittedAsync(AuditReasons.Probe, 10, a, b));
+            Assert.Equal(0, await AdmittedAsync(AuditReasons.Rule, 5, a, b));
+            Assert.Equal(30, _store.Taken(_time.GetUtcNow()));
+        }
+    }
+
+    [Fact]
+    public async Task An_audit_that_finds_no_lease_is_refused_at_once_and_the_lease_it_asked_for_serves_the_next()
+    {
+        var store = new GatedStore(_store);
+        using var sampler = Sampler(30, store);
+
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        Assert.False(sampler.Leasing.IsCompleted);
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+
+        store.Open.SetResult();
+        await sampler.Leasing;
+        Assert.Equal(6, await AdmittedAsync(AuditReasons.Sampled, 6, sampler));
+        Assert.Equal(12, _store.Taken(_time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task An_instance_that_audited_in_a_minute_leases_the_next_one_as_it_starts()
+    {
+        using var busy = Sampler(30);
+        using var idle = Sampler(30);
+        await AdmittedAsync(AuditReasons.Sampled, 2, busy);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await busy.Leasing;
+        Assert.Equal(6, _store.Taken(_time.GetUtcNow()));
+
+        // The idle instance leased nothing ahead; its first audit asks.
+        Assert.True(busy.Admit(AuditReasons.Sampled));
+        Assert.False(idle.Admit(AuditReasons.Sampled));
+    }
+
+    [Fact]
+    public async Task An_unreachable_store_leaves_the_instance_to_its_own_allowance_and_says_so_once()
+    {
+        var logger = new EventLogger();
+        using var sampler = Sampler(10, _store, logger);
+        _store.Down = true;
+
+        Assert.Equal(8, await AdmittedAsync(AuditReasons.Sampled, 20, sampler));
+        Assert.Equal([1307], logger.Ids.Where(id => id != 1306));
+
+        // Back: the audit that asks again passes, and the lease it took bounds the instance by the shared allowance again.
+        _store.Down = false;
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await AdmittedAsync(AuditReasons.Sampled, 1, sampler));
+        Assert.Equal([1307, 1308], logger.Ids.Where(id => id != 1306));
+        _store.Fill(_time.GetUtcNow(), 8);   // other instances lease the rest of the minute's sampled audits
+        Assert.Equal(2, await AdmittedAsync(AuditReasons.Sampled, 10, sampler));
+    }
+
+    private sealed class MemoryAllowanceStore : IAuditAllowanceStore
+    {
+        private readonly Dictionary<DateTimeOffset, int> _taken = [];
+
+        public bool Down { get; set; }
+
+        public int Taken(DateTimeOffset time)
+        {
+            lock (_taken)
+            {
+                return _taken.GetValueOrDefault(Minute(time));
+            }
+        }
+
+        public void Fill(DateTimeOffset time, int taken)
+        {
+            lock (_taken)
+            {
+                _taken[Minute(time)] = taken;
+            }
+        }
+
+        public ValueTask<int> TakeAsync(DateTimeOffset minute, int count, int ceiling, CancellationToken cancellationToken)
+        {
+            if (Down)
+            {
+                throw new InvalidOperationException("store down");
+            }
+
+            lock (_taken)
+            {
+                var taken = _taken.GetValueOrDefault(minute);
+                var granted = Math.Max(0, Math.Min(count, ceiling - taken));
+                _taken[minute] = taken + granted;
+                return ValueTask.FromResult(granted);
+            }
+        }
+
+        private static DateTimeOffset Minute(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+    }
+
+    // A store that answers only once the test lets it.
+    private sealed class GatedStore(IAuditAllowanceStore inner) : IAuditAllowanceStore
+    {
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<int> TakeAsync(DateTimeOffset minute, int count, int ceiling, CancellationToken cancellationToken)
+        {
+            await Open.Task.WaitAsync(cancellationToken);
+            return await inner.TakeAsync(minute, count, ceiling, cancellationToken);
+        }
+    }
+
+    private sealed class EventLogger : ILogger<AuditSampler>
+    {
+        private readonly List<int> _ids = [];
+
+        public IReadOnlyList<int> Ids
+        {
+            get
+            {
+                lock (_ids)
+                {
+                    return [.. _ids];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_ids)
+            {
+                _ids.Add(eventId.Id);
+            }
+        }
+    }
+}
