@@ -35,6 +35,7 @@ public sealed class SelfImprovingRoutingTests(AzuriteFixture azurite, ITestOutpu
         _settings["Router:Audits:QueueName"] = "audits-" + Guid.NewGuid().ToString("N")[..12];
         _settings["Router:Audits:SampleRate"] = "1";
         _settings["Router:Audits:ProbeSampleRate"] = "1";
+        _settings["Router:Audits:MaxPerMinute"] = "100";   // leases of 20 audits: each phase's audits come from one lease
         _settings["Router:Audits:RetryBaseDelay"] = "00:00:00.050";
         _settings["Router:Weights:MinAudits"] = "6";
         _settings["Router:Weights:HalfLife"] = "01:00:00";
@@ -81,8 +82,13 @@ public sealed class SelfImprovingRoutingTests(AzuriteFixture azurite, ITestOutpu
     public async Task A_model_bad_at_coding_is_escalated_by_audits_and_rehabilitated_when_fixed()
     {
         await using var router = await StartAsync();
+        var sampler = router.Services.GetRequiredService<AuditSampler>();
 
-        // Phase 1: the economy model fails at coding; audits say so; the recompute raises the band.
+        // Phase 1: the economy model fails at coding; audits say so; the recompute raises the band. On storage the
+        // instance spends audits leased from the allowance all instances share, and its first audit finds none: it
+        // leases before the phase instead.
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        await sampler.Leasing;
         for (var i = 0; i < 8; i++)
         {
             using var response = await AskAsync(router, "v1/chat/completions", $"{Coding} Variant {i}.");
@@ -113,6 +119,7 @@ public sealed class SelfImprovingRoutingTests(AzuriteFixture azurite, ITestOutpu
         // the old failures have decayed and the band is rehabilitated.
         _economyBroken = false;
         _time.Advance(TimeSpan.FromDays(1));
+        await sampler.Leasing;   // taken as the minute started, since the instance audited in the one before
         var probesBefore = await AuditRowsAsync(r => r.GetString("Reason") == AuditReasons.Probe);
         for (var i = 0; i < 8; i++)
         {
