@@ -1,15 +1,18 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Router.Core.Analysis;
 using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
+using Router.Core.Routing;
 using Router.Core.Telemetry;
+using Router.Core.Weights;
 
 namespace Router.Core.Audits;
 
-/// <summary>Runs one audit job: a premium reference answer (for probes, also the lower tier's answer; the served answer is
-/// the reference when premium served it), two judge passes, one result row. A duplicate job is a no-op; a transient
+/// <summary>Runs one audit job: a premium reference answer (for probes, also the answer of the lower tier's model that
+/// would serve the band; the served answer is the reference when premium served it), two judge passes, one result row. A duplicate job is a no-op; a transient
 /// failure throws so the queue retries and finally poisons it; a judge reply without a verdict is recorded as
 /// <see cref="AuditVerdict.Unjudged"/>.</summary>
 public sealed partial class AuditProcessor(
@@ -17,6 +20,7 @@ public sealed partial class AuditProcessor(
     IChatClientProvider clients,
     IAuditStore store,
     IUsageLedger ledger,
+    IRoutingWeightsSource weights,
     IOptions<AuditOptions> options,
     TimeProvider time,
     RouterTelemetry telemetry,
@@ -45,8 +49,7 @@ public sealed partial class AuditProcessor(
         if (job.Reason == AuditReasons.Probe)
         {
             // The premium answer was served; test what the lower tier would have said.
-            var challenger = ModelTierNames.TryParse(job.ChallengerTier, out var tier) ? catalog.InTier(tier) is [var first, ..] ? first : null : null;
-            if (challenger is null)
+            if (Challenger(job) is not { } challenger)
             {
                 Log.NoChallenger(logger, job.RequestId, job.ChallengerTier ?? "none");
                 return false;
@@ -132,6 +135,26 @@ public sealed partial class AuditProcessor(
         {
             Log.NoUsageRow(logger, job.RequestId);
         }
+    }
+
+    // The model routing would serve the band with if it came down: the lower tier's cheapest model not demoted in the
+    // probe's (task, band), as routing puts demoted models last (and serves them only when all are). The tier's estimate
+    // that keeps or lowers the band leaves demoted models out, so probing one would spend the probe on evidence that can
+    // never bring the band down, while the model that would serve it went untested.
+    private CatalogModel? Challenger(AuditJob job)
+    {
+        if (!ModelTierNames.TryParse(job.ChallengerTier, out var tier) || catalog.InTier(tier) is not [var cheapest, ..] models)
+        {
+            return null;
+        }
+
+        if (!TaskTypeNames.TryParse(job.Task, out var task) || !ComplexityBands.TryParse(job.Band, out var band)
+            || weights.Current.DemotedIn(task, band) is not { Count: > 0 } demoted)
+        {
+            return cheapest;
+        }
+
+        return models.FirstOrDefault(m => !demoted.ContainsKey(m.Id)) ?? cheapest;
     }
 
     private CatalogModel? Resolve(string? id) =>

@@ -7,6 +7,7 @@ using Router.Core.Execution;
 using Router.Core.Telemetry;
 using Router.Core.Tests.Catalog;
 using Router.Core.Tests.Execution;
+using Router.Core.Weights;
 using Router.Infrastructure.Audits;
 using Router.Infrastructure.Metering;
 
@@ -22,30 +23,60 @@ public sealed class AuditProcessorTests
         var catalog = new ModelCatalog(ModelCatalogTests.Options());
         var clients = new Clients();
         var store = new InMemoryAuditStore();
-        var processor = new AuditProcessor(catalog, clients, store, new InMemoryUsageLedger(), Options.Create(new AuditOptions()), TimeProvider.System,
-            new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
-        var job = new AuditJob
-        {
-            RequestId = "req_probe",
-            TenantId = "acme",
-            Timestamp = DateTimeOffset.UtcNow,
-            Task = "coding",
-            Band = "low",
-            Model = "mid",
-            Tier = "standard",
-            Reason = AuditReasons.Probe,
-            ChallengerTier = "economy",
-            Messages = [new AuditMessage("user", "reverse a string in C#")],
-            Answer = "answer from mid",
-        };
+        var processor = Processor(catalog, clients, store, new RoutingWeightsHolder());
 
-        Assert.True(await processor.ProcessAsync(job, CancellationToken.None));
+        Assert.True(await processor.ProcessAsync(Probe(), CancellationToken.None));
 
         var audit = Assert.Single(await store.QueryAsync(DateTimeOffset.MinValue, CancellationToken.None).ToListAsync());
         Assert.Equal(("small", "economy", AuditVerdict.Worse), (audit.Model, audit.Tier, audit.Verdict));
         Assert.Contains("small", clients.Called);
         Assert.Contains("big", clients.Called);
     }
+
+    [Fact]
+    public async Task A_probe_tests_the_model_routing_would_serve_the_band_with_not_a_tier_mate_demoted_there()
+    {
+        // "small" is economy's cheapest model but demoted in coding/low, so routing serves that band with "lean" first
+        // once it comes down. The tier's estimate that keeps or lowers the band leaves demoted models out: a probe of
+        // "small" is spent on evidence that cannot bring the band down, and "lean" is never tested.
+        var options = ModelCatalogTests.Options();
+        options.Models["lean"] = new ModelOptions { Provider = "sim", Tier = ModelTier.Economy, InputCostPerMillion = 0.2m, OutputCostPerMillion = 0.8m };
+        var catalog = new ModelCatalog(options);
+        var weights = new RoutingWeightsHolder();
+        weights.TryUpdate(new RoutingWeights(1, DateTimeOffset.UtcNow, new Dictionary<string, TierAdjustment>(),
+            new Dictionary<string, string> { ["coding/low/small"] = "coding/low: quality 0.30 vs lean 0.90" }));
+        var clients = new Clients();
+        var store = new InMemoryAuditStore();
+
+        Assert.True(await Processor(catalog, clients, store, weights).ProcessAsync(Probe(), CancellationToken.None));
+        Assert.True(await Processor(catalog, new Clients(), store, weights).ProcessAsync(Probe("req_chat", task: "chat"), CancellationToken.None));
+
+        var audits = await store.QueryAsync(DateTimeOffset.MinValue, CancellationToken.None).ToListAsync();
+        Assert.Equal(("lean", "economy"), audits.Where(a => a.RequestId == "req_probe").Select(a => (a.Model, a.Tier)).Single());
+        Assert.DoesNotContain("small", clients.Called);
+        // The demotion holds in coding/low only: in chat/low the cheapest model still serves first, and is probed.
+        Assert.Equal("small", audits.Single(a => a.RequestId == "req_chat").Model);
+    }
+
+    private static AuditProcessor Processor(ModelCatalog catalog, Clients clients, InMemoryAuditStore store, RoutingWeightsHolder weights) =>
+        new(catalog, clients, store, new InMemoryUsageLedger(), weights, Options.Create(new AuditOptions()), TimeProvider.System,
+            new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
+
+    // A premium answer in coding/low, a band raised from economy, re-tested against economy.
+    private static AuditJob Probe(string requestId = "req_probe", string task = "coding") => new()
+    {
+        RequestId = requestId,
+        TenantId = "acme",
+        Timestamp = DateTimeOffset.UtcNow,
+        Task = task,
+        Band = "low",
+        Model = "mid",
+        Tier = "standard",
+        Reason = AuditReasons.Probe,
+        ChallengerTier = "economy",
+        Messages = [new AuditMessage("user", "reverse a string in C#")],
+        Answer = "answer from mid",
+    };
 
     // Each model answers "answer from <id>"; the premium model also judges: its own answer beats the economy one,
     // anything else is a tie.

@@ -9,6 +9,7 @@ using Router.Core.Telemetry;
 using Router.Core.Tests.Caching;
 using Router.Core.Tests.Catalog;
 using Router.Core.Tests.Execution;
+using Router.Core.Weights;
 using Router.Infrastructure.Audits;
 using Router.Infrastructure.Metering;
 
@@ -27,7 +28,7 @@ public sealed class AuditRetryTimerTests
         var queue = new ChannelAuditQueue();
         using var services = new ServiceCollection().AddSingleton<IAuditQueue>(queue).BuildServiceProvider();
         var options = Options.Create(new AuditOptions());
-        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), new Down(), new InMemoryAuditStore(), new InMemoryUsageLedger(),
+        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), new Down(), new InMemoryAuditStore(), new InMemoryUsageLedger(), new RoutingWeightsHolder(),
             options, TimeProvider.System, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
         using var worker = new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, TimeProvider.System, NullLogger<AuditQueueWorker>.Instance);
         var timersBefore = Timer.ActiveCount;

@@ -11,6 +11,7 @@ using Router.Core.Execution;
 using Router.Core.Telemetry;
 using Router.Core.Tests.Catalog;
 using Router.Core.Tests.Execution;
+using Router.Core.Weights;
 using Router.Infrastructure.Audits;
 using Router.Infrastructure.Metering;
 
@@ -135,7 +136,7 @@ public sealed class ChannelAuditWorkerTests
     {
         var services = new ServiceCollection().AddSingleton<IAuditQueue>(_queue).BuildServiceProvider();
         var options = Options.Create(new AuditOptions());
-        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), models ?? _models, new InMemoryAuditStore(), new InMemoryUsageLedger(),
+        var processor = new AuditProcessor(new ModelCatalog(ModelCatalogTests.Options()), models ?? _models, new InMemoryAuditStore(), new InMemoryUsageLedger(), new RoutingWeightsHolder(),
             options, _time, new RouterTelemetry(new TestMeterFactory()), NullLogger<AuditProcessor>.Instance);
         return new AuditQueueWorker(services, processor, new AuditJobCodec(options), options, _time, logger ?? NullLogger<AuditQueueWorker>.Instance);
     }

@@ -9,6 +9,7 @@ using Router.Core.Catalog;
 using Router.Core.Execution;
 using Router.Core.Metering;
 using Router.Core.Telemetry;
+using Router.Core.Weights;
 using Router.Infrastructure.Audits;
 using Router.Infrastructure.Storage;
 using Router.Integration.Tests.Storage;
@@ -80,7 +81,7 @@ public sealed class DuplicateAuditDeliveryTests(AzuriteFixture azurite)
             Ledger = new TableUsageLedger(tables);
             Clients = new Models(judgeScore);
             var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
-            Processor = new AuditProcessor(new ModelCatalog(CatalogOptions()), Clients, Audits, Ledger, Options.Create(new AuditOptions()),
+            Processor = new AuditProcessor(new ModelCatalog(CatalogOptions()), Clients, Audits, Ledger, new RoutingWeightsHolder(), Options.Create(new AuditOptions()),
                 TimeProvider.System, new RouterTelemetry(meters), NullLogger<AuditProcessor>.Instance);
         }
 
