@@ -43,9 +43,7 @@ public sealed partial class WeightsRecomputer(
             recent.Add(audit);
         }
 
-        // Only models routing can still choose are evidence: a removed model's sound record would keep its weak peer
-        // demoted (and its band unraised) with nobody left to serve ahead of it, and its failures would hold a raise.
-        var next = calculator.Compute(current, recent.Where(a => catalog.TryGet(a.Model, out _)), now);
+        var next = calculator.Compute(current, AsRoutedNow(recent), now);
         if (!await store.TryWriteAsync(next, etag, cancellationToken))
         {
             Log.Lost(logger, next.Version);
@@ -58,6 +56,22 @@ public sealed partial class WeightsRecomputer(
         Log.Written(logger, next.Version, recent.Count, next.Adjustments.Count, next.DemotedModels.Count);
         await TightenCachesAsync(recent, now, cancellationToken);
         return (true, next);
+    }
+
+    // Only models routing can still choose are evidence: a removed model's sound record would keep its weak peer
+    // demoted (and its band unraised) with nobody left to serve ahead of it, and its failures would hold a raise. A row
+    // keeps the tier its model had when audited, but a model the catalog has since moved serves in its new tier only, so
+    // its record counts there: left in the old one, it would do what a removed model's does.
+    private IEnumerable<AuditResult> AsRoutedNow(List<AuditResult> recent)
+    {
+        foreach (var audit in recent)
+        {
+            if (catalog.TryGet(audit.Model, out var model))
+            {
+                var tier = model.Tier.ToWire();
+                yield return string.Equals(audit.Tier, tier, StringComparison.OrdinalIgnoreCase) ? audit : audit with { Tier = tier };
+            }
+        }
     }
 
     // Audited semantic hits judged worse than a fresh premium answer are false hits, less the share the model that wrote

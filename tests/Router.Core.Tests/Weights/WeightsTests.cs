@@ -220,6 +220,29 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public async Task Audits_of_a_model_moved_to_another_tier_count_for_the_tier_it_serves_in_now()
+    {
+        // "mid" was an economy model when these audits were written (rows keep the tier of their day); the catalog has
+        // since moved it to standard, leaving "small" the only economy model.
+        var audits = new InMemoryAuditStore();
+        var recomputer = new WeightsRecomputer(new InMemoryWeightsStore(), audits, new WeightsCalculator(Options.Create(_options)), _catalog, new RoutingWeightsHolder(),
+            new TenantStore(), Options.Create(new SemanticCacheOptions()), Options.Create(_options), _time, NullLogger<WeightsRecomputer>.Instance);
+        for (var i = 0; i < 20; i++)
+        {
+            await audits.TryAddAsync(Audit("coding", "low", "economy", AuditVerdict.Worse, model: "small"), CancellationToken.None);
+            await audits.TryAddAsync(Audit("coding", "low", "economy", AuditVerdict.Equivalent, model: "mid"), CancellationToken.None);
+        }
+
+        var (_, weights) = await recomputer.RecomputeAsync(CancellationToken.None);
+
+        // Counted for economy, "mid" kept "small" demoted behind a peer that no longer serves economy, so "small" served
+        // the band alone and it was never raised; "mid"'s record is evidence about standard, where routing uses it now.
+        Assert.Empty(weights.DemotedModels);
+        Assert.Equal(ModelTier.Standard, weights.Adjustments["coding/low"].Floor);
+        Assert.Equal(ModelTier.Standard, Assert.Single(weights.Evidence, e => e.Model == "mid").Tier);
+    }
+
+    [Fact]
     public async Task Too_many_false_semantic_hits_raise_the_tenants_threshold_once_per_batch_of_evidence()
     {
         var audits = new InMemoryAuditStore();
