@@ -26,6 +26,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     private readonly ITimer _nextMinute;
     private readonly CancellationTokenSource _stopping = new();
     private Task _leasing = Task.CompletedTask;
+    private bool _leaseOut;           // a lease is being taken: cleared under the lock by the lease itself, so it can take the next
     private DateTimeOffset _minute;   // the minute the audits below were leased in
     private int _perMinute;
     private int _general;             // leased audits left that any audit may spend
@@ -146,7 +147,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     // a moment ago. Runs on the thread pool: the request that asks never waits for the store.
     private void Lease(bool priority)
     {
-        if (!_leasing.IsCompleted || _stopping.IsCancellationRequested
+        if (_leaseOut || _stopping.IsCancellationRequested
             || (_unreachable && _time.GetElapsedTime(_failedAt) < RetryAfterFailure))
         {
             return;
@@ -159,6 +160,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         }
 
         var (minute, perMinute) = (_minute, _perMinute);
+        _leaseOut = true;
         _leasing = Task.Run(() => LeaseAsync(minute, perMinute, fromReserve));
     }
 
@@ -174,6 +176,11 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
+            lock (_gate)
+            {
+                _leaseOut = false;
+            }
+
             return;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -181,6 +188,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             bool first;
             lock (_gate)
             {
+                _leaseOut = false;
                 first = !_unreachable;
                 _unreachable = true;
                 _failedAt = _time.GetTimestamp();
@@ -197,11 +205,18 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         bool recovered;
         lock (_gate)
         {
+            _leaseOut = false;
             recovered = _unreachable;
             _unreachable = false;
 
-            // A lease answered after its minute ended is dropped: it counted there.
-            if (minute == _minute)
+            // A lease answered after its minute ended is dropped: it counted there. A minute this instance has moved on to
+            // asked for its own lease (every minute that starts here does) while this one was out, so it is taken now, or
+            // the new minute's first audits would be refused for want of it.
+            if (minute != _minute)
+            {
+                Lease(priority: false);
+            }
+            else
             {
                 if (fromReserve)
                 {

@@ -106,6 +106,29 @@ public sealed class SharedAuditAllowanceTests
         Assert.Equal(2, await AdmittedAsync(AuditReasons.Sampled, 10, sampler));
     }
 
+    [Fact]
+    public async Task A_lease_still_out_as_the_next_minute_starts_does_not_keep_that_minute_from_being_leased()
+    {
+        // The lease asked for near the end of a minute answers after the next one started: it is dropped (it counted in
+        // its own minute), and the lease the new minute's start asked for while it was out is taken then.
+        var store = new HeldStore(_store);
+        using var sampler = Sampler(30, store);
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        await sampler.Leasing;
+        Assert.Equal(4, await AdmittedAsync(AuditReasons.Sampled, 4, sampler));
+        store.Hold = true;
+        Assert.True(sampler.Admit(AuditReasons.Sampled));   // one left: the next lease is asked for, and stays out
+        var late = sampler.Leasing;
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        store.Release();
+        await late;
+        await sampler.Leasing;
+
+        Assert.Equal(6, _store.Taken(_time.GetUtcNow()));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));
+    }
+
     private sealed class MemoryAllowanceStore : IAuditAllowanceStore
     {
         private readonly Dictionary<DateTimeOffset, int> _taken = [];
@@ -145,6 +168,26 @@ public sealed class SharedAuditAllowanceTests
         }
 
         private static DateTimeOffset Minute(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+    }
+
+    // A store whose answers, once Hold is set, wait until the test releases them.
+    private sealed class HeldStore(IAuditAllowanceStore inner) : IAuditAllowanceStore
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Hold { get; set; }
+
+        public void Release() => _released.SetResult();
+
+        public async ValueTask<int> TakeAsync(DateTimeOffset minute, int count, int ceiling, CancellationToken cancellationToken)
+        {
+            if (Hold)
+            {
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+
+            return await inner.TakeAsync(minute, count, ceiling, cancellationToken);
+        }
     }
 
     // A store that answers only once the test lets it.
