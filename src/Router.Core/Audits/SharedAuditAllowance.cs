@@ -135,11 +135,29 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     {
         lock (_gate)
         {
-            if (!_stopping.IsCancellationRequested)
+            if (_stopping.IsCancellationRequested)
             {
-                StartMinute(_time.GetUtcNow());
-                Lease(priority: false);
+                return;
             }
+
+            // Timers and the wall clock drift apart (a coarse timer tick, a slewed clock): woken before the clock shows the
+            // next minute, a lease now would take audits of the minute ending, to be dropped in a moment, and none of the
+            // next. It waits for what is left of the minute instead (a millisecond at least, so it never spins). A minute
+            // an audit has already started here was leased then, and is left to the audits that spend from it.
+            var now = _time.GetUtcNow();
+            if (MinuteOf(now) == _minute)
+            {
+                if (_spentFrom)
+                {
+                    var left = _minute.AddMinutes(1) - now;
+                    _nextMinute.Change(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, Timeout.InfiniteTimeSpan);
+                }
+
+                return;
+            }
+
+            StartMinute(now);
+            Lease(priority: false);
         }
     }
 

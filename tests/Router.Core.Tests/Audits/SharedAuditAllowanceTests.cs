@@ -13,8 +13,8 @@ public sealed class SharedAuditAllowanceTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly MemoryAllowanceStore _store = new();
 
-    private AuditSampler Sampler(int perMinute, IAuditAllowanceStore? store = null, EventLogger? logger = null) =>
-        new(Options.Create(new AuditOptions { MaxPerMinute = perMinute }), _time, new RouterTelemetry(new TestMeterFactory()),
+    private AuditSampler Sampler(int perMinute, IAuditAllowanceStore? store = null, EventLogger? logger = null, TimeProvider? time = null) =>
+        new(Options.Create(new AuditOptions { MaxPerMinute = perMinute }), time ?? _time, new RouterTelemetry(new TestMeterFactory()),
             logger ?? new EventLogger(), store ?? _store);
 
     // Each answer is decided after the lease the one before asked for is in, as on instances whose audits are further
@@ -129,6 +129,28 @@ public sealed class SharedAuditAllowanceTests
         Assert.True(sampler.Admit(AuditReasons.Sampled));
     }
 
+    [Fact]
+    public async Task A_timer_that_wakes_just_before_the_minute_turns_leases_the_minute_that_starts_not_the_one_ending()
+    {
+        // Timers and the wall clock drift apart (a coarse timer tick, the clock slewed): the timer set for the next minute
+        // may wake a few milliseconds before the clock shows it.
+        var clock = new DriftingClock(_time);
+        using var sampler = Sampler(30, time: clock);
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        await sampler.Leasing;
+        Assert.True(sampler.Admit(AuditReasons.Sampled));   // spent from this minute: the next is leased as it starts
+
+        clock.Behind = TimeSpan.FromMilliseconds(5);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await sampler.Leasing;
+        _time.Advance(TimeSpan.FromMilliseconds(5));
+        await sampler.Leasing;
+
+        Assert.Equal(6, _store.Taken(clock.GetUtcNow().AddMinutes(-1)));
+        Assert.Equal(6, _store.Taken(clock.GetUtcNow()));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));
+    }
+
     private sealed class MemoryAllowanceStore : IAuditAllowanceStore
     {
         private readonly Dictionary<DateTimeOffset, int> _taken = [];
@@ -168,6 +190,21 @@ public sealed class SharedAuditAllowanceTests
         }
 
         private static DateTimeOffset Minute(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+    }
+
+    // The test's timers, and a wall clock that may fall behind them.
+    private sealed class DriftingClock(FakeTimeProvider timers) : TimeProvider
+    {
+        public TimeSpan Behind { get; set; }
+
+        public override long TimestampFrequency => timers.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => timers.GetUtcNow() - Behind;
+
+        public override long GetTimestamp() => timers.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+            timers.CreateTimer(callback, state, dueTime, period);
     }
 
     // A store whose answers, once Hold is set, wait until the test releases them.
