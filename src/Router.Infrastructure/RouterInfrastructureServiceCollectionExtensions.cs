@@ -144,9 +144,11 @@ public static class RouterInfrastructureServiceCollectionExtensions
             sp.GetRequiredService<IOptions<CosmosCacheOptions>>().Value.Endpoint is not null
                 ? ActivatorUtilities.CreateInstance<CosmosResponseCacheStore>(sp)
                 : (IResponseCacheStore)inProcess!.ImplementationFactory!(sp)));
+        services.TryAddSingleton<ICosmosCacheContainerReader>(sp => new CosmosCacheContainerReader(sp.GetRequiredService<CosmosClient>));
         services.TryAddSingleton<StoreInventory>();
 
         services.AddHostedService<StartupWarmUp>();
+        services.AddHostedService<CosmosCacheContainerCheck>();
         services.AddHostedService<WeightsRefreshService>();
         if (hosting.RunBackgroundWork)
         {

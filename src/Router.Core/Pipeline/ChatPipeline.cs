@@ -506,7 +506,11 @@ public sealed partial class ChatPipeline(
     private static float? StricterOf(float? tenant, double? request) =>
         request is { } r ? Math.Max(tenant ?? 0, (float)r) : tenant;
 
-    private string EmbeddingModel =>
+    private string EmbeddingModel => EmbeddingModelOf(embeddings);
+
+    /// <summary>The embedding model answers are cached under (and so the cache container they are kept in): the
+    /// generator's model id, or <c>none</c> without embeddings. The Cosmos DB cache's start-up check names the same.</summary>
+    internal static string EmbeddingModelOf(IEmbeddingGenerator<string, Embedding<float>>? embeddings) =>
         embeddings?.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? "none";
 
     private async Task<UsageRecord> ServeHitAsync(
