@@ -1,9 +1,15 @@
+using System.Net;
 using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Core.Caching;
 using Router.Infrastructure.Caching;
+using Router.Infrastructure.Embeddings;
 
 namespace Router.Integration.Tests.Caching;
 
@@ -44,6 +50,38 @@ public sealed class CosmosCacheTests
         Assert.Contains(local.IndexingPolicy.ExcludedPaths, p => p.Path == "/embedding/*");
         Assert.Equal("cache-text-embedding-3-small", azure.Id);
         Assert.Equal(1536, azure.VectorEmbeddingPolicy.Embeddings.Single().Dimensions);
+    }
+
+    [Fact]
+    public async Task The_server_checks_the_configured_models_container_at_start_and_logs_a_missing_one_while_it_serves()
+    {
+        var reader = new MissingContainerReader();
+        await using var router = await RouterServerHost.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Router:Cache:Cosmos:Endpoint"] = "https://127.0.0.1:8081/",
+                ["Router:Embeddings:Provider"] = "None",
+            },
+            builder => builder.Services.Replace(ServiceDescriptor.Singleton<ICosmosCacheContainerReader>(reader)));
+
+        // The check runs on its own after start; its task ends once it has logged.
+        await router.Services.GetServices<IHostedService>().OfType<CosmosCacheContainerCheck>().Single().ExecuteTask!;
+
+        Assert.Equal([("router", "cache-none")], reader.Reads);
+        var error = Assert.Single(router.LogLines, l => l.Contains("[1205]", StringComparison.Ordinal));
+        Assert.Contains("cache-none", error, StringComparison.Ordinal);
+        Assert.Contains("Router:Embeddings:Provider None", error, StringComparison.Ordinal);
+        using var health = await router.Http.GetAsync("health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public void The_functions_app_registers_the_start_up_check_of_the_cache_container_too()
+    {
+        // What the Functions app's Program.cs registers.
+        var services = new ServiceCollection().AddRouterHttp();
+
+        Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(CosmosCacheContainerCheck));
     }
 
     [SkippableFact]
@@ -132,5 +170,47 @@ public sealed class CosmosCacheTests
         var hit = await cache.LookupAsync("tenant-a", request, new float[384], "all-MiniLM-L6-v2-int8", null, CancellationToken.None);
 
         Assert.Null(hit);
+    }
+
+    [SkippableFact]
+    public async Task Live_cosmos_when_ROUTER_TEST_COSMOS_ENDPOINT_is_set_the_start_up_check_finds_an_existing_container_and_reports_a_missing_one()
+    {
+        var endpoint = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_ENDPOINT");
+        Skip.If(string.IsNullOrEmpty(endpoint), "Set ROUTER_TEST_COSMOS_ENDPOINT (and ROUTER_TEST_COSMOS_KEY for the emulator) to run against Cosmos DB.");
+        var key = Environment.GetEnvironmentVariable("ROUTER_TEST_COSMOS_KEY");
+        var existing = new CosmosCacheOptions { Endpoint = new Uri(endpoint!), Key = key, Database = "router-tests" };
+        var missing = new CosmosCacheOptions { Endpoint = new Uri(endpoint!), Key = key, Database = "router-tests-missing-" + Guid.NewGuid().ToString("N") };
+        using var client = CosmosCacheClient.Create(existing, () => new Azure.Identity.DefaultAzureCredential());
+        var database = await client.CreateDatabaseIfNotExistsAsync(existing.Database);
+        await database.Database.CreateContainerIfNotExistsAsync(CosmosCacheContainer.Definition("none"));
+        var logs = new LogCapture();
+        using var loggers = new LoggerFactory([logs]);
+        // The reader the app registers, on the client the app builds.
+        var reader = new CosmosCacheContainerReader(() => client);
+        CosmosCacheContainerCheck Check(CosmosCacheOptions options) => new(
+            Options.Create(options), Options.Create(new EmbeddingOptions { Provider = "None" }), reader,
+            TimeProvider.System, loggers.CreateLogger<CosmosCacheContainerCheck>());
+
+        // The real service's answers: the container is read, and a database that does not exist is a 404.
+        Assert.Equal(CosmosCacheContainerState.Ready, await Check(existing).CheckAsync("none", CancellationToken.None));
+        Assert.Equal(CosmosCacheContainerState.Missing, await Check(missing).CheckAsync("none", CancellationToken.None));
+
+        var error = Assert.Single(logs.Lines, l => l.Contains("[1205]", StringComparison.Ordinal));
+        Assert.Contains(missing.Database, error, StringComparison.Ordinal);
+        Assert.Contains("cache-none", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>An account without the cache container: every read is the service's 404.</summary>
+    private sealed class MissingContainerReader : ICosmosCacheContainerReader
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(string Database, string Container)> _reads = new();
+
+        public IReadOnlyCollection<(string Database, string Container)> Reads => _reads;
+
+        public Task ReadAsync(string database, string container, CancellationToken cancellationToken)
+        {
+            _reads.Enqueue((database, container));
+            return Task.FromException(new CosmosException("Resource Not Found", HttpStatusCode.NotFound, 0, "activity", 1));
+        }
     }
 }
