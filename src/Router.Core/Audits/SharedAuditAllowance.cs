@@ -3,12 +3,18 @@ using Microsoft.Extensions.Logging;
 namespace Router.Core.Audits;
 
 /// <summary>This instance's part of the audits all router instances together may queue in a minute
-/// (<see cref="AuditOptions.MaxPerMinute"/>): leased from the <see cref="IAuditAllowanceStore"/> a few at a time (a fifth of
-/// the cap, at least one) and spent here, so an audit neither costs a storage round-trip nor waits for one.</summary>
+/// (<see cref="AuditOptions.MaxPerMinute"/>): leased from the <see cref="IAuditAllowanceStore"/> a few at a time, as many as
+/// this instance is likely to spend, and spent here, so an audit neither costs a storage round-trip nor waits for one.</summary>
 /// <remarks>
-/// A lease is taken off the request path: when what is left here runs low, when an audit finds nothing left, and as a
-/// minute starts after one this instance spent from. An audit that finds nothing left is refused rather than kept
-/// waiting. A lease counts against the minute it was taken in and dies with it; what it had left is not spent.
+/// A lease is taken off the request path: as a minute starts after one this instance asked for audits in, when an audit
+/// finds nothing left, and, on a busy instance, when what is left runs low. An audit that finds nothing left is refused
+/// rather than kept waiting. A lease counts against the minute it was taken in and dies with it; what it had left is not
+/// spent, so leases are sized by demand: scaled out, lightly used instances would otherwise tie up the minute's cap in
+/// leases they never spend while the instance that carries the traffic gets none. A minute's first lease is what this
+/// instance asked for in the minute before (audits admitted or refused), each later one twice the one before; every
+/// lease is at least one audit and at most a fifth of the cap. Only a busy instance, one that asked for more than a fifth
+/// in this minute or the one before, leases again before it runs out (a quarter of a fifth or less left): on any other
+/// the lease is what it is expected to spend, and the audit past it is refused and leases more.
 /// Sampled, risk and semantic-hit audits lease from the first four fifths of each minute's cap only; probes and
 /// rule-forced audits may lease the last fifth too, one audit at a time, so one instance cannot hold all of it. While the
 /// store cannot be reached every audit passes here, so the instance's own allowance (<see cref="AuditAllowance"/>, which
@@ -33,7 +39,10 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     private int _reserved;            // leased audits left from the last fifth: probes and rule-forced audits only
     private bool _generalSpent;       // the minute's first four fifths are all leased: asking again would cost a round-trip for nothing
     private bool _reserveSpent;       // and so is its last fifth
-    private bool _spentFrom;          // an audit spent from this minute's lease: the next minute's is leased as it starts
+    private bool _leasesNext;         // an audit was asked for here this minute: the next minute's lease is taken as it starts
+    private int _asked;               // audits asked for here this minute, admitted or refused: the demand leases are sized by
+    private int _askedBefore;         // and in the minute before
+    private int _leaseSize;           // what the last lease of this minute's first four fifths asked for (0: none yet)
     private bool _unreachable;        // the last lease failed: audits pass here until one succeeds
     private long _failedAt;
 
@@ -67,6 +76,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             _perMinute = perMinute;
             var now = _time.GetUtcNow();
             StartMinute(now);
+            _asked++;
             if (_unreachable)
             {
                 Lease(priority);
@@ -87,14 +97,16 @@ internal sealed partial class SharedAuditAllowance : IDisposable
                 taken = false;
             }
 
-            if (taken && !_spentFrom)
+            if (!_leasesNext)
             {
-                _spentFrom = true;
+                _leasesNext = true;
                 _nextMinute.Change(_minute.AddMinutes(1) - now, Timeout.InfiniteTimeSpan);
             }
 
-            // Leased again before it runs out, so the audits right after this one find some left.
-            if (_general + (priority ? _reserved : 0) <= LeaseSize(perMinute) / 4)
+            // A busy instance leases again before it runs out, so the audits right after this one find some left; any
+            // other leases only once an audit finds nothing left, or what it leased ahead would likely die unspent.
+            var fifth = Fifth(perMinute);
+            if (!taken || (Math.Max(_asked, _askedBefore) > fifth && _general + (priority ? _reserved : 0) <= fifth / 4))
             {
                 Lease(priority);
             }
@@ -112,24 +124,27 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         }
     }
 
-    private static int LeaseSize(int perMinute) => Math.Max(1, perMinute / 5);
+    private static int Fifth(int perMinute) => Math.Max(1, perMinute / 5);
 
     private static DateTimeOffset MinuteOf(DateTimeOffset time) =>
         new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
 
-    // A minute that has started drops what was leased in the one before: those audits counted there.
+    // A minute that has started drops what was leased in the one before: those audits counted there. What was asked for
+    // there sizes this minute's first lease (a timer woken late, the clock having jumped, still sizes it by the minute it
+    // was set in).
     private void StartMinute(DateTimeOffset now)
     {
         var minute = MinuteOf(now);
         if (minute != _minute)
         {
             _minute = minute;
-            _general = _reserved = 0;
-            _generalSpent = _reserveSpent = _spentFrom = false;
+            _askedBefore = _asked;
+            _asked = _leaseSize = _general = _reserved = 0;
+            _generalSpent = _reserveSpent = _leasesNext = false;
         }
     }
 
-    // An instance that spent from the last minute's lease will likely audit in this one: it leases as the minute starts
+    // An instance that asked for audits in the last minute will likely ask in this one: it leases as the minute starts
     // instead of refusing the minute's first audit while it does.
     private void StartNextMinute()
     {
@@ -147,7 +162,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             var now = _time.GetUtcNow();
             if (MinuteOf(now) == _minute)
             {
-                if (_spentFrom)
+                if (_leasesNext)
                 {
                     var left = _minute.AddMinutes(1) - now;
                     _nextMinute.Change(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, Timeout.InfiniteTimeSpan);
@@ -177,14 +192,17 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             return;
         }
 
+        // The minute's first lease is what this instance asked for in the one before, each later one twice the last: a
+        // lightly used instance leases about what it spends, a busy one a fifth after a few leases.
+        var fifth = Fifth(_perMinute);
+        var size = fromReserve ? 1 : _leaseSize == 0 ? Math.Clamp(_askedBefore, 1, fifth) : Math.Min(2 * _leaseSize, fifth);
         var (minute, perMinute) = (_minute, _perMinute);
         _leaseOut = true;
-        _leasing = Task.Run(() => LeaseAsync(minute, perMinute, fromReserve));
+        _leasing = Task.Run(() => LeaseAsync(minute, perMinute, size, fromReserve));
     }
 
-    private async Task LeaseAsync(DateTimeOffset minute, int perMinute, bool fromReserve)
+    private async Task LeaseAsync(DateTimeOffset minute, int perMinute, int size, bool fromReserve)
     {
-        var size = LeaseSize(perMinute);
         int granted;
         try
         {
@@ -245,6 +263,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
                 {
                     _general += granted;
                     _generalSpent |= granted < size;
+                    _leaseSize = size;
                 }
             }
         }

@@ -56,6 +56,56 @@ public sealed class SharedAuditAllowanceTests
     }
 
     [Fact]
+    public async Task Lightly_used_instances_do_not_tie_up_the_cap_that_a_busy_one_needs()
+    {
+        // Scaled out: one instance carries the risky traffic (40 answers a minute to audit) and seven others audit once a
+        // minute each, spread over it. Leases sized by what each instance asks for leave the busy one most of the cap.
+        using var busy = Sampler(30);
+        var light = Enumerable.Range(0, 7).Select(_ => Sampler(30)).ToArray();
+        try
+        {
+            for (var minute = 0; minute < 4; minute++)
+            {
+                if (minute > 0)
+                {
+                    _time.Advance(TimeSpan.FromMinutes(1));
+                    foreach (var sampler in light.Append(busy))
+                    {
+                        await sampler.Leasing;
+                    }
+                }
+
+                var (busyAdmitted, lightAdmitted) = (0, 0);
+                for (var i = 0; i < 40; i++)
+                {
+                    busyAdmitted += await AdmittedAsync(AuditReasons.Sampled, 1, busy);
+                    if (i % 5 == 2 && i / 5 < light.Length)
+                    {
+                        lightAdmitted += await AdmittedAsync(AuditReasons.Sampled, 1, light[i / 5]);
+                    }
+                }
+
+                Assert.InRange(busyAdmitted + lightAdmitted, 0, 30);
+                Assert.InRange(_store.Taken(_time.GetUtcNow()), 0, 30);
+                if (minute > 0)
+                {
+                    // Past the first minute the busy instance gets the sampled four fifths but for what the light ones
+                    // ask for: each leases what it asked for in the minute before, one audit, and spends it.
+                    Assert.Equal(17, busyAdmitted);
+                    Assert.Equal(7, lightAdmitted);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var sampler in light)
+            {
+                sampler.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task An_audit_that_finds_no_lease_is_refused_at_once_and_the_lease_it_asked_for_serves_the_next()
     {
         var store = new GatedStore(_store);
@@ -65,10 +115,11 @@ public sealed class SharedAuditAllowanceTests
         Assert.False(sampler.Leasing.IsCompleted);
         Assert.False(sampler.Admit(AuditReasons.Sampled));
 
+        // One audit: what the instance asked for in the minute before, at least one.
         store.Open.SetResult();
         await sampler.Leasing;
-        Assert.Equal(6, await AdmittedAsync(AuditReasons.Sampled, 6, sampler));
-        Assert.Equal(12, _store.Taken(_time.GetUtcNow()));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));
+        Assert.Equal(1, _store.Taken(_time.GetUtcNow()));
     }
 
     [Fact]
@@ -78,9 +129,10 @@ public sealed class SharedAuditAllowanceTests
         using var idle = Sampler(30);
         await AdmittedAsync(AuditReasons.Sampled, 2, busy);
 
+        // As many as it asked for in the minute before.
         _time.Advance(TimeSpan.FromMinutes(1));
         await busy.Leasing;
-        Assert.Equal(6, _store.Taken(_time.GetUtcNow()));
+        Assert.Equal(2, _store.Taken(_time.GetUtcNow()));
 
         // The idle instance leased nothing ahead; its first audit asks.
         Assert.True(busy.Admit(AuditReasons.Sampled));
@@ -115,9 +167,9 @@ public sealed class SharedAuditAllowanceTests
         using var sampler = Sampler(30, store);
         Assert.False(sampler.Admit(AuditReasons.Sampled));
         await sampler.Leasing;
-        Assert.Equal(4, await AdmittedAsync(AuditReasons.Sampled, 4, sampler));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));
         store.Hold = true;
-        Assert.True(sampler.Admit(AuditReasons.Sampled));   // one left: the next lease is asked for, and stays out
+        Assert.False(sampler.Admit(AuditReasons.Sampled));   // none left: the next lease is asked for, and stays out
         var late = sampler.Leasing;
 
         _time.Advance(TimeSpan.FromMinutes(1));
@@ -125,7 +177,7 @@ public sealed class SharedAuditAllowanceTests
         await late;
         await sampler.Leasing;
 
-        Assert.Equal(6, _store.Taken(_time.GetUtcNow()));
+        Assert.Equal(3, _store.Taken(_time.GetUtcNow()));   // the three audits asked for in the minute before
         Assert.True(sampler.Admit(AuditReasons.Sampled));
     }
 
@@ -146,8 +198,8 @@ public sealed class SharedAuditAllowanceTests
         _time.Advance(TimeSpan.FromMilliseconds(5));
         await sampler.Leasing;
 
-        Assert.Equal(6, _store.Taken(clock.GetUtcNow().AddMinutes(-1)));
-        Assert.Equal(6, _store.Taken(clock.GetUtcNow()));
+        Assert.Equal(1, _store.Taken(clock.GetUtcNow().AddMinutes(-1)));   // the first audit's lease, and no other
+        Assert.Equal(2, _store.Taken(clock.GetUtcNow()));                  // the two audits asked for in it
         Assert.True(sampler.Admit(AuditReasons.Sampled));
     }
 
