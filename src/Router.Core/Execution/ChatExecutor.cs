@@ -75,8 +75,11 @@ public sealed partial class ChatExecutor(
         var soonest = TimeSpan.MaxValue;
         TimeSpan? providerRetryAfter = null;   // the soonest Retry-After a provider sent with a 429 or 503
         var allTimeouts = true;
-        using var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        total.CancelAfter(settings.TotalTimeout);
+
+        // The request's budget and each attempt's timer run on the pipeline's clock, and the caller's token (for an
+        // attempt, the request's) cancels them too, as a linked source would: one source, its timer and one registration.
+        using var total = new CancellationTokenSource(settings.TotalTimeout, time);
+        using var totalByCaller = cancellationToken.UnsafeRegister(CancelSource, total);
 
         foreach (var model in candidates)
         {
@@ -99,8 +102,8 @@ public sealed partial class ChatExecutor(
             attemptActivity?.SetTag("router.provider", model.Provider.Name);
 
             // One timer per attempt bounds the wait for the response headers and, re-armed, the read of the body.
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(total.Token);
-            attempt.CancelAfter(settings.AttemptTimeout);
+            using var attempt = new CancellationTokenSource(settings.AttemptTimeout, time);
+            using var attemptByTotal = total.Token.UnsafeRegister(CancelSource, attempt);
             UpstreamResponse response;
             try
             {
@@ -308,9 +311,15 @@ public sealed partial class ChatExecutor(
 
         // The headers came in time, but the timer may have fired since, and a cancelled source cannot be re-armed: the
         // body then gets a timer of its own, rather than failing a deployment that answered in time.
-        using var late = attempt.IsCancellationRequested && !total.IsCancellationRequested ? CancellationTokenSource.CreateLinkedTokenSource(total) : null;
+        using var late = attempt.IsCancellationRequested && !total.IsCancellationRequested ? new CancellationTokenSource(timeout, time) : null;
+        using var lateByTotal = late is null ? default : total.UnsafeRegister(CancelSource, late);
+        if (late is null)
+        {
+            // The source was made on the pipeline's clock, so re-arming it keeps the body's timer there too.
+            attempt.CancelAfter(timeout);
+        }
+
         var body = late ?? attempt;
-        body.CancelAfter(timeout);
         try
         {
             var limit = options.Value.MaxResponseBytes;
@@ -327,6 +336,8 @@ public sealed partial class ChatExecutor(
             return (default, "connection reset while reading the body");
         }
     }
+
+    private static void CancelSource(object? source) => ((CancellationTokenSource)source!).Cancel();
 
     private static string TooLarge(string what, int limit) =>
         string.Create(CultureInfo.InvariantCulture, $"{what} over {limit} bytes (Router:Execution:MaxResponseBytes)");
