@@ -21,6 +21,16 @@ public static class AuditReasons
     public const string Probe = "probe";
 }
 
+/// <summary>Why an answer chosen for audit was not queued (the <c>router.audit.skip</c> tag of <c>router.audits.skipped</c>).</summary>
+public static class AuditSkips
+{
+    /// <summary>Past the audits allowed a minute.</summary>
+    public const string Cap = "cap";
+
+    /// <summary>The request has content the job cannot carry (images, files): an audit of its text alone is no evidence.</summary>
+    public const string NonText = "non_text";
+}
+
 /// <summary>One audit to run, as it travels on the <c>quality-audits</c> queue. Idempotent by request id.</summary>
 public sealed record AuditJob
 {

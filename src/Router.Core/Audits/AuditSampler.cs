@@ -97,7 +97,7 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
             _allowance.Return();
         }
 
-        telemetry.AuditSkipped(reason);
+        telemetry.AuditSkipped(reason, AuditSkips.Cap);
         Interlocked.Increment(ref _skipped);
         var now = time.GetUtcNow().UtcTicks;
         var last = Interlocked.Read(ref _lastReportTicks);

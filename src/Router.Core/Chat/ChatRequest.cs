@@ -10,7 +10,10 @@ namespace Router.Core.Chat;
 /// <param name="Attachments">Fingerprints of the non-text parts (images, files, audio) and tool calls, in order: their
 /// type and a hash of their JSON. Empty when there are none.</param>
 /// <param name="LowDetailImageCount">How many of the image parts ask for <c>detail: "low"</c>.</param>
-public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "", int LowDetailImageCount = 0);
+/// <param name="NonTextPartCount">Content parts that are not text (images, files, any other type), which
+/// <paramref name="Text"/> does not hold.</param>
+public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "", int LowDetailImageCount = 0,
+    int NonTextPartCount = 0);
 
 /// <summary>A byte range inside the request body.</summary>
 /// <param name="Start">Offset of the first byte.</param>

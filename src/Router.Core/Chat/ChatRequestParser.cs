@@ -403,7 +403,7 @@ public static class ChatRequestParser
             }
 
             string? role = null;
-            int images = 0, lowDetailImages = 0;
+            int images = 0, lowDetailImages = 0, nonText = 0;
             var toolCalls = false;
             text.Clear();
             attachments?.Clear();
@@ -423,7 +423,7 @@ public static class ChatRequestParser
                         role = reader.GetString();
                         break;
                     case "content":
-                        if (!TryReadContent(ref reader, body, index, text, ref attachments, ref images, ref lowDetailImages, out error))
+                        if (!TryReadContent(ref reader, body, index, text, ref attachments, ref images, ref lowDetailImages, ref nonText, out error))
                         {
                             return false;
                         }
@@ -460,14 +460,14 @@ public static class ChatRequestParser
                 return false;
             }
 
-            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments is not { Length: > 0 } ? "" : attachments.ToString(), lowDetailImages));
+            messages.Add(new ChatMessage(role, text.ToString(), images, toolCalls, attachments is not { Length: > 0 } ? "" : attachments.ToString(), lowDetailImages, nonText));
         }
 
         return true;
     }
 
     private static bool TryReadContent(
-        ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, ref StringBuilder? attachments, ref int images, ref int lowDetailImages, out RouterError error)
+        ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index, StringBuilder text, ref StringBuilder? attachments, ref int images, ref int lowDetailImages, ref int nonText, out RouterError error)
     {
         error = null!;
         switch (reader.TokenType)
@@ -549,6 +549,7 @@ public static class ChatRequestParser
 
                         // An image, file or audio part: its bytes, not only its presence, decide what the answer is.
                         AddAttachment(ref attachments, type, body[partStart..(int)reader.BytesConsumed]);
+                        nonText++;
                     }
 
                     part++;

@@ -598,6 +598,15 @@ public sealed partial class ChatPipeline(
             return;
         }
 
+        // The job carries the conversation's text: without its images or files the reference, the judge and a probe's
+        // challenger would all see another prompt than the one answered, and the verdict would still feed the weights.
+        if (request.Messages.Any(m => m.NonTextPartCount > 0))
+        {
+            telemetry.AuditSkipped(reason, AuditSkips.NonText);
+            Log.AuditSkippedNonText(logger, context.RequestId, reason);
+            return;
+        }
+
         var limit = auditOptions.Value.MaxTextChars;
         var messages = request.Messages.Select(m => new AuditMessage(m.Role, Bound(m.Text, limit))).ToArray();
         var boundedAnswer = Bound(answer, limit);
@@ -856,6 +865,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit but not audited, the copied text holds personal data")]
         public static partial void AuditSkippedPersonalData(ILogger logger, string requestId);
+
+        [LoggerMessage(EventId = 1009, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited, it has images or files the audit cannot carry")]
+        public static partial void AuditSkippedNonText(ILogger logger, string requestId, string reason);
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Request {RequestId}: answer could not be cached ({ExceptionType})")]
         public static partial void CacheNotStored(ILogger logger, string requestId, string exceptionType);

@@ -36,7 +36,7 @@ public sealed class RouterTelemetry : IDisposable
         _latency = _meter.CreateHistogram<double>("router.latency", "ms", "Time per stage: analysis, cache, provider, total.");
         _circuit = _meter.CreateCounter<long>("router.circuit.transitions", "{transition}", "Circuit-breaker state changes per deployment.");
         _auditScore = _meter.CreateHistogram<double>("router.audit.score", "1", "Audit scores (0-1) per task and model.");
-        _auditsSkipped = _meter.CreateCounter<long>("router.audits.skipped", "{audit}", "Answers sampled for audit but not queued, past Router:Audits:MaxPerMinute, per audit reason.");
+        _auditsSkipped = _meter.CreateCounter<long>("router.audits.skipped", "{audit}", "Answers sampled for audit but not queued, per audit reason and why: past Router:Audits:MaxPerMinute (cap), with content the job cannot carry (non_text).");
     }
 
     /// <summary>Traces of requests: <c>router.chat</c> with child spans per stage and upstream attempt.</summary>
@@ -79,9 +79,10 @@ public sealed class RouterTelemetry : IDisposable
     public void Audit(string task, string model, double score) =>
         _auditScore.Record(score, new TagList { { "router.task", task }, { "router.model", model } });
 
-    /// <summary>Records an answer sampled for audit (for <paramref name="reason"/>) but not queued: the instance's audits
-    /// per minute were spent.</summary>
-    public void AuditSkipped(string reason) => _auditsSkipped.Add(1, new TagList { { "router.audit.reason", reason } });
+    /// <summary>Records an answer sampled for audit (for <paramref name="reason"/>) but not queued, and why
+    /// (<see cref="Audits.AuditSkips"/>).</summary>
+    public void AuditSkipped(string reason, string skip) =>
+        _auditsSkipped.Add(1, new TagList { { "router.audit.reason", reason }, { "router.audit.skip", skip } });
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Router.Core.Audits;
+using Router.Testing.Simulator;
+
+namespace Router.Integration.Tests.Audits;
+
+/// <summary>Audits that could say nothing about a model's quality are not queued.</summary>
+public sealed class AuditEvidenceTests
+{
+    [Fact]
+    public async Task An_answer_to_a_request_with_an_image_or_a_file_is_not_audited_and_is_counted_as_skipped()
+    {
+        // The job carries the conversation's text: the reference, the judge and a probe's challenger would answer and
+        // compare answers to a prompt without its image, and the verdict would still feed the weights.
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var queue = new RecordingAuditQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Models:sim-small:SupportsVision"] = "true";
+        settings["Router:Audits:SampleRate"] = "1";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
+
+        var plain = await AskAsync(router, "router/economy", Text("Describe a harbour at dawn."));
+        var image = await AskAsync(router, "router/economy", Text("What boat is in this harbour photo?"),
+            new JsonObject { ["type"] = "image_url", ["image_url"] = new JsonObject { ["url"] = "data:image/png;base64,iVBORw0KGgo=" } });
+        var file = await AskAsync(router, "router/economy", Text("Summarise the attached report."),
+            new JsonObject { ["type"] = "file", ["file"] = new JsonObject { ["filename"] = "report.pdf", ["file_data"] = "data:application/pdf;base64,JVBERi0=" } });
+
+        await UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 3);
+        Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
+        Assert.Equal(2, skipped.Seen.Count(s => s == ("sampled", "non_text")));
+        Assert.DoesNotContain(queue.Jobs, j => j.RequestId == image || j.RequestId == file);
+    }
+
+    private static JsonObject Text(string text) => new() { ["type"] = "text", ["text"] = text };
+
+    private static async Task<string> AskAsync(RouterServerHost router, string model, params JsonObject[] parts)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = new JsonArray(parts.Select(p => (JsonNode)p).ToArray()) }),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
+        using var response = await router.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return response.Headers.GetValues("x-router-request-id").Single();
+    }
+
+    // This router's own router.audits.skipped, as (audit reason, why skipped): other servers in the test run publish
+    // instruments of the same name.
+    private sealed class SkippedAudits : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+
+        public SkippedAudits(RouterServerHost router)
+        {
+            var meters = router.Services.GetRequiredService<IMeterFactory>();
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "router.audits.skipped")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+            {
+                string? reason = null, skip = null;
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "router.audit.reason")
+                    {
+                        reason = tag.Value as string;
+                    }
+                    else if (tag.Key == "router.audit.skip")
+                    {
+                        skip = tag.Value as string;
+                    }
+                }
+
+                Seen.Enqueue((reason, skip));
+            });
+            _listener.Start();
+        }
+
+        public ConcurrentQueue<(string? Reason, string? Skip)> Seen { get; } = new();
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    // Sampling runs after the answer has gone out.
+    private static async Task UntilAsync(Func<bool> done)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!done())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+}
