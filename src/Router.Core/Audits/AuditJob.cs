@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Router.Core.Routing;
 
 namespace Router.Core.Audits;
 
@@ -29,6 +30,9 @@ public static class AuditSkips
 
     /// <summary>The request has content the job cannot carry (images, files): an audit of its text alone is no evidence.</summary>
     public const string NonText = "non_text";
+
+    /// <summary>A probe whose request no model of the lower tier can serve.</summary>
+    public const string NoChallenger = "no_challenger";
 }
 
 /// <summary>One audit to run, as it travels on the <c>quality-audits</c> queue. Idempotent by request id.</summary>
@@ -53,6 +57,10 @@ public sealed record AuditJob
 
     /// <summary>For probes: the cheaper tier to test; its answer is generated during the audit.</summary>
     [JsonPropertyName("challenger_tier")] public string? ChallengerTier { get; init; }
+
+    /// <summary>For probes: what the request needs of a model (context, capabilities), so that the lower tier is tested
+    /// with a model that could serve it. Absent from jobs queued before it was carried, which choose among all the tier's models.</summary>
+    [JsonPropertyName("requirements")] public ModelRequirements? Requirements { get; init; }
 
     /// <summary>The conversation, as role/text pairs (bounded).</summary>
     [JsonPropertyName("messages")] public required IReadOnlyList<AuditMessage> Messages { get; init; }

@@ -140,10 +140,13 @@ public sealed partial class AuditProcessor(
     // The model routing would serve the band with if it came down: the lower tier's cheapest model not demoted in the
     // probe's (task, band), as routing puts demoted models last (and serves them only when all are). The tier's estimate
     // that keeps or lowers the band leaves demoted models out, so probing one would spend the probe on evidence that can
-    // never bring the band down, while the model that would serve it went untested.
+    // never bring the band down, while the model that would serve it went untested. Like routing, it keeps to models
+    // that can serve the request (its context, tools, features): one that cannot fails on every delivery, or answers a
+    // request routing would never send it. A job queued before it carried the requirements takes the tier as it is.
     private CatalogModel? Challenger(AuditJob job)
     {
-        if (!ModelTierNames.TryParse(job.ChallengerTier, out var tier) || catalog.InTier(tier) is not [var cheapest, ..] models)
+        if (!ModelTierNames.TryParse(job.ChallengerTier, out var tier)
+            || (job.Requirements is { } requirements ? catalog.InTier(tier).Where(requirements.MetBy).ToList() : catalog.InTier(tier)) is not [var cheapest, ..] models)
         {
             return null;
         }
@@ -174,7 +177,7 @@ public sealed partial class AuditProcessor(
         [LoggerMessage(EventId = 1305, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: its usage row was not found, so usage will not show this score")]
         public static partial void NoUsageRow(ILogger logger, string requestId);
 
-        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Probe audit {RequestId}: no model in tier {Tier} to test")]
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Probe audit {RequestId}: no model in tier {Tier} can serve the request to test")]
         public static partial void NoChallenger(ILogger logger, string requestId, string tier);
 
         [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Audit of request {RequestId}: judge {Judge} gave no readable verdict; recorded as unjudged")]

@@ -607,6 +607,17 @@ public sealed partial class ChatPipeline(
             return;
         }
 
+        // A probe tests the lower tier with a model that could serve the request, as routing would were the band to come
+        // down: where none can (its context, tools or features), a probe would fail on every delivery or test a model
+        // routing never sends such a request to.
+        var requirements = ModelRequirements.Of(request, profile);
+        if (reason == AuditReasons.Probe && decision.RaisedFrom is { } lower && !catalog.InTier(lower).Any(requirements.MetBy))
+        {
+            telemetry.AuditSkipped(reason, AuditSkips.NoChallenger);
+            Log.AuditSkippedNoChallenger(logger, context.RequestId, lower);
+            return;
+        }
+
         var limit = auditOptions.Value.MaxTextChars;
         var messages = request.Messages.Select(m => new AuditMessage(m.Role, Bound(m.Text, limit))).ToArray();
         var boundedAnswer = Bound(answer, limit);
@@ -640,6 +651,7 @@ public sealed partial class ChatPipeline(
             Tier = model.Tier.ToWire(),
             Reason = reason,
             ChallengerTier = reason == AuditReasons.Probe ? decision.RaisedFrom?.ToWire() : null,
+            Requirements = reason == AuditReasons.Probe ? requirements : null,
             Messages = messages,
             Answer = boundedAnswer,
         };
@@ -868,6 +880,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1009, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited, it has images or files the audit cannot carry")]
         public static partial void AuditSkippedNonText(ILogger logger, string requestId, string reason);
+
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Request {RequestId}: probe not queued, no {Tier} model can serve the request")]
+        public static partial void AuditSkippedNoChallenger(ILogger logger, string requestId, ModelTier tier);
 
         [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Request {RequestId}: answer could not be cached ({ExceptionType})")]
         public static partial void CacheNotStored(ILogger logger, string requestId, string exceptionType);

@@ -403,18 +403,12 @@ public sealed class RequestRouter(
     private List<CatalogModel> Candidates(
         RuleInput input, CatalogModel? pinned, bool strictPin, IReadOnlyDictionary<string, string> demoted, ref ModelTier tier, ModelTier lowest, ModelTier highest, List<string> reasons)
     {
-        var needed = input.Profile.PromptTokens + (input.Request.MaxTokens ?? 0);
-        var features = input.Request.Features;
-        bool Fits(CatalogModel m) =>
-            m.ContextWindow >= needed
-            && (!input.Request.NeedsTools || m.SupportsTools)
-            && (!input.Profile.HasImages || m.SupportsVision)
-            && (input.Request.ResponseFormatType != "json_schema" || m.SupportsJsonSchema)
-            && (!input.Request.Stream || m.SupportsStreaming);
+        var requirements = ModelRequirements.Of(input.Request, input.Profile);
+        bool Fits(CatalogModel m) => requirements.FitIn(m);
 
         // Features only some models accept (reasoning_effort, prediction, logprobs, sampling parameters): a model without
         // one answers 400, which would end the request instead of failing over.
-        bool Capable(CatalogModel m) => Fits(m) && m.Lacking(features) == ModelFeatures.None;
+        bool Capable(CatalogModel m) => requirements.MetBy(m);
 
         // Capable models of a tier in catalog order, demoted ones last (a loop: this runs on every request).
         List<CatalogModel> InTier(ModelTier t)

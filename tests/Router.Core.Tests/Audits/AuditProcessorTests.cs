@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Router.Core.Audits;
 using Router.Core.Catalog;
 using Router.Core.Execution;
+using Router.Core.Routing;
 using Router.Core.Telemetry;
 using Router.Core.Tests.Catalog;
 using Router.Core.Tests.Execution;
@@ -56,6 +57,32 @@ public sealed class AuditProcessorTests
         Assert.DoesNotContain("small", clients.Called);
         // The demotion holds in coding/low only: in chat/low the cheapest model still serves first, and is probed.
         Assert.Equal("small", audits.Single(a => a.RequestId == "req_chat").Model);
+    }
+
+    [Fact]
+    public async Task A_probe_tests_a_model_of_the_lower_tier_that_can_serve_the_request_and_none_when_no_model_can()
+    {
+        // "small", economy's cheapest, has a 4,000-token window and no tools: a request that needs more context, or tools,
+        // fails there on every delivery until the poison queue, and routing would not serve it there were the band to
+        // come down. "roomy" would.
+        var options = ModelCatalogTests.Options();
+        options.Models["small"].ContextWindow = 4_000;
+        options.Models["small"].SupportsTools = false;
+        options.Models["roomy"] = new ModelOptions { Provider = "sim", Tier = ModelTier.Economy, InputCostPerMillion = 0.3m, OutputCostPerMillion = 1.2m };
+        var catalog = new ModelCatalog(options);
+        var clients = new Clients();
+        var store = new InMemoryAuditStore();
+        var processor = Processor(catalog, clients, store, new RoutingWeightsHolder());
+
+        Assert.True(await processor.ProcessAsync(Probe("req_long") with { Requirements = new ModelRequirements { ContextTokens = 6_000 } }, CancellationToken.None));
+        Assert.True(await processor.ProcessAsync(Probe("req_tools") with { Requirements = new ModelRequirements { ContextTokens = 50, Tools = true } }, CancellationToken.None));
+        Assert.True(await processor.ProcessAsync(Probe("req_short") with { Requirements = new ModelRequirements { ContextTokens = 50 } }, CancellationToken.None));
+        // No economy model has the context: nothing is called, nothing recorded, and the job is done (not retried).
+        Assert.False(await processor.ProcessAsync(Probe("req_huge") with { Requirements = new ModelRequirements { ContextTokens = 500_000 } }, CancellationToken.None));
+
+        var audits = (await store.QueryAsync(DateTimeOffset.MinValue, CancellationToken.None).ToListAsync()).ToDictionary(a => a.RequestId, a => a.Model);
+        Assert.Equal(new Dictionary<string, string> { ["req_long"] = "roomy", ["req_tools"] = "roomy", ["req_short"] = "small" }, audits);
+        Assert.Equal(["roomy", "roomy", "small"], clients.Called.Where(m => m != "big"));
     }
 
     private static AuditProcessor Processor(ModelCatalog catalog, Clients clients, InMemoryAuditStore store, RoutingWeightsHolder weights) =>

@@ -3,12 +3,17 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Router.Core.Analysis;
 using Router.Core.Audits;
+using Router.Core.Catalog;
+using Router.Core.Routing;
+using Router.Core.Weights;
 using Router.Testing.Simulator;
 
 namespace Router.Integration.Tests.Audits;
 
-/// <summary>Audits that could say nothing about a model's quality are not queued.</summary>
+/// <summary>Audits that could say nothing about a model's quality are not queued: the job could not carry the request,
+/// or a probe has no model of the lower tier that could serve it.</summary>
 public sealed class AuditEvidenceTests
 {
     [Fact]
@@ -37,15 +42,54 @@ public sealed class AuditEvidenceTests
         Assert.DoesNotContain(queue.Jobs, j => j.RequestId == image || j.RequestId == file);
     }
 
+    [Fact]
+    public async Task A_probe_is_queued_only_when_a_model_of_the_lower_tier_can_serve_the_request()
+    {
+        // Economy's only model has a 300-token context window: a request that needs more (its prompt and max_tokens), in a
+        // band raised to standard, cannot be answered there, so its probe would fail until the poison queue, and routing
+        // would not serve it with that model were the band to come down.
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var queue = new RecordingAuditQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Models:sim-small:ContextWindow"] = "300";
+        settings["Router:Audits:SampleRate"] = "0";
+        settings["Router:Audits:ProbeSampleRate"] = "1";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
+
+        // Every task's lowest band raised to standard: the floor holds for the bands above it too.
+        Assert.True(router.Services.GetRequiredService<RoutingWeightsHolder>().TryUpdate(new RoutingWeights(1_000, DateTimeOffset.UtcNow,
+            TaskTypeNames.All.ToDictionary(t => RoutingWeights.Key(t, ComplexityBand.Low), _ => new TierAdjustment(ModelTier.Standard, "test")),
+            new Dictionary<string, string>())));
+
+        var fits = await AskAsync(router, "auto", Text("Suggest a name for a bakery."));
+        var tooLong = await AskAsync(router, "auto", 1_000, Text("Suggest a name for a cafe."));
+
+        await UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
+        var probe = Assert.Single(queue.Jobs);
+        Assert.Equal((fits, AuditReasons.Probe, "economy"), (probe.RequestId, probe.Reason, probe.ChallengerTier));
+        Assert.InRange(probe.Requirements?.ContextTokens ?? 0, 1, 300);   // so the audit tests a model that fits, too
+        Assert.Equal(("probe", "no_challenger"), Assert.Single(skipped.Seen));
+        Assert.NotEqual(tooLong, probe.RequestId);
+    }
+
     private static JsonObject Text(string text) => new() { ["type"] = "text", ["text"] = text };
 
-    private static async Task<string> AskAsync(RouterServerHost router, string model, params JsonObject[] parts)
+    private static Task<string> AskAsync(RouterServerHost router, string model, params JsonObject[] parts) => AskAsync(router, model, null, parts);
+
+    private static async Task<string> AskAsync(RouterServerHost router, string model, int? maxTokens, params JsonObject[] parts)
     {
         var body = new JsonObject
         {
             ["model"] = model,
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = new JsonArray(parts.Select(p => (JsonNode)p).ToArray()) }),
         };
+        if (maxTokens is { } max)
+        {
+            body["max_tokens"] = max;
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
         using var response = await router.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
