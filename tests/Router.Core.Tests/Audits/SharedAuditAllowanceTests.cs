@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Core.Audits;
@@ -13,9 +13,9 @@ public sealed class SharedAuditAllowanceTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly MemoryAllowanceStore _store = new();
 
-    private AuditSampler Sampler(int perMinute, IAuditAllowanceStore? store = null, EventLogger? logger = null, TimeProvider? time = null) =>
+    private AuditSampler Sampler(int perMinute, IAuditAllowanceStore? store = null, FakeLogger<AuditSampler>? logger = null, TimeProvider? time = null) =>
         new(Options.Create(new AuditOptions { MaxPerMinute = perMinute }), time ?? _time, new RouterTelemetry(new TestMeterFactory()),
-            logger ?? new EventLogger(), store ?? _store);
+            logger ?? new FakeLogger<AuditSampler>(), store ?? _store);
 
     // Each answer is decided after the lease the one before asked for is in, as on instances whose audits are further
     // apart than a round-trip to the store.
@@ -142,18 +142,18 @@ public sealed class SharedAuditAllowanceTests
     [Fact]
     public async Task An_unreachable_store_leaves_the_instance_to_its_own_allowance_and_says_so_once()
     {
-        var logger = new EventLogger();
+        var logger = new FakeLogger<AuditSampler>();
         using var sampler = Sampler(10, _store, logger);
         _store.Down = true;
 
         Assert.Equal(8, await AdmittedAsync(AuditReasons.Sampled, 20, sampler));
-        Assert.Equal([1307], logger.Ids.Where(id => id != 1306));
+        Assert.Equal([1307], logger.Collector.GetSnapshot().Select(r => r.Id.Id).Where(id => id != 1306));
 
         // Back: the audit that asks again passes, and the lease it took bounds the instance by the shared allowance again.
         _store.Down = false;
         _time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(1, await AdmittedAsync(AuditReasons.Sampled, 1, sampler));
-        Assert.Equal([1307, 1308], logger.Ids.Where(id => id != 1306));
+        Assert.Equal([1307, 1308], logger.Collector.GetSnapshot().Select(r => r.Id.Id).Where(id => id != 1306));
         _store.Fill(_time.GetUtcNow(), 8);   // other instances lease the rest of the minute's sampled audits
         Assert.Equal(2, await AdmittedAsync(AuditReasons.Sampled, 10, sampler));
     }
@@ -288,35 +288,6 @@ public sealed class SharedAuditAllowanceTests
         {
             await Open.Task.WaitAsync(cancellationToken);
             return await inner.TakeAsync(minute, count, ceiling, cancellationToken);
-        }
-    }
-
-    private sealed class EventLogger : ILogger<AuditSampler>
-    {
-        private readonly List<int> _ids = [];
-
-        public IReadOnlyList<int> Ids
-        {
-            get
-            {
-                lock (_ids)
-                {
-                    return [.. _ids];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_ids)
-            {
-                _ids.Add(eventId.Id);
-            }
         }
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Infrastructure.Caching;
@@ -20,7 +21,9 @@ namespace Router.Core.Tests.Caching;
 public sealed class CosmosCacheContainerCheckTests
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-    private readonly RecordingLoggerProvider _logs = new();
+    private readonly FakeLoggerProvider _logs = new();
+
+    private IReadOnlyList<FakeLogRecord> Logged => _logs.Collector.GetSnapshot();
 
     private CosmosCacheContainerCheck Check(ICosmosCacheContainerReader reader, string provider = "AzureOpenAI", bool createIfMissing = false) => new(
         Options.Create(new CosmosCacheOptions { Endpoint = new Uri("https://127.0.0.1:8081/"), CreateIfMissing = createIfMissing }),
@@ -38,8 +41,8 @@ public sealed class CosmosCacheContainerCheckTests
 
         Assert.Equal(CosmosCacheContainerState.Missing, state);
         Assert.Equal([("router", "cache-text-embedding-3-small")], reader.Reads);
-        var error = Assert.Single(_logs.Lines, l => l.Level == LogLevel.Error);
-        Assert.Equal(1205, error.EventId);
+        var error = Assert.Single(Logged, l => l.Level == LogLevel.Error);
+        Assert.Equal(1205, error.Id.Id);
         Assert.Contains("cache-text-embedding-3-small", error.Message, StringComparison.Ordinal);
         Assert.Contains("database router", error.Message, StringComparison.Ordinal);
         Assert.Contains("Router:Embeddings:Provider AzureOpenAI", error.Message, StringComparison.Ordinal);
@@ -56,8 +59,8 @@ public sealed class CosmosCacheContainerCheckTests
         var state = await Check(reader, "Local").CheckAsync("all-MiniLM-L6-v2-int8", CancellationToken.None);
 
         Assert.Equal(CosmosCacheContainerState.Forbidden, state);
-        var error = Assert.Single(_logs.Lines, l => l.Level == LogLevel.Error);
-        Assert.Equal(1205, error.EventId);
+        var error = Assert.Single(Logged, l => l.Level == LogLevel.Error);
+        Assert.Equal(1205, error.Id.Id);
         Assert.Contains("cache-all-minilm-l6-v2", error.Message, StringComparison.Ordinal);
         Assert.Contains("403", error.Message, StringComparison.Ordinal);
         Assert.Contains("Cosmos DB Built-in Data Contributor", error.Message, StringComparison.Ordinal);
@@ -75,8 +78,8 @@ public sealed class CosmosCacheContainerCheckTests
         var state = await Check(reader).CheckAsync("none", CancellationToken.None);
 
         Assert.Equal(CosmosCacheContainerState.Unreachable, state);
-        var error = Assert.Single(_logs.Lines, l => l.Level == LogLevel.Error);
-        Assert.Equal(1205, error.EventId);
+        var error = Assert.Single(Logged, l => l.Level == LogLevel.Error);
+        Assert.Equal(1205, error.Id.Id);
         Assert.Contains("cache-none", error.Message, StringComparison.Ordinal);
         Assert.Contains("could not be reached (" + named + ")", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("connection refused", error.Message, StringComparison.Ordinal);
@@ -92,7 +95,7 @@ public sealed class CosmosCacheContainerCheckTests
         _time.Advance(CosmosCacheContainerCheck.Timeout);
 
         Assert.Equal(CosmosCacheContainerState.Unreachable, await check);
-        var error = Assert.Single(_logs.Lines, l => l.Level == LogLevel.Error);
+        var error = Assert.Single(Logged, l => l.Level == LogLevel.Error);
         Assert.Contains("could not be reached (no answer within 30 s)", error.Message, StringComparison.Ordinal);
     }
 
@@ -105,7 +108,7 @@ public sealed class CosmosCacheContainerCheckTests
         var state = await Check(reader).CheckAsync("none", CancellationToken.None);
 
         Assert.Equal(CosmosCacheContainerState.Unreachable, state);
-        var error = Assert.Single(_logs.Lines, l => l.Level == LogLevel.Error);
+        var error = Assert.Single(Logged, l => l.Level == LogLevel.Error);
         Assert.Contains("could not be reached (ArgumentException)", error.Message, StringComparison.Ordinal);
     }
 
@@ -117,8 +120,8 @@ public sealed class CosmosCacheContainerCheckTests
         var state = await Check(reader).CheckAsync("text-embedding-3-small", CancellationToken.None);
 
         Assert.Equal(CosmosCacheContainerState.Ready, state);
-        Assert.DoesNotContain(_logs.Lines, l => l.Level >= LogLevel.Warning);
-        Assert.Contains(_logs.Lines, l => l.EventId == 1206 && l.Message.Contains("cache-text-embedding-3-small", StringComparison.Ordinal));
+        Assert.DoesNotContain(Logged, l => l.Level >= LogLevel.Warning);
+        Assert.Contains(Logged, l => l.Id.Id == 1206 && l.Message.Contains("cache-text-embedding-3-small", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -129,7 +132,7 @@ public sealed class CosmosCacheContainerCheckTests
         var state = await Check(reader, createIfMissing: true).CheckAsync("none", CancellationToken.None);
 
         Assert.Equal(CosmosCacheContainerState.Missing, state);
-        Assert.Empty(_logs.Lines);
+        Assert.Empty(Logged);
     }
 
     [Fact]
@@ -142,7 +145,7 @@ public sealed class CosmosCacheContainerCheckTests
         await stopping.CancelAsync();
         await check;
 
-        Assert.Empty(_logs.Lines);
+        Assert.Empty(Logged);
     }
 
     [Fact]
@@ -171,7 +174,7 @@ public sealed class CosmosCacheContainerCheckTests
         answer.SetException(new CosmosException("Resource Not Found", HttpStatusCode.NotFound, 0, "activity", 1));
         await check.ExecuteTask;
         Assert.Equal([("router", "cache-none")], reader.Reads);
-        var error = Assert.Single(_logs.Lines, l => l.EventId == 1205);
+        var error = Assert.Single(Logged, l => l.Id.Id == 1205);
         Assert.Contains("Router:Embeddings:Provider None", error.Message, StringComparison.Ordinal);
         await check.StopAsync(CancellationToken.None);
     }
@@ -192,7 +195,7 @@ public sealed class CosmosCacheContainerCheckTests
         await check.ExecuteTask!;
 
         Assert.Empty(reader.Reads);
-        Assert.DoesNotContain(_logs.Lines, l => l.EventId is 1205 or 1206);
+        Assert.DoesNotContain(Logged, l => l.Id.Id is 1205 or 1206);
     }
 
     // The host's hosted service as registered, built alone: starting every hosted service would build the analyzer too.
@@ -212,32 +215,6 @@ public sealed class CosmosCacheContainerCheckTests
         {
             _reads.Enqueue((database, container));
             return read(cancellationToken);
-        }
-    }
-
-    private sealed record LogLine(LogLevel Level, int EventId, string Message);
-
-    private sealed class RecordingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<LogLine> _lines = new();
-
-        public IReadOnlyCollection<LogLine> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<LogLine> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(new LogLine(logLevel, eventId.Id, formatter(state, exception)));
         }
     }
 }

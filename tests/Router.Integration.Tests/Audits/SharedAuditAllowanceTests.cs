@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Router.Core.Audits;
@@ -54,17 +55,17 @@ public sealed class SharedAuditAllowanceTests(AzuriteFixture azurite)
     {
         var tableEndpoint = azurite.Azurite.ConnectionString.Split(';').Single(p => p.StartsWith("TableEndpoint=", StringComparison.Ordinal))["TableEndpoint=".Length..];
         await using var proxy = await StorageFaultProxy.StartAsync(new Uri(tableEndpoint));
-        var logger = new EventLogger();
+        var logger = new FakeLogger<AuditSampler>();
         using var sampler = Sampler(proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint"), 10, logger);
 
         proxy.Unreachable = true;
         Assert.Equal(8, await AdmittedAsync(AuditReasons.Sampled, 20, sampler));
-        Assert.Equal([1307], logger.Ids.Where(id => id != 1306));
+        Assert.Equal([1307], logger.Collector.GetSnapshot().Select(r => r.Id.Id).Where(id => id != 1306));
 
         proxy.Unreachable = false;
         _time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(1, await AdmittedAsync(AuditReasons.Sampled, 1, sampler));
-        Assert.Equal([1307, 1308], logger.Ids.Where(id => id != 1306));
+        Assert.Equal([1307, 1308], logger.Collector.GetSnapshot().Select(r => r.Id.Id).Where(id => id != 1306));
 
         // Another instance takes the rest of the minute's sampled audits: this one spends the lease it holds, and no more.
         using var other = Sampler(azurite.Azurite.ConnectionString, 10);
@@ -120,35 +121,6 @@ public sealed class SharedAuditAllowanceTests(AzuriteFixture azurite)
         var tables = new RouterTables(new TableServiceClient(connection, clientOptions),
             Options.Create(new StorageOptions { ConnectionString = connection, TablePrefix = _prefix }));
         return new AuditSampler(Options.Create(new AuditOptions { MaxPerMinute = perMinute }), _time, new RouterTelemetry(Meters),
-            logger ?? new EventLogger(), new TableAuditAllowanceStore(tables));
-    }
-
-    private sealed class EventLogger : ILogger<AuditSampler>
-    {
-        private readonly List<int> _ids = [];
-
-        public IReadOnlyList<int> Ids
-        {
-            get
-            {
-                lock (_ids)
-                {
-                    return [.. _ids];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_ids)
-            {
-                _ids.Add(eventId.Id);
-            }
-        }
+            logger ?? new FakeLogger<AuditSampler>(), new TableAuditAllowanceStore(tables));
     }
 }
