@@ -33,6 +33,9 @@ public static class AuditSkips
 
     /// <summary>A probe whose request no model of the lower tier can serve.</summary>
     public const string NoChallenger = "no_challenger";
+
+    /// <summary>The personal-data detector finds personal data in the text the job would carry (the risk scan did not).</summary>
+    public const string PersonalData = "personal_data";
 }
 
 /// <summary>One audit to run, as it travels on the <c>quality-audits</c> queue. Idempotent by request id.</summary>

@@ -626,6 +626,7 @@ public sealed partial class ChatPipeline(
         // the answer) would still be copied: what the job carries is checked whole, on the sampled path only.
         if (!forced && (PiiDetector.Finds(boundedAnswer) || messages.Any(m => PiiDetector.Finds(m.Content))))
         {
+            telemetry.AuditSkipped(reason, AuditSkips.PersonalData);
             Log.AuditSkippedPersonalData(logger, context.RequestId);
             return;
         }

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -36,7 +34,7 @@ public sealed class AuditEvidenceTests
         var file = await AskAsync(router, "router/economy", Text("Summarise the attached report."),
             new JsonObject { ["type"] = "file", ["file"] = new JsonObject { ["filename"] = "report.pdf", ["file_data"] = "data:application/pdf;base64,JVBERi0=" } });
 
-        await UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 3);
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 3);
         Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
         Assert.Equal(2, skipped.Seen.Count(s => s == ("sampled", "non_text")));
         Assert.DoesNotContain(queue.Jobs, j => j.RequestId == image || j.RequestId == file);
@@ -66,7 +64,7 @@ public sealed class AuditEvidenceTests
         var fits = await AskAsync(router, "auto", Text("Suggest a name for a bakery."));
         var tooLong = await AskAsync(router, "auto", 1_000, Text("Suggest a name for a cafe."));
 
-        await UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
         var probe = Assert.Single(queue.Jobs);
         Assert.Equal((fits, AuditReasons.Probe, "economy"), (probe.RequestId, probe.Reason, probe.ChallengerTier));
         Assert.InRange(probe.Requirements?.ContextTokens ?? 0, 1, 300);   // so the audit tests a model that fits, too
@@ -94,56 +92,5 @@ public sealed class AuditEvidenceTests
         using var response = await router.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return response.Headers.GetValues("x-router-request-id").Single();
-    }
-
-    // This router's own router.audits.skipped, as (audit reason, why skipped): other servers in the test run publish
-    // instruments of the same name.
-    private sealed class SkippedAudits : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-
-        public SkippedAudits(RouterServerHost router)
-        {
-            var meters = router.Services.GetRequiredService<IMeterFactory>();
-            _listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Scope == meters && instrument.Name == "router.audits.skipped")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-            {
-                string? reason = null, skip = null;
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "router.audit.reason")
-                    {
-                        reason = tag.Value as string;
-                    }
-                    else if (tag.Key == "router.audit.skip")
-                    {
-                        skip = tag.Value as string;
-                    }
-                }
-
-                Seen.Enqueue((reason, skip));
-            });
-            _listener.Start();
-        }
-
-        public ConcurrentQueue<(string? Reason, string? Skip)> Seen { get; } = new();
-
-        public void Dispose() => _listener.Dispose();
-    }
-
-    // Sampling runs after the answer has gone out.
-    private static async Task UntilAsync(Func<bool> done)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!done())
-        {
-            await Task.Delay(50, timeout.Token);
-        }
     }
 }

@@ -95,4 +95,40 @@ public sealed class AuditPrivacyTests
         Assert.DoesNotContain(inAnswer.RequestId, audited);
         Assert.DoesNotContain(queue.Jobs, j => j.Answer.Contains("4111", StringComparison.Ordinal) || j.Messages.Any(m => m.Content.Contains("4111", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task An_answer_not_audited_for_personal_data_the_job_would_carry_is_counted_as_skipped()
+    {
+        // The risk scan reads no assistant turn, so the card in the earlier answer is found only in the text the job
+        // would carry: that skip is counted with the others, or a dashboard would read the missing audits as none sampled.
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var queue = new RecordingAuditQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Audits:SampleRate"] = "1";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
+
+        async Task<string> AskAsync(params (string Role, string Content)[] messages)
+        {
+            var body = new JsonObject
+            {
+                ["model"] = "router/economy",
+                ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
+            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
+            using var response = await router.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.GetValues("x-router-request-id").Single();
+        }
+
+        var plain = await AskAsync(("user", "Who is the customer?"), ("assistant", "Customer Jane Roe."), ("user", "Write them a thank-you note."));
+        var personal = await AskAsync(("user", "Who is the customer?"), ("assistant", "Customer Jane Roe, card 4111 1111 1111 1111."),
+            ("user", "Write them a thank-you note."));
+
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
+        Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
+        Assert.Equal(("sampled", "personal_data"), Assert.Single(skipped.Seen));
+        Assert.NotEqual(personal, queue.Jobs.Single().RequestId);
+    }
 }
