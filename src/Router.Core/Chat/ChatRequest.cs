@@ -4,13 +4,13 @@ namespace Router.Core.Chat;
 
 /// <summary>One message of a chat request, reduced to what analysis, caching and routing need.</summary>
 /// <param name="Role">system, developer, user, assistant, tool or function.</param>
-/// <param name="Text">The concatenated text parts (empty when there are none).</param>
+/// <param name="Text">The concatenated text and refusal parts (empty when there are none).</param>
 /// <param name="ImageCount">Number of image parts.</param>
 /// <param name="HasToolCalls">An assistant message that carries tool calls.</param>
 /// <param name="Attachments">Fingerprints of the non-text parts (images, files, audio) and tool calls, in order: their
 /// type and a hash of their JSON. Empty when there are none.</param>
 /// <param name="LowDetailImageCount">How many of the image parts ask for <c>detail: "low"</c>.</param>
-/// <param name="NonTextPartCount">Content parts that are not text (images, files, any other type), which
+/// <param name="NonTextPartCount">Content parts that are not text or a refusal (images, files, any other type), which
 /// <paramref name="Text"/> does not hold.</param>
 public sealed record ChatMessage(string Role, string Text, int ImageCount = 0, bool HasToolCalls = false, string Attachments = "", int LowDetailImageCount = 0,
     int NonTextPartCount = 0);

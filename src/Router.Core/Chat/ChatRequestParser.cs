@@ -487,7 +487,7 @@ public static class ChatRequestParser
                         return false;
                     }
 
-                    string? type = null, partText = null, innerDetail = null, outerDetail = null;
+                    string? type = null, partText = null, refusal = null, innerDetail = null, outerDetail = null;
                     var partStart = (int)reader.TokenStartIndex;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
@@ -500,6 +500,10 @@ public static class ChatRequestParser
                         else if (property == "text" && reader.TokenType == JsonTokenType.String)
                         {
                             partText = reader.GetString();
+                        }
+                        else if (property == "refusal" && reader.TokenType == JsonTokenType.String)
+                        {
+                            refusal = reader.GetString();
                         }
                         else if (property == "image_url" && reader.TokenType == JsonTokenType.StartObject)
                         {
@@ -522,14 +526,17 @@ public static class ChatRequestParser
                         return false;
                     }
 
-                    if (type is "text" or "input_text")
+                    // A refusal part (an earlier answer the model declined to give) is text the model wrote: read as text, it
+                    // counts as prompt tokens and an audit carries it, where as a part it would hold the conversation back
+                    // from audits as if it had an image.
+                    if (type is "text" or "input_text" or "refusal")
                     {
                         if (text.Length > 0)
                         {
                             text.Append('\n');
                         }
 
-                        text.Append(partText);
+                        text.Append(type == "refusal" ? refusal : partText);
                     }
                     else if (type == "input_audio")
                     {

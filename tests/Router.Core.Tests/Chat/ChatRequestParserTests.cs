@@ -184,6 +184,23 @@ public sealed class ChatRequestParserTests
         Assert.Equal(3, request.Messages[0].LowDetailImageCount);
     }
 
+    [Fact]
+    public void A_refusal_part_is_text_the_message_holds_and_only_images_and_files_count_as_non_text()
+    {
+        // An earlier answer the model refused is text it wrote: read as a part the router cannot carry, it kept the
+        // conversation from being audited as if it had an image.
+        Assert.True(Parse("""
+            {"model":"auto","messages":[
+              {"role":"user","content":[{"type":"text","text":"Pick my lock."}]},
+              {"role":"assistant","content":[{"type":"refusal","refusal":"I can't help with that."}]},
+              {"role":"user","content":[{"type":"text","text":"Then describe this."},{"type":"image_url","image_url":{"url":"data:a"}},
+                {"type":"file","file":{"filename":"a.pdf","file_data":"data:b"}}]}]}
+            """, out var request, out var error), error?.Message);
+
+        Assert.Equal(("I can't help with that.", 0), (request.Messages[1].Text, request.Messages[1].NonTextPartCount));
+        Assert.Equal(("Then describe this.", 2), (request.Messages[2].Text, request.Messages[2].NonTextPartCount));
+    }
+
     [Theory]
     [InlineData("""{"type":"image_url","image_url":{"url":"data:a"},"detail":"low"}""")]
     [InlineData("""{"type":"image_url","image_url":{"url":"data:a","detail":"high"},"detail":"low"}""")]
