@@ -31,6 +31,10 @@ public static class AuditSkips
     /// <summary>The request has content the job cannot carry (images, files): an audit of its text alone is no evidence.</summary>
     public const string NonText = "non_text";
 
+    /// <summary>The conversation has tool calls or tool results, which the job does not carry (each turn's text only): the
+    /// reference would answer without the tools' output, which the judge reads.</summary>
+    public const string ToolTurns = "tool_turns";
+
     /// <summary>A probe whose request no model of the lower tier can serve.</summary>
     public const string NoChallenger = "no_challenger";
 

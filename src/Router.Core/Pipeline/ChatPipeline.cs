@@ -607,6 +607,16 @@ public sealed partial class ChatPipeline(
             return;
         }
 
+        // Nor does it carry tool calls and their ids: an assistant turn that called a tool arrives empty, and the client
+        // library drops a tool result without the call it answers, so the reference would answer without the tools'
+        // output while the judge, which reads the turns as text, sees it.
+        if (request.Messages.Any(m => m.HasToolCalls || m.Role is "tool" or "function"))
+        {
+            telemetry.AuditSkipped(reason, AuditSkips.ToolTurns);
+            Log.AuditSkippedToolTurns(logger, context.RequestId, reason);
+            return;
+        }
+
         // A probe tests the lower tier with a model that could serve the request, as routing would were the band to come
         // down: where none can (its context, tools or features), a probe would fail on every delivery or test a model
         // routing never sends such a request to.
@@ -881,6 +891,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1009, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited, it has images or files the audit cannot carry")]
         public static partial void AuditSkippedNonText(ILogger logger, string requestId, string reason);
+
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited, it has tool calls or results the audit cannot carry")]
+        public static partial void AuditSkippedToolTurns(ILogger logger, string requestId, string reason);
 
         [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Request {RequestId}: probe not queued, no {Tier} model can serve the request")]
         public static partial void AuditSkippedNoChallenger(ILogger logger, string requestId, ModelTier tier);

@@ -41,6 +41,38 @@ public sealed class AuditEvidenceTests
     }
 
     [Fact]
+    public async Task An_answer_to_a_conversation_with_tool_calls_or_results_is_not_audited_and_is_counted_as_skipped()
+    {
+        // The job carries each turn's text alone: an assistant turn that called a tool arrives empty, and a tool result
+        // without the call it answers is dropped by the client library, so the reference would answer without the tool's
+        // output while the judge reads it, and the verdict would still feed the weights.
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var queue = new RecordingAuditQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Audits:SampleRate"] = "1";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
+
+        var plain = await AskAsync(router, "router/economy", Text("Describe a harbour at dawn."));
+        var call = new JsonObject
+        {
+            ["id"] = "call_1",
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = "tide_times", ["arguments"] = "{\"port\":\"Brest\"}" },
+        };
+        var withTools = await AskAsync(router, new JsonArray(
+            new JsonObject { ["role"] = "user", ["content"] = "When is high tide in Brest today?" },
+            new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) },
+            new JsonObject { ["role"] = "tool", ["tool_call_id"] = "call_1", ["content"] = "{\"high\":\"14:05\"}" }));
+
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
+        Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
+        Assert.Equal(("sampled", "tool_turns"), Assert.Single(skipped.Seen));
+        Assert.DoesNotContain(queue.Jobs, j => j.RequestId == withTools);
+    }
+
+    [Fact]
     public async Task A_probe_is_queued_only_when_a_model_of_the_lower_tier_can_serve_the_request()
     {
         // Economy's only model has a 300-token context window: a request that needs more (its prompt and max_tokens), in a
@@ -76,13 +108,13 @@ public sealed class AuditEvidenceTests
 
     private static Task<string> AskAsync(RouterServerHost router, string model, params JsonObject[] parts) => AskAsync(router, model, null, parts);
 
-    private static async Task<string> AskAsync(RouterServerHost router, string model, int? maxTokens, params JsonObject[] parts)
+    private static Task<string> AskAsync(RouterServerHost router, string model, int? maxTokens, params JsonObject[] parts) =>
+        AskAsync(router, new JsonArray(new JsonObject { ["role"] = "user", ["content"] = new JsonArray(parts.Select(p => (JsonNode)p).ToArray()) }),
+            model, maxTokens);
+
+    private static async Task<string> AskAsync(RouterServerHost router, JsonArray messages, string model = "router/economy", int? maxTokens = null)
     {
-        var body = new JsonObject
-        {
-            ["model"] = model,
-            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = new JsonArray(parts.Select(p => (JsonNode)p).ToArray()) }),
-        };
+        var body = new JsonObject { ["model"] = model, ["messages"] = messages };
         if (maxTokens is { } max)
         {
             body["max_tokens"] = max;
