@@ -20,8 +20,9 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
     public async Task A_spend_write_that_commits_but_times_out_is_not_counted_twice_when_retried()
     {
         await using var proxy = await StartProxyAsync();
-        var (store, _) = Store(proxy, retries: null);
+        var (store, _) = Store(proxy, retries: null, networkTimeout: TimeSpan.FromSeconds(1));
 
+        // Lost answers are silence here: the SDK retries each write at its network timeout (and any slow answer too).
         proxy.CommitThenTimeoutRate = 0.4;
         for (var i = 0; i < 30; i++)
         {
@@ -43,9 +44,11 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
     {
         await using var proxy = await StartProxyAsync();
         var (store, table) = Store(proxy, retries: 0);
+        proxy.LostAnswer = LostAnswer.ServerTimeout;
         const string scope = "tenant|acme|m202612";
 
-        // The settlement commits, but the SDK's attempts run out before any answer: the caller keeps it to write again.
+        // The settlement commits, but the SDK's attempts run out without an answer that says so: the caller keeps it to
+        // write again.
         proxy.CommitThenTimeoutRate = 1;
         await Assert.ThrowsAnyAsync<Exception>(async () => await store.AddAsync(scope, 0.01m, "lost", CancellationToken.None));
         proxy.CommitThenTimeoutRate = 0;
@@ -70,7 +73,7 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
     public async Task Markers_of_settlements_seen_to_commit_are_deleted_so_a_busy_scope_does_not_grow()
     {
         await using var proxy = await StartProxyAsync();
-        var (store, table) = Store(proxy, retries: null, networkTimeout: TimeSpan.FromSeconds(30));
+        var (store, table) = Store(proxy, retries: null);
         const string scope = "key|k1|d20261207";
         for (var i = 0; i < 50; i++)
         {
@@ -108,6 +111,7 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
         await using var proxy = await StartProxyAsync();
         var counter = new BatchCounter();
         var (store, _) = Store(proxy, retries: 0, counter);
+        proxy.LostAnswer = LostAnswer.ServerTimeout;
         const string scope = "tenant|busy|d20261207";
 
         // Forty settlements commit unanswered, then their retries find them: their markers are queued for deletion.
@@ -179,16 +183,17 @@ public sealed partial class TableSpendStoreTests(AzuriteFixture azurite)
     }
 
     // The store through the proxy, and the spend table directly. Retries null: the SDK's default number.
-    // networkTimeout: 500 ms by default, so the fault tests' lost answers are retried quickly; a test that counts what is
-    // left in the table after writes without faults gives a longer one, since on a loaded machine a slow answer retried
-    // leaves a marker behind by design (see TableSpendStore).
+    // networkTimeout: 30 s by default, so no answer is given up on for being slow on a loaded machine: with no retries a
+    // slow read would fail the test, and a slow write retried leaves a marker behind by design (see TableSpendStore).
+    // Tests with no retries lose answers as a 500 OperationTimedOut, at once; the one that loses them in silence gives a
+    // short timeout and lets the SDK retry.
     private (TableSpendStore Store, TableClient Table) Store(
         StorageFaultProxy proxy, int? retries, BatchCounter? counter = null, bool stripIndex = false, TimeSpan? networkTimeout = null)
     {
         var connection = proxy.Rewrite(azurite.Azurite.ConnectionString, "TableEndpoint");
         var prefix = "s" + Guid.NewGuid().ToString("N")[..10];
         var clientOptions = new TableClientOptions();
-        clientOptions.Retry.NetworkTimeout = networkTimeout ?? TimeSpan.FromMilliseconds(500);
+        clientOptions.Retry.NetworkTimeout = networkTimeout ?? TimeSpan.FromSeconds(30);
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(10);
         if (retries is { } count)
         {

@@ -8,8 +8,19 @@ using Microsoft.Extensions.Logging;
 
 namespace Router.Testing.Proxy;
 
-/// <summary>A reverse proxy in front of a storage endpoint (Azurite) that can let a write commit and then never answer
-/// it, the way a timeout after commit looks to a client: the client retries a write that already happened.</summary>
+/// <summary>How the proxy loses the answer to a write that committed.</summary>
+public enum LostAnswer
+{
+    /// <summary>No answer at all: the client gives up at its network timeout.</summary>
+    Silence,
+
+    /// <summary>At once, <c>500 OperationTimedOut</c>, which Azure Storage documents as "may or may not have succeeded":
+    /// the same doubt for the client, with no wait on a timeout, so a test's other requests can have a long one.</summary>
+    ServerTimeout,
+}
+
+/// <summary>A reverse proxy in front of a storage endpoint (Azurite) that can let a write commit and then lose its
+/// answer, the way a timeout after commit looks to a client: the client retries a write that already happened.</summary>
 public sealed class StorageFaultProxy : IAsyncDisposable
 {
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
@@ -31,6 +42,9 @@ public sealed class StorageFaultProxy : IAsyncDisposable
 
     /// <summary>Share of matching writes whose answer is swallowed after they committed (0–1).</summary>
     public double CommitThenTimeoutRate { get; set; }
+
+    /// <summary>How a swallowed write's answer is lost (default: <see cref="LostAnswer.Silence"/>).</summary>
+    public LostAnswer LostAnswer { get; set; } = LostAnswer.Silence;
 
     /// <summary>Which requests may be faulted (default: POST, i.e. table inserts).</summary>
     public Func<HttpRequest, bool> Matches { get; set; } = request => HttpMethods.IsPost(request.Method);
@@ -104,8 +118,19 @@ public sealed class StorageFaultProxy : IAsyncDisposable
 
         if (swallow)
         {
-            // The write has committed in storage; the client never hears so and gives up at its network timeout.
+            // The write has committed in storage; the client never hears so.
             Interlocked.Increment(ref _swallowed);
+            if (LostAnswer == LostAnswer.ServerTimeout)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.Headers["x-ms-error-code"] = "OperationTimedOut";
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(
+                    """{"odata.error":{"code":"OperationTimedOut","message":{"lang":"en-US","value":"Operation could not be completed within the specified time."}}}""",
+                    context.RequestAborted);
+                return;
+            }
+
             await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
             return;
         }
