@@ -38,8 +38,12 @@ public static class AuditSkips
     /// <summary>A probe whose request no model of the lower tier can serve.</summary>
     public const string NoChallenger = "no_challenger";
 
-    /// <summary>The personal-data detector finds personal data in the text the job would carry (the risk scan did not).</summary>
+    /// <summary>Personal data in the text the job would carry: found by the risk scan (category <c>pii</c>) or by the
+    /// personal-data detector reading the whole job.</summary>
     public const string PersonalData = "personal_data";
+
+    /// <summary>Traffic a tenant rule pins to one model (data residency, say): only the audit a rule asks for copies it.</summary>
+    public const string Pinned = "pinned";
 }
 
 /// <summary>One audit to run, as it travels on the <c>quality-audits</c> queue. Idempotent by request id.</summary>

@@ -593,8 +593,12 @@ public sealed partial class ChatPipeline(
         }
 
         var forced = reason == AuditReasons.Rule;
-        if (!forced && (profile.Risk.Categories.Contains(RiskCategory.Pii) || decision.PinnedByRule))
+        var personal = profile.Risk.Categories.Contains(RiskCategory.Pii);
+        if (!forced && (personal || decision.PinnedByRule))
         {
+            var skip = personal ? AuditSkips.PersonalData : AuditSkips.Pinned;
+            telemetry.AuditSkipped(reason, skip);
+            Log.AuditSkippedPrivate(logger, context.RequestId, reason, skip);
             return;
         }
 
@@ -894,6 +898,9 @@ public sealed partial class ChatPipeline(
 
         [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited, it has tool calls or results the audit cannot carry")]
         public static partial void AuditSkippedToolTurns(ILogger logger, string requestId, string reason);
+
+        [LoggerMessage(EventId = 1013, Level = LogLevel.Debug, Message = "Request {RequestId}: sampled for audit ({Reason}) but not audited ({Skip}): only an audit a tenant rule asks for copies such traffic")]
+        public static partial void AuditSkippedPrivate(ILogger logger, string requestId, string reason, string skip);
 
         [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "Request {RequestId}: probe not queued, no {Tier} model can serve the request")]
         public static partial void AuditSkippedNoChallenger(ILogger logger, string requestId, ModelTier tier);

@@ -36,7 +36,7 @@ public sealed class RouterTelemetry : IDisposable
         _latency = _meter.CreateHistogram<double>("router.latency", "ms", "Time per stage: analysis, cache, provider, total.");
         _circuit = _meter.CreateCounter<long>("router.circuit.transitions", "{transition}", "Circuit-breaker state changes per deployment.");
         _auditScore = _meter.CreateHistogram<double>("router.audit.score", "1", "Audit scores (0-1) per task and model.");
-        _auditsSkipped = _meter.CreateCounter<long>("router.audits.skipped", "{audit}", "Answers sampled for audit but not queued, per audit reason and why: past Router:Audits:MaxPerMinute (cap), with content the job cannot carry (non_text), with tool calls or results (tool_turns), a probe no lower-tier model could serve (no_challenger), personal data found in the text the job would carry (personal_data).");
+        _auditsSkipped = _meter.CreateCounter<long>("router.audits.skipped", "{audit}", "Answers sampled for audit but not queued, per audit reason and why: past Router:Audits:MaxPerMinute (cap), with content the job cannot carry (non_text), with tool calls or results (tool_turns), a probe no lower-tier model could serve (no_challenger), personal data in the text the job would carry (personal_data), traffic a tenant rule pins to one model (pinned).");
     }
 
     /// <summary>Traces of requests: <c>router.chat</c> with child spans per stage and upstream attempt.</summary>

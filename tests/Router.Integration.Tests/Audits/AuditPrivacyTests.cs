@@ -131,4 +131,38 @@ public sealed class AuditPrivacyTests
         Assert.Equal(("sampled", "personal_data"), Assert.Single(skipped.Seen));
         Assert.NotEqual(personal, queue.Jobs.Single().RequestId);
     }
+
+    [Fact]
+    public async Task Answers_not_audited_for_personal_data_the_risk_scan_found_or_for_a_rule_pin_are_counted_as_skipped()
+    {
+        await using var simulator = await SimulatedProvider.StartAsync();
+        var queue = new RecordingAuditQueue();
+        var settings = RouterServerHost.SimulatedCatalog(simulator);
+        settings["Router:UseDefaultCatalog"] = "false";
+        settings["Router:Audits:SampleRate"] = "1";
+        settings["Router:Tenants:local:Rules:0:Name"] = "eu-only";
+        settings["Router:Tenants:local:Rules:0:When:metadata:region"] = "eu";
+        settings["Router:Tenants:local:Rules:0:Then:pin_model"] = "sim-small";
+        await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
+
+        async Task<string> AskAsync(string prompt, string metadata = "")
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = TestJson.Body($$"""{"model":"router/economy"{{metadata}},"messages":[{"role":"user","content":"{{prompt}}"}]}"""),
+            };
+            using var response = await router.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.GetValues("x-router-request-id").Single();
+        }
+
+        var plain = await AskAsync("Suggest a name for a bakery that sells sourdough.");
+        await AskAsync("Draft a short reply to jane.roe@example.com about the delivery date.");
+        await AskAsync("Suggest a name for a cafe that sells sourdough.", ""","metadata":{"region":"eu"}""");
+
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 3);
+        Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
+        Assert.Equal([AuditSkips.PersonalData, AuditSkips.Pinned], skipped.Seen.Select(s => s.Skip!).Order(StringComparer.Ordinal));
+    }
 }
