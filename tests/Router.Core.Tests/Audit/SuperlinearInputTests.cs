@@ -35,7 +35,7 @@ public sealed class SuperlinearInputTests(ITestOutputHelper output)
         var blankMs = BestOf(3, () => analyzer.Analyze(blank));
         output.WriteLine($"analysis of {chars} chars: prose {proseMs:F1} ms, spaces {blankMs:F1} ms ({blankMs / proseMs:F0}x)");
 
-        Assert.True(blankMs <= (30 * proseMs) + 200, $"spaces took {blankMs:F0} ms, prose {proseMs:F1} ms");
+        Assert.True(blankMs <= (30 * proseMs) + 1000, $"spaces took {blankMs:F0} ms, prose {proseMs:F1} ms");
     }
 
     /// <summary>Every match of a rule with look-alike exceptions is checked against every look-alike found so far
@@ -55,7 +55,7 @@ public sealed class SuperlinearInputTests(ITestOutputHelper output)
         var lookAlikeMs = BestOf(2, () => RiskAssessor.Assess(lookAlikes));
         output.WriteLine($"risk scan of {chars} chars: prose {proseMs:F1} ms, 'cache eviction' x{chars / 15} {lookAlikeMs:F1} ms ({lookAlikeMs / proseMs:F0}x)");
 
-        Assert.True(lookAlikeMs <= (30 * proseMs) + 200, $"look-alikes took {lookAlikeMs:F0} ms, prose {proseMs:F1} ms");
+        Assert.True(lookAlikeMs <= (30 * proseMs) + 1000, $"look-alikes took {lookAlikeMs:F0} ms, prose {proseMs:F1} ms");
     }
 
     /// <summary>The semantic cache guard checks each entity of the request (repeats kept) against the candidate; one
@@ -75,7 +75,7 @@ public sealed class SuperlinearInputTests(ITestOutputHelper output)
         var joinedMs = BestOf(2, () => guard.Check(request, candidate));
         output.WriteLine($"guard on {chars} chars: prose {proseMs:F2} ms, {request.Entities.Length} joined names {joinedMs:F1} ms ({joinedMs / Math.Max(proseMs, 0.01):F0}x)");
 
-        Assert.True(joinedMs <= (30 * proseMs) + 200, $"joined names took {joinedMs:F0} ms, prose {proseMs:F2} ms");
+        Assert.True(joinedMs <= (30 * proseMs) + 1000, $"joined names took {joinedMs:F0} ms, prose {proseMs:F2} ms");
     }
 
     /// <summary>PromptFeatures keeps a string per word, its stem, a form set presized to twice the word count and a

@@ -49,7 +49,7 @@ public sealed class BudgetSettlementRetryTests
         for (var elapsed = TimeSpan.Zero; elapsed < span; elapsed += TimeSpan.FromSeconds(1))
         {
             _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(10);
+            await Task.Delay(50);   // real time for the guard's timers to run on a loaded machine
         }
     }
 
@@ -200,7 +200,7 @@ public sealed class BudgetSettlementRetryTests
         for (var second = 1; second <= 60; second++)
         {
             _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(10);
+            await Task.Delay(50);   // real time for the guard's timers to run on a loaded machine
             foreach (var tenant in tenants)
             {
                 var lease = (await _store.GetAsync($"tenant|{tenant}|d20260101", CancellationToken.None)).LeaseOf(guard.Holder);
@@ -289,7 +289,7 @@ public sealed class BudgetSettlementRetryTests
         for (var second = 1; second <= 90; second++)
         {
             _time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(10);
+            await Task.Delay(50);   // real time for the guard's timers to run on a loaded machine
             var lease = (await RowAsync()).LeaseOf(guard.Holder);
             Assert.True(lease is not null && lease.ExpiresAt > _time.GetUtcNow(),
                 $"the slice of acme expired after {second} s while its request was in flight");

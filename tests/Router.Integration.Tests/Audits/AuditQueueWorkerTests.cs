@@ -80,9 +80,10 @@ public sealed class AuditQueueWorkerTests(AzuriteFixture azurite) : IAsyncLifeti
     [Fact]
     public async Task An_audit_slower_than_the_visibility_timeout_keeps_its_lease_and_runs_once()
     {
-        // Reference plus two judge passes at 1.5 s each: twice the 2 s lease, which is renewed every second.
-        _settings["Router:Audits:VisibilityTimeout"] = "00:00:02";
-        _simulator.Model("sim-large").Latency = TimeSpan.FromSeconds(1.5);
+        // Reference plus two judge passes at 4 s each: twice the 6 s lease, which is renewed every 3 s (a renewal has 3 s
+        // to reach storage before the lease runs out, room for a loaded machine).
+        _settings["Router:Audits:VisibilityTimeout"] = "00:00:06";
+        _simulator.Model("sim-large").Latency = TimeSpan.FromSeconds(4);
         var queue = Queue();
         await queue.CreateIfNotExistsAsync();
         await queue.SendMessageAsync(Job.Replace("REQ", "req_slow", StringComparison.Ordinal));
@@ -91,7 +92,7 @@ public sealed class AuditQueueWorkerTests(AzuriteFixture azurite) : IAsyncLifeti
         var stopping = router.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         await WaitUntilAsync(async () => (await AuditRowsAsync()).Count > 0, TimeSpan.FromSeconds(60));
         await WaitUntilAsync(async () => (await queue.PeekMessagesAsync(1)).Value.Length == 0, TimeSpan.FromSeconds(10));
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(7));   // past a lease: a message that had been lost would be seen again
 
         Assert.Equal(["req_slow"], await AuditRowsAsync());
         Assert.Equal(3, _simulator.ReceivedFor("sim-large"));

@@ -53,7 +53,7 @@ public sealed class ConcurrentRecomputeTests(AzuriteFixture azurite)
         {
             if (Interlocked.Increment(ref _calls) <= 2)
             {
-                await Task.Run(() => _barrier.SignalAndWait(TimeSpan.FromSeconds(10)), cancellationToken);
+                await Task.Run(() => _barrier.SignalAndWait(TimeSpan.FromSeconds(60)), cancellationToken);
             }
 
             yield break;

@@ -183,7 +183,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     [Fact]
     public async Task A_provider_that_hangs_before_its_headers_is_failed_over_after_the_attempt_timeout()
     {
-        await StartRouterAsync(new() { ["Router:Execution:AttemptTimeout"] = "00:00:01" });
+        await StartRouterAsync(new() { ["Router:Execution:AttemptTimeout"] = "00:00:05" });   // the alternate's attempt too
         _simulator.Model("primary").Script.Enqueue(new SimulatedFault.Hang());
 
         var answer = await Sdk().CompleteChatAsync([new UserChatMessage("Answer even though the first model hangs.")], MaxTokens());
@@ -200,7 +200,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     [Fact]
     public async Task A_stream_that_stalls_after_it_started_ends_with_an_error_event_is_billed_and_frees_its_budget()
     {
-        await StartRouterAsync(new() { ["Router:Execution:StreamIdleTimeout"] = "00:00:01" });
+        await StartRouterAsync(new() { ["Router:Execution:StreamIdleTimeout"] = "00:00:03" });
         var hold = new TaskCompletionSource();
         _simulator.Model("primary").PauseAfterFirstChunk = hold.Task;
         try
@@ -257,9 +257,9 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     [Fact]
     public async Task A_stream_that_sends_only_keep_alives_after_it_started_ends_as_stalled_is_billed_and_frees_its_budget()
     {
-        // Comments every 200 ms, well inside the 1 s idle timeout: they prove the connection is up, not that the answer
+        // Comments every 200 ms, well inside the 3 s idle timeout: they prove the connection is up, not that the answer
         // is coming, so the stream still ends once no data came for the idle timeout.
-        await StartRouterAsync(new() { ["Router:Execution:StreamIdleTimeout"] = "00:00:01" });
+        await StartRouterAsync(new() { ["Router:Execution:StreamIdleTimeout"] = "00:00:03" });
         _simulator.Model("primary").Script.Enqueue(new SimulatedFault.KeepAliveForever(3, TimeSpan.FromMilliseconds(200)));
 
         // Only a bound on the test, so it fails instead of hanging when the stream never ends.

@@ -58,6 +58,26 @@ public static class MeteringHost
         return await router.Http.SendAsync(request);
     }
 
+    /// <summary>Sends <paramref name="request"/> and hangs up as soon as <paramref name="simulator"/> has received the call
+    /// for <paramref name="model"/> (the provider is thinking), not after a fixed time a loaded machine could overrun;
+    /// the send must end cancelled.</summary>
+    public static async Task HangUpOnceReceivedAsync(RouterServerHost router, SimulatedProvider simulator, string model, HttpRequestMessage request)
+    {
+        var before = simulator.ReceivedFor(model);
+        using var hangUp = new CancellationTokenSource();
+        var sending = router.Http.SendAsync(request, hangUp.Token);
+        using (var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (simulator.ReceivedFor(model) == before && !sending.IsCompleted)
+            {
+                await Task.Delay(10, bound.Token);
+            }
+        }
+
+        await hangUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+    }
+
     /// <summary>Usage once at least <paramref name="requests"/> rows are in (rows are written just after each answer
     /// goes out), or as it stands after 10 s.</summary>
     public static async Task<JsonNode> UsageOnceRecordedAsync(RouterServerHost router, string key, long requests)
