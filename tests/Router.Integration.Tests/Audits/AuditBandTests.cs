@@ -37,7 +37,7 @@ public sealed class AuditBandTests
         Assert.Equal("economy", response.Headers.GetValues("x-router-tier").Single());
         var complexity = double.Parse(response.Headers.GetValues("x-router-complexity").Single(), CultureInfo.InvariantCulture);
         Assert.True(complexity >= 6.5, $"the prompt should be hard (complexity {complexity})");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (queue.Jobs.IsEmpty)
         {
             await Task.Delay(50, timeout.Token);

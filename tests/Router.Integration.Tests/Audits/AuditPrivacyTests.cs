@@ -22,6 +22,7 @@ public sealed class AuditPrivacyTests
         settings["Router:Tenants:local:Rules:0:When:metadata:region"] = "eu";
         settings["Router:Tenants:local:Rules:0:Then:pin_model"] = "sim-small";
         await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
 
         async Task<string> AskAsync(string prompt, string? cacheControl = null, string metadata = "")
         {
@@ -44,6 +45,8 @@ public sealed class AuditPrivacyTests
         var personal = await AskAsync("My SSN is 123-45-6789 and my card is 4111 1111 1111 1111; fill in the form for me.");
         var pinned = await AskAsync("Suggest a name for a cafe that sells sourdough.", metadata: ""","metadata":{"region":"eu"}""");
 
+        // Sampling runs after the answer has gone out: the last request's outcome (its pinned skip) is awaited first.
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
         var audited = queue.Jobs.Select(j => j.RequestId).ToHashSet(StringComparer.Ordinal);
         Assert.Contains(plain, audited);   // the control: sampling is on
         Assert.DoesNotContain(noStore, audited);
@@ -63,6 +66,7 @@ public sealed class AuditPrivacyTests
         settings["Router:UseDefaultCatalog"] = "false";
         settings["Router:Audits:SampleRate"] = "1";
         await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
+        using var skipped = new SkippedAudits(router);
 
         async Task<(string RequestId, string Risk)> AskAsync(params (string Role, string Content)[] messages)
         {
@@ -87,6 +91,8 @@ public sealed class AuditPrivacyTests
         var earlierAnswer = await AskAsync(("user", "Who is the customer?"), ("assistant", Customer), ("user", "Write them a thank-you note."));
         var inAnswer = await AskAsync(("user", "Confirm the refund for order 1182."));
 
+        // Each of the last three is skipped for the personal data the job would carry: all four outcomes are awaited.
+        await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 4);
         var audited = queue.Jobs.Select(j => j.RequestId).ToHashSet(StringComparer.Ordinal);
         Assert.Contains(control.RequestId, audited);
         Assert.Equal(control.Risk, middle.Risk);   // the risk scan did not see the card; the audit must

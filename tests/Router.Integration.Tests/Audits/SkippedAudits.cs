@@ -42,10 +42,10 @@ internal sealed class SkippedAudits : IDisposable
 
     public ConcurrentQueue<(string? Reason, string? Skip)> Seen { get; } = new();
 
-    /// <summary>Waits (at most ten seconds) until <paramref name="done"/>: sampling runs after the answer has gone out.</summary>
+    /// <summary>Waits (at most 30 seconds) until <paramref name="done"/>: sampling runs after the answer has gone out.</summary>
     public static async Task UntilAsync(Func<bool> done)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (!done())
         {
             await Task.Delay(50, timeout.Token);

@@ -127,7 +127,7 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         var ledger = _router.Services.GetRequiredService<Router.Core.Metering.IUsageLedger>();
         var day = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
         Router.Core.Metering.UsageRecord? row = null;
-        for (var i = 0; i < 100 && row is null; i++)
+        for (var i = 0; i < 600 && row is null; i++)
         {
             row = await ledger.QueryAsync("local", day.AddDays(-1), day.AddDays(1), CancellationToken.None).FirstOrDefaultAsync(r => r.RequestId == requestId);
             await Task.Delay(row is null ? 50 : 0);

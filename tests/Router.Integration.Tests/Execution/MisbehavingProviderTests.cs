@@ -110,7 +110,7 @@ public sealed class MisbehavingProviderTests(ITestOutputHelper output) : IAsyncL
         var requestId = response.Headers.GetValues("x-router-request-id").Single();
         var ledger = _router.Services.GetRequiredService<IUsageLedger>();
         var day = DateOnly.FromDateTime(DateTime.UtcNow);
-        for (var i = 0; i < 100; i++)
+        for (var i = 0; i < 600; i++)
         {
             var row = await ledger.QueryAsync("local", day.AddDays(-1), day.AddDays(1), CancellationToken.None).FirstOrDefaultAsync(r => r.RequestId == requestId);
             if (row is not null)

@@ -99,7 +99,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
     /// <summary>The row of the only request recorded, once it is written (rows follow the answer by a moment).</summary>
     private async Task<UsageRecord> OnlyRowAsync()
     {
-        for (var i = 0; i < 200 && _ledger.Calls.IsEmpty; i++)
+        for (var i = 0; i < 600 && _ledger.Rows.IsEmpty; i++)
         {
             await Task.Delay(50);
         }
@@ -291,7 +291,7 @@ public sealed class RequestLifecycleTests(ITestOutputHelper output) : IAsyncLife
         var answer = await Sdk().CompleteChatAsync([new UserChatMessage("An answer whose row cannot be written.")], MaxTokens());
 
         Assert.Contains("Simulated answer", answer.Value.Content[0].Text, StringComparison.Ordinal);
-        for (var i = 0; i < 200 && _ledger.Calls.IsEmpty; i++)
+        for (var i = 0; i < 600 && _ledger.Calls.IsEmpty; i++)
         {
             await Task.Delay(50);
         }

@@ -79,11 +79,11 @@ public static class MeteringHost
     }
 
     /// <summary>Usage once at least <paramref name="requests"/> rows are in (rows are written just after each answer
-    /// goes out), or as it stands after 10 s.</summary>
+    /// goes out), or as it stands after 30 s.</summary>
     public static async Task<JsonNode> UsageOnceRecordedAsync(RouterServerHost router, string key, long requests)
     {
         var usage = await UsageAsync(router, key);
-        for (var attempt = 0; attempt < 100 && usage["totals"]!["requests"]!.GetValue<long>() < requests; attempt++)
+        for (var attempt = 0; attempt < 300 && usage["totals"]!["requests"]!.GetValue<long>() < requests; attempt++)
         {
             await Task.Delay(100);
             usage = await UsageAsync(router, key);

@@ -47,18 +47,21 @@ public sealed class TelemetryTests
             large.EnsureSuccessStatusCode();
         }
 
-        router.Services.GetRequiredService<MeterProvider>().ForceFlush();
-        router.Services.GetRequiredService<TracerProvider>().ForceFlush();
-        var metrics = metricsSink.Snapshot();
-
-        // A request's span ends after its usage is recorded, which is just after the client has the answer.
+        // A request's span ends after its usage is recorded and counted, which is just after the client has the answer: the
+        // metrics are read once the last request's span has ended (at most 30 s), not as the answer arrives.
         static bool IsChat(Activity s) => s.OperationName == "router.chat" && ((string?)s.GetTagItem("router.model"))?.StartsWith("tele-", StringComparison.Ordinal) == true;
+        var tracer = router.Services.GetRequiredService<TracerProvider>();
+        tracer.ForceFlush();
         var spans = spansSink.Snapshot();
-        for (var attempt = 0; attempt < 50 && spans.Count(IsChat) < 4; attempt++)
+        for (var attempt = 0; attempt < 300 && spans.Count(IsChat) < 4; attempt++)
         {
             await Task.Delay(100);
+            tracer.ForceFlush();
             spans = spansSink.Snapshot();
         }
+
+        router.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        var metrics = metricsSink.Snapshot();
 
         long Sum(string name, string tag, string value) => metrics.Where(m => m.Name == name)
             .SelectMany(m => Points(m))
