@@ -122,6 +122,12 @@ public sealed class PassThroughTests(PassThroughFixture fixture) : IClassFixture
             {
             }
 
+            // The simulator counts a stream once it has written [DONE], which the client may read first.
+            for (var i = 0; i < 300 && Simulator.CompletedStreams == completedBefore; i++)
+            {
+                await Task.Delay(100);
+            }
+
             Assert.Equal(completedBefore + 1, Simulator.CompletedStreams);
         }
         finally
