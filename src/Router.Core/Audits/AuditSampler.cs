@@ -88,7 +88,7 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
         if (_allowance.TryTake(perMinute, priority ? 0 : perMinute / 5))
         {
             // The instance's own allowance always applies, the shared one on top: scaled out, all instances together stay
-            // within the cap.
+            // within the cap (but for one audit on credit per instance a minute, see SharedAuditAllowance).
             if (_shared is null || _shared.TryTake(perMinute, priority))
             {
                 return true;

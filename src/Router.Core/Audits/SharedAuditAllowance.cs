@@ -8,7 +8,12 @@ namespace Router.Core.Audits;
 /// <remarks>
 /// A lease is taken off the request path: as a minute starts after one this instance asked for audits in, when an audit
 /// finds nothing left, and, on a busy instance, when what is left runs low. An audit that finds nothing left is refused
-/// rather than kept waiting. A lease counts against the minute it was taken in and dies with it; what it had left is not
+/// rather than kept waiting, but for the minute's first audit on an instance that has had no lease answered in it yet
+/// (one whose traffic is too light to have asked in the minute before, or whose lease is still out): that one is admitted
+/// on credit and paid for by the next lease answered in the minute. Otherwise an instance that audits less than about
+/// once a minute would have most of its audits refused, each for a lease that then died unspent. Where the store has
+/// none left by the time the lease is answered, the fleet is over the cap by that audit: by at most one audit per
+/// instance a minute. A lease counts against the minute it was taken in and dies with it; what it had left is not
 /// spent, so leases are sized by demand: scaled out, lightly used instances would otherwise tie up the minute's cap in
 /// leases they never spend while the instance that carries the traffic gets none. A minute's first lease is what this
 /// instance asked for in the minute before (audits admitted or refused), each later one twice the one before; every
@@ -43,6 +48,8 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     private int _asked;               // audits asked for here this minute, admitted or refused: the demand leases are sized by
     private int _askedBefore;         // and in the minute before
     private int _leaseSize;           // what the last lease of this minute's first four fifths asked for (0: none yet)
+    private bool _credited;           // this minute's audit on credit has been admitted
+    private int _owed;                // and is still to be paid for by a lease of this minute
     private bool _unreachable;        // the last lease failed: audits pass here until one succeeds
     private long _failedAt;
 
@@ -92,6 +99,13 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             {
                 _general--;
             }
+            else if (!_credited && _leaseSize == 0 && !_generalSpent)
+            {
+                // Nothing answered yet this minute, nor known to be spent: admitted on credit, paid by the lease being
+                // (or about to be) taken.
+                _credited = true;
+                _owed = 1;
+            }
             else
             {
                 taken = false;
@@ -106,7 +120,7 @@ internal sealed partial class SharedAuditAllowance : IDisposable
             // A busy instance leases again before it runs out, so the audits right after this one find some left; any
             // other leases only once an audit finds nothing left, or what it leased ahead would likely die unspent.
             var fifth = Fifth(perMinute);
-            if (!taken || (Math.Max(_asked, _askedBefore) > fifth && _general + (priority ? _reserved : 0) <= fifth / 4))
+            if (!taken || _owed > 0 || (Math.Max(_asked, _askedBefore) > fifth && _general + (priority ? _reserved : 0) <= fifth / 4))
             {
                 Lease(priority);
             }
@@ -139,8 +153,8 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         {
             _minute = minute;
             _askedBefore = _asked;
-            _asked = _leaseSize = _general = _reserved = 0;
-            _generalSpent = _reserveSpent = _leasesNext = false;
+            _asked = _leaseSize = _general = _reserved = _owed = 0;
+            _generalSpent = _reserveSpent = _leasesNext = _credited = false;
         }
     }
 
@@ -261,7 +275,9 @@ internal sealed partial class SharedAuditAllowance : IDisposable
                 }
                 else
                 {
-                    _general += granted;
+                    var paid = Math.Min(_owed, granted);
+                    _owed -= paid;
+                    _general += granted - paid;
                     _generalSpent |= granted < size;
                     _leaseSize = size;
                 }

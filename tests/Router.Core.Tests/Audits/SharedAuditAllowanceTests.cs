@@ -106,20 +106,67 @@ public sealed class SharedAuditAllowanceTests
     }
 
     [Fact]
-    public async Task An_audit_that_finds_no_lease_is_refused_at_once_and_the_lease_it_asked_for_serves_the_next()
+    public async Task The_first_audit_with_no_lease_answered_is_admitted_on_credit_the_next_refused_at_once_and_the_lease_pays()
     {
         var store = new GatedStore(_store);
         using var sampler = Sampler(30, store);
 
-        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));    // on credit: the minute's first, nothing leased yet
         Assert.False(sampler.Leasing.IsCompleted);
-        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        Assert.False(sampler.Admit(AuditReasons.Sampled));   // one a minute: refused while the lease is out, not kept waiting
 
-        // One audit: what the instance asked for in the minute before, at least one.
+        // One audit: what the instance asked for in the minute before, at least one; it pays for the audit on credit.
         store.Open.SetResult();
         await sampler.Leasing;
-        Assert.True(sampler.Admit(AuditReasons.Sampled));
         Assert.Equal(1, _store.Taken(_time.GetUtcNow()));
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        await sampler.Leasing;
+        Assert.True(sampler.Admit(AuditReasons.Sampled));
+        Assert.Equal(3, _store.Taken(_time.GetUtcNow()));   // and the next lease twice the one before
+    }
+
+    [Fact]
+    public async Task An_instance_that_audits_less_than_once_a_minute_has_each_audit_admitted_and_paid_for()
+    {
+        // Light traffic: an answer to audit every other minute. The minute after each is leased as it starts (the
+        // instance asked in the one before) and goes unspent; the minute after that had no audit asked for, so none is
+        // leased ahead, and the audit in it is admitted on credit rather than refused for want of a lease.
+        using var sampler = Sampler(30);
+        for (var round = 0; round < 5; round++)
+        {
+            Assert.True(sampler.Admit(AuditReasons.Sampled), $"audit {round} refused");
+            await sampler.Leasing;
+            Assert.Equal(1, _store.Taken(_time.GetUtcNow()));
+
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await sampler.Leasing;
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await sampler.Leasing;
+        }
+    }
+
+    [Fact]
+    public async Task Credit_takes_the_fleet_past_the_cap_by_at_most_one_audit_an_instance_a_minute()
+    {
+        using var busy = Sampler(30);
+        var quiet = Enumerable.Range(0, 3).Select(_ => Sampler(30)).ToArray();
+        try
+        {
+            // The busy instance leases the minute's sampled four fifths (its own credit paid from them).
+            Assert.Equal(24, await AdmittedAsync(AuditReasons.Sampled, 40, busy));
+
+            // Each quiet instance's first audit is admitted on credit, and its lease finds none left: over the cap by one
+            // each. Their later audits this minute are refused.
+            Assert.Equal(3, await AdmittedAsync(AuditReasons.Sampled, 3, quiet));
+            Assert.Equal(24, _store.Taken(_time.GetUtcNow()));
+        }
+        finally
+        {
+            foreach (var sampler in quiet)
+            {
+                sampler.Dispose();
+            }
+        }
     }
 
     [Fact]
@@ -134,8 +181,11 @@ public sealed class SharedAuditAllowanceTests
         await busy.Leasing;
         Assert.Equal(2, _store.Taken(_time.GetUtcNow()));
 
-        // The idle instance leased nothing ahead; its first audit asks.
+        // The idle instance leased nothing ahead; its first audit is admitted on credit and asks, and its lease pays.
         Assert.True(busy.Admit(AuditReasons.Sampled));
+        Assert.True(idle.Admit(AuditReasons.Sampled));
+        await idle.Leasing;
+        Assert.Equal(3, _store.Taken(_time.GetUtcNow()));
         Assert.False(idle.Admit(AuditReasons.Sampled));
     }
 
@@ -165,9 +215,8 @@ public sealed class SharedAuditAllowanceTests
         // its own minute), and the lease the new minute's start asked for while it was out is taken then.
         var store = new HeldStore(_store);
         using var sampler = Sampler(30, store);
-        Assert.False(sampler.Admit(AuditReasons.Sampled));
-        await sampler.Leasing;
-        Assert.True(sampler.Admit(AuditReasons.Sampled));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));    // on credit
+        await sampler.Leasing;                               // paid
         store.Hold = true;
         Assert.False(sampler.Admit(AuditReasons.Sampled));   // none left: the next lease is asked for, and stays out
         var late = sampler.Leasing;
@@ -177,7 +226,7 @@ public sealed class SharedAuditAllowanceTests
         await late;
         await sampler.Leasing;
 
-        Assert.Equal(3, _store.Taken(_time.GetUtcNow()));   // the three audits asked for in the minute before
+        Assert.Equal(2, _store.Taken(_time.GetUtcNow()));   // the two audits asked for in the minute before
         Assert.True(sampler.Admit(AuditReasons.Sampled));
     }
 
@@ -188,9 +237,8 @@ public sealed class SharedAuditAllowanceTests
         // may wake a few milliseconds before the clock shows it.
         var clock = new DriftingClock(_time);
         using var sampler = Sampler(30, time: clock);
-        Assert.False(sampler.Admit(AuditReasons.Sampled));
+        Assert.True(sampler.Admit(AuditReasons.Sampled));   // on credit, paid by this minute's lease: the next is leased as it starts
         await sampler.Leasing;
-        Assert.True(sampler.Admit(AuditReasons.Sampled));   // spent from this minute: the next is leased as it starts
 
         clock.Behind = TimeSpan.FromMilliseconds(5);
         _time.Advance(TimeSpan.FromMinutes(1));
@@ -199,7 +247,7 @@ public sealed class SharedAuditAllowanceTests
         await sampler.Leasing;
 
         Assert.Equal(1, _store.Taken(clock.GetUtcNow().AddMinutes(-1)));   // the first audit's lease, and no other
-        Assert.Equal(2, _store.Taken(clock.GetUtcNow()));                  // the two audits asked for in it
+        Assert.Equal(1, _store.Taken(clock.GetUtcNow()));                  // the one audit asked for in it
         Assert.True(sampler.Admit(AuditReasons.Sampled));
     }
 
