@@ -73,8 +73,8 @@ internal sealed partial class SharedAuditAllowance : IDisposable
         }
     }
 
-    /// <summary>Spends one leased audit of a cap of <paramref name="perMinute"/>; false when this instance holds none it may
-    /// spend (a lease is then asked for, for the audits after this one). <paramref name="priority"/>: a probe or a
+    /// <summary>Spends one leased audit of a cap of <paramref name="perMinute"/>, or the minute's audit on credit; false when
+    /// this instance holds none it may spend and its credit is used (a lease is then asked for, for the audits after this one). <paramref name="priority"/>: a probe or a
     /// rule-forced audit, which may spend the last fifth. True whatever is held while the store cannot be reached.</summary>
     public bool TryTake(int perMinute, bool priority)
     {
@@ -275,9 +275,10 @@ internal sealed partial class SharedAuditAllowance : IDisposable
                 }
                 else
                 {
-                    var paid = Math.Min(_owed, granted);
-                    _owed -= paid;
-                    _general += granted - paid;
+                    // The minute's first answered lease pays for its audit on credit; if it finds none left, that audit is the
+                    // overshoot and nothing is owed any more (so no lease is asked for on its account).
+                    _general += Math.Max(0, granted - _owed);
+                    _owed = 0;
                     _generalSpent |= granted < size;
                     _leaseSize = size;
                 }

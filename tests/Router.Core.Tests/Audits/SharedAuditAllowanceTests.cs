@@ -190,6 +190,24 @@ public sealed class SharedAuditAllowanceTests
     }
 
     [Fact]
+    public async Task A_credit_the_lease_could_not_pay_does_not_make_probes_lease_the_reserve_ahead()
+    {
+        using var sampler = Sampler(30);
+        _store.Fill(_time.GetUtcNow(), 24);   // other instances leased the minute's sampled four fifths
+
+        Assert.True(sampler.Admit(AuditReasons.Sampled));   // on credit; its lease finds none left: the overshoot
+        await sampler.Leasing;
+        Assert.False(sampler.Admit(AuditReasons.Sampled));
+
+        // Probes lease the last fifth one audit at a time, as each finds none: none is leased ahead to die unspent.
+        Assert.False(sampler.Admit(AuditReasons.Probe));
+        await sampler.Leasing;
+        Assert.True(sampler.Admit(AuditReasons.Probe));
+        await sampler.Leasing;
+        Assert.Equal(25, _store.Taken(_time.GetUtcNow()));
+    }
+
+    [Fact]
     public async Task An_unreachable_store_leaves_the_instance_to_its_own_allowance_and_says_so_once()
     {
         var logger = new FakeLogger<AuditSampler>();
