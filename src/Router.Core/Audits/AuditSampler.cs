@@ -74,8 +74,8 @@ public sealed partial class AuditSampler(IOptions<AuditOptions> options, TimePro
 
     /// <summary>Whether an answer chosen for <paramref name="reason"/> may be queued now: false once this instance has queued
     /// <see cref="AuditOptions.MaxPerMinute"/> audits in the last minute, or (with a shared store) holds no audit leased
-    /// from the minute's allowance of all instances and has used its one audit on credit of the minute, and for sampled, risk and semantic-hit audits once only the fifth of
-    /// it kept for probes and rule-forced audits is left. A refused one is counted (<c>router.audits.skipped</c>) and
+    /// from the minute's allowance of all instances and has used the minute's one audit on credit, and for sampled, risk
+    /// and semantic-hit audits once only the fifth of it kept for probes and rule-forced audits is left. A refused one is counted (<c>router.audits.skipped</c>) and
     /// reported in a warning at most once a minute. Never waits.</summary>
     /// <remarks>Asked just before a job is queued, after every other reason not to audit, so answers that would not have
     /// been audited anyway (personal data, a pinned model) do not spend the allowance.</remarks>

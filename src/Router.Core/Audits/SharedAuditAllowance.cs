@@ -74,8 +74,8 @@ internal sealed partial class SharedAuditAllowance : IDisposable
     }
 
     /// <summary>Spends one leased audit of a cap of <paramref name="perMinute"/>, or the minute's audit on credit; false when
-    /// this instance holds none it may spend and its credit is used (a lease is then asked for, for the audits after this one). <paramref name="priority"/>: a probe or a
-    /// rule-forced audit, which may spend the last fifth. True whatever is held while the store cannot be reached.</summary>
+    /// this instance holds none it may spend and its credit is used (a lease is then asked for, for the audits after this
+    /// one). <paramref name="priority"/>: a probe or a rule-forced audit, which may spend the last fifth. True whatever is held while the store cannot be reached.</summary>
     public bool TryTake(int perMinute, bool priority)
     {
         lock (_gate)
