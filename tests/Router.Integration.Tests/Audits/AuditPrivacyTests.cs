@@ -74,28 +74,15 @@ public sealed class AuditPrivacyTests
         await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
         using var skipped = new SkippedAudits(router);
 
-        async Task<(string RequestId, string Risk)> AskAsync(params (string Role, string Content)[] messages)
-        {
-            var body = new JsonObject
-            {
-                ["model"] = "router/economy",
-                ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
-            };
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
-            using var response = await router.Http.SendAsync(request);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            return (response.Headers.GetValues("x-router-request-id").Single(), response.Headers.GetValues("x-router-risk").Single());
-        }
-
         static string Report(int chars) =>
             string.Concat(Enumerable.Repeat("The quarterly report lists revenue, churn and hiring plans. ", (chars / 59) + 1))[..chars];
         const string Customer = " Customer Jane Roe, card 4111 1111 1111 1111. ";
 
         // 60,000 characters: the risk scan reads the first 32 KB and the last 8 KB, the audit keeps the first and last 16,000.
-        var control = await AskAsync(("user", "Summarize:\n" + Report(60_000)));
-        var middle = await AskAsync(("user", "Summarize:\n" + Report(47_000) + Customer + Report(13_000)));
-        var earlierAnswer = await AskAsync(("user", "Who is the customer?"), ("assistant", Customer), ("user", "Write them a thank-you note."));
-        var inAnswer = await AskAsync(("user", "Confirm the refund for order 1182."));
+        var control = await AskAsync(router, ("user", "Summarize:\n" + Report(60_000)));
+        var middle = await AskAsync(router, ("user", "Summarize:\n" + Report(47_000) + Customer + Report(13_000)));
+        var earlierAnswer = await AskAsync(router, ("user", "Who is the customer?"), ("assistant", Customer), ("user", "Write them a thank-you note."));
+        var inAnswer = await AskAsync(router, ("user", "Confirm the refund for order 1182."));
 
         // Each of the last three is skipped for the personal data the job would carry: all four outcomes are awaited.
         await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 4);
@@ -121,26 +108,27 @@ public sealed class AuditPrivacyTests
         await using var router = await RouterServerHost.StartAsync(settings, b => b.Services.AddSingleton<IAuditQueue>(queue));
         using var skipped = new SkippedAudits(router);
 
-        async Task<string> AskAsync(params (string Role, string Content)[] messages)
-        {
-            var body = new JsonObject
-            {
-                ["model"] = "router/economy",
-                ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
-            };
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
-            using var response = await router.Http.SendAsync(request);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            return response.Headers.GetValues("x-router-request-id").Single();
-        }
-
-        var plain = await AskAsync(("user", "Who is the customer?"), ("assistant", "Customer Jane Roe."), ("user", "Write them a thank-you note."));
-        var personal = await AskAsync(("user", "Who is the customer?"), ("assistant", "Customer Jane Roe, card 4111 1111 1111 1111."),
+        var (plain, _) = await AskAsync(router, ("user", "Who is the customer?"), ("assistant", "Customer Jane Roe."), ("user", "Write them a thank-you note."));
+        var (personal, _) = await AskAsync(router, ("user", "Who is the customer?"), ("assistant", "Customer Jane Roe, card 4111 1111 1111 1111."),
             ("user", "Write them a thank-you note."));
 
         await SkippedAudits.UntilAsync(() => queue.Jobs.Count + skipped.Seen.Count >= 2);
         Assert.Equal(plain, Assert.Single(queue.Jobs).RequestId);   // the control: sampling is on
         Assert.Equal(("sampled", "personal_data"), Assert.Single(skipped.Seen));
         Assert.NotEqual(personal, queue.Jobs.Single().RequestId);
+    }
+
+    // A conversation to router/economy; the answer's request id and risk level.
+    private static async Task<(string RequestId, string Risk)> AskAsync(RouterServerHost router, params (string Role, string Content)[] messages)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = "router/economy",
+            ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = TestJson.Body(body.ToJsonString()) };
+        using var response = await router.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (response.Headers.GetValues("x-router-request-id").Single(), response.Headers.GetValues("x-router-risk").Single());
     }
 }
